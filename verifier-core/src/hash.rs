@@ -1,0 +1,96 @@
+//! SHA3-256, the hash `H` of SPEC §0, and the 32-byte value type it produces.
+
+use core::fmt;
+
+use sha3::{Digest, Sha3_256};
+
+/// A 32-byte SHA3-256 digest: an object key, a Merkle node, a transaction id.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hash32(pub [u8; 32]);
+
+impl Hash32 {
+    /// The all-zero value (`0^32`), the parent timestamp hash of the genesis block.
+    pub const ZERO: Self = Self([0u8; 32]);
+
+    /// `H(data)`: SHA3-256 of `data`.
+    pub fn digest(data: &[u8]) -> Self {
+        Self(Sha3_256::digest(data).into())
+    }
+
+    /// Parses 64 lowercase or uppercase hex digits.
+    ///
+    /// # Errors
+    /// [`HexError`] when the text is not exactly 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, HexError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(|_| HexError {
+            expected_bytes: 32,
+            got_chars: text.len(),
+        })?;
+        Ok(Self(out))
+    }
+
+    /// Lowercase hex, as SPEC §0 writes every hash.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl From<[u8; 32]> for Hash32 {
+    fn from(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash32({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// Text that was meant to be a fixed-length hex value and is not.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected_bytes} bytes as {} hex digits, got {got_chars} characters that are not", expected_bytes * 2)]
+pub struct HexError {
+    /// How many bytes the hex should encode.
+    pub expected_bytes: usize,
+    /// How many characters were given.
+    pub got_chars: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha3_256_known_answers() {
+        // FIPS 202 / NIST CSRC example values.
+        assert_eq!(
+            Hash32::digest(b"").to_hex(),
+            "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
+        );
+        assert_eq!(
+            Hash32::digest(b"abc").to_hex(),
+            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+        );
+    }
+
+    #[test]
+    fn hex_round_trip_and_errors() {
+        let h = Hash32::digest(b"x");
+        assert_eq!(Hash32::from_hex(&h.to_hex()), Ok(h));
+        assert!(Hash32::from_hex("abc").is_err());
+        assert!(Hash32::from_hex(&"zz".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! # zipchain verifier core
+//!
+//! The offline verifier of the zipchain "trusted services" ledger (SPEC v1,
+//! `../shared/SPEC.md`). Sans-IO in the manner of `rustls`/`rustls-webpki`: every
+//! function takes bytes and the time to check at, and returns a typed verdict.
+//! Nothing here reads a file, the network or a clock; the CLI, the WASM module
+//! and the writer are thin adapters over this crate.
+//!
+//! Modules, one concern each:
+//! - [`hash`]: SHA3-256 and the 32-byte [`hash::Hash32`] used for every object key.
+//! - [`time`]: [`time::UnixMillis`] and [`time::UnixSeconds`]; time is always an argument.
+//! - [`nsm`]: AWS Nitro NSM attestation documents (SPEC §1.5).
+//! - [`timestamp`]: Cognito-format RS256 timestamp JWTs (SPEC §1.3).
+//! - [`sequence`]: the 121-byte sequence attestation and `check(K_S+, a)` (SPEC §1.4, §1.5).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod hash;
+pub mod nsm;
+pub mod sequence;
+pub mod time;
+pub mod timestamp;

@@ -1,0 +1,1 @@
+//! Sequence attestations (SPEC §1.4). Filled in by issue #2.

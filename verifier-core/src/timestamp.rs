@@ -1,0 +1,1 @@
+//! Timestamp attestations: Cognito-format RS256 JWTs (SPEC §1.3). Filled in by issue #2.

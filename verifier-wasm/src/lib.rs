@@ -1,0 +1,1 @@
+//! wasm-bindgen adapter over verifier-core. Filled in by issue #2/#5.
