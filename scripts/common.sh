@@ -1,0 +1,51 @@
+# Shared by scripts/setup.sh, scripts/test.sh and .ci/run (sourced, not run).
+#
+# `section NAME FUNCTION [ARGS...]` runs one step under a header, times it, and
+# records the time; `finish` (installed as the EXIT trap) prints the table of
+# timings and, when the script is failing, the section it failed in. With
+# `set -euo pipefail` the first failing command ends the script.
+
+# Tools installed by `cargo install` land here; a fresh shell may not have it on PATH.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+SECTION_TIMES=()
+CURRENT_SECTION=""
+
+section() {
+    local name=$1
+    shift
+    CURRENT_SECTION=$name
+    printf '\n==== %s ====\n' "$name"
+    local start=$SECONDS
+    "$@"
+    local took=$((SECONDS - start))
+    SECTION_TIMES+=("$(printf '%6ss  %s' "$took" "$name")")
+    printf -- '---- %s: ok (%ss)\n' "$name" "$took"
+    CURRENT_SECTION=""
+}
+
+# Echoes a command, then runs it.
+run() {
+    printf '+ %s\n' "$*"
+    "$@"
+}
+
+finish() {
+    local rc=$?
+    local script=$1
+    if ((${#SECTION_TIMES[@]})); then
+        printf '\n==== %s: timings ====\n' "$script"
+        printf '%s\n' "${SECTION_TIMES[@]}"
+    fi
+    if ((rc != 0)); then
+        printf '\n%s: FAILED in section "%s" (exit %s)\n' "$script" "${CURRENT_SECTION:-?}" "$rc" >&2
+    else
+        printf '\n%s: all sections passed (%ss)\n' "$script" "$SECONDS"
+    fi
+    return "$rc"
+}
+
+# The version of a package as Cargo.lock pins it (the first entry of that name).
+locked_version() {
+    awk -v want="name = \"$1\"" '$0 == want { getline; gsub(/^version = "|"$/, ""); print; exit }' Cargo.lock
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what scripts/test.sh needs on a fresh machine, and nothing when it is
+# already there (safe to run again; scripts/test.sh runs it first):
+#   - the Rust toolchain's components and the wasm32-unknown-unknown target that
+#     rust-toolchain.toml names;
+#   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
+#     version of the `wasm-bindgen` crate in Cargo.lock;
+#   - (hooks, empty for now) the Node packages and Debian's Chromium that the
+#     npm package and browser tests of issue #5 will need.
+# Needs: rustup + cargo, Node.js >= 18 (node:test), network to crates.io.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+trap 'finish setup.sh' EXIT
+
+rust_toolchain() {
+    # rustup installs what rust-toolchain.toml lists when it installs the
+    # toolchain itself; a toolchain that was already there may lack some of it.
+    run rustc --version
+    local installed
+    installed=$(rustup component list --installed)
+    for component in rustfmt clippy; do
+        if ! grep -q "^$component" <<<"$installed"; then
+            run rustup component add "$component"
+        fi
+    done
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        run rustup target add wasm32-unknown-unknown
+    fi
+    echo "rustfmt, clippy and wasm32-unknown-unknown are installed"
+}
+
+wasm_bindgen_cli() {
+    local want
+    want=$(locked_version wasm-bindgen)
+    if [[ -z $want ]]; then
+        echo "Cargo.lock names no wasm-bindgen (verifier-wasm pins it)" >&2
+        return 1
+    fi
+    local have_bindgen have_runner
+    have_bindgen=$(wasm-bindgen --version 2>/dev/null || true)
+    have_runner=$(wasm-bindgen-test-runner --version 2>/dev/null || true)
+    if [[ $have_bindgen == "wasm-bindgen $want" && $have_runner == "wasm-bindgen-test-runner $want" ]]; then
+        echo "wasm-bindgen-cli $want already installed"
+        return 0
+    fi
+    echo "need wasm-bindgen-cli $want (have: '${have_bindgen:-none}', '${have_runner:-none}'); about 5 minutes on 2 cores"
+    # No --locked: wasm-bindgen-cli 0.2.130's own lockfile pins a webpki-roots
+    # release that is not in the index (research/crates-FINDINGS.md §3).
+    run cargo install wasm-bindgen-cli --version "=$want" --force
+    run wasm-bindgen --version
+}
+
+node_js() {
+    if ! command -v node >/dev/null; then
+        echo "Node.js >= 18 is needed for the wasm tests (wasm-bindgen-test-runner, node:test)" >&2
+        return 1
+    fi
+    local version
+    version=$(node --version)
+    echo "node $version"
+    local major=${version#v}
+    major=${major%%.*}
+    if ((major < 18)); then
+        echo "Node.js $version is too old: node:test needs 18 or newer" >&2
+        return 1
+    fi
+}
+
+node_packages() {
+    # HOOK (TODO(#5)): `npm ci` for the npm package and web/ (playwright-core,
+    # binaryen for wasm-opt). Nothing to install until those folders exist.
+    echo "no Node packages yet (issue #5)"
+}
+
+chromium() {
+    # HOOK (TODO(#5)): the browser tests drive Debian's Chromium:
+    #   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    # (never a test tool's own browser download: that fails on this network).
+    echo "no browser tests yet (issue #5)"
+}
+
+section "rust toolchain" rust_toolchain
+section "wasm-bindgen-cli" wasm_bindgen_cli
+section "node" node_js
+section "node packages (hook)" node_packages
+section "chromium (hook)" chromium

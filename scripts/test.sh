@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# THE test command (README "Quick start"); .ci/run calls it. Works on a fresh
+# machine: it first installs what it needs (scripts/setup.sh), then
+#   1. checks formatting and clippy (native, and wasm32 for the crates that ship there),
+#   2. runs the native tests of the whole workspace,
+#   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
+#      (wasm-capable) features, and runs its tests there under Node,
+#   4. builds the wasm module the npm package will ship, runs wasm-bindgen on it and
+#      loads it in Node (no `env` imports; the exports answer).
+# Stops at the first failure, naming the section; exits nonzero if anything failed.
+# The tests read ../shared/vectors in place; without that folder the vector tests
+# report that they were skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+trap 'finish test.sh' EXIT
+
+export RUST_BACKTRACE=1
+WASM=wasm32-unknown-unknown
+CORE=zipchain-verifier-core
+WASM_CRATE=zipchain-verifier-wasm
+# verifier-core features that cannot exist on wasm32 (threads); left out of the
+# wasm "all features" build.
+NATIVE_ONLY_FEATURES=(parallel)
+
+setup() {
+    bash scripts/setup.sh
+}
+
+vectors() {
+    if [[ -f ../shared/vectors/nitro/docs/MANIFEST.json ]]; then
+        echo "test vectors: $(cd ../shared/vectors && pwd)"
+    elif [[ -n ${ZIPCHAIN_VECTORS:-} ]]; then
+        echo "test vectors: ZIPCHAIN_VECTORS=$ZIPCHAIN_VECTORS"
+    else
+        echo "WARNING: ../shared/vectors not found and ZIPCHAIN_VECTORS unset: vector tests will be SKIPPED" >&2
+    fi
+}
+
+fmt() {
+    run cargo fmt --all --check
+}
+
+clippy_native() {
+    run cargo clippy --workspace --all-targets -- -D warnings
+}
+
+clippy_wasm() {
+    run cargo clippy -p "$CORE" -p "$WASM_CRATE" --target "$WASM" --lib --tests -- -D warnings
+}
+
+tests_native() {
+    run cargo test --workspace
+}
+
+tests_native_all_features() {
+    run cargo test -p "$CORE" --all-features
+}
+
+# verifier-core's features minus `default` and the native-only ones, comma-separated.
+wasm_features() {
+    cargo metadata --no-deps --format-version 1 | node -e '
+        const [core, ...skip] = process.argv.slice(1);
+        const meta = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        const pkg = meta.packages.find((p) => p.name === core);
+        if (!pkg) throw new Error(`no package ${core} in cargo metadata`);
+        const out = Object.keys(pkg.features).filter((f) => f !== "default" && !skip.includes(f));
+        console.log(out.join(","));
+    ' "$CORE" "${NATIVE_ONLY_FEATURES[@]}"
+}
+
+build_wasm_matrix() {
+    run cargo build -p "$CORE" --target "$WASM" --lib
+    run cargo build -p "$CORE" --target "$WASM" --lib --no-default-features
+    local features
+    features=$(wasm_features)
+    if [[ -n $features ]]; then
+        run cargo build -p "$CORE" --target "$WASM" --lib --features "$features"
+    else
+        echo "verifier-core has no features beyond default that build on wasm32 (native-only: ${NATIVE_ONLY_FEATURES[*]})"
+    fi
+}
+
+tests_wasm() {
+    # The runner, wasm-bindgen-test-runner, comes from .cargo/config.toml.
+    run cargo test -p "$CORE" --target "$WASM"
+}
+
+wasm_module() {
+    # The optimised module, as the npm package will ship it: a wasm build that
+    # succeeds proves little (a dependency can import `env` functions that no
+    # JS host provides), so load it in Node and call it.
+    run cargo build -p "$WASM_CRATE" --target "$WASM" --release
+    local target_dir out
+    target_dir=$(cargo metadata --no-deps --format-version 1 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
+    out="$target_dir/wasm-bindgen/nodejs"
+    rm -rf "$out"
+    run wasm-bindgen --target nodejs --out-dir "$out" "$target_dir/$WASM/release/zipchain_verifier_wasm.wasm"
+    ZIPCHAIN_WASM_PKG=$out run node --test verifier-wasm/tests/smoke.mjs
+}
+
+npm_and_browser() {
+    # HOOK (TODO(#5)): the npm package's tests against its `npm pack` tarball, and
+    # the web page's tests in headless Chromium (scripts/setup.sh installs both).
+    echo "no npm package or browser tests yet (issue #5)"
+}
+
+section "setup" setup
+section "test vectors" vectors
+section "fmt" fmt
+section "clippy (native)" clippy_native
+section "clippy (wasm32)" clippy_wasm
+section "tests (native)" tests_native
+section "tests (native, verifier-core all features)" tests_native_all_features
+section "build verifier-core (wasm32: default, no, all features)" build_wasm_matrix
+section "tests (wasm32, node)" tests_wasm
+section "wasm module (release, wasm-bindgen, node)" wasm_module
+section "npm package and browser (hook)" npm_and_browser
