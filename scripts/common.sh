@@ -1,4 +1,4 @@
-# Shared by scripts/setup.sh, scripts/test.sh and .ci/run (sourced, not run).
+# Shared by the scripts in scripts/ and by .ci/run (sourced, not run).
 #
 # `section NAME FUNCTION [ARGS...]` runs one step under a header, times it, and
 # records the time; `finish` (installed as the EXIT trap) prints the table of
@@ -48,4 +48,10 @@ finish() {
 # The version of a package as Cargo.lock pins it (the first entry of that name).
 locked_version() {
     awk -v want="name = \"$1\"" '$0 == want { getline; gsub(/^version = "|"$/, ""); print; exit }' Cargo.lock
+}
+
+# Cargo's target directory (honours CARGO_TARGET_DIR and .cargo/config.toml).
+target_dir() {
+    cargo metadata --no-deps --format-version 1 |
+        node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)'
 }

@@ -11,6 +11,8 @@
 # Reads ../shared/vectors in place. Exit status: 0 when every verdict is as expected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 
 VECTORS=${ZIPCHAIN_VECTORS:-../shared/vectors}
 if [[ ! -d $VECTORS/nitro/docs ]]; then
@@ -20,7 +22,7 @@ fi
 
 echo "==> building the zipchain CLI"
 cargo build --quiet -p zipchain-cli --bin zipchain
-ZIPCHAIN=$(cargo metadata --no-deps --format-version 1 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')/debug/zipchain
+ZIPCHAIN=$(target_dir)/debug/zipchain
 
 # step EXPECTED_EXIT TITLE ARGS...: prints the command, runs it, checks its exit status.
 step() {

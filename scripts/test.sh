@@ -92,11 +92,11 @@ wasm_module() {
     # succeeds proves little (a dependency can import `env` functions that no
     # JS host provides), so load it in Node and call it.
     run cargo build -p "$WASM_CRATE" --target "$WASM" --release
-    local target_dir out
-    target_dir=$(cargo metadata --no-deps --format-version 1 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
-    out="$target_dir/wasm-bindgen/nodejs"
+    local target out
+    target=$(target_dir)
+    out="$target/wasm-bindgen/nodejs"
     rm -rf "$out"
-    run wasm-bindgen --target nodejs --out-dir "$out" "$target_dir/$WASM/release/zipchain_verifier_wasm.wasm"
+    run wasm-bindgen --target nodejs --out-dir "$out" "$target/$WASM/release/zipchain_verifier_wasm.wasm"
     ZIPCHAIN_WASM_PKG=$out run node --test verifier-wasm/tests/smoke.mjs
 }
 

@@ -1,9 +1,10 @@
 //! # zipchain verifier for JavaScript
 //!
-//! The `wasm-bindgen` adapter over [`verifier_core`] (crate `zipchain-verifier-core`) for browsers and Node
-//! (SPEC §8). It has no logic of its own, in the manner of azul's
-//! `tlog_tiles_wasm`: each export takes its input from JS, calls the core and maps
-//! the result to a JS value. Nothing here reads a clock; JS passes times in.
+//! The `wasm-bindgen` adapter over [`verifier_core`] (crate
+//! `zipchain-verifier-core`) for browsers and Node (SPEC §8). It has no logic of
+//! its own, in the manner of azul's `tlog_tiles_wasm`: each export takes its input
+//! from JS, calls the core and maps the result to a JS value. Nothing here reads a
+//! clock; JS passes times in.
 //!
 //! Exports so far:
 //! - `sha3_256Hex(bytes: Uint8Array): string` — `H` of SPEC §0.
