@@ -9,24 +9,14 @@ use std::collections::BTreeMap;
 use crate::time::UnixMillis;
 
 /// What an NSM document must satisfy (stub).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NsmPolicy {
-    /// DER of the trusted root certificate (stub default: empty; the real one is AWS Root-G1).
+    /// DER of the trusted root certificate (stub default: empty; the real default is AWS Root-G1).
     pub root_der: Vec<u8>,
     /// Optional PCR allow-list: index → expected value.
     pub pcrs: BTreeMap<usize, Vec<u8>>,
     /// Whether debug-mode documents (PCR0 all zero) are accepted.
     pub allow_debug: bool,
-}
-
-impl Default for NsmPolicy {
-    fn default() -> Self {
-        Self {
-            root_der: Vec::new(),
-            pcrs: BTreeMap::new(),
-            allow_debug: false,
-        }
-    }
 }
 
 /// The time at which certificates are checked (stub).

@@ -326,6 +326,7 @@ impl CheckError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer as _, SigningKey};

@@ -190,6 +190,16 @@ impl TrustDescriptor {
         &self.nitro
     }
 
+    /// `nitro.root_pem` decoded to DER, or `None` for the AWS Nitro Enclaves Root-G1.
+    pub fn root_der(&self) -> Option<&[u8]> {
+        self.root_der.as_deref()
+    }
+
+    /// `nitro.pcrs` decoded: PCR index → the value it must have (empty: no allow-list).
+    pub fn pcrs(&self) -> &BTreeMap<usize, Vec<u8>> {
+        &self.pcrs
+    }
+
     /// The timestamp policy the descriptor pins (the username domain is always set).
     pub fn timestamp_policy(&self) -> TimestampPolicy {
         TimestampPolicy {
@@ -211,6 +221,8 @@ impl TrustDescriptor {
 
     /// The NSM policy the descriptor pins: its root (AWS Nitro Enclaves Root-G1 when
     /// `root_pem` is absent), PCR allow-list and debug rule.
+    // MERGE NOTE: written against the stand-in `nsm` API (`root_der`, `pcrs`,
+    // `allow_debug` fields over `NsmPolicy::default()`); adapt to the real `NsmPolicy`.
     ///
     /// # Errors
     /// None at present; a `Result` so that checks of the root can be added.
@@ -368,6 +380,7 @@ pub enum TrustError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
