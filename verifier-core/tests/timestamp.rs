@@ -383,6 +383,9 @@ fn jwks_parsing_rejects_unusable_keys() {
 
 #[cfg(zipchain_vectors)]
 mod vectors {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     const POOL_A: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_iWcTPhZBA";

@@ -2,7 +2,7 @@
 //! descriptors with unknown fields, bad hex or a wrong version rejected.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown", not(zipchain_vectors)))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[allow(unreachable_pub)] // shared helpers, not all used here
@@ -12,6 +12,8 @@ mod common;
 #[cfg(zipchain_vectors)]
 mod vectors {
     use serde_json::{Value, json};
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use zipchain_verifier_core::hash::Hash32;
     use zipchain_verifier_core::timestamp::TokenUse;
     use zipchain_verifier_core::trust::{NitroTrust, TrustDescriptor, TrustError};
