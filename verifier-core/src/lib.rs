@@ -12,6 +12,7 @@
 //! - [`nsm`]: AWS Nitro NSM attestation documents (SPEC §1.5).
 //! - [`timestamp`]: Cognito-format RS256 timestamp JWTs (SPEC §1.3).
 //! - [`sequence`]: the 121-byte sequence attestation and `check(K_S+, a)` (SPEC §1.4, §1.5).
+//! - [`trust`]: the trust descriptor `chain.json` that pins `b0`, `K_S+` and the timestamp pool (SPEC §1.6).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -21,3 +22,4 @@ pub mod nsm;
 pub mod sequence;
 pub mod time;
 pub mod timestamp;
+pub mod trust;

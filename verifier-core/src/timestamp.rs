@@ -1,1 +1,988 @@
-//! Timestamp attestations: Cognito-format RS256 JWTs (SPEC §1.3). Filled in by issue #2.
+//! Timestamp attestations: Cognito-format RS256 JWTs kept as archival proofs (SPEC §1.3).
+//!
+//! A timestamp attestation `t` is a compact JWS whose username claim carries
+//! `hex(y) + "@" + domain` and whose `iat` is the attested time. This module checks one
+//! token against a pinned [`TimestampPolicy`] (issuer, `token_use`, username domain and
+//! the pool's JWKS) with no clock, no network and no algorithm negotiation:
+//!
+//! 1. exactly three segments, each strict unpadded base64url (RFC 7515 §2; `=`, `+`, `/`
+//!    and non-canonical trailing bits are rejected);
+//! 2. the header and the payload are JSON objects with no duplicate member names at any
+//!    depth (`serde_json` alone would keep the last duplicate silently);
+//! 3. header `alg` is exactly `RS256` (checked before any cryptography, so `none`, `HS256`
+//!    with the RSA key as an HMAC secret, `RS512`, `PS256` … never reach a verifier);
+//!    `crit`, `jku`, `x5u`, `jwk` and `x5c` are rejected;
+//! 4. header `kid` is a string and names a key of the pinned JWKS exactly;
+//! 5. RSASSA-PKCS1-v1_5 with SHA-256 over the `header.payload` ASCII exactly as received;
+//! 6. `iss` and `token_use` equal the policy's; the username claim (`cognito:username`
+//!    for ID tokens, `username` for access tokens) is a string, and with a username
+//!    domain it is exactly `<lowercase hex>@<domain>`;
+//! 7. `iat` is an integer `>= 0` (the attested time); `exp` and `auth_time`, when present,
+//!    are integers.
+//!
+//! `exp` is never compared with any time: every real proof is long expired, and this
+//! crate reads no clock. The token is not trimmed: a token with surrounding whitespace or
+//! a trailing newline is malformed (readers of files strip their own line endings, and
+//! `H(t)` is over the token's bytes exactly as issued).
+//!
+//! Background: `../shared/research/jwt-FINDINGS.md` §2.5.
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier as _;
+use rsa::{BoxedUint, PublicKey as RsaPublicKey};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::hash::Hash32;
+use crate::time::UnixSeconds;
+
+/// The only JWS algorithm accepted (SPEC §1.3; Cognito user pools always use it).
+pub const ALG_RS256: &str = "RS256";
+
+/// The smallest RSA modulus accepted in a JWK, in bits (Cognito's keys are 2048-bit).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The largest RSA modulus accepted in a JWK, in bits (bounds the work per signature).
+pub const MAX_RSA_BITS: usize = 8192;
+
+/// Header parameters that would make the token name its own key or add semantics we do
+/// not implement (RFC 7515 §4.1); Cognito never sends them.
+const FORBIDDEN_HEADER_PARAMETERS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];
+
+/// Which kind of Cognito token the policy expects (the `token_use` claim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    /// An ID token: `token_use` is `"id"`, the username is in `cognito:username`.
+    Id,
+    /// An access token: `token_use` is `"access"`, the username is in `username`.
+    Access,
+}
+
+impl TokenUse {
+    /// The `token_use` claim value: `"id"` or `"access"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Access => "access",
+        }
+    }
+
+    /// The claim that carries the username for this kind of token.
+    pub fn username_claim(self) -> &'static str {
+        match self {
+            Self::Id => "cognito:username",
+            Self::Access => "username",
+        }
+    }
+
+    /// Parses `"id"` or `"access"` (exactly, lowercase).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "id" => Some(Self::Id),
+            "access" => Some(Self::Access),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TokenUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One usable RS256 verification key of a [`Jwks`].
+#[derive(Clone, Debug)]
+struct Jwk {
+    /// The JWK's `kid`, if it has one.
+    kid: Option<String>,
+    /// The RSA public key, parsed once.
+    public: RsaPublicKey,
+    /// The PKCS#1 v1.5 SHA-256 verifier over `public`.
+    verifier: VerifyingKey<Sha256>,
+}
+
+/// A set of trusted RS256 verification keys (RFC 7517 §5 JWK Set), parsed once.
+///
+/// Every key must be usable for RS256 signatures, or the whole set is rejected when it is
+/// parsed: `kty` `"RSA"`; `n` and `e` strict base64url big-endian integers; a modulus of
+/// [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`] bits; `alg`, if present, `"RS256"`; `use`, if
+/// present, `"sig"`; `key_ops`, if present, containing `"verify"`; `kid`, if present, a
+/// string unique within the set. Other JWK members (`x5t`, …) are ignored (RFC 7517 §4).
+///
+/// Whether `kid` really names the key is not checked here; for Cognito-style kids see
+/// [`Jwks::check_cognito_kids`].
+#[derive(Clone, Debug)]
+pub struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+impl Jwks {
+    /// Parses a JWK Set from JSON text (`{"keys": [ … ]}`), rejecting duplicate member names.
+    ///
+    /// # Errors
+    /// [`TimestampError::Jwks`] when the text is not a JWK Set of usable RS256 keys.
+    pub fn from_json(text: &str) -> Result<Self, TimestampError> {
+        let value = parse_strict_json(text.as_bytes()).map_err(|e| jwks_error(None, e))?;
+        Self::from_value(&value)
+    }
+
+    /// Builds a JWK Set from an already parsed JSON value (`{"keys": [ … ]}`).
+    ///
+    /// # Errors
+    /// [`TimestampError::Jwks`] when the value is not a JWK Set of usable RS256 keys.
+    pub fn from_value(value: &Value) -> Result<Self, TimestampError> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| jwks_error(None, "a JWK Set must be a JSON object"))?;
+        let keys = object
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| jwks_error(None, "a JWK Set needs a \"keys\" array"))?;
+        let mut parsed: Vec<Jwk> = Vec::with_capacity(keys.len());
+        for key in keys {
+            let jwk = parse_jwk(key)?;
+            if let Some(kid) = &jwk.kid {
+                if parsed.iter().any(|k| k.kid.as_ref() == Some(kid)) {
+                    return Err(jwks_error(Some(kid), "the kid appears twice in the set"));
+                }
+            }
+            parsed.push(jwk);
+        }
+        Ok(Self { keys: parsed })
+    }
+
+    /// Builds a set of one key from a single JWK object (e.g. RFC 7515 A.2's key).
+    ///
+    /// # Errors
+    /// [`TimestampError::Jwks`] when the value is not a usable RS256 JWK.
+    pub fn from_jwk_value(value: &Value) -> Result<Self, TimestampError> {
+        Ok(Self {
+            keys: vec![parse_jwk(value)?],
+        })
+    }
+
+    /// How many keys the set holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set holds no key (no token can then verify).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The `kid`s of the keys that have one, in set order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|k| k.kid.as_deref())
+    }
+
+    /// Checks Amazon Cognito's key-id rule on every key whose `kid` looks like Cognito's
+    /// (44 characters of standard padded base64 of 32 bytes): `kid` must equal
+    /// `base64(SHA-256(DER SubjectPublicKeyInfo))` of the key. Returns how many keys were
+    /// checked; keys with other kids are skipped.
+    ///
+    /// The rule is observed on every real Cognito key seen (FINDINGS §1.3), not documented
+    /// by AWS, and RFC test keys do not follow it, so it is a separate check rather than a
+    /// rule of [`TimestampVerifier::validate`]. It binds an archived JWK to the `kid` its
+    /// tokens name; it does not prove that AWS issued the key.
+    ///
+    /// # Errors
+    /// [`TimestampError::JwkKidMismatch`] for the first key whose kid is not its hash.
+    pub fn check_cognito_kids(&self) -> Result<usize, TimestampError> {
+        let mut checked = 0;
+        for key in &self.keys {
+            let Some(kid) = key.kid.as_deref() else {
+                continue;
+            };
+            let looks_like_cognito = kid.len() == 44
+                && STANDARD
+                    .decode(kid)
+                    .map(|bytes| bytes.len() == 32)
+                    .unwrap_or(false);
+            if !looks_like_cognito {
+                continue;
+            }
+            let computed = cognito_kid(&key.public)?;
+            if computed != kid {
+                return Err(TimestampError::JwkKidMismatch {
+                    kid: kid.to_string(),
+                    computed,
+                });
+            }
+            checked += 1;
+        }
+        Ok(checked)
+    }
+
+    /// The key named by `kid`, exactly (no normalisation).
+    fn by_kid(&self, kid: &str) -> Option<&Jwk> {
+        self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
+    }
+}
+
+/// `base64(SHA-256(DER SubjectPublicKeyInfo))`, standard alphabet with padding: the
+/// `kid` Amazon Cognito gives its keys (FINDINGS §1.3).
+fn cognito_kid(public: &RsaPublicKey) -> Result<String, TimestampError> {
+    use rsa::pkcs8::EncodePublicKey as _;
+    let der = public
+        .to_public_key_der()
+        .map_err(|e| jwks_error(None, format!("cannot encode the key as SPKI DER: {e}")))?;
+    Ok(STANDARD.encode(Sha256::digest(der.as_bytes())))
+}
+
+fn jwks_error(kid: Option<&String>, reason: impl fmt::Display) -> TimestampError {
+    TimestampError::Jwks {
+        kid: kid.cloned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| jwks_error(None, "a JWK must be a JSON object"))?;
+    let kid = match object.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(other) => {
+            return Err(jwks_error(
+                None,
+                format!("kid must be a string, got {other}"),
+            ));
+        }
+    };
+    let kid_ref = kid.as_ref();
+    let member = |name: &str| -> Result<Option<&str>, TimestampError> {
+        match object.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(jwks_error(
+                kid_ref,
+                format!("{name} must be a string, got {other}"),
+            )),
+        }
+    };
+    match member("kty")? {
+        Some("RSA") => {}
+        other => {
+            return Err(jwks_error(
+                kid_ref,
+                format!("kty must be \"RSA\", got {other:?}"),
+            ));
+        }
+    }
+    if let Some(alg) = member("alg")? {
+        if alg != ALG_RS256 {
+            return Err(jwks_error(
+                kid_ref,
+                format!("alg must be \"RS256\" when present, got {alg:?}"),
+            ));
+        }
+    }
+    if let Some(usage) = member("use")? {
+        if usage != "sig" {
+            return Err(jwks_error(
+                kid_ref,
+                format!("use must be \"sig\" when present, got {usage:?}"),
+            ));
+        }
+    }
+    if let Some(ops) = object.get("key_ops") {
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        if !verifies {
+            return Err(jwks_error(
+                kid_ref,
+                format!("key_ops must contain \"verify\" when present, got {ops}"),
+            ));
+        }
+    }
+    let n = member("n")?.ok_or_else(|| jwks_error(kid_ref, "an RSA JWK needs n"))?;
+    let e = member("e")?.ok_or_else(|| jwks_error(kid_ref, "an RSA JWK needs e"))?;
+    let n = URL_SAFE_NO_PAD
+        .decode(n)
+        .map_err(|err| jwks_error(kid_ref, format!("n is not base64url: {err}")))?;
+    let e = URL_SAFE_NO_PAD
+        .decode(e)
+        .map_err(|err| jwks_error(kid_ref, format!("e is not base64url: {err}")))?;
+    let public = rsa_public_key(kid_ref, &n, &e)?;
+    Ok(Jwk {
+        kid,
+        verifier: VerifyingKey::<Sha256>::new(public.clone()),
+        public,
+    })
+}
+
+fn rsa_public_key(
+    kid: Option<&String>,
+    n: &[u8],
+    e: &[u8],
+) -> Result<RsaPublicKey, TimestampError> {
+    // RFC 7518 §6.3.1 asks for the minimal octets; tolerate leading zeros, but do not let
+    // them change the key's size.
+    let n = strip_leading_zeros(n);
+    let e = strip_leading_zeros(e);
+    if n.len() > MAX_RSA_BITS / 8 || e.len() > 8 {
+        return Err(jwks_error(kid, "n or e is too long"));
+    }
+    let n = BoxedUint::from_be_slice_vartime(n);
+    let e = BoxedUint::from_be_slice_vartime(e);
+    let bits = n.bit_width_vartime();
+    RsaPublicKey::new_with_size_limits(n, e, MIN_RSA_BITS..=MAX_RSA_BITS).map_err(|err| {
+        jwks_error(
+            kid,
+            format!(
+                "not a usable RSA key ({bits}-bit modulus, {MIN_RSA_BITS}..={MAX_RSA_BITS} accepted): {err}"
+            ),
+        )
+    })
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes.get(start..).unwrap_or_default()
+}
+
+/// What a timestamp must satisfy: the trust descriptor's `timestamp` section (SPEC §1.6).
+#[derive(Clone, Debug)]
+pub struct TimestampPolicy {
+    /// The exact `iss`, e.g. `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc`.
+    pub issuer: String,
+    /// The expected `token_use`; it also picks the username claim.
+    pub token_use: TokenUse,
+    /// When set, the username must be `<lowercase hex>@<domain>` and the hex is the
+    /// attested bytes; when `None` the username is any string and nothing is attested.
+    pub username_domain: Option<String>,
+    /// The pool's trusted keys.
+    pub jwks: Jwks,
+}
+
+/// Validates timestamp JWTs against one [`TimestampPolicy`]; keys are parsed once, so an
+/// audit that checks one JWT per block pays for the JWKS only once.
+#[derive(Clone, Debug)]
+pub struct TimestampVerifier {
+    policy: TimestampPolicy,
+    /// `"@" + domain`, precomputed.
+    username_suffix: Option<String>,
+}
+
+impl TimestampVerifier {
+    /// Makes a verifier for `policy`.
+    ///
+    /// # Errors
+    /// [`TimestampError::Policy`] when the issuer is empty, the JWKS holds no key, or the
+    /// username domain is empty or contains `@`.
+    pub fn new(policy: TimestampPolicy) -> Result<Self, TimestampError> {
+        if policy.issuer.is_empty() {
+            return Err(TimestampError::Policy {
+                reason: "the issuer is empty".to_string(),
+            });
+        }
+        if policy.jwks.is_empty() {
+            return Err(TimestampError::Policy {
+                reason: "the JWKS holds no key".to_string(),
+            });
+        }
+        if let Some(domain) = &policy.username_domain {
+            if domain.is_empty() || domain.contains('@') {
+                return Err(TimestampError::Policy {
+                    reason: format!("the username domain {domain:?} is empty or contains '@'"),
+                });
+            }
+        }
+        let username_suffix = policy.username_domain.as_ref().map(|d| format!("@{d}"));
+        Ok(Self {
+            policy,
+            username_suffix,
+        })
+    }
+
+    /// The policy this verifier enforces.
+    pub fn policy(&self) -> &TimestampPolicy {
+        &self.policy
+    }
+
+    /// `validate(K_T, t)` of SPEC §1.3: checks `token` as described in the
+    /// [module documentation](self). `exp` is not compared with any time.
+    ///
+    /// Success proves that a key of the pinned JWKS signed these exact bytes and that the
+    /// claims meet the policy. It does not prove that the pinned JWKS is the pool's real
+    /// one, nor anything about the order of tokens: that is the chain's job.
+    ///
+    /// # Errors
+    /// The first failed check, as a [`TimestampError`] (see [`TimestampError::check`]).
+    pub fn validate(&self, token: &str) -> Result<VerifiedTimestamp, TimestampError> {
+        let (header, payload) = verify_jws(token, &self.policy.jwks, KidRule::Required)?;
+        let claims =
+            parse_object(&payload).map_err(|reason| TimestampError::ClaimsJson { reason })?;
+
+        let issuer = claims.get("iss");
+        if issuer.and_then(Value::as_str) != Some(self.policy.issuer.as_str()) {
+            return Err(TimestampError::Issuer {
+                got: issuer.map(describe),
+                expected: self.policy.issuer.clone(),
+            });
+        }
+        let expected_use = self.policy.token_use.as_str();
+        let token_use = claims.get("token_use");
+        if token_use.and_then(Value::as_str) != Some(expected_use) {
+            return Err(TimestampError::TokenUse {
+                got: token_use.map(describe),
+                expected: expected_use,
+            });
+        }
+        let claim = self.policy.token_use.username_claim();
+        let username = match claims.get(claim) {
+            Some(Value::String(username)) => username.as_str(),
+            other => {
+                return Err(TimestampError::UsernameMissing {
+                    claim,
+                    got: other.map(describe),
+                });
+            }
+        };
+        let attested = match (&self.username_suffix, &self.policy.username_domain) {
+            (Some(suffix), Some(domain)) => {
+                Some(parse_attested_username(username, suffix).ok_or_else(|| {
+                    TimestampError::UsernameFormat {
+                        got: username.to_string(),
+                        domain: domain.clone(),
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        let iat = match claims.get("iat").and_then(Value::as_u64) {
+            Some(iat) => UnixSeconds(iat),
+            None => {
+                return Err(TimestampError::Claim {
+                    name: "iat",
+                    got: claims.get("iat").map(describe),
+                    expected: "an integer >= 0",
+                });
+            }
+        };
+        for name in ["exp", "auth_time"] {
+            if let Some(value) = claims.get(name) {
+                if !(value.is_u64() || value.is_i64()) {
+                    return Err(TimestampError::Claim {
+                        name,
+                        got: Some(describe(value)),
+                        expected: "an integer when present",
+                    });
+                }
+            }
+        }
+        Ok(VerifiedTimestamp {
+            token: token.to_string(),
+            header,
+            claims,
+            iat,
+            attested,
+            token_hash: Hash32::digest(token.as_bytes()),
+        })
+    }
+}
+
+/// `<lowercase hex>@<domain>` → the bytes, or `None` if the username is anything else.
+fn parse_attested_username(username: &str, suffix: &str) -> Option<Vec<u8>> {
+    let hex_part = username.strip_suffix(suffix)?;
+    if hex_part.is_empty()
+        || !hex_part
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    hex::decode(hex_part).ok()
+}
+
+/// A short JSON rendering of a claim value for error messages.
+fn describe(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 200 {
+        let cut = (0..=200)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        format!("{}…", text.get(..cut).unwrap_or_default())
+    } else {
+        text
+    }
+}
+
+/// A timestamp JWT that passed [`TimestampVerifier::validate`]; only that function makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTimestamp {
+    token: String,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    iat: UnixSeconds,
+    attested: Option<Vec<u8>>,
+    token_hash: Hash32,
+}
+
+impl VerifiedTimestamp {
+    /// The JOSE header, as decoded.
+    pub fn header(&self) -> &Map<String, Value> {
+        &self.header
+    }
+
+    /// All claims, as decoded (unknown claims included, uninterpreted).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The attested time `p`: the `iat` claim, in seconds.
+    pub fn iat(&self) -> UnixSeconds {
+        self.iat
+    }
+
+    /// The attested bytes `y` decoded from `hex(y)@domain`; `Some` exactly when the
+    /// policy has a username domain. For a block's timestamp, `y = H(b)`.
+    pub fn attested(&self) -> Option<&[u8]> {
+        self.attested.as_deref()
+    }
+
+    /// `H(t)`: SHA3-256 of the token's ASCII bytes exactly as received.
+    pub fn token_hash(&self) -> Hash32 {
+        self.token_hash
+    }
+
+    /// The token text exactly as received.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// Checks a compact RS256 JWS with no claim rules and returns its decoded payload bytes
+/// (which need not be JSON, e.g. RFC 7520 §4.1).
+///
+/// The header is checked as in [`TimestampVerifier::validate`] (strict JSON, `alg`
+/// exactly `RS256`, no `crit`/`jku`/`x5u`/`jwk`/`x5c`). The key is the one the header's
+/// `kid` names; a header without `kid` (RFC 7515 A.2) is accepted only when the set
+/// holds exactly one key, which is then used.
+///
+/// # Errors
+/// The first failed check, as a [`TimestampError`].
+pub fn verify_rs256_jws(token: &str, jwks: &Jwks) -> Result<Vec<u8>, TimestampError> {
+    verify_jws(token, jwks, KidRule::SoleKeyIfAbsent).map(|(_, payload)| payload)
+}
+
+/// Whether a header must name its key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KidRule {
+    /// `kid` must be present (SPEC §1.3).
+    Required,
+    /// Without `kid`, use the set's only key.
+    SoleKeyIfAbsent,
+}
+
+/// The segments, header and signature checks shared by both entry points; returns the
+/// header and the decoded payload.
+fn verify_jws(
+    token: &str,
+    jwks: &Jwks,
+    kid_rule: KidRule,
+) -> Result<(Map<String, Value>, Vec<u8>), TimestampError> {
+    let segments: Vec<&str> = token.split('.').collect();
+    let [header_b64, payload_b64, signature_b64] = segments.as_slice() else {
+        return Err(TimestampError::SegmentCount {
+            got: segments.len(),
+        });
+    };
+    let header_bytes = decode_segment(header_b64, "header")?;
+    let header =
+        parse_object(&header_bytes).map_err(|reason| TimestampError::HeaderJson { reason })?;
+
+    match header.get("alg") {
+        Some(Value::String(alg)) if alg == ALG_RS256 => {}
+        other => {
+            return Err(TimestampError::Alg {
+                got: other.map(describe),
+            });
+        }
+    }
+    if let Some(name) = FORBIDDEN_HEADER_PARAMETERS
+        .iter()
+        .find(|name| header.contains_key(**name))
+    {
+        return Err(TimestampError::HeaderParameter { name });
+    }
+    let key = match header.get("kid") {
+        Some(Value::String(kid)) => jwks
+            .by_kid(kid)
+            .ok_or_else(|| TimestampError::KidUnknown { kid: kid.clone() })?,
+        Some(other) => {
+            return Err(TimestampError::KidMissing {
+                got: Some(describe(other)),
+            });
+        }
+        None => match (kid_rule, jwks.keys.as_slice()) {
+            (KidRule::SoleKeyIfAbsent, [only]) => only,
+            (KidRule::SoleKeyIfAbsent, keys) => {
+                return Err(TimestampError::KeyAmbiguous { keys: keys.len() });
+            }
+            (KidRule::Required, _) => return Err(TimestampError::KidMissing { got: None }),
+        },
+    };
+
+    let payload = decode_segment(payload_b64, "payload")?;
+    let signature = decode_segment(signature_b64, "signature")?;
+    // The signing input is the received text up to the second dot, byte for byte.
+    let signing_input = token
+        .get(..header_b64.len() + 1 + payload_b64.len())
+        .ok_or(TimestampError::SegmentCount { got: 3 })?;
+    let signature =
+        Signature::try_from(signature.as_slice()).map_err(|_| TimestampError::Signature {
+            kid: key.kid.clone(),
+        })?;
+    key.verifier
+        .verify(signing_input.as_bytes(), &signature)
+        .map_err(|_| TimestampError::Signature {
+            kid: key.kid.clone(),
+        })?;
+    Ok((header, payload))
+}
+
+fn decode_segment(segment: &str, name: &'static str) -> Result<Vec<u8>, TimestampError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| TimestampError::Base64 {
+            segment: name,
+            reason: e.to_string(),
+        })
+}
+
+/// Parses bytes as a JSON object, rejecting duplicate member names at any depth.
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    match parse_strict_json(bytes)? {
+        Value::Object(map) => Ok(map),
+        other => Err(format!("expected a JSON object, got {}", json_kind(&other))),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses one JSON text (RFC 8259, UTF-8, surrounding whitespace allowed, nothing else
+/// after it) into a [`Value`], rejecting any object that repeats a member name, at any
+/// depth. `serde_json::from_slice::<Value>` alone keeps the last duplicate silently; a
+/// signed object whose readers may disagree on a member's value is rejected instead.
+pub(crate) fn parse_strict_json(bytes: &[u8]) -> Result<Value, String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue
+        .deserialize(&mut deserializer)
+        .map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// A [`DeserializeSeed`] building a [`Value`] that fails on a repeated object member.
+#[derive(Clone, Copy)]
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(StrictValue)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate member name {key:?}"
+                )));
+            }
+            let value = access.next_value_seed(StrictValue)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// Why a timestamp JWT, or the JWKS or policy meant to check it, was rejected.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// The token does not have exactly three `.`-separated segments.
+    #[error("a compact JWS has 3 segments, got {got}")]
+    SegmentCount {
+        /// How many segments the token has.
+        got: usize,
+    },
+    /// A segment is not strict unpadded base64url.
+    #[error("the {segment} segment is not unpadded base64url: {reason}")]
+    Base64 {
+        /// `"header"`, `"payload"` or `"signature"`.
+        segment: &'static str,
+        /// What the decoder found.
+        reason: String,
+    },
+    /// The header is not a JSON object without duplicate member names.
+    #[error("the JOSE header is not a strict JSON object: {reason}")]
+    HeaderJson {
+        /// What the parser found.
+        reason: String,
+    },
+    /// The header carries a parameter this verifier refuses.
+    #[error("the JOSE header has {name:?}, which is not accepted (crit, jku, x5u, jwk, x5c)")]
+    HeaderParameter {
+        /// The parameter's name.
+        name: &'static str,
+    },
+    /// The header's `alg` is not `"RS256"`.
+    #[error("header alg is {}, expected \"RS256\"", got.as_deref().unwrap_or("absent"))]
+    Alg {
+        /// The `alg` value as JSON, or `None` when absent.
+        got: Option<String>,
+    },
+    /// The header has no `kid` string.
+    #[error("header kid is {}, expected a string", got.as_deref().unwrap_or("absent"))]
+    KidMissing {
+        /// The `kid` value as JSON when it is not a string, `None` when absent.
+        got: Option<String>,
+    },
+    /// No key of the trusted set has the header's `kid`.
+    #[error("no trusted key has kid {kid:?}")]
+    KidUnknown {
+        /// The header's `kid`.
+        kid: String,
+    },
+    /// The header has no `kid` and the set does not hold exactly one key.
+    #[error("the header names no kid and the key set holds {keys} keys, not exactly 1")]
+    KeyAmbiguous {
+        /// How many keys the set holds.
+        keys: usize,
+    },
+    /// The RS256 signature does not verify with the selected key.
+    #[error("the RS256 signature does not verify with the key {}", kid.as_deref().unwrap_or("(without kid)"))]
+    Signature {
+        /// The `kid` of the key tried.
+        kid: Option<String>,
+    },
+    /// The payload is not a JSON object without duplicate member names.
+    #[error("the claims are not a strict JSON object: {reason}")]
+    ClaimsJson {
+        /// What the parser found.
+        reason: String,
+    },
+    /// `iss` is not the trusted issuer.
+    #[error("iss is {}, expected {expected:?}", got.as_deref().unwrap_or("absent"))]
+    Issuer {
+        /// The `iss` value as JSON, or `None` when absent.
+        got: Option<String>,
+        /// The policy's issuer.
+        expected: String,
+    },
+    /// `token_use` is not the expected kind.
+    #[error("token_use is {}, expected {expected:?}", got.as_deref().unwrap_or("absent"))]
+    TokenUse {
+        /// The `token_use` value as JSON, or `None` when absent.
+        got: Option<String>,
+        /// `"id"` or `"access"`.
+        expected: &'static str,
+    },
+    /// The username claim is absent or not a string.
+    #[error("the username claim {claim:?} is {}, expected a string", got.as_deref().unwrap_or("absent"))]
+    UsernameMissing {
+        /// `"cognito:username"` or `"username"`.
+        claim: &'static str,
+        /// The claim's value as JSON, or `None` when absent.
+        got: Option<String>,
+    },
+    /// The username is not `<lowercase hex>@<domain>`.
+    #[error("the username is {got:?}, expected lowercase hex bytes followed by \"@{domain}\"")]
+    UsernameFormat {
+        /// The username.
+        got: String,
+        /// The policy's domain.
+        domain: String,
+    },
+    /// A time claim has the wrong type.
+    #[error("claim {name} is {}, expected {expected}", got.as_deref().unwrap_or("absent"))]
+    Claim {
+        /// `"iat"`, `"exp"` or `"auth_time"`.
+        name: &'static str,
+        /// The claim's value as JSON, or `None` when absent.
+        got: Option<String>,
+        /// What was required.
+        expected: &'static str,
+    },
+    /// A JWK Set or JWK is not a set of usable RS256 verification keys.
+    #[error("unusable JWK{}: {reason}", kid.as_ref().map(|k| format!(" {k:?}")).unwrap_or_default())]
+    Jwks {
+        /// The offending key's `kid`, when known.
+        kid: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Cognito-style `kid` is not the SHA-256 of its key's SubjectPublicKeyInfo.
+    #[error("JWK kid {kid:?} is not base64(SHA-256(SPKI)) of its key, which is {computed:?}")]
+    JwkKidMismatch {
+        /// The JWK's `kid`.
+        kid: String,
+        /// `base64(SHA-256(DER SPKI))` of the JWK's key.
+        computed: String,
+    },
+    /// The policy itself is unusable.
+    #[error("unusable timestamp policy: {reason}")]
+    Policy {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl TimestampError {
+    /// A short stable name of the check that failed, for reports and the JS API:
+    /// `format`, `header`, `alg`, `kid`, `signature`, `claims`, `issuer`, `token_use`,
+    /// `username`, or, for the key set and policy, `jwks` and `policy`.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Self::SegmentCount { .. } | Self::Base64 { .. } => "format",
+            Self::HeaderJson { .. } | Self::HeaderParameter { .. } => "header",
+            Self::Alg { .. } => "alg",
+            Self::KidMissing { .. } | Self::KidUnknown { .. } | Self::KeyAmbiguous { .. } => "kid",
+            Self::Signature { .. } => "signature",
+            Self::ClaimsJson { .. } | Self::Claim { .. } => "claims",
+            Self::Issuer { .. } => "issuer",
+            Self::TokenUse { .. } => "token_use",
+            Self::UsernameMissing { .. } | Self::UsernameFormat { .. } => "username",
+            Self::Jwks { .. } | Self::JwkKidMismatch { .. } => "jwks",
+            Self::Policy { .. } => "policy",
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_json_rejects_duplicates_at_any_depth() {
+        assert!(parse_strict_json(br#"{"a":1,"b":{"c":[1,{"d":2}]}}"#).is_ok());
+        let top = parse_strict_json(br#"{"iss":"a","iss":"b"}"#).unwrap_err();
+        assert!(top.contains("duplicate member name \"iss\""), "{top}");
+        let nested = parse_strict_json(br#"{"a":{"x":1,"x":1}}"#).unwrap_err();
+        assert!(nested.contains("duplicate"), "{nested}");
+        let in_array = parse_strict_json(br#"{"a":[{"x":1,"x":2}]}"#).unwrap_err();
+        assert!(in_array.contains("duplicate"), "{in_array}");
+        // Escapes are decoded before comparing: "\u0061" is "a".
+        assert!(parse_strict_json(br#"{"a":1,"\u0061":2}"#).is_err());
+        // Plain serde_json would have kept the last value.
+        let lax: Value = serde_json::from_slice(br#"{"iss":"a","iss":"b"}"#).unwrap();
+        assert_eq!(lax["iss"], "b");
+    }
+
+    #[test]
+    fn strict_json_rejects_trailing_data_and_keeps_numbers() {
+        assert!(parse_strict_json(b"{} x").is_err());
+        assert!(parse_strict_json(b"{}{}").is_err());
+        assert!(parse_strict_json(b" {} \n").is_ok());
+        let v = parse_strict_json(br#"{"i":-1,"u":18446744073709551615,"f":1.5}"#).unwrap();
+        assert_eq!(v["i"].as_i64(), Some(-1));
+        assert_eq!(v["u"].as_u64(), Some(u64::MAX));
+        assert_eq!(v["f"].as_f64(), Some(1.5));
+        assert!(parse_object(b"[]").is_err());
+    }
+
+    #[test]
+    fn attested_username_is_exactly_lowercase_hex_at_domain() {
+        let s = "@bky.sh";
+        assert_eq!(
+            parse_attested_username("00ff@bky.sh", s),
+            Some(vec![0, 255])
+        );
+        assert_eq!(parse_attested_username("00FF@bky.sh", s), None);
+        assert_eq!(parse_attested_username("0ff@bky.sh", s), None);
+        assert_eq!(parse_attested_username("@bky.sh", s), None);
+        assert_eq!(parse_attested_username("00ff@bky.sh ", s), None);
+        assert_eq!(parse_attested_username("00ff@x.bky.sh", s), None);
+        assert_eq!(parse_attested_username("00ff@bky.shx", s), None);
+        assert_eq!(parse_attested_username("0x00@bky.sh", s), None);
+    }
+
+    #[test]
+    fn token_use_names() {
+        assert_eq!(TokenUse::from_name("id"), Some(TokenUse::Id));
+        assert_eq!(TokenUse::from_name("access"), Some(TokenUse::Access));
+        assert_eq!(TokenUse::from_name("ID"), None);
+        assert_eq!(TokenUse::Id.username_claim(), "cognito:username");
+        assert_eq!(TokenUse::Access.username_claim(), "username");
+        assert_eq!(
+            serde_json::to_string(&TokenUse::Access).unwrap(),
+            "\"access\""
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The trust descriptor `chain.json` (SPEC §1.6): the conformance chain's descriptor, and
+//! descriptors with unknown fields, bad hex or a wrong version rejected.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown", not(zipchain_vectors)))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[allow(unreachable_pub)] // shared helpers, not all used here
+#[macro_use]
+mod common;
+
+#[cfg(zipchain_vectors)]
+mod vectors {
+    use serde_json::{Value, json};
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use zipchain_verifier_core::hash::Hash32;
+    use zipchain_verifier_core::timestamp::TokenUse;
+    use zipchain_verifier_core::trust::{NitroTrust, TrustDescriptor, TrustError};
+
+    /// A change made to the conformance descriptor.
+    type Edit = Box<dyn Fn(&mut Value)>;
+
+    const CHAIN_JSON: &str = vector_str!("chain/chain.json");
+
+    fn chain_value() -> Value {
+        serde_json::from_str(CHAIN_JSON).unwrap()
+    }
+
+    fn parse(value: &Value) -> Result<TrustDescriptor, TrustError> {
+        TrustDescriptor::from_json(&value.to_string())
+    }
+
+    #[test]
+    fn conformance_descriptor_parses() {
+        let d = TrustDescriptor::from_json(CHAIN_JSON).unwrap();
+        assert_eq!(
+            d.genesis(),
+            Hash32::from_hex("06058cbe5f9cfb25ad1996f1d91d47f6b82ad26e9b6a00c5288f380508b60e8a")
+                .unwrap()
+        );
+        assert_eq!(
+            d.sequencer_key().to_hex(),
+            "0fb2f05ea5ba8aab184c97608ff99638b1ff437041e4b1981144769b7b9a07bc"
+        );
+        assert_eq!(d.timestamp().token_use, TokenUse::Id);
+        assert_eq!(d.timestamp().username_domain, "bky.sh");
+        let policy = d.timestamp_policy();
+        assert_eq!(
+            policy.issuer,
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_ZipConform"
+        );
+        assert_eq!(policy.username_domain.as_deref(), Some("bky.sh"));
+        assert_eq!(policy.jwks.len(), 1);
+        assert!(d.timestamp_verifier().is_ok());
+
+        assert!(d.nsm_policy().is_ok());
+        assert!(!d.nitro().allow_debug);
+        assert_eq!(d.pcrs().len(), 1);
+        assert_eq!(d.pcrs().get(&0).map(Vec::len), Some(48));
+        let root = d.root_der().unwrap();
+        assert_eq!(root.first(), Some(&0x30));
+        assert_eq!(root.len(), 520);
+    }
+
+    #[test]
+    fn round_trips_through_pretty_json() {
+        let d = TrustDescriptor::from_json(CHAIN_JSON).unwrap();
+        let text = d.to_json_pretty();
+        let again = TrustDescriptor::from_json(&text).unwrap();
+        assert_eq!(again, d);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, chain_value());
+        // Serde integration goes through the same checks.
+        let via_serde: TrustDescriptor = serde_json::from_str(CHAIN_JSON).unwrap();
+        assert_eq!(via_serde, d);
+        let mut bad = chain_value();
+        bad["zipchain_chain"] = json!(2);
+        assert!(serde_json::from_value::<TrustDescriptor>(bad).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_at_every_level() {
+        for path in [&[][..], &["timestamp"][..], &["nitro"][..]] {
+            let mut v = chain_value();
+            let mut target = &mut v;
+            for p in path {
+                target = &mut target[*p];
+            }
+            target["extra"] = json!(true);
+            let err = parse(&v).unwrap_err();
+            assert!(
+                matches!(&err, TrustError::Json { reason } if reason.contains("unknown field")),
+                "{path:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_version_and_bad_values_are_rejected() {
+        let cases: Vec<(&str, Edit)> = vec![
+            ("version 2", Box::new(|v| v["zipchain_chain"] = json!(2))),
+            ("version 0", Box::new(|v| v["zipchain_chain"] = json!(0))),
+            (
+                "version string",
+                Box::new(|v| v["zipchain_chain"] = json!("1")),
+            ),
+            (
+                "no version",
+                Box::new(|v| {
+                    v.as_object_mut().unwrap().remove("zipchain_chain");
+                }),
+            ),
+            (
+                "genesis short",
+                Box::new(|v| v["genesis"] = json!("06058cbe")),
+            ),
+            (
+                "genesis not hex",
+                Box::new(|v| v["genesis"] = json!("zz".repeat(32))),
+            ),
+            (
+                "key not hex",
+                Box::new(|v| v["sequencer_key"] = json!("0x".repeat(32))),
+            ),
+            (
+                "key short",
+                Box::new(|v| v["sequencer_key"] = json!("0fb2")),
+            ),
+            (
+                "token_use ID",
+                Box::new(|v| v["timestamp"]["token_use"] = json!("ID")),
+            ),
+            (
+                "no domain",
+                Box::new(|v| {
+                    v["timestamp"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("username_domain");
+                }),
+            ),
+            (
+                "domain with @",
+                Box::new(|v| v["timestamp"]["username_domain"] = json!("a@b")),
+            ),
+            (
+                "empty issuer",
+                Box::new(|v| v["timestamp"]["issuer"] = json!("")),
+            ),
+            (
+                "jwk enc",
+                Box::new(|v| v["timestamp"]["jwks"]["keys"][0]["use"] = json!("enc")),
+            ),
+            (
+                "no keys",
+                Box::new(|v| v["timestamp"]["jwks"] = json!({"keys": []})),
+            ),
+            (
+                "pem garbage",
+                Box::new(|v| {
+                    v["nitro"]["root_pem"] =
+                        json!("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n")
+                }),
+            ),
+            (
+                "pcr 32",
+                Box::new(|v| v["nitro"]["pcrs"] = json!({"32": "00".repeat(48)})),
+            ),
+            (
+                "pcr bad hex",
+                Box::new(|v| v["nitro"]["pcrs"] = json!({"0": "xyz"})),
+            ),
+            (
+                "allow_debug string",
+                Box::new(|v| v["nitro"]["allow_debug"] = json!("false")),
+            ),
+        ];
+        for (what, edit) in cases {
+            let mut v = chain_value();
+            edit(&mut v);
+            assert!(parse(&v).is_err(), "{what} was accepted");
+        }
+        let mut v = chain_value();
+        v["zipchain_chain"] = json!(2);
+        assert_eq!(
+            parse(&v).unwrap_err(),
+            TrustError::Version {
+                got: 2,
+                expected: 1
+            }
+        );
+        let mut v = chain_value();
+        v["genesis"] = json!("abc");
+        assert_eq!(
+            parse(&v).unwrap_err(),
+            TrustError::Genesis { got: "abc".into() }
+        );
+        let mut v = chain_value();
+        v["sequencer_key"] = json!("00");
+        assert!(matches!(
+            parse(&v).unwrap_err(),
+            TrustError::SequencerKey(_)
+        ));
+        let mut v = chain_value();
+        v["timestamp"]["jwks"]["keys"][0]["alg"] = json!("RS512");
+        assert!(matches!(parse(&v).unwrap_err(), TrustError::Timestamp(_)));
+    }
+
+    #[test]
+    fn duplicate_members_are_rejected_anywhere() {
+        let dup_top = CHAIN_JSON.replacen(
+            "\"zipchain_chain\": 1,",
+            "\"zipchain_chain\": 1, \"zipchain_chain\": 1,",
+            1,
+        );
+        assert_ne!(dup_top, CHAIN_JSON);
+        assert!(matches!(
+            TrustDescriptor::from_json(&dup_top),
+            Err(TrustError::Json { .. })
+        ));
+        let dup_jwk = CHAIN_JSON.replacen("\"e\": \"AQAB\"", "\"e\": \"AQAB\", \"e\": \"AQAB\"", 1);
+        assert_ne!(dup_jwk, CHAIN_JSON);
+        assert!(matches!(
+            TrustDescriptor::from_json(&dup_jwk),
+            Err(TrustError::Json { .. })
+        ));
+        assert!(TrustDescriptor::from_json(&format!("{CHAIN_JSON} {{}}")).is_err());
+    }
+
+    #[test]
+    fn nitro_section_defaults() {
+        let mut v = chain_value();
+        v.as_object_mut().unwrap().remove("nitro");
+        let d = parse(&v).unwrap();
+        assert_eq!(d.nitro(), &NitroTrust::default());
+        assert!(d.nsm_policy().is_ok());
+        assert!(d.pcrs().is_empty());
+        assert_eq!(d.root_der(), None);
+        // Written back without the optional members.
+        let text = d.to_json_pretty();
+        assert!(
+            !text.contains("root_pem") && !text.contains("pcrs"),
+            "{text}"
+        );
+        let mut v = chain_value();
+        v["nitro"] = json!({});
+        assert_eq!(parse(&v).unwrap().nitro(), &NitroTrust::default());
+    }
+}
+
+#[cfg(not(zipchain_vectors))]
+#[test]
+fn skipped() {
+    common::vectors_absent("trust vectors");
+}
