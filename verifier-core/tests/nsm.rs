@@ -8,6 +8,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[macro_use]
+#[allow(unreachable_pub)]
 mod common;
 
 #[cfg(not(zipchain_vectors))]

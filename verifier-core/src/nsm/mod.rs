@@ -648,4 +648,5 @@ impl NsmError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
