@@ -101,7 +101,7 @@ pub struct TrustDescriptor {
     /// `nitro.root_pem`, decoded.
     root_der: Option<Vec<u8>>,
     /// `nitro.pcrs`, decoded.
-    pcrs: BTreeMap<usize, Vec<u8>>,
+    pcrs: BTreeMap<u8, Vec<u8>>,
 }
 
 impl PartialEq for TrustDescriptor {
@@ -196,7 +196,7 @@ impl TrustDescriptor {
     }
 
     /// `nitro.pcrs` decoded: PCR index → the value it must have (empty: no allow-list).
-    pub fn pcrs(&self) -> &BTreeMap<usize, Vec<u8>> {
+    pub fn pcrs(&self) -> &BTreeMap<u8, Vec<u8>> {
         &self.pcrs
     }
 
@@ -221,8 +221,6 @@ impl TrustDescriptor {
 
     /// The NSM policy the descriptor pins: its root (AWS Nitro Enclaves Root-G1 when
     /// `root_pem` is absent), PCR allow-list and debug rule.
-    // MERGE NOTE: written against the stand-in `nsm` API (`root_der`, `pcrs`,
-    // `allow_debug` fields over `NsmPolicy::default()`); adapt to the real `NsmPolicy`.
     ///
     /// # Errors
     /// None at present; a `Result` so that checks of the root can be added.
@@ -269,7 +267,7 @@ impl From<TrustDescriptor> for Wire {
 }
 
 /// `"0"`..`"31"` (canonical decimal) → 32, 48 or 64 bytes of hex.
-fn decode_pcrs(pcrs: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Vec<u8>>, TrustError> {
+fn decode_pcrs(pcrs: &BTreeMap<String, String>) -> Result<BTreeMap<u8, Vec<u8>>, TrustError> {
     let mut out = BTreeMap::new();
     for (index, value) in pcrs {
         let pcr_error = |reason: &'static str| TrustError::Pcr {
@@ -280,9 +278,9 @@ fn decode_pcrs(pcrs: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Vec<u8
             && index.bytes().all(|b| b.is_ascii_digit())
             && (index == "0" || !index.starts_with('0'));
         let number = index
-            .parse::<usize>()
+            .parse::<u8>()
             .ok()
-            .filter(|n| canonical && *n < PCR_COUNT)
+            .filter(|n| canonical && usize::from(*n) < PCR_COUNT)
             .ok_or_else(|| pcr_error("the index is not a decimal number from 0 to 31"))?;
         let bytes = hex::decode(value).map_err(|_| pcr_error("the value is not hex"))?;
         if ![32, 48, 64].contains(&bytes.len()) {
@@ -296,10 +294,13 @@ fn decode_pcrs(pcrs: &BTreeMap<String, String>) -> Result<BTreeMap<usize, Vec<u8
 const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 const PEM_END: &str = "-----END CERTIFICATE-----";
 
-/// Decodes exactly one PEM `CERTIFICATE` block (RFC 7468 §5.1, strict form): whitespace
-/// may surround the block; inside it only base64 lines (standard alphabet, padded, LF or
-/// CRLF endings); no headers, no second block.
-fn decode_pem_certificate(pem: &str) -> Result<Vec<u8>, TrustError> {
+/// Decodes exactly one PEM `CERTIFICATE` block into DER (RFC 7468 §5.1, strict form):
+/// whitespace may surround the block; inside it only base64 lines (standard alphabet,
+/// padded, LF or CRLF endings); no headers, no second block.
+///
+/// # Errors
+/// [`TrustError`] when the text is not exactly one well-formed block.
+pub fn decode_pem_certificate(pem: &str) -> Result<Vec<u8>, TrustError> {
     let pem_error = |reason: &'static str| TrustError::RootPem { reason };
     let body = pem
         .trim()

@@ -1,0 +1,322 @@
+//! A strict CBOR well-formedness walker (RFC 8949 §3 and Appendix C).
+//!
+//! `ciborium` accepts indefinite-length items and says nothing about nesting
+//! depth, so before any decoding the raw bytes of the document, and then of its
+//! payload, are walked once here: every item must be well formed, every length
+//! definite, the nesting no deeper than the budget, and exactly one item must
+//! fill the input (no trailing bytes). The walk allocates nothing and visits each
+//! byte at most once; every declared length is checked against the bytes that
+//! remain before it is used, so a hostile length cannot make it loop.
+
+use core::fmt;
+
+use super::NsmError;
+
+/// Which of the two CBOR layers a [`CborIssue`] was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CborPart {
+    /// The outer COSE_Sign1 structure.
+    Document,
+    /// The attestation payload (the byte string inside the COSE_Sign1).
+    Payload,
+}
+
+impl fmt::Display for CborPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Document => "document",
+            Self::Payload => "payload",
+        })
+    }
+}
+
+/// What made a CBOR item ill-formed or unacceptable (RFC 8949 Appendix C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CborIssue {
+    /// The input ended inside an item.
+    Truncated,
+    /// An indefinite-length string, array or map (additional information 31);
+    /// NSM documents use definite lengths only.
+    IndefiniteLength {
+        /// The major type (2 byte string, 3 text, 4 array, 5 map).
+        major: u8,
+    },
+    /// Additional information 28, 29 or 30, which RFC 8949 reserves.
+    ReservedAdditionalInfo {
+        /// The additional-information value found.
+        info: u8,
+    },
+    /// A "break" stop code (`0xff`) outside an indefinite-length item, or additional
+    /// information 31 on an integer or tag.
+    UnexpectedBreak,
+    /// A two-byte simple value below 32 (not well formed, RFC 8949 §3.3).
+    BadSimpleValue {
+        /// The simple value found.
+        value: u8,
+    },
+    /// The items nest deeper than the budget allows.
+    TooDeep {
+        /// The maximum nesting depth ([`super::NsmLimits::max_cbor_depth`]).
+        max: usize,
+    },
+}
+
+impl fmt::Display for CborIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("input ends inside an item"),
+            Self::IndefiniteLength { major } => {
+                write!(
+                    f,
+                    "indefinite length (major type {major}); expected a definite length"
+                )
+            }
+            Self::ReservedAdditionalInfo { info } => {
+                write!(f, "reserved additional information {info}")
+            }
+            Self::UnexpectedBreak => f.write_str("unexpected break stop code"),
+            Self::BadSimpleValue { value } => {
+                write!(f, "two-byte simple value {value}; expected 32 or more")
+            }
+            Self::TooDeep { max } => write!(f, "items nest deeper than {max} levels"),
+        }
+    }
+}
+
+/// Checks that `input` is exactly one well-formed, definite-length CBOR item
+/// nested at most `max_depth` levels deep (a scalar is depth 1).
+///
+/// # Errors
+/// [`NsmError::Cbor`] naming the first problem and its byte offset, or
+/// [`NsmError::TrailingData`] when bytes follow the item.
+pub(crate) fn check_strict(input: &[u8], part: CborPart, max_depth: usize) -> Result<(), NsmError> {
+    let mut walker = Walker {
+        input,
+        pos: 0,
+        max_depth,
+    };
+    walker.item(1).map_err(|(offset, issue)| NsmError::Cbor {
+        part,
+        offset,
+        issue,
+    })?;
+    if walker.pos != input.len() {
+        return Err(NsmError::TrailingData {
+            part,
+            item_len: walker.pos,
+            total_len: input.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads the head of the item at the start of `input`: `(major, argument)`, or
+/// `None` when it is not a well-formed definite head.
+pub(crate) fn head(input: &[u8]) -> Option<(u8, u64)> {
+    let mut walker = Walker {
+        input,
+        pos: 0,
+        max_depth: 1,
+    };
+    match walker.head() {
+        Ok((major, Some(arg))) => Some((major, arg)),
+        _ => None,
+    }
+}
+
+struct Walker<'a> {
+    input: &'a [u8],
+    pos: usize,
+    max_depth: usize,
+}
+
+type WalkError = (usize, CborIssue);
+
+impl Walker<'_> {
+    fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
+    fn byte(&mut self) -> Result<u8, WalkError> {
+        let b = *self
+            .input
+            .get(self.pos)
+            .ok_or((self.pos, CborIssue::Truncated))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn skip(&mut self, len: u64, at: usize) -> Result<(), WalkError> {
+        match usize::try_from(len) {
+            Ok(len) if len <= self.remaining() => {
+                self.pos += len;
+                Ok(())
+            }
+            _ => Err((at, CborIssue::Truncated)),
+        }
+    }
+
+    /// Reads an initial byte and its argument; `None` means additional info 31.
+    fn head(&mut self) -> Result<(u8, Option<u64>), WalkError> {
+        let start = self.pos;
+        let initial = self.byte()?;
+        let major = initial >> 5;
+        let info = initial & 0x1f;
+        let extra = match info {
+            0..=23 => return Ok((major, Some(u64::from(info)))),
+            24 => 1,
+            25 => 2,
+            26 => 4,
+            27 => 8,
+            28..=30 => return Err((start, CborIssue::ReservedAdditionalInfo { info })),
+            _ => return Ok((major, None)),
+        };
+        let mut arg = 0u64;
+        for _ in 0..extra {
+            arg = (arg << 8) | u64::from(self.byte().map_err(|(_, i)| (start, i))?);
+        }
+        Ok((major, Some(arg)))
+    }
+
+    fn item(&mut self, depth: usize) -> Result<(), WalkError> {
+        let start = self.pos;
+        if depth > self.max_depth {
+            return Err((
+                start,
+                CborIssue::TooDeep {
+                    max: self.max_depth,
+                },
+            ));
+        }
+        let (major, arg) = self.head()?;
+        let Some(arg) = arg else {
+            return Err((
+                start,
+                match major {
+                    2..=5 => CborIssue::IndefiniteLength { major },
+                    _ => CborIssue::UnexpectedBreak,
+                },
+            ));
+        };
+        match major {
+            2 | 3 => self.skip(arg, start),
+            4 | 5 => {
+                let per_entry = if major == 5 { 2 } else { 1 };
+                // Every item takes at least one byte: a count larger than what is left
+                // is truncated input, found before looping over it.
+                let needed = arg.checked_mul(per_entry);
+                if needed.is_none_or(|n| n > self.remaining() as u64) {
+                    return Err((start, CborIssue::Truncated));
+                }
+                for _ in 0..arg * per_entry {
+                    self.item(depth + 1)?;
+                }
+                Ok(())
+            }
+            6 => self.item(depth + 1),
+            7 if (self.pos - start) == 2 && arg < 32 => Err((
+                start,
+                CborIssue::BadSimpleValue {
+                    value: u8::try_from(arg).unwrap_or(u8::MAX),
+                },
+            )),
+            // Integers (0, 1), simple values and floats (7): the head was all of it.
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn check(bytes: &[u8]) -> Result<(), NsmError> {
+        check_strict(bytes, CborPart::Document, 4)
+    }
+
+    fn issue(bytes: &[u8]) -> (usize, CborIssue) {
+        match check(bytes) {
+            Err(NsmError::Cbor { offset, issue, .. }) => (offset, issue),
+            other => panic!("expected a CBOR error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_definite_items() {
+        for ok in [
+            &[0x00][..],
+            &[0x1b, 0, 0, 1, 0x91, 0xcc, 0xeb, 0x51, 0x59],
+            &[0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0, 0x41, 0x00, 0x40],
+            &[0xd2, 0x80],
+            &[0xf6],
+            &[0xf8, 0x20],
+            &[0xfb, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[0xa1, 0x61, 0x61, 0xf6],
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok:02x?}");
+        }
+    }
+
+    #[test]
+    fn rejects_indefinite_lengths() {
+        assert_eq!(
+            issue(&[0x9f, 0xff]),
+            (0, CborIssue::IndefiniteLength { major: 4 })
+        );
+        assert_eq!(
+            issue(&[0xbf, 0xff]),
+            (0, CborIssue::IndefiniteLength { major: 5 })
+        );
+        assert_eq!(
+            issue(&[0x81, 0x5f, 0x41, 0x00, 0xff]),
+            (1, CborIssue::IndefiniteLength { major: 2 })
+        );
+        assert_eq!(
+            issue(&[0x7f, 0xff]),
+            (0, CborIssue::IndefiniteLength { major: 3 })
+        );
+    }
+
+    #[test]
+    fn rejects_ill_formed_items() {
+        assert_eq!(issue(&[]), (0, CborIssue::Truncated));
+        assert_eq!(issue(&[0x19, 0x01]), (0, CborIssue::Truncated));
+        assert_eq!(issue(&[0x43, 0x00]), (0, CborIssue::Truncated));
+        assert_eq!(issue(&[0x82, 0x00]), (0, CborIssue::Truncated));
+        assert_eq!(issue(&[0x82, 0x81, 0x00]), (3, CborIssue::Truncated));
+        assert_eq!(
+            issue(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            (0, CborIssue::Truncated)
+        );
+        assert_eq!(
+            issue(&[0x1c]),
+            (0, CborIssue::ReservedAdditionalInfo { info: 28 })
+        );
+        assert_eq!(issue(&[0xff]), (0, CborIssue::UnexpectedBreak));
+        assert_eq!(issue(&[0x1f]), (0, CborIssue::UnexpectedBreak));
+        assert_eq!(
+            issue(&[0xf8, 0x1f]),
+            (0, CborIssue::BadSimpleValue { value: 31 })
+        );
+        assert_eq!(
+            issue(&[0x81, 0x81, 0x81, 0x81, 0x00]),
+            (4, CborIssue::TooDeep { max: 4 })
+        );
+        assert_eq!(check(&[0x81, 0x81, 0x81, 0x00]), Ok(()));
+    }
+
+    #[test]
+    fn rejects_trailing_bytes() {
+        assert_eq!(
+            check(&[0x00, 0x00]),
+            Err(NsmError::TrailingData {
+                part: CborPart::Document,
+                item_len: 1,
+                total_len: 2
+            })
+        );
+    }
+}

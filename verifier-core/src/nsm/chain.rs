@@ -1,0 +1,374 @@
+//! The certificate chain: trusted root, `cabundle[1..]`, leaf (AWS
+//! `attestation_process.md` §3.2.3-3.2.4, SPEC §1.5).
+//!
+//! Path validation (names, signatures, validity of the non-root certificates,
+//! basicConstraints) is rustls-webpki's, with ECDSA P-384 / SHA-384 from the
+//! pure-Rust `p384` crate. webpki does not check keyUsage, the root's own
+//! validity, nor that the bundle is exactly the path in AWS order, so those are
+//! checked here with x509-parser; each certificate is parsed once by each.
+
+use std::fmt;
+
+use p384::ecdsa::signature::Verifier;
+use p384::ecdsa::{DerSignature, VerifyingKey};
+use rustls_pki_types::{
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
+    TrustAnchor, UnixTime, alg_id,
+};
+use serde::Serialize;
+use webpki::{EndEntityCert, KeyUsage};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+
+use super::NsmError;
+use crate::time::{UnixSeconds, ValidityWindow};
+
+/// Where a certificate sits in the chain, for error reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum CertPosition {
+    /// The trusted root (the policy's, byte-identical to `cabundle[0]`).
+    Root,
+    /// `cabundle[i]`, an intermediate CA (`i >= 1`).
+    Cabundle(usize),
+    /// The leaf, the document's `certificate` field.
+    Leaf,
+}
+
+impl fmt::Display for CertPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root => f.write_str("root"),
+            Self::Cabundle(i) => write!(f, "cabundle[{i}]"),
+            Self::Leaf => f.write_str("certificate"),
+        }
+    }
+}
+
+/// ECDSA over P-384 with SHA-384 (`ecdsa-with-SHA384`, DER signature) for
+/// rustls-webpki, backed by the pure-Rust `p384` crate (so it builds for wasm32).
+/// The only algorithm AWS Nitro chains use (research `nitro-FINDINGS.md` §1.3).
+#[derive(Debug)]
+pub(crate) struct EcdsaP384Sha384;
+
+impl SignatureVerificationAlgorithm for EcdsaP384Sha384 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let signature = DerSignature::from_bytes(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &signature)
+            .map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P384
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA384
+    }
+}
+
+const ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP384Sha384];
+
+/// The trusted root, parsed once when the verifier is built.
+#[derive(Debug)]
+pub(crate) struct Root {
+    pub(crate) der: Vec<u8>,
+    pub(crate) anchor: TrustAnchor<'static>,
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
+    pub(crate) path_len: Option<u32>,
+}
+
+impl Root {
+    /// Parses and checks a trust anchor: a CA certificate (critical basicConstraints
+    /// CA=true, keyCertSign when keyUsage is present) that webpki accepts.
+    pub(crate) fn new(der: Vec<u8>) -> Result<Self, NsmError> {
+        let bad = |reason: String| NsmError::BadRoot { reason };
+        let cert = parse(&der).map_err(bad)?;
+        check_ca_profile(&cert, CertPosition::Root).map_err(|e| NsmError::BadRoot {
+            reason: e.to_string(),
+        })?;
+        let (not_before, not_after) = validity(&cert);
+        let path_len = path_len(&cert, CertPosition::Root)?;
+        let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
+            .map_err(|e| bad(format!("not usable as a trust anchor: {e}")))?
+            .to_owned();
+        Ok(Self {
+            der,
+            anchor,
+            not_before,
+            not_after,
+            path_len,
+        })
+    }
+}
+
+/// What a successful chain check hands to the signature check.
+pub(crate) struct CheckedChain {
+    pub(crate) leaf_key: VerifyingKey,
+    pub(crate) window: ValidityWindow,
+}
+
+/// Checks `root <- cabundle[1..] <- leaf` at `at` (SPEC §1.5).
+pub(crate) fn check(
+    root: &Root,
+    certificate: &[u8],
+    cabundle: &[Vec<u8>],
+    at: UnixSeconds,
+) -> Result<CheckedChain, NsmError> {
+    let Some((first, intermediates)) = cabundle.split_first() else {
+        return Err(NsmError::CabundleCount { count: 0, max: 0 });
+    };
+    if first.as_slice() != root.der.as_slice() {
+        return Err(NsmError::RootMismatch {
+            expected_sha256: sha256_hex(&root.der),
+            got_sha256: sha256_hex(first),
+        });
+    }
+
+    // Parse once; the profile checks webpki leaves out.
+    fn parse_at(der: &[u8], cert: CertPosition) -> Result<X509Certificate<'_>, NsmError> {
+        parse(der).map_err(|reason| NsmError::CertificateParse { cert, reason })
+    }
+    let leaf = parse_at(certificate, CertPosition::Leaf)?;
+    let mut parsed = Vec::with_capacity(intermediates.len());
+    for (i, der) in intermediates.iter().enumerate() {
+        parsed.push(parse_at(der, CertPosition::Cabundle(i + 1))?);
+    }
+
+    // pathLen: the number of CA certificates below each CA (the leaf excluded).
+    let n = intermediates.len();
+    if let Some(path_len) = root.path_len {
+        check_path_len(CertPosition::Root, path_len, n)?;
+    }
+    for (i, cert) in parsed.iter().enumerate() {
+        let pos = CertPosition::Cabundle(i + 1);
+        check_ca_profile(cert, pos)?;
+        if let Some(path_len) = path_len(cert, pos)? {
+            check_path_len(pos, path_len, n - 1 - i)?;
+        }
+    }
+    check_leaf_profile(&leaf)?;
+
+    // Validity at `at`, every certificate including the root, both ends inclusive.
+    let t = i64::try_from(at.0).unwrap_or(i64::MAX);
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    let windows = core::iter::once((CertPosition::Root, (root.not_before, root.not_after)))
+        .chain(
+            parsed
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (CertPosition::Cabundle(i + 1), validity(c))),
+        )
+        .chain(core::iter::once((CertPosition::Leaf, validity(&leaf))));
+    for (cert, (not_before, not_after)) in windows {
+        if t < not_before {
+            return Err(NsmError::CertificateNotYetValid {
+                cert,
+                at,
+                not_before,
+            });
+        }
+        if t > not_after {
+            return Err(NsmError::CertificateExpired {
+                cert,
+                at,
+                not_after,
+            });
+        }
+        lo = lo.max(not_before);
+        hi = hi.min(not_after);
+    }
+    let to_secs = |v: i64| UnixSeconds(u64::try_from(v).unwrap_or(0));
+    let window = ValidityWindow {
+        not_before: to_secs(lo),
+        not_after: to_secs(hi),
+    };
+
+    let leaf_key = leaf_key(&leaf)?;
+
+    // Path validation by webpki, anchored on the policy root only.
+    let leaf_der = CertificateDer::from(certificate);
+    let end_entity =
+        EndEntityCert::try_from(&leaf_der).map_err(|e| NsmError::CertificateParse {
+            cert: CertPosition::Leaf,
+            reason: e.to_string(),
+        })?;
+    let intermediate_ders: Vec<CertificateDer<'_>> = intermediates
+        .iter()
+        .map(|der| CertificateDer::from(der.as_slice()))
+        .collect();
+    let anchors = [root.anchor.clone()];
+    let path = end_entity
+        .verify_for_usage(
+            ALGORITHMS,
+            &anchors,
+            &intermediate_ders,
+            UnixTime::since_unix_epoch(core::time::Duration::from_secs(at.0)),
+            // The leaf has no extendedKeyUsage; any EKU it had would have to allow this.
+            KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map_err(|e| NsmError::Chain {
+            reason: e.to_string(),
+        })?;
+
+    // The bundle must be exactly the path, root first (AWS §3.2.3): webpki builds
+    // paths in any order and may leave certificates out.
+    let used: Vec<CertificateDer<'_>> = path.intermediate_certificates().map(|c| c.der()).collect();
+    let in_order = used.len() == n
+        && used
+            .iter()
+            .rev()
+            .zip(intermediates)
+            .all(|(used, given)| used.as_ref() == given.as_slice());
+    if !in_order {
+        return Err(NsmError::ChainOrder {
+            bundle_len: cabundle.len(),
+            path_len: used.len() + 1,
+        });
+    }
+
+    Ok(CheckedChain { leaf_key, window })
+}
+
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok((rest, _)) => Err(format!("{} bytes after the certificate", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn validity(cert: &X509Certificate<'_>) -> (i64, i64) {
+    let v = cert.validity();
+    (v.not_before.timestamp(), v.not_after.timestamp())
+}
+
+/// The pathLen of basicConstraints, when present.
+fn path_len(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<Option<u32>, NsmError> {
+    let bc = cert
+        .basic_constraints()
+        .map_err(|e| NsmError::CertificateParse {
+            cert: pos,
+            reason: e.to_string(),
+        })?;
+    Ok(bc.and_then(|bc| bc.value.path_len_constraint))
+}
+
+fn check_path_len(cert: CertPosition, path_len: u32, below: usize) -> Result<(), NsmError> {
+    if u64::from(path_len) < below as u64 {
+        return Err(NsmError::PathLenExceeded {
+            cert,
+            path_len,
+            below,
+        });
+    }
+    Ok(())
+}
+
+/// Root and intermediates: basicConstraints critical with CA=true, keyUsage
+/// with keyCertSign (AWS §3.2.3.2).
+fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(), NsmError> {
+    let bc = cert
+        .basic_constraints()
+        .map_err(|e| NsmError::CertificateParse {
+            cert: pos,
+            reason: e.to_string(),
+        })?;
+    match bc {
+        Some(bc) if bc.value.ca && bc.critical => {}
+        Some(bc) => {
+            return Err(NsmError::NotCa {
+                cert: pos,
+                ca: bc.value.ca,
+                critical: bc.critical,
+            });
+        }
+        None => {
+            return Err(NsmError::NotCa {
+                cert: pos,
+                ca: false,
+                critical: false,
+            });
+        }
+    }
+    let ku = cert.key_usage().map_err(|e| NsmError::CertificateParse {
+        cert: pos,
+        reason: e.to_string(),
+    })?;
+    if !ku.is_some_and(|ku| ku.value.key_cert_sign()) {
+        return Err(NsmError::KeyUsage {
+            cert: pos,
+            required: "keyCertSign",
+        });
+    }
+    Ok(())
+}
+
+/// The leaf: not a CA, no pathLen, keyUsage with digitalSignature (AWS §3.2.3.3;
+/// the real leaves mark keyUsage non-critical, so criticality is not required).
+fn check_leaf_profile(cert: &X509Certificate<'_>) -> Result<(), NsmError> {
+    let pos = CertPosition::Leaf;
+    let bc = cert
+        .basic_constraints()
+        .map_err(|e| NsmError::CertificateParse {
+            cert: pos,
+            reason: e.to_string(),
+        })?;
+    if let Some(bc) = bc {
+        if bc.value.ca || bc.value.path_len_constraint.is_some() {
+            return Err(NsmError::LeafIsCa {
+                ca: bc.value.ca,
+                path_len: bc.value.path_len_constraint,
+            });
+        }
+    }
+    let ku = cert.key_usage().map_err(|e| NsmError::CertificateParse {
+        cert: pos,
+        reason: e.to_string(),
+    })?;
+    if !ku.is_some_and(|ku| ku.value.digital_signature()) {
+        return Err(NsmError::KeyUsage {
+            cert: pos,
+            required: "digitalSignature",
+        });
+    }
+    Ok(())
+}
+
+/// id-ecPublicKey (1.2.840.10045.2.1) and secp384r1 (1.3.132.0.34).
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_SECP384R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+
+fn leaf_key(leaf: &X509Certificate<'_>) -> Result<VerifyingKey, NsmError> {
+    let spki = leaf.public_key();
+    let is_p384 = spki.algorithm.algorithm.as_bytes() == OID_EC_PUBLIC_KEY
+        && spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .is_some_and(|oid| oid.as_bytes() == OID_SECP384R1);
+    if !is_p384 {
+        return Err(NsmError::LeafKey {
+            reason: format!("algorithm {}; expected EC P-384", spki.algorithm.algorithm),
+        });
+    }
+    VerifyingKey::from_sec1_bytes(&spki.subject_public_key.data).map_err(|_| NsmError::LeafKey {
+        reason: "not a valid P-384 point".into(),
+    })
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
