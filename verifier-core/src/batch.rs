@@ -372,6 +372,7 @@ pub enum BatchError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

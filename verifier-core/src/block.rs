@@ -124,6 +124,7 @@ pub enum BlockError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -399,6 +399,7 @@ pub enum MerkleError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

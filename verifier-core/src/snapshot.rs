@@ -508,6 +508,7 @@ impl SnapshotError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
