@@ -1,11 +1,12 @@
 //! The conformance chain's snapshot (`../shared/vectors/chain/`, SPEC §2.1) read through
 //! `block`, `batch`, `merkle` and `snapshot`, and the inclusion proofs of its certificates.
 //!
-//! The snapshot's files are embedded at build time, so these checks also run on wasm32; the
-//! tar tests (native only) build archives from the folder as it is on disk.
+//! The snapshot's files are embedded at build time, so these checks, and the tars built from
+//! them in memory, also run on wasm32; natively a test checks the embedded list against the
+//! folder on disk.
 #![allow(clippy::unwrap_used)]
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown", not(zipchain_vectors)))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 // `common` is shared by every test binary; `vectors_absent` is `pub` for them.
@@ -21,6 +22,8 @@ fn skipped() {
 
 #[cfg(zipchain_vectors)]
 mod vectors {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use zipchain_verifier_core::batch::Batch;
     use zipchain_verifier_core::block::Block;
     use zipchain_verifier_core::hash::Hash32;
@@ -238,24 +241,36 @@ mod vectors {
         }
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Tars built in memory (on wasm32 too); the folder itself is read on native targets only.
     mod tar {
-        use std::path::{Path, PathBuf};
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        use wasm_bindgen_test::wasm_bindgen_test as test;
 
         use ::tar::{Builder, EntryType, Header};
         use zipchain_verifier_core::snapshot::{SnapshotBudget, SnapshotError};
 
         use super::*;
 
-        fn snapshot_dir() -> PathBuf {
-            Path::new(env!("ZIPCHAIN_VECTORS_DIR")).join("chain/snapshot")
+        /// Every file of the snapshot, as `(kind dir/name, bytes)`.
+        fn snapshot_files() -> Vec<(String, Vec<u8>)> {
+            let mut out: Vec<_> = files()
+                .into_iter()
+                .map(|(path, data)| {
+                    let rel = path.strip_prefix("chain/snapshot/").unwrap();
+                    (rel.to_owned(), data.to_vec())
+                })
+                .collect();
+            out.sort();
+            out
         }
 
-        /// Every file of the snapshot folder, as `(kind dir/name, bytes)`, read at run time.
+        /// The same, read from the folder at run time.
+        #[cfg(not(target_arch = "wasm32"))]
         fn dir_files() -> Vec<(String, Vec<u8>)> {
+            let dir = std::path::Path::new(env!("ZIPCHAIN_VECTORS_DIR")).join("chain/snapshot");
             let mut out = Vec::new();
             for kind in ObjectKind::ALL {
-                for entry in std::fs::read_dir(snapshot_dir().join(kind.dir())).unwrap() {
+                for entry in std::fs::read_dir(dir.join(kind.dir())).unwrap() {
                     let entry = entry.unwrap();
                     let name = entry.file_name().into_string().unwrap();
                     out.push((
@@ -300,7 +315,7 @@ mod vectors {
             for kind in ObjectKind::ALL {
                 append_dir(&mut builder, &format!("{prefix}{}/", kind.dir()));
             }
-            for (path, data) in dir_files() {
+            for (path, data) in snapshot_files() {
                 append(&mut builder, &format!("{prefix}{path}"), &data);
             }
             append(&mut builder, &format!("{prefix}blocks/README"), b"extra");
@@ -333,22 +348,16 @@ mod vectors {
             }
         }
 
+        #[cfg(not(target_arch = "wasm32"))]
         #[test]
-        fn the_embedded_list_is_the_whole_folder() {
-            let on_disk: Vec<String> = dir_files().into_iter().map(|(p, _)| p).collect();
-            let embedded: Vec<String> = files()
-                .into_iter()
-                .map(|(p, _)| p.strip_prefix("chain/snapshot/").unwrap().to_owned())
-                .collect();
-            let mut embedded = embedded;
-            embedded.sort();
-            assert_eq!(on_disk, embedded);
+        fn the_embedded_files_are_the_whole_folder() {
+            assert_eq!(dir_files(), snapshot_files());
         }
 
         #[test]
         fn root_files_win_over_a_top_directory() {
             let mut builder = Builder::new(Vec::new());
-            let (path, data) = &dir_files()[0];
+            let (path, data) = &snapshot_files()[0];
             append(&mut builder, path, data);
             append(&mut builder, &format!("other/{path}"), data);
             let s = Snapshot::from_tar(&builder.into_inner().unwrap()).unwrap();
@@ -359,7 +368,7 @@ mod vectors {
         #[test]
         fn two_top_directories_are_refused() {
             let mut builder = Builder::new(Vec::new());
-            let (path, data) = &dir_files()[0];
+            let (path, data) = &snapshot_files()[0];
             append(&mut builder, &format!("one/{path}"), data);
             append(&mut builder, &format!("two/{path}"), data);
             assert_eq!(
@@ -373,7 +382,7 @@ mod vectors {
 
         #[test]
         fn duplicates() {
-            let (path, data) = &dir_files()[0];
+            let (path, data) = &snapshot_files()[0];
             let mut builder = Builder::new(Vec::new());
             append(&mut builder, path, data);
             append(&mut builder, path, data);
