@@ -13,13 +13,21 @@
 //! - [`timestamp`]: Cognito-format RS256 timestamp JWTs (SPEC §1.3).
 //! - [`sequence`]: the 121-byte sequence attestation and `check(K_S+, a)` (SPEC §1.4, §1.5).
 //! - [`trust`]: the trust descriptor `chain.json` that pins `b0`, `K_S+` and the timestamp pool (SPEC §1.6).
+//! - [`merkle`]: RFC 9162 Merkle roots and inclusion proofs over transaction ids (SPEC §1.1).
+//! - [`block`]: the 81-byte block `⟨u, m^H, t^H⟩` (SPEC §1.2).
+//! - [`batch`]: the strict canonical CBOR batch of transactions (SPEC §1.1).
+//! - [`snapshot`]: the snapshot layout, read from a tar in memory, and object keys (SPEC §2.1).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod batch;
+pub mod block;
 pub mod hash;
+pub mod merkle;
 pub mod nsm;
 pub mod sequence;
+pub mod snapshot;
 pub mod time;
 pub mod timestamp;
 pub mod trust;
