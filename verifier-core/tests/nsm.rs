@@ -4,7 +4,8 @@
 //! Runs natively and on wasm32 (the vectors are embedded at build time).
 #![cfg_attr(not(zipchain_vectors), allow(unused))]
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+// (The vector tests below import it inside their module.)
+#[cfg(all(target_arch = "wasm32", target_os = "unknown", not(zipchain_vectors)))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[macro_use]
@@ -555,6 +556,40 @@ mod vectors {
                     "cabundle[{i}]: {err:?}"
                 );
                 assert_eq!(err.check(), "chain");
+            }
+        }
+    }
+
+    /// One verifier reused (its certificate-signature cache warm) gives the same
+    /// verdicts as fresh ones.
+    #[test]
+    fn a_shared_verifier_gives_the_same_verdicts() {
+        let shared = debug_verifier();
+        for _ in 0..2 {
+            for e in entries() {
+                let fresh = debug_verifier().verify(e.bytes, VerifyAt::DocumentTimestamp);
+                assert_eq!(
+                    shared.verify(e.bytes, VerifyAt::DocumentTimestamp),
+                    fresh,
+                    "{}",
+                    e.file
+                );
+            }
+            for (i, cert) in cabundle(BLOCKY).iter().enumerate().skip(1) {
+                let der = cert.as_bytes().unwrap();
+                let at = BLOCKY
+                    .windows(der.len())
+                    .position(|w| w == der.as_slice())
+                    .unwrap();
+                let mut doc = BLOCKY.to_vec();
+                doc[at + der.len() - 1] ^= 0x01;
+                let err = shared
+                    .verify(&doc, VerifyAt::DocumentTimestamp)
+                    .unwrap_err();
+                assert!(
+                    matches!(err, NsmError::Chain { .. }),
+                    "cabundle[{i}]: {err:?}"
+                );
             }
         }
     }

@@ -7,7 +7,9 @@
 //! validity, nor that the bundle is exactly the path in AWS order, so those are
 //! checked here with x509-parser; each certificate is parsed once by each.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Mutex;
 
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{DerSignature, VerifyingKey};
@@ -48,20 +50,34 @@ impl fmt::Display for CertPosition {
 /// ECDSA over P-384 with SHA-384 (`ecdsa-with-SHA384`, DER signature) for
 /// rustls-webpki, backed by the pure-Rust `p384` crate (so it builds for wasm32).
 /// The only algorithm AWS Nitro chains use (research `nitro-FINDINGS.md` §1.3).
+///
+/// Certificate signatures that verified are remembered in the verifier's
+/// [`SignatureCache`]: the documents of one enclave share their CA certificates
+/// (and, for up to 3 hours, their leaf), and a P-384 verification costs
+/// milliseconds in pure Rust. Only successes are cached, keyed by SHA-256 of
+/// (key, message, signature), so a hit means exactly this check passed before.
 #[derive(Debug)]
-pub(crate) struct EcdsaP384Sha384;
+pub(crate) struct EcdsaP384Sha384<'a> {
+    pub(crate) cache: &'a SignatureCache,
+}
 
-impl SignatureVerificationAlgorithm for EcdsaP384Sha384 {
+impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
     fn verify_signature(
         &self,
         public_key: &[u8],
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
+        let id = SignatureCache::id(public_key, message, signature);
+        if self.cache.contains(&id) {
+            return Ok(());
+        }
         let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
         let signature = DerSignature::from_bytes(signature).map_err(|_| InvalidSignature)?;
         key.verify(message, &signature)
-            .map_err(|_| InvalidSignature)
+            .map_err(|_| InvalidSignature)?;
+        self.cache.insert(id);
+        Ok(())
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -73,7 +89,38 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384 {
     }
 }
 
-const ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP384Sha384];
+/// Certificate signatures already verified, bounded: cleared when full.
+#[derive(Debug, Default)]
+pub(crate) struct SignatureCache(Mutex<BTreeSet<[u8; 32]>>);
+
+impl SignatureCache {
+    /// The most entries kept (a few KiB per hundred enclaves' chains).
+    const MAX_ENTRIES: usize = 4096;
+
+    fn id(public_key: &[u8], message: &[u8], signature: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [public_key, message, signature] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+
+    fn contains(&self, id: &[u8; 32]) -> bool {
+        // A poisoned lock only disables the cache.
+        self.0.lock().is_ok_and(|set| set.contains(id))
+    }
+
+    fn insert(&self, id: [u8; 32]) {
+        if let Ok(mut set) = self.0.lock() {
+            if set.len() >= Self::MAX_ENTRIES {
+                set.clear();
+            }
+            set.insert(id);
+        }
+    }
+}
 
 /// The trusted root, parsed once when the verifier is built.
 #[derive(Debug)]
@@ -118,6 +165,7 @@ pub(crate) struct CheckedChain {
 /// Checks `root <- cabundle[1..] <- leaf` at `at` (SPEC §1.5).
 pub(crate) fn check(
     root: &Root,
+    cache: &SignatureCache,
     certificate: &[u8],
     cabundle: &[Vec<u8>],
     at: UnixSeconds,
@@ -133,9 +181,6 @@ pub(crate) fn check(
     }
 
     // Parse once; the profile checks webpki leaves out.
-    fn parse_at(der: &[u8], cert: CertPosition) -> Result<X509Certificate<'_>, NsmError> {
-        parse(der).map_err(|reason| NsmError::CertificateParse { cert, reason })
-    }
     let leaf = parse_at(certificate, CertPosition::Leaf)?;
     let mut parsed = Vec::with_capacity(intermediates.len());
     for (i, der) in intermediates.iter().enumerate() {
@@ -205,11 +250,10 @@ pub(crate) fn check(
         .iter()
         .map(|der| CertificateDer::from(der.as_slice()))
         .collect();
-    let anchors = [root.anchor.clone()];
     let path = end_entity
         .verify_for_usage(
-            ALGORITHMS,
-            &anchors,
+            &[&EcdsaP384Sha384 { cache }],
+            core::slice::from_ref(&root.anchor),
             &intermediate_ders,
             UnixTime::since_unix_epoch(core::time::Duration::from_secs(at.0)),
             // The leaf has no extendedKeyUsage; any EKU it had would have to allow this.
@@ -238,6 +282,10 @@ pub(crate) fn check(
     }
 
     Ok(CheckedChain { leaf_key, window })
+}
+
+fn parse_at(der: &[u8], cert: CertPosition) -> Result<X509Certificate<'_>, NsmError> {
+    parse(der).map_err(|reason| NsmError::CertificateParse { cert, reason })
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {

@@ -132,11 +132,14 @@ impl Default for NsmPolicy {
 }
 
 /// Verifies NSM attestation documents under one [`NsmPolicy`], with the trusted
-/// root parsed once. Cheap to share; holds no clock and no mutable state.
+/// root parsed once. Holds no clock; its only state is a bounded cache of the
+/// certificate signatures it has verified (documents of one enclave share their
+/// CA certificates), which changes no verdict. `Send + Sync`: share it.
 #[derive(Debug)]
 pub struct NsmVerifier {
     policy: NsmPolicy,
     root: chain::Root,
+    cache: chain::SignatureCache,
 }
 
 impl NsmVerifier {
@@ -148,7 +151,11 @@ impl NsmVerifier {
     /// [`NsmError::BadRoot`] when it is not.
     pub fn new(policy: NsmPolicy) -> Result<Self, NsmError> {
         let root = chain::Root::new(policy.root_der.clone())?;
-        Ok(Self { policy, root })
+        Ok(Self {
+            policy,
+            root,
+            cache: chain::SignatureCache::default(),
+        })
     }
 
     /// The verifier of SPEC §1.5's default: the AWS Nitro Enclaves Root-G1, debug
@@ -162,6 +169,7 @@ impl NsmVerifier {
         Self {
             policy: NsmPolicy::default(),
             root,
+            cache: chain::SignatureCache::default(),
         }
     }
 
@@ -187,6 +195,7 @@ impl NsmVerifier {
         };
         let chain = chain::check(
             &self.root,
+            &self.cache,
             &parsed.certificate,
             &parsed.cabundle,
             checked_at,
