@@ -17,12 +17,16 @@
 //! - [`block`]: the 81-byte block `⟨u, m^H, t^H⟩` (SPEC §1.2).
 //! - [`batch`]: the strict canonical CBOR batch of transactions (SPEC §1.1).
 //! - [`snapshot`]: the snapshot layout, read from a tar in memory, and object keys (SPEC §2.1).
+//! - [`chain`]: validating a snapshot and choosing the main chain with `omc` (SPEC §5).
+//! - [`certificate`]: `makeCertificate` and the certificate check (SPEC §3, §5).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod batch;
 pub mod block;
+pub mod certificate;
+pub mod chain;
 pub mod hash;
 pub mod merkle;
 pub mod nsm;

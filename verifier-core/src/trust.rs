@@ -337,6 +337,9 @@ pub fn decode_pem_certificate(pem: &str) -> Result<Vec<u8>, TrustError> {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
+    /// The `nitro` section cannot be used by the NSM verifier (e.g. its root).
+    #[error("nitro: {0}")]
+    Nitro(crate::nsm::NsmError),
     /// Not strict JSON of the descriptor's shape (syntax, duplicate or unknown members,
     /// a missing field or a wrong type).
     #[error("not a trust descriptor: {reason}")]

@@ -1,0 +1,150 @@
+//! Command-line arguments (SPEC §6), parsed by clap. Raw arguments become a checked
+//! configuration in each command's `run`, not here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// zipchain: verify a trusted-services ledger offline.
+///
+/// Exit codes: 0 success / valid; 1 verified and found invalid, or not found;
+/// 2 bad usage or unreadable input.
+#[derive(Debug, Parser)]
+#[command(name = "zipchain", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct Output {
+    /// Print one JSON document on stdout and nothing else there.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Verify every object of a snapshot, choose the main chain and report.
+    Audit(AuditArgs),
+    /// Write the certificate of a final transaction (the seed's `verify()`).
+    Verify(VerifyArgs),
+    /// Check a certificate, offline.
+    Check(CheckArgs),
+    /// Verify AWS Nitro NSM attestation documents.
+    #[command(subcommand)]
+    Nsm(NsmCommand),
+    /// Validate timestamp JWTs.
+    #[command(subcommand)]
+    Jwt(JwtCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NsmCommand {
+    /// Verify one NSM attestation document (a file of its raw bytes) and print its fields.
+    Verify(NsmVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NsmVerifyArgs {
+    /// The document: a file holding the raw COSE_Sign1 bytes.
+    pub(crate) doc: PathBuf,
+    /// Trusted root certificate (PEM). Default: AWS Nitro Enclaves Root-G1, embedded.
+    #[arg(long, value_name = "PEM")]
+    pub(crate) root: Option<PathBuf>,
+    /// Check the certificate chain at this time (Unix milliseconds) instead of the
+    /// document's own timestamp.
+    #[arg(long, value_name = "MS")]
+    pub(crate) at: Option<u64>,
+    /// Accept debug-mode documents (PCR0 all zero).
+    #[arg(long)]
+    pub(crate) allow_debug: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JwtCommand {
+    /// Validate one JWT as an archival proof (no `exp` check) and print its claims.
+    Verify(JwtVerifyArgs),
+}
+
+/// Which Cognito token type to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TokenUseArg {
+    /// ID token: the username is in `cognito:username`.
+    Id,
+    /// Access token: the username is in `username`.
+    Access,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JwtVerifyArgs {
+    /// A file holding the token, or `-` for stdin. One trailing newline is ignored.
+    pub(crate) token: PathBuf,
+    /// The trusted JWKS (JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwks: PathBuf,
+    /// The issuer the token must name (`iss`).
+    #[arg(long, value_name = "ISS")]
+    pub(crate) issuer: String,
+    /// The token type (`token_use`).
+    #[arg(long, value_enum, default_value = "id")]
+    pub(crate) token_use: TokenUseArg,
+    /// Require the username to be `hex@D` and print the attested bytes.
+    #[arg(long, value_name = "D")]
+    pub(crate) username_domain: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// The snapshot: a directory or a `.tar` of one.
+    pub(crate) snapshot: PathBuf,
+    /// The trust descriptor.
+    #[arg(long, value_name = "chain.json")]
+    pub(crate) chain: PathBuf,
+    /// Exit 1 when any object is invalid.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["tx", "data"])))]
+pub(crate) struct VerifyArgs {
+    /// The snapshot: a directory or a `.tar` of one.
+    pub(crate) snapshot: PathBuf,
+    /// The trust descriptor.
+    #[arg(long, value_name = "chain.json")]
+    pub(crate) chain: PathBuf,
+    /// The transaction id `H(d)`, hex.
+    #[arg(long, value_name = "HEX")]
+    pub(crate) tx: Option<String>,
+    /// A file holding the transaction itself.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<PathBuf>,
+    /// Write the certificate here (default: print it on stdout).
+    #[arg(short = 'o', long = "output", value_name = "cert.json")]
+    pub(crate) output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The certificate.
+    #[arg(value_name = "cert.json")]
+    pub(crate) certificate: PathBuf,
+    /// The trust descriptor.
+    #[arg(long, value_name = "chain.json")]
+    pub(crate) chain: PathBuf,
+    /// Also check main-chain position against this snapshot (directory or `.tar`).
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub(crate) snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}

@@ -1,0 +1,227 @@
+//! `zipchain audit SNAPSHOT --chain chain.json [--strict]` (SPEC §6): verify every
+//! object, run `omc`, report the main chain, forks, invalid objects, gaps and
+//! equivocation.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use verifier_core::chain::{Audit, AuditBuilder, Auditor, ChainEnd, Examined};
+use verifier_core::snapshot::ObjectKind;
+use verifier_core::trust::TrustDescriptor;
+
+use crate::Outcome;
+use crate::args::AuditArgs;
+use crate::input::{InputError, read_bytes, read_text};
+use crate::report::{print_json, print_text, rfc3339_seconds};
+use crate::snapshot::SnapshotInput;
+
+pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
+    let auditor = load_auditor(&args.chain)?;
+    let snapshot = SnapshotInput::open(&args.snapshot)?;
+    let audit = run_audit(&auditor, &snapshot)?;
+    let report = audit.report();
+    let failed = audit.has_fatal_findings()
+        || report.main_chain_height.is_none()
+        || (args.strict && !report.invalid_objects.is_empty());
+    if args.output.json {
+        print_json(&report);
+    } else {
+        print_text(&summary(&audit, args.strict));
+    }
+    Ok(if failed {
+        Outcome::Invalid
+    } else {
+        Outcome::Valid
+    })
+}
+
+/// Reads and prepares the trust descriptor (`chain.json`).
+pub(crate) fn load_auditor(path: &Path) -> Result<Auditor, InputError> {
+    let text = read_text(path)?;
+    let trust = TrustDescriptor::from_json(&text)
+        .map_err(|e| InputError::malformed(path.display().to_string(), e))?;
+    Auditor::new(&trust).map_err(|e| InputError::malformed(path.display().to_string(), e))
+}
+
+/// Examines every object on all cores, with a progress bar on stderr, then runs `omc`.
+pub(crate) fn run_audit(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, InputError> {
+    let total = snapshot.len();
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} auditing {pos}/{len} objects [{bar:30}] {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let examined: Vec<(ObjectKind, Examined)> = match snapshot {
+        SnapshotInput::Dir(dir) => dir
+            .objects
+            .par_iter()
+            .map(|(kind, name, path)| {
+                let e = match read_bytes(path) {
+                    Ok(bytes) => auditor.examine(*kind, name, &bytes),
+                    Err(err) => Examined::Invalid(verifier_core::chain::InvalidObject {
+                        kind: *kind,
+                        key: name.clone(),
+                        reason: err.to_string(),
+                    }),
+                };
+                bar.inc(1);
+                (*kind, e)
+            })
+            .collect(),
+        SnapshotInput::Tar(s) => {
+            let objects: Vec<_> = s.iter().collect();
+            objects
+                .par_iter()
+                .map(|(kind, key, bytes)| {
+                    let e = auditor.examine(*kind, &key.to_hex(), bytes);
+                    bar.inc(1);
+                    (*kind, e)
+                })
+                .collect()
+        }
+    };
+    bar.finish_and_clear();
+    let mut builder = AuditBuilder::new(auditor.genesis());
+    for (kind, e) in examined {
+        builder.add(kind, e);
+    }
+    Ok(builder.finish())
+}
+
+fn short(h: &impl ToString) -> String {
+    let s = h.to_string();
+    s.get(..12).unwrap_or(&s).to_owned()
+}
+
+/// The human summary: height and tip, time range, transactions, objects, findings,
+/// and a small drawing of every fork.
+fn summary(audit: &Audit, strict: bool) -> String {
+    let r = audit.report();
+    let mut t = String::new();
+    match audit.tip() {
+        Some(tip) => {
+            t.push_str(&format!(
+                "Main chain: height {}, tip {} (sequence number {})\n",
+                tip.height, tip.block, tip.sequence
+            ));
+            if let (Some(a), Some(b)) = (r.first_time, r.last_time) {
+                t.push_str(&format!(
+                    "Time range: {} .. {}\n",
+                    rfc3339_seconds(a),
+                    rfc3339_seconds(b)
+                ));
+            }
+        }
+        None => t.push_str("Main chain: EMPTY (no valid genesis block with sequence number 0)\n"),
+    }
+    t.push_str(&format!("Transactions final: {}\n", r.transactions_final));
+    t.push_str(&format!(
+        "Objects read: {} blocks, {} timestamps, {} attestations, {} batches\n",
+        r.blocks, r.timestamps, r.attestations, r.batches
+    ));
+    match audit.end {
+        ChainEnd::Gap { at } => t.push_str(&format!(
+            "Sequence gap: the chain stops before sequence number {at}, which has no valid block yet\n"
+        )),
+        _ => match r.sequence_gap_at {
+            Some(at) => t.push_str(&format!("Sequence gap: first missing sequence number {at}\n")),
+            None => t.push_str("Sequence gap: none\n"),
+        },
+    }
+    if !r.pending_blocks.is_empty() {
+        t.push_str(&format!(
+            "Pending (beyond the tip, not final yet): {} blocks\n",
+            r.pending_blocks.len()
+        ));
+    }
+    if !r.missing_batches.is_empty() {
+        t.push_str(&format!(
+            "Missing batches for main-chain blocks: {}\n",
+            r.missing_batches.join(", ")
+        ));
+    }
+    if audit.forks.is_empty() {
+        t.push_str("Forks: none\n");
+    } else {
+        t.push_str(&format!(
+            "Forks: {} ({} orphaned blocks)\n",
+            audit.forks.len(),
+            r.orphaned_blocks.len()
+        ));
+        for f in &audit.forks {
+            t.push_str(&format!(
+                "  height {} {}\n",
+                f.parent_height,
+                short(&f.parent_block)
+            ));
+            let n = f.losers.len() + usize::from(f.winner.is_some());
+            let mut i = 0;
+            let mut line = |t: &mut String, text: String| {
+                i += 1;
+                let branch = if i == n { "└──" } else { "├──" };
+                t.push_str(&format!("   {branch} {text}\n"));
+            };
+            if let Some(w) = &f.winner {
+                line(
+                    &mut t,
+                    format!(
+                        "{} k={:<6} MAIN CHAIN: lowest sequence number among the siblings",
+                        short(&w.block),
+                        w.sequence
+                    ),
+                );
+            }
+            for l in &f.losers {
+                let why = match &f.winner {
+                    Some(w) if w.sequence < l.sequence => format!(
+                        "lost to k={} ({} block{} in this branch)",
+                        w.sequence,
+                        l.blocks,
+                        if l.blocks == 1 { "" } else { "s" }
+                    ),
+                    _ => format!("not final yet ({} blocks in this branch)", l.blocks),
+                };
+                line(
+                    &mut t,
+                    format!("{} k={:<6} {why}", short(&l.block), l.sequence),
+                );
+            }
+        }
+    }
+    if r.equivocations.is_empty() {
+        t.push_str("Equivocation: none\n");
+    } else {
+        t.push_str(&format!(
+            "EQUIVOCATION (fatal): the sequencer gave {} sequence number(s) to different blocks\n",
+            r.equivocations.len()
+        ));
+        for e in &r.equivocations {
+            t.push_str(&format!(
+                "  k={}: attestations {}\n",
+                e.sequence,
+                e.attestations.join(", ")
+            ));
+        }
+    }
+    if r.invalid_objects.is_empty() {
+        t.push_str("Invalid objects: none\n");
+    } else {
+        t.push_str(&format!(
+            "Invalid objects: {}{}\n",
+            r.invalid_objects.len(),
+            if strict {
+                " (--strict: the audit fails)"
+            } else {
+                " (reported and ignored)"
+            }
+        ));
+        for o in &r.invalid_objects {
+            t.push_str(&format!("  {} {}: {}\n", o.kind.dir(), o.key, o.reason));
+        }
+    }
+    t
+}

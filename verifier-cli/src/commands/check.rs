@@ -1,0 +1,55 @@
+//! `zipchain check cert.json --chain chain.json [--snapshot SNAPSHOT]` (SPEC §6, §3).
+
+use verifier_core::certificate::check_certificate;
+
+use crate::Outcome;
+use crate::args::CheckArgs;
+use crate::commands::audit::{load_auditor, run_audit};
+use crate::input::{InputError, read_text};
+use crate::report::{check_line, print_json, print_text, rfc3339_seconds};
+use crate::snapshot::SnapshotInput;
+
+pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
+    let text = read_text(&args.certificate)?;
+    // Text that is not JSON at all is unreadable input (exit 2); JSON that is not a
+    // valid certificate is a verdict (exit 1).
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| InputError::malformed(args.certificate.display().to_string(), e))?;
+    let auditor = load_auditor(&args.chain)?;
+    let audit = match &args.snapshot {
+        Some(path) => Some(run_audit(&auditor, &SnapshotInput::open(path)?)?),
+        None => None,
+    };
+    let verdict = check_certificate(&text, &auditor, audit.as_ref());
+    if args.output.json {
+        print_json(&verdict);
+    } else {
+        let mut t = format!(
+            "Certificate: {}\n",
+            if verdict.valid { "VALID" } else { "INVALID" }
+        );
+        if let (Some(tx), Some(h)) = (&verdict.tx, verdict.height) {
+            t.push_str(&format!("  transaction  {tx}\n  height       {h}\n"));
+        }
+        if let (Some(a), Some(b)) = (verdict.not_before, verdict.not_after) {
+            t.push_str(&format!(
+                "  final between {} and {}\n",
+                rfc3339_seconds(a),
+                rfc3339_seconds(b)
+            ));
+        }
+        if !verdict.main_chain_checked {
+            t.push_str("  main-chain position NOT checked (give --snapshot to check it)\n");
+        }
+        t.push_str("Checks:\n");
+        for c in &verdict.checks {
+            t.push_str(&check_line(c.name, c.ok, &c.detail));
+        }
+        print_text(&t);
+    }
+    Ok(if verdict.valid {
+        Outcome::Valid
+    } else {
+        Outcome::Invalid
+    })
+}

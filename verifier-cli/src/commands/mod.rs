@@ -1,0 +1,8 @@
+//! One module per subcommand; each turns its arguments into a checked
+//! configuration, calls verifier-core and reports.
+
+pub(crate) mod audit;
+pub(crate) mod check;
+pub(crate) mod jwt;
+pub(crate) mod nsm;
+pub(crate) mod verify;

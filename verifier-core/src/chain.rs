@@ -1,0 +1,953 @@
+//! The main chain: validating every object of a snapshot and choosing the main chain
+//! with the corrected `omc` of SPEC §5.
+//!
+//! The work is split in two so that the expensive half runs in parallel and the
+//! memory stays small on large snapshots:
+//!
+//! 1. [`Auditor::examine`] checks ONE object (hash against its name, format, JWT,
+//!    NSM and sequence signatures) and keeps only the compact facts `omc` needs.
+//!    It takes `&self` and can run on many threads at once.
+//! 2. [`AuditBuilder`] gathers the facts, forms the valid triples `(b, t, a)` and
+//!    runs [`omc`] in O(n log n): every index is built once, nothing is rescanned.
+//!
+//! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::batch::Batch;
+use crate::block::Block;
+use crate::hash::Hash32;
+use crate::nsm::{NsmVerifier, VerifyAt};
+use crate::sequence::{SequencerKey, check};
+use crate::snapshot::{ObjectKind, Snapshot};
+use crate::time::{UnixMillis, UnixSeconds};
+use crate::timestamp::TimestampVerifier;
+use crate::trust::{TrustDescriptor, TrustError};
+
+/// How far an enclave document may precede the timestamp it sequences, in
+/// milliseconds: five minutes of clock skew between the two services (SPEC §5).
+pub const CLOCK_SKEW_MS: u64 = 300_000;
+
+/// The verdict on one object of a snapshot: the facts `omc` needs, or why it is invalid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Examined {
+    /// A well-formed block whose file name is its hash.
+    Block {
+        /// `H(b)`.
+        key: Hash32,
+        /// The decoded block.
+        block: Block,
+    },
+    /// A timestamp JWT valid under the trust descriptor that attests a block hash.
+    Timestamp {
+        /// `H(t)`.
+        key: Hash32,
+        /// `t.y`: the block hash it attests.
+        attests: Hash32,
+        /// `t.iat`, the attested time.
+        iat: UnixSeconds,
+    },
+    /// An enclave attestation that passes `check(K_S+, a)`.
+    Attestation {
+        /// `H(a)`.
+        key: Hash32,
+        /// `a.s.y = b.u ++ H(t)`.
+        y: [u8; 48],
+        /// `a.s.k`, the sequence number.
+        k: u64,
+        /// The NSM document's own timestamp.
+        document_time: UnixMillis,
+    },
+    /// A well-formed batch whose file name is its Merkle root.
+    Batch {
+        /// `m^H`.
+        key: Hash32,
+        /// The transaction ids in leaf order.
+        tx_ids: Vec<Hash32>,
+    },
+    /// An object that is reported and ignored.
+    Invalid(InvalidObject),
+}
+
+/// An object of the snapshot that failed validation (SPEC §2.1, §6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidObject {
+    /// Which directory it was in.
+    pub kind: ObjectKind,
+    /// Its file name.
+    pub key: String,
+    /// Why it is invalid, in words.
+    pub reason: String,
+}
+
+/// Validates objects against one trust descriptor. Build it once per audit.
+#[derive(Debug)]
+pub struct Auditor {
+    genesis: Hash32,
+    timestamps: TimestampVerifier,
+    nsm: NsmVerifier,
+    sequencer: SequencerKey,
+}
+
+impl Auditor {
+    /// Prepares the verifiers the descriptor names (JWKS keys, NSM root, `K_S+`).
+    ///
+    /// # Errors
+    /// [`TrustError`] when the descriptor's keys or root cannot be used.
+    pub fn new(trust: &TrustDescriptor) -> Result<Self, TrustError> {
+        Ok(Self {
+            genesis: trust.genesis(),
+            timestamps: trust.timestamp_verifier()?,
+            nsm: NsmVerifier::new(trust.nsm_policy()?).map_err(TrustError::Nitro)?,
+            sequencer: trust.sequencer_key(),
+        })
+    }
+
+    /// The genesis block hash the descriptor pins.
+    pub fn genesis(&self) -> Hash32 {
+        self.genesis
+    }
+
+    /// The timestamp verifier built from the descriptor.
+    pub fn timestamp_verifier(&self) -> &TimestampVerifier {
+        &self.timestamps
+    }
+
+    /// The NSM verifier built from the descriptor.
+    pub fn nsm_verifier(&self) -> &NsmVerifier {
+        &self.nsm
+    }
+
+    /// The sequencer key `K_S+` the descriptor pins.
+    pub fn sequencer_key(&self) -> &SequencerKey {
+        &self.sequencer
+    }
+
+    /// Checks one object of kind `kind` stored under the file name `name`.
+    ///
+    /// Never fails: an object that does not pass is [`Examined::Invalid`] with the reason.
+    pub fn examine(&self, kind: ObjectKind, name: &str, bytes: &[u8]) -> Examined {
+        let invalid = |reason: String| {
+            Examined::Invalid(InvalidObject {
+                kind,
+                key: name.to_owned(),
+                reason,
+            })
+        };
+        let Ok(named) = Hash32::from_hex(name) else {
+            return invalid("file name is not 64 hex digits".to_owned());
+        };
+        if kind != ObjectKind::Batch {
+            let actual = Hash32::digest(bytes);
+            if actual != named {
+                return invalid(format!("content hashes to {actual}, not to its name"));
+            }
+        }
+        match kind {
+            ObjectKind::Block => match Block::decode(bytes) {
+                Ok(block) => Examined::Block { key: named, block },
+                Err(e) => invalid(format!("block: {e}")),
+            },
+            ObjectKind::Timestamp => {
+                let Ok(token) = core::str::from_utf8(bytes) else {
+                    return invalid("timestamp: not ASCII text".to_owned());
+                };
+                match self.timestamps.validate(token) {
+                    Ok(t) => match t.attested().and_then(|y| <[u8; 32]>::try_from(y).ok()) {
+                        Some(y) => Examined::Timestamp {
+                            key: named,
+                            attests: Hash32(y),
+                            iat: t.iat(),
+                        },
+                        None => {
+                            invalid("timestamp: does not attest a 32-byte block hash".to_owned())
+                        }
+                    },
+                    Err(e) => invalid(format!("timestamp: {e}")),
+                }
+            }
+            ObjectKind::Attestation => {
+                match check(
+                    &self.sequencer,
+                    &self.nsm,
+                    bytes,
+                    VerifyAt::DocumentTimestamp,
+                ) {
+                    Ok(a) => Examined::Attestation {
+                        key: named,
+                        y: a.sequence().y,
+                        k: a.sequence().k,
+                        document_time: a.timestamp(),
+                    },
+                    Err(e) => invalid(format!("attestation: {e}")),
+                }
+            }
+            ObjectKind::Batch => match Batch::decode(bytes) {
+                Ok(batch) => {
+                    let tx_ids = batch.tx_ids();
+                    let root = crate::merkle::root(&tx_ids);
+                    if root == named {
+                        Examined::Batch { key: named, tx_ids }
+                    } else {
+                        invalid(format!("batch Merkle root is {root}, not its name"))
+                    }
+                }
+                Err(e) => invalid(format!("batch: {e}")),
+            },
+        }
+    }
+
+    /// Audits a whole in-memory snapshot: [`Auditor::examine`] on every object (on
+    /// all cores with the `parallel` feature), then [`AuditBuilder::finish`].
+    /// `progress` is called with the number of objects examined so far and the total.
+    pub fn audit(&self, snapshot: &Snapshot, progress: &mut dyn FnMut(usize, usize)) -> Audit {
+        let objects: Vec<(ObjectKind, String, &[u8])> = snapshot
+            .iter()
+            .map(|(kind, key, bytes)| (kind, key.to_hex(), bytes))
+            .collect();
+        let total = objects.len();
+        let mut builder = AuditBuilder::new(self.genesis);
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            const CHUNK: usize = 256;
+            let mut done = 0;
+            for chunk in objects.chunks(CHUNK) {
+                let examined: Vec<Examined> = chunk
+                    .par_iter()
+                    .map(|(kind, name, bytes)| self.examine(*kind, name, bytes))
+                    .collect();
+                for (e, (kind, _, _)) in examined.into_iter().zip(chunk) {
+                    builder.add(*kind, e);
+                }
+                done += chunk.len();
+                progress(done, total);
+            }
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (done, (kind, name, bytes)) in objects.into_iter().enumerate() {
+            builder.add(kind, self.examine(kind, &name, bytes));
+            progress(done + 1, total);
+        }
+        builder.finish()
+    }
+}
+
+/// One valid triple `(b, t, a)` of SPEC §5, reduced to what fork choice needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidTriple {
+    /// `H(b)`.
+    pub block: Hash32,
+    /// `b.t^H`: the hash of the parent's timestamp.
+    pub parent: Hash32,
+    /// `H(t)`.
+    pub timestamp: Hash32,
+    /// `H(a)`.
+    pub attestation: Hash32,
+    /// `a.s.k`.
+    pub k: u64,
+    /// `t.iat`.
+    pub iat: UnixSeconds,
+    /// `b.m^H`.
+    pub batch_root: Hash32,
+}
+
+/// Why `omc` stopped where it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum ChainEnd {
+    /// No valid triple has `H(b) = genesis` and `k = 0`: the chain is empty.
+    NoGenesis,
+    /// The last timestamp on the chain has no valid child.
+    NoChild,
+    /// The next block's sequence number is reachable only across a sequence number
+    /// that has no valid triple (a lower-numbered competitor could still appear).
+    Gap {
+        /// The first sequence number without a valid triple.
+        at: u64,
+    },
+}
+
+/// The main chain chosen by [`omc`]: indices into the triples it was given, `b0` first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MainChainChoice {
+    /// Indices of the main-chain triples in height order.
+    pub chain: Vec<usize>,
+    /// Why the chain ends where it does.
+    pub end: ChainEnd,
+}
+
+/// The corrected main-chain algorithm `omc` of SPEC §5 over valid triples.
+///
+/// O(n log n) in the number of triples: children are indexed by parent timestamp
+/// once, and the sequence numbers that have a valid triple are sorted once into
+/// runs of consecutive numbers, so "does every number in `[k, z.k]` have a valid
+/// triple" is a binary search.
+///
+/// Ties (two valid triples with the same parent and the same least `k`, which only
+/// an equivocating sequencer can produce) are broken by the lower block hash, then
+/// the lower timestamp hash, so that the choice is deterministic.
+pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
+    let rank = |i: usize| {
+        let t = &triples[i];
+        (t.k, t.block, t.timestamp)
+    };
+    // The least child of every parent timestamp.
+    let mut least_child: HashMap<Hash32, usize> = HashMap::with_capacity(triples.len());
+    for (i, t) in triples.iter().enumerate() {
+        least_child
+            .entry(t.parent)
+            .and_modify(|best| {
+                if rank(i) < rank(*best) {
+                    *best = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
+
+    let Some(first) = (0..triples.len())
+        .filter(|&i| triples[i].block == genesis && triples[i].k == 0)
+        .min_by_key(|&i| rank(i))
+    else {
+        return MainChainChoice {
+            chain: Vec::new(),
+            end: ChainEnd::NoGenesis,
+        };
+    };
+    let mut chain = vec![first];
+    let mut k = 0u64;
+    let mut last_t = triples[first].timestamp;
+    // A hash chain cannot loop, but a budget of one step per triple makes that
+    // independent of hash assumptions.
+    for _ in 0..triples.len() {
+        let Some(&z) = least_child.get(&last_t) else {
+            return MainChainChoice {
+                chain,
+                end: ChainEnd::NoChild,
+            };
+        };
+        if let Some(at) = coverage.first_missing(k, triples[z].k) {
+            return MainChainChoice {
+                chain,
+                end: ChainEnd::Gap { at },
+            };
+        }
+        chain.push(z);
+        k = triples[z].k;
+        last_t = triples[z].timestamp;
+    }
+    MainChainChoice {
+        chain,
+        end: ChainEnd::NoChild,
+    }
+}
+
+/// The set of sequence numbers that have a valid triple, as sorted runs of
+/// consecutive numbers.
+#[derive(Debug)]
+struct SequenceCoverage {
+    /// Sorted distinct sequence numbers.
+    // INVARIANT: strictly increasing.
+    ks: Vec<u64>,
+    /// `run_end[i]`: the greatest `ks[j]` such that `ks[i..=j]` are consecutive.
+    run_end: Vec<u64>,
+}
+
+impl SequenceCoverage {
+    fn new(ks: impl Iterator<Item = u64>) -> Self {
+        let ks: Vec<u64> = ks.collect::<BTreeSet<_>>().into_iter().collect();
+        let mut run_end = ks.clone();
+        for i in (0..ks.len().saturating_sub(1)).rev() {
+            if ks[i].checked_add(1) == Some(ks[i + 1]) {
+                run_end[i] = run_end[i + 1];
+            }
+        }
+        Self { ks, run_end }
+    }
+
+    /// The first number in `[from, to]` without a valid triple (`None` when every
+    /// number has one, or the interval is empty).
+    fn first_missing(&self, from: u64, to: u64) -> Option<u64> {
+        if to < from {
+            return None;
+        }
+        match self.ks.binary_search(&from) {
+            Err(_) => Some(from),
+            Ok(i) => {
+                let end = self.run_end[i];
+                if end >= to { None } else { end.checked_add(1) }
+            }
+        }
+    }
+
+    /// The first number above `from` without a valid triple, if some greater number has one.
+    fn first_missing_above(&self, from: u64) -> Option<u64> {
+        let max = *self.ks.last()?;
+        if max <= from {
+            return None;
+        }
+        let start = from.checked_add(1)?;
+        self.first_missing(start, max)
+    }
+}
+
+/// One block of the main chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MainChainBlock {
+    /// Height: 0 for `b0`.
+    pub height: u64,
+    /// `H(b)`.
+    pub block: Hash32,
+    /// `H(t)`: this block's timestamp.
+    pub timestamp: Hash32,
+    /// `H(a)`: this block's enclave attestation.
+    pub attestation: Hash32,
+    /// The sequence number `a.s.k`.
+    pub sequence: u64,
+    /// `t.iat`.
+    pub iat: UnixSeconds,
+    /// `b.m^H`.
+    pub batch_root: Hash32,
+}
+
+/// Two valid attestations under `K_S+` with the same sequence number and different
+/// `y`: proof that the sequencer equivocated (a fatal finding).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Equivocation {
+    /// The sequence number given out more than once.
+    pub sequence: u64,
+    /// The attestations (`H(a)`, hex) that carry it, sorted.
+    pub attestations: Vec<String>,
+    /// The distinct `y` values (hex) they sequence, sorted.
+    pub ys: Vec<String>,
+}
+
+/// A place where the chain forks off the main chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fork {
+    /// Height of the main-chain block whose timestamp has several valid children.
+    pub parent_height: u64,
+    /// That main-chain block.
+    pub parent_block: Hash32,
+    /// The child on the main chain, if the main chain continues here.
+    pub winner: Option<Branch>,
+    /// The children that lost, each with the size of the branch it starts.
+    pub losers: Vec<Branch>,
+}
+
+/// The first block of a branch at a fork.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Branch {
+    /// `H(b)` of the branch's first block.
+    pub block: Hash32,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// How many valid blocks the branch holds (this one and its descendants).
+    pub blocks: u64,
+}
+
+/// The outcome of an audit (SPEC §6 `zipchain audit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audit {
+    /// Objects read, per kind.
+    pub counts: BTreeMap<ObjectKind, usize>,
+    /// The main chain, `b0` first.
+    pub main_chain: Vec<MainChainBlock>,
+    /// Why the main chain ends where it does.
+    pub end: ChainEnd,
+    /// Valid blocks that are not on the main chain and do not extend its tip.
+    pub orphaned_blocks: Vec<Hash32>,
+    /// Valid blocks that extend the main chain's tip but are not final yet.
+    pub pending_blocks: Vec<Hash32>,
+    /// Well-formed blocks that have no valid triple (no valid timestamp or attestation yet).
+    pub unsequenced_blocks: Vec<Hash32>,
+    /// Invalid objects with reasons, sorted by kind and name.
+    pub invalid_objects: Vec<InvalidObject>,
+    /// The first sequence number the main chain cannot pass (see [`Audit::sequence_gap_at`]).
+    pub sequence_gap_at: Option<u64>,
+    /// Proofs that the sequencer equivocated.
+    pub equivocations: Vec<Equivocation>,
+    /// Forks off the main chain.
+    pub forks: Vec<Fork>,
+    /// Main-chain blocks whose batch is not in the snapshot.
+    pub missing_batches: Vec<Hash32>,
+    /// For every transaction final on the main chain: the height of its first
+    /// main-chain occurrence after `b0`.
+    pub final_transactions: HashMap<Hash32, u64>,
+}
+
+impl Audit {
+    /// The main chain's height (`None` when the chain is empty).
+    pub fn height(&self) -> Option<u64> {
+        self.main_chain.last().map(|b| b.height)
+    }
+
+    /// The main chain's tip block.
+    pub fn tip(&self) -> Option<&MainChainBlock> {
+        self.main_chain.last()
+    }
+
+    /// The height of `tx`'s first main-chain occurrence after `b0`, if it is final.
+    pub fn final_height(&self, tx: &Hash32) -> Option<u64> {
+        self.final_transactions.get(tx).copied()
+    }
+
+    /// The main-chain block at `height`.
+    pub fn at_height(&self, height: u64) -> Option<&MainChainBlock> {
+        usize::try_from(height)
+            .ok()
+            .and_then(|h| self.main_chain.get(h))
+    }
+
+    /// Whether the sequencer equivocated or nothing forms a chain: findings that
+    /// make an audit fail whatever `--strict` says.
+    pub fn has_fatal_findings(&self) -> bool {
+        !self.equivocations.is_empty()
+    }
+
+    /// The report of SPEC §6 (`zipchain audit --json`).
+    pub fn report(&self) -> AuditReport {
+        AuditReport {
+            main_chain_height: self.height(),
+            main_chain_tip: self.tip().map(|b| b.block.to_hex()),
+            blocks: self.count(ObjectKind::Block),
+            timestamps: self.count(ObjectKind::Timestamp),
+            attestations: self.count(ObjectKind::Attestation),
+            batches: self.count(ObjectKind::Batch),
+            orphaned_blocks: hexes(&self.orphaned_blocks),
+            invalid_objects: self.invalid_objects.clone(),
+            sequence_gap_at: self.sequence_gap_at,
+            equivocations: self.equivocations.clone(),
+            transactions_final: self.final_transactions.len() as u64,
+            first_time: self.main_chain.first().map(|b| b.iat.0),
+            last_time: self.tip().map(|b| b.iat.0),
+            main_chain: self.main_chain.iter().map(|b| b.block.to_hex()).collect(),
+            pending_blocks: hexes(&self.pending_blocks),
+            unsequenced_blocks: hexes(&self.unsequenced_blocks),
+            missing_batches: hexes(&self.missing_batches),
+            chain_end: self.end,
+            forks: self.forks.clone(),
+        }
+    }
+
+    fn count(&self, kind: ObjectKind) -> usize {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+}
+
+fn hexes(hashes: &[Hash32]) -> Vec<String> {
+    hashes.iter().map(Hash32::to_hex).collect()
+}
+
+/// The JSON document of `zipchain audit --json` (SPEC §6). The first fields are the
+/// SPEC's; the rest are extras that a reader may ignore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Height of the main chain's tip (`b0` is height 0); `null` when the chain is empty.
+    pub main_chain_height: Option<u64>,
+    /// `H(b)` of the tip, hex.
+    pub main_chain_tip: Option<String>,
+    /// Block files read.
+    pub blocks: usize,
+    /// Timestamp files read.
+    pub timestamps: usize,
+    /// Attestation files read.
+    pub attestations: usize,
+    /// Batch files read.
+    pub batches: usize,
+    /// Valid blocks on losing forks, hex, sorted.
+    pub orphaned_blocks: Vec<String>,
+    /// Invalid objects with reasons.
+    pub invalid_objects: Vec<InvalidObject>,
+    /// The first sequence number without a valid triple that holds the chain back.
+    pub sequence_gap_at: Option<u64>,
+    /// Sequencer equivocations (fatal).
+    pub equivocations: Vec<Equivocation>,
+    /// Distinct transactions final on the main chain (after `b0`).
+    pub transactions_final: u64,
+    /// `iat` of `t0`, Unix seconds.
+    pub first_time: Option<u64>,
+    /// `iat` of the tip's timestamp, Unix seconds.
+    pub last_time: Option<u64>,
+    /// The main chain's block hashes, `b0` first.
+    pub main_chain: Vec<String>,
+    /// Valid blocks beyond the tip that are not final yet.
+    pub pending_blocks: Vec<String>,
+    /// Well-formed blocks without a valid timestamp and attestation.
+    pub unsequenced_blocks: Vec<String>,
+    /// Main-chain blocks whose batch is missing from the snapshot.
+    pub missing_batches: Vec<String>,
+    /// Why the main chain ends where it does.
+    pub chain_end: ChainEnd,
+    /// Forks off the main chain.
+    pub forks: Vec<Fork>,
+}
+
+/// Gathers [`Examined`] objects and turns them into an [`Audit`].
+#[derive(Debug, Default)]
+pub struct AuditBuilder {
+    genesis: Hash32,
+    counts: BTreeMap<ObjectKind, usize>,
+    blocks: Vec<(Hash32, Block)>,
+    timestamps: Vec<(Hash32, Hash32, UnixSeconds)>,
+    attestations: Vec<(Hash32, [u8; 48], u64, UnixMillis)>,
+    batches: HashMap<Hash32, Vec<Hash32>>,
+    invalid: Vec<InvalidObject>,
+}
+
+impl AuditBuilder {
+    /// An empty builder for the chain whose genesis block hash is `genesis`.
+    pub fn new(genesis: Hash32) -> Self {
+        Self {
+            genesis,
+            ..Self::default()
+        }
+    }
+
+    /// Adds the verdict on one object of kind `kind`.
+    pub fn add(&mut self, kind: ObjectKind, examined: Examined) {
+        *self.counts.entry(kind).or_insert(0) += 1;
+        match examined {
+            Examined::Block { key, block } => self.blocks.push((key, block)),
+            Examined::Timestamp { key, attests, iat } => self.timestamps.push((key, attests, iat)),
+            Examined::Attestation {
+                key,
+                y,
+                k,
+                document_time,
+            } => self.attestations.push((key, y, k, document_time)),
+            Examined::Batch { key, tx_ids } => {
+                self.batches.insert(key, tx_ids);
+            }
+            Examined::Invalid(i) => self.invalid.push(i),
+        }
+    }
+
+    /// Forms the valid triples, runs [`omc`] and gathers the findings.
+    pub fn finish(mut self) -> Audit {
+        let triples = self.triples();
+        let choice = omc(self.genesis, &triples);
+        let main_chain: Vec<MainChainBlock> = choice
+            .chain
+            .iter()
+            .enumerate()
+            .map(|(height, &i)| {
+                let t = &triples[i];
+                MainChainBlock {
+                    height: height as u64,
+                    block: t.block,
+                    timestamp: t.timestamp,
+                    attestation: t.attestation,
+                    sequence: t.k,
+                    iat: t.iat,
+                    batch_root: t.batch_root,
+                }
+            })
+            .collect();
+
+        // Children of every timestamp, for pending blocks and fork drawings.
+        let mut children: HashMap<Hash32, Vec<usize>> = HashMap::new();
+        for (i, t) in triples.iter().enumerate() {
+            children.entry(t.parent).or_default().push(i);
+        }
+        let on_main: HashSet<Hash32> = main_chain.iter().map(|b| b.block).collect();
+        let pending: BTreeSet<Hash32> = match main_chain.last() {
+            Some(tip) => descendants(&triples, &children, tip.timestamp)
+                .into_iter()
+                .map(|i| triples[i].block)
+                .filter(|b| !on_main.contains(b))
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let valid_blocks: BTreeSet<Hash32> = triples.iter().map(|t| t.block).collect();
+        let orphaned: Vec<Hash32> = valid_blocks
+            .iter()
+            .filter(|b| !on_main.contains(b) && !pending.contains(b))
+            .copied()
+            .collect();
+        let unsequenced: Vec<Hash32> = self
+            .blocks
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| !valid_blocks.contains(k))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+
+        let forks = forks(&main_chain, &triples, &children, &on_main);
+
+        let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
+        let sequence_gap_at = match choice.end {
+            ChainEnd::Gap { at } => Some(at),
+            ChainEnd::NoChild => main_chain
+                .last()
+                .and_then(|tip| coverage.first_missing_above(tip.sequence)),
+            ChainEnd::NoGenesis => None,
+        };
+
+        let mut final_transactions: HashMap<Hash32, u64> = HashMap::new();
+        let mut missing_batches = Vec::new();
+        for b in main_chain.iter().skip(1) {
+            match self.batches.get(&b.batch_root) {
+                Some(txs) => {
+                    for tx in txs {
+                        final_transactions.entry(*tx).or_insert(b.height);
+                    }
+                }
+                None => missing_batches.push(b.block),
+            }
+        }
+        if let Some(b0) = main_chain.first() {
+            if !self.batches.contains_key(&b0.batch_root) {
+                missing_batches.insert(0, b0.block);
+            }
+        }
+
+        self.invalid
+            .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        let equivocations = self.equivocations();
+        Audit {
+            counts: self.counts,
+            equivocations,
+            main_chain,
+            end: choice.end,
+            orphaned_blocks: orphaned,
+            pending_blocks: pending.into_iter().collect(),
+            unsequenced_blocks: unsequenced,
+            invalid_objects: self.invalid,
+            sequence_gap_at,
+            forks,
+            missing_batches,
+            final_transactions,
+        }
+    }
+
+    /// The valid triples: `t.y = H(b)`, `a.s.y = b.u ++ H(t)`, and the document made
+    /// no earlier than five minutes before `t.iat` (SPEC §5). Blocks, timestamps and
+    /// attestations were each validated on their own by [`Auditor::examine`].
+    fn triples(&self) -> Vec<ValidTriple> {
+        let mut by_attested: HashMap<Hash32, Vec<(Hash32, UnixSeconds)>> = HashMap::new();
+        for (key, attests, iat) in &self.timestamps {
+            by_attested.entry(*attests).or_default().push((*key, *iat));
+        }
+        let mut by_y: HashMap<[u8; 48], Vec<(Hash32, u64, UnixMillis)>> = HashMap::new();
+        for (key, y, k, time) in &self.attestations {
+            by_y.entry(*y).or_default().push((*key, *k, *time));
+        }
+        let mut triples = Vec::new();
+        let mut seen_blocks = HashSet::new();
+        for (b_key, block) in &self.blocks {
+            if !seen_blocks.insert(*b_key) {
+                continue;
+            }
+            let Some(ts) = by_attested.get(b_key) else {
+                continue;
+            };
+            for (t_key, iat) in ts {
+                let mut y = [0u8; 48];
+                y[..16].copy_from_slice(&block.uuid);
+                y[16..].copy_from_slice(t_key.as_bytes());
+                let Some(atts) = by_y.get(&y) else {
+                    continue;
+                };
+                let earliest_ms = iat.0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
+                for (a_key, k, doc_time) in atts {
+                    if doc_time.0 >= earliest_ms {
+                        triples.push(ValidTriple {
+                            block: *b_key,
+                            parent: block.parent_timestamp,
+                            timestamp: *t_key,
+                            attestation: *a_key,
+                            k: *k,
+                            iat: *iat,
+                            batch_root: block.batch_root,
+                        });
+                    }
+                }
+            }
+        }
+        triples
+    }
+
+    /// Valid attestations (each passed `check` on its own) sharing a sequence number
+    /// with different `y`.
+    fn equivocations(&self) -> Vec<Equivocation> {
+        let mut by_k: BTreeMap<u64, Vec<(Hash32, [u8; 48])>> = BTreeMap::new();
+        for (key, y, k, _) in &self.attestations {
+            by_k.entry(*k).or_default().push((*key, *y));
+        }
+        by_k.into_iter()
+            .filter_map(|(k, atts)| {
+                let ys: BTreeSet<String> = atts.iter().map(|(_, y)| hex::encode(y)).collect();
+                (ys.len() > 1).then(|| Equivocation {
+                    sequence: k,
+                    attestations: atts
+                        .iter()
+                        .map(|(a, _)| a.to_hex())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect(),
+                    ys: ys.into_iter().collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Indices of every triple reachable from the timestamp `from` through child links.
+fn descendants(
+    triples: &[ValidTriple],
+    children: &HashMap<Hash32, Vec<usize>>,
+    from: Hash32,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![from];
+    while let Some(t) = stack.pop() {
+        if let Some(kids) = children.get(&t) {
+            for &i in kids {
+                if seen.insert(i) {
+                    out.push(i);
+                    stack.push(triples[i].timestamp);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Forks off the main chain: every main-chain timestamp with a valid child block
+/// that is not the next main-chain block.
+fn forks(
+    main_chain: &[MainChainBlock],
+    triples: &[ValidTriple],
+    children: &HashMap<Hash32, Vec<usize>>,
+    on_main: &HashSet<Hash32>,
+) -> Vec<Fork> {
+    let mut out = Vec::new();
+    // Children of the tip are pending (not final yet), not forks: skip the tip.
+    let below_tip = main_chain.len().saturating_sub(1);
+    for (h, parent) in main_chain.iter().enumerate().take(below_tip) {
+        let Some(kids) = children.get(&parent.timestamp) else {
+            continue;
+        };
+        let next = main_chain.get(h + 1).map(|b| b.block);
+        let mut winner = None;
+        let mut losers: BTreeMap<Hash32, Branch> = BTreeMap::new();
+        for &i in kids {
+            let t = &triples[i];
+            let branch_blocks = {
+                let mut blocks: HashSet<Hash32> = HashSet::from([t.block]);
+                blocks.extend(
+                    descendants(triples, children, t.timestamp)
+                        .into_iter()
+                        .map(|j| triples[j].block),
+                );
+                blocks.len() as u64
+            };
+            let branch = Branch {
+                block: t.block,
+                sequence: t.k,
+                blocks: branch_blocks,
+            };
+            if Some(t.block) == next {
+                winner = Some(branch);
+            } else if !on_main.contains(&t.block) {
+                losers
+                    .entry(t.block)
+                    .and_modify(|b| b.sequence = b.sequence.min(branch.sequence))
+                    .or_insert(branch);
+            }
+        }
+        if !losers.is_empty() {
+            let mut losers: Vec<Branch> = losers.into_values().collect();
+            losers.sort_by_key(|b| (b.sequence, b.block));
+            out.push(Fork {
+                parent_height: h as u64,
+                parent_block: parent.block,
+                winner,
+                losers,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: u64) -> Hash32 {
+        Hash32::digest(&n.to_be_bytes())
+    }
+
+    /// A triple for block `b` with timestamp `t`, parent timestamp `p` and number `k`.
+    fn triple(b: u64, t: u64, p: Option<u64>, k: u64) -> ValidTriple {
+        ValidTriple {
+            block: h(1000 + b),
+            parent: p.map_or(Hash32::ZERO, |p| h(2000 + p)),
+            timestamp: h(2000 + t),
+            attestation: h(3000 + k),
+            k,
+            iat: UnixSeconds(k),
+            batch_root: Hash32::ZERO,
+        }
+    }
+
+    #[test]
+    fn fig4_lower_sequence_sibling_wins_and_chain_continues_from_it() {
+        // b0 - b1 - b2(k2) - b3(k5); b1 - b2'(k3) - b3'(k4)
+        let ts = vec![
+            triple(0, 0, None, 0),
+            triple(1, 1, Some(0), 1),
+            triple(2, 2, Some(1), 2),
+            triple(20, 20, Some(1), 3),
+            triple(30, 30, Some(20), 4),
+            triple(3, 3, Some(2), 5),
+        ];
+        let c = omc(h(1000), &ts);
+        assert_eq!(c.chain, vec![0, 1, 2, 5]);
+        assert_eq!(c.end, ChainEnd::NoChild);
+    }
+
+    #[test]
+    fn stops_at_first_gap_and_resumes_when_filled() {
+        let mut ts = vec![
+            triple(0, 0, None, 0),
+            triple(1, 1, Some(0), 1),
+            triple(2, 2, Some(1), 3),
+        ];
+        assert_eq!(
+            omc(h(1000), &ts),
+            MainChainChoice {
+                chain: vec![0, 1],
+                end: ChainEnd::Gap { at: 2 }
+            }
+        );
+        ts.push(triple(9, 9, Some(0), 2)); // k = 2 appears on a dead branch
+        assert_eq!(omc(h(1000), &ts).chain, vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn empty_without_genesis_at_k0() {
+        let ts = vec![triple(0, 0, None, 1)];
+        assert_eq!(omc(h(1000), &ts).end, ChainEnd::NoGenesis);
+        assert_eq!(omc(h(1000), &[]).end, ChainEnd::NoGenesis);
+    }
+
+    #[test]
+    fn coverage_runs() {
+        let c = SequenceCoverage::new([0, 1, 2, 5, 6, 8].into_iter());
+        assert_eq!(c.first_missing(0, 2), None);
+        assert_eq!(c.first_missing(0, 5), Some(3));
+        assert_eq!(c.first_missing(5, 6), None);
+        assert_eq!(c.first_missing(6, 8), Some(7));
+        assert_eq!(c.first_missing(4, 5), Some(4));
+        assert_eq!(c.first_missing(6, 5), None);
+        assert_eq!(c.first_missing_above(2), Some(3));
+        assert_eq!(c.first_missing_above(8), None);
+    }
+}
