@@ -445,7 +445,8 @@ pub struct Branch {
     pub block: Hash32,
     /// Its sequence number.
     pub sequence: u64,
-    /// How many valid blocks the branch holds (this one and its descendants).
+    /// How many valid blocks the branch holds: for a losing branch this block and all
+    /// its descendants; for the winner, the main-chain blocks from it to the tip.
     pub blocks: u64,
 }
 
@@ -839,23 +840,28 @@ fn forks(
         let mut losers: BTreeMap<Hash32, Branch> = BTreeMap::new();
         for &i in kids {
             let t = &triples[i];
-            let branch_blocks = {
+            if Some(t.block) == next {
+                // The winner's branch is the rest of the main chain (cheap to count;
+                // walking it at every fork would make the audit quadratic).
+                winner = Some(Branch {
+                    block: t.block,
+                    sequence: t.k,
+                    blocks: (main_chain.len() - h - 1) as u64,
+                });
+            } else if !on_main.contains(&t.block) {
+                // Losing branches are disjoint from the main chain and from each
+                // other, so walking each once costs O(orphans) in all.
                 let mut blocks: HashSet<Hash32> = HashSet::from([t.block]);
                 blocks.extend(
                     descendants(triples, children, t.timestamp)
                         .into_iter()
                         .map(|j| triples[j].block),
                 );
-                blocks.len() as u64
-            };
-            let branch = Branch {
-                block: t.block,
-                sequence: t.k,
-                blocks: branch_blocks,
-            };
-            if Some(t.block) == next {
-                winner = Some(branch);
-            } else if !on_main.contains(&t.block) {
+                let branch = Branch {
+                    block: t.block,
+                    sequence: t.k,
+                    blocks: blocks.len() as u64,
+                };
                 losers
                     .entry(t.block)
                     .and_modify(|b| b.sequence = b.sequence.min(branch.sequence))

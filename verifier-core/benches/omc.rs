@@ -1,0 +1,181 @@
+//! Bench binary: `omc` alone, and the whole post-validation audit step
+//! (`AuditBuilder::finish`: triples, `omc`, forks, findings), over pre-validated
+//! synthetic chains of 10k, 100k and 1M blocks with forks.
+//!
+//! Run: `cargo bench -p zipchain-verifier-core --bench omc` (add sizes as arguments,
+//! e.g. `-- 10000 100000`). Prints the median of several runs and the 1M/100k ratio,
+//! which must stay at or below 12 (linear growth is 10).
+
+use std::time::{Duration, Instant};
+
+use zipchain_verifier_core::block::Block;
+use zipchain_verifier_core::chain::{AuditBuilder, Examined, ValidTriple, omc};
+use zipchain_verifier_core::hash::Hash32;
+use zipchain_verifier_core::snapshot::ObjectKind;
+use zipchain_verifier_core::time::{UnixMillis, UnixSeconds};
+
+/// One synthetic block: its facts as `examine` would have produced them.
+struct Synthetic {
+    block: Hash32,
+    uuid: [u8; 16],
+    parent: Hash32,
+    timestamp: Hash32,
+    attestation: Hash32,
+    k: u64,
+}
+
+fn h(tag: u8, n: u64) -> Hash32 {
+    let mut b = [0u8; 9];
+    b[0] = tag;
+    b[1..].copy_from_slice(&n.to_be_bytes());
+    Hash32::digest(&b)
+}
+
+/// A main chain of `n` blocks; every 10th main-chain block also gets a losing branch
+/// of two blocks (sequenced after the winning sibling), so ~20% of blocks are orphans.
+fn chain(n: u64) -> (Hash32, Vec<Synthetic>) {
+    let mut out = Vec::with_capacity((n + n / 5) as usize);
+    let mut k = 0u64;
+    let mut next_id = 0u64;
+    let mut make = |parent: Hash32, k: u64, out: &mut Vec<Synthetic>| {
+        let id = next_id;
+        next_id += 1;
+        let s = Synthetic {
+            block: h(1, id),
+            uuid: id.to_be_bytes().repeat(2).try_into().unwrap_or([0; 16]),
+            parent,
+            timestamp: h(2, id),
+            attestation: h(3, id),
+            k,
+        };
+        let t = s.timestamp;
+        out.push(s);
+        t
+    };
+    let genesis_t = make(Hash32::ZERO, k, &mut out);
+    let genesis = out[0].block;
+    let mut tip_t = genesis_t;
+    for height in 1..n {
+        k += 1;
+        let main_t = make(tip_t, k, &mut out);
+        if height % 10 == 0 {
+            k += 1;
+            let fork_t = make(tip_t, k, &mut out);
+            k += 1;
+            make(fork_t, k, &mut out);
+        }
+        tip_t = main_t;
+    }
+    (genesis, out)
+}
+
+fn triples(blocks: &[Synthetic]) -> Vec<ValidTriple> {
+    blocks
+        .iter()
+        .map(|s| ValidTriple {
+            block: s.block,
+            parent: s.parent,
+            timestamp: s.timestamp,
+            attestation: s.attestation,
+            k: s.k,
+            iat: UnixSeconds(s.k),
+            batch_root: Hash32::ZERO,
+        })
+        .collect()
+}
+
+fn builder(genesis: Hash32, blocks: &[Synthetic]) -> AuditBuilder {
+    let mut b = AuditBuilder::new(genesis);
+    for s in blocks {
+        b.add(
+            ObjectKind::Block,
+            Examined::Block {
+                key: s.block,
+                block: Block {
+                    uuid: s.uuid,
+                    batch_root: Hash32::ZERO,
+                    parent_timestamp: s.parent,
+                },
+            },
+        );
+        b.add(
+            ObjectKind::Timestamp,
+            Examined::Timestamp {
+                key: s.timestamp,
+                attests: s.block,
+                iat: UnixSeconds(s.k),
+            },
+        );
+        let mut y = [0u8; 48];
+        y[..16].copy_from_slice(&s.uuid);
+        y[16..].copy_from_slice(s.timestamp.as_bytes());
+        b.add(
+            ObjectKind::Attestation,
+            Examined::Attestation {
+                key: s.attestation,
+                y,
+                k: s.k,
+                document_time: UnixMillis(s.k * 1000),
+            },
+        );
+    }
+    b
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000, 1_000_000]
+    } else {
+        sizes
+    };
+    let mut omc_times = Vec::new();
+    let mut finish_times = Vec::new();
+    for &n in &sizes {
+        let (genesis, blocks) = chain(n);
+        let ts = triples(&blocks);
+        let runs = if n >= 1_000_000 { 3 } else { 7 };
+        let mut t_omc = Vec::new();
+        let mut height = 0;
+        for _ in 0..runs {
+            let start = Instant::now();
+            let choice = omc(genesis, &ts);
+            t_omc.push(start.elapsed());
+            height = choice.chain.len();
+        }
+        let mut t_finish = Vec::new();
+        let mut orphans = 0;
+        for _ in 0..runs {
+            let b = builder(genesis, &blocks);
+            let start = Instant::now();
+            let audit = b.finish();
+            t_finish.push(start.elapsed());
+            orphans = audit.orphaned_blocks.len();
+        }
+        let (m_omc, m_fin) = (median(t_omc), median(t_finish));
+        println!(
+            "omc n={n:>8} blocks={:>8} main_chain={height:>8} orphans={orphans:>7}  omc {:>10.3} ms  audit-finish {:>10.3} ms",
+            blocks.len(),
+            m_omc.as_secs_f64() * 1e3,
+            m_fin.as_secs_f64() * 1e3
+        );
+        omc_times.push((n, m_omc));
+        finish_times.push((n, m_fin));
+    }
+    let ratio = |times: &[(u64, Duration)]| {
+        let a = times.iter().find(|(n, _)| *n == 100_000)?.1;
+        let b = times.iter().find(|(n, _)| *n == 1_000_000)?.1;
+        Some(b.as_secs_f64() / a.as_secs_f64())
+    };
+    if let (Some(r1), Some(r2)) = (ratio(&omc_times), ratio(&finish_times)) {
+        println!("ratio 1M/100k: omc {r1:.2}, audit-finish {r2:.2} (must be <= 12)");
+    }
+}
