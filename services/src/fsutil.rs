@@ -44,7 +44,11 @@ pub(crate) fn write_atomic(
     getrandom::fill(&mut nonce).map_err(|e| ServiceError::Random {
         reason: e.to_string(),
     })?;
-    let temp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), hex::encode(nonce)));
+    let temp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        hex::encode(nonce)
+    ));
     let result = write_temp(&temp, bytes, private).and_then(|()| match existing {
         Existing::Replace => fs::rename(&temp, path)
             .map(|()| Written::Written)

@@ -142,7 +142,11 @@ impl Sequencer {
 
     /// The PCR0 written in every document.
     pub fn pcr0(&self) -> &[u8] {
-        self.request.pcrs.get(&0).map(Vec::as_slice).unwrap_or_default()
+        self.request
+            .pcrs
+            .get(&0)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// How many distinct `y` have been sequenced: the next new `y` gets this `k`.

@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rsa::PrivateKey;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use rsa::signature::{SignatureEncoding as _, Signer as _};
 use rsa::traits::PublicKeyParts as _;
-use rsa::PrivateKey;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -112,12 +112,11 @@ impl TimestampAuthority {
         username_domain: impl Into<String>,
     ) -> Result<Self, ServiceError> {
         let (issuer, username_domain) = check_config(issuer.into(), username_domain.into())?;
-        let key = PrivateKey::new(&mut getrandom::SysRng, KEY_BITS).map_err(|e| {
-            ServiceError::Rsa {
+        let key =
+            PrivateKey::new(&mut getrandom::SysRng, KEY_BITS).map_err(|e| ServiceError::Rsa {
                 operation: "key generation",
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Self::from_key(key, issuer, username_domain)
     }
 
@@ -176,7 +175,9 @@ impl TimestampAuthority {
         let key = PrivateKey::from_pkcs8_pem(text).map_err(|e| bad(e.to_string()))?;
         let bits = key.size() * 8;
         if bits != KEY_BITS {
-            return Err(bad(format!("got a {bits}-bit key, expected {KEY_BITS} bits")));
+            return Err(bad(format!(
+                "got a {bits}-bit key, expected {KEY_BITS} bits"
+            )));
         }
         key.validate().map_err(|e| bad(e.to_string()))?;
         Self::from_key(key, issuer, username_domain)

@@ -92,14 +92,25 @@ fn kid_follows_cognito_rule() {
     assert_eq!(tsa().kid().len(), 44);
     let keys = tsa().jwks();
     let key = &keys["keys"][0];
-    let members: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+    let members: Vec<&str> = key
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut expected = vec!["alg", "e", "kid", "kty", "n", "use"];
     expected.sort_unstable();
     let mut members = members;
     members.sort_unstable();
     assert_eq!(members, expected);
     assert_eq!(key["e"], "AQAB");
-    assert_eq!(URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap().len(), 256);
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(key["n"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        256
+    );
 }
 
 #[test]
@@ -137,9 +148,7 @@ fn token_has_cognito_id_token_shape() {
 fn claim_order_matches_conformance_tokens() {
     let dir = std::env::var_os("ZIPCHAIN_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"))
         .join("chain/snapshot/timestamps");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("skipped: no conformance vectors at {}", dir.display());
@@ -183,7 +192,10 @@ fn bad_configuration_and_inputs_are_errors() {
     ));
     assert!(matches!(
         TimestampAuthority::generate(ISSUER, "a@b"),
-        Err(ServiceError::Config { what: "username domain", .. })
+        Err(ServiceError::Config {
+            what: "username domain",
+            ..
+        })
     ));
     assert!(matches!(
         tsa().issue(&[], 1),
@@ -202,8 +214,8 @@ fn bad_configuration_and_inputs_are_errors() {
 fn load_or_create_persists_and_reuses_the_key() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("keys/tsa");
-    let first = TimestampAuthority::load_or_create(&dir, DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN)
-        .unwrap();
+    let first =
+        TimestampAuthority::load_or_create(&dir, DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN).unwrap();
     let path = dir.join(KEY_FILE);
     let pem = std::fs::read_to_string(&path).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
