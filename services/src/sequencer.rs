@@ -203,7 +203,8 @@ impl Sequencer {
 
     /// Writes the key, module id, PCR0 and every sequenced `y` to `dir/`[`STATE_FILE`]
     /// (directory created if needed; JSON, mode 0600, atomically: temporary file, fsync,
-    /// rename, fsync of the directory). For the writer's embedded stand-in only.
+    /// rename, fsync of the directory). For the writer's embedded stand-in only. The
+    /// whole file is rewritten each time: about 100 bytes per sequenced block.
     ///
     /// # Errors
     /// [`ServiceError::Io`] when the directory or file cannot be written.
