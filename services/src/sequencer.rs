@@ -1,0 +1,299 @@
+//! The sequencer: the enclave application's core (SPEC §1.4, §1.5, §7.3), kept small so
+//! that an auditor can read it and relate it to its measurement.
+//!
+//! [`Sequencer::sequence`] gives each new `y` the next number `k` (the first is 0),
+//! signs `g = Ed25519(K_S-, "zipchain/seq/v1" ++ y ++ be64(k))`, and returns an NSM
+//! document with `public_key = K_S+` and `user_data` the 121-byte sequence attestation,
+//! issued by the stand-in test CA ([`nsm_issuer::TestCa`]), whose root a trust descriptor
+//! names. In a real Nitro enclave the same request would go to `/dev/nsm`.
+//!
+//! A repeated `y` gets the same `k` and, Ed25519 being deterministic, the same `g`. The
+//! document is issued afresh (same `public_key` and `user_data`, a fresh `timestamp` and
+//! possibly a newer leaf certificate) rather than stored: the sequencer keeps 48 bytes per
+//! block, not a document, and a writer asking again after a restart gets a document that
+//! verifies at its own, current time.
+//!
+//! The key pair and counter live in memory. [`Sequencer::save_state`] and
+//! [`Sequencer::load_state`] exist for the writer's embedded stand-in only (SPEC §7.3),
+//! so that a restarted demo continues its chain; the standalone enclave program does not
+//! use them (a restart there is a new chain).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signer as _, SigningKey};
+use nsm_issuer::{DocumentRequest, TestCa};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha384};
+use verifier_core::sequence::SequenceAttestation;
+use verifier_core::time::UnixMillis;
+
+use crate::ServiceError;
+use crate::fsutil::{self, Existing};
+
+/// The state file's name inside the directory given to [`Sequencer::save_state`].
+pub const STATE_FILE: &str = "sequencer-state.json";
+
+/// The state file format version.
+const STATE_VERSION: u64 = 1;
+
+/// What [`self_measurement`] hashes when the running program cannot be read: PCR0 is then
+/// SHA-384 of this label (never all zero, so never a debug-mode document).
+pub const FALLBACK_MEASUREMENT_LABEL: &[u8] = b"zipchain stand-in sequencer: program unreadable";
+
+/// PCR0 of the stand-in: SHA-384 of the running program's file
+/// (`std::env::current_exe()`), as SPEC §1.5 asks; if it cannot be read, SHA-384 of
+/// [`FALLBACK_MEASUREMENT_LABEL`].
+pub fn self_measurement() -> [u8; 48] {
+    let program = std::env::current_exe().and_then(std::fs::read);
+    match program {
+        Ok(bytes) => Sha384::digest(&bytes).into(),
+        Err(_) => Sha384::digest(FALLBACK_MEASUREMENT_LABEL).into(),
+    }
+}
+
+/// One answer of the sequencer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequencedDocument {
+    /// The sequence number given to `y`.
+    pub k: u64,
+    /// The sequence attestation `⟨y, k, g⟩` carried in the document's `user_data`.
+    pub attestation: SequenceAttestation,
+    /// The NSM document (untagged COSE_Sign1), to be stored under `H(a)`.
+    pub document: Vec<u8>,
+}
+
+/// The sequencer: an Ed25519 key pair, the `y → k` map, and the test CA that issues its
+/// NSM documents.
+pub struct Sequencer {
+    key: SigningKey,
+    ca: TestCa,
+    /// The document template: module id and PCRs; `public_key` is `K_S+`.
+    request: DocumentRequest,
+    /// `ys[k]` is the `y` numbered `k`.
+    ys: Vec<[u8; 48]>,
+    /// The inverse of `ys`.
+    index: HashMap<[u8; 48], u64>,
+}
+
+impl std::fmt::Debug for Sequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequencer")
+            .field("public_key", &hex::encode(self.public_key()))
+            .field("module_id", &self.request.module_id)
+            .field("count", &self.ys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sequencer {
+    /// A sequencer with a fresh key pair (from the OS random source) and no attestations
+    /// yet, whose documents carry `module_id` and PCR0 `pcr0` (other PCRs as
+    /// [`DocumentRequest::default_pcrs`]) and are issued by `ca`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Random`] if the random source fails.
+    pub fn new(
+        ca: TestCa,
+        module_id: impl Into<String>,
+        pcr0: [u8; 48],
+    ) -> Result<Self, ServiceError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| ServiceError::Random {
+            reason: e.to_string(),
+        })?;
+        Ok(Self::from_seed(seed, ca, module_id, pcr0))
+    }
+
+    /// As [`Sequencer::new`] with the Ed25519 secret key `seed` (for reproducible tests).
+    pub fn from_seed(
+        seed: [u8; 32],
+        ca: TestCa,
+        module_id: impl Into<String>,
+        pcr0: [u8; 48],
+    ) -> Self {
+        let key = SigningKey::from_bytes(&seed);
+        let mut request = DocumentRequest::new(module_id);
+        request.pcrs.insert(0, pcr0.to_vec());
+        request.public_key = Some(key.verifying_key().to_bytes().to_vec());
+        Self {
+            key,
+            ca,
+            request,
+            ys: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// `K_S+`: the Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// The test CA (its root is what the trust descriptor pins).
+    pub fn ca(&self) -> &TestCa {
+        &self.ca
+    }
+
+    /// The module id written in every document.
+    pub fn module_id(&self) -> &str {
+        &self.request.module_id
+    }
+
+    /// The PCR0 written in every document.
+    pub fn pcr0(&self) -> &[u8] {
+        self.request
+            .pcrs
+            .get(&0)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// How many distinct `y` have been sequenced: the next new `y` gets this `k`.
+    pub fn count(&self) -> u64 {
+        self.ys.len() as u64
+    }
+
+    /// The `k` already given to `y`, if any.
+    pub fn lookup(&self, y: &[u8; 48]) -> Option<u64> {
+        self.index.get(y).copied()
+    }
+
+    /// Sequences `y = b.u ++ H(t)` at `now`: a new `y` gets the next `k`, a repeated `y`
+    /// its earlier `k` (and the same `g`) in a freshly issued document. The test CA renews
+    /// its certificates first when they would not last (`TestCa::renew_if_needed`). A new
+    /// `y` is numbered only once its document has been issued, so a failure uses up no `k`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Issuer`] when the CA cannot issue at `now` (e.g. outside its root's
+    /// validity), [`ServiceError::CounterExhausted`] after `u64::MAX` attestations.
+    pub fn sequence(
+        &mut self,
+        y: [u8; 48],
+        now: UnixMillis,
+    ) -> Result<SequencedDocument, ServiceError> {
+        let (k, new) = match self.index.get(&y) {
+            Some(k) => (*k, false),
+            None => (self.count(), true),
+        };
+        if new && k == u64::MAX {
+            return Err(ServiceError::CounterExhausted {
+                count: k,
+                max: u64::MAX,
+            });
+        }
+        let g = self
+            .key
+            .sign(&SequenceAttestation::signed_message(&y, k))
+            .to_bytes();
+        let attestation = SequenceAttestation { y, k, g };
+        let mut request = self.request.clone();
+        request.user_data = Some(attestation.encode().to_vec());
+        let document = self.ca.issue(&request, now)?;
+        if new {
+            self.ys.push(y);
+            self.index.insert(y, k);
+        }
+        Ok(SequencedDocument {
+            k,
+            attestation,
+            document,
+        })
+    }
+
+    /// Writes the key, module id, PCR0 and every sequenced `y` to `dir/`[`STATE_FILE`]
+    /// (directory created if needed; JSON, mode 0600, atomically: temporary file, fsync,
+    /// rename, fsync of the directory). For the writer's embedded stand-in only. The
+    /// whole file is rewritten each time: about 100 bytes per sequenced block.
+    ///
+    /// # Errors
+    /// [`ServiceError::Io`] when the directory or file cannot be written.
+    pub fn save_state(&self, dir: &Path) -> Result<(), ServiceError> {
+        let state = State {
+            zipchain_sequencer_state: STATE_VERSION,
+            seed: hex::encode(self.key.to_bytes()),
+            public_key: hex::encode(self.public_key()),
+            module_id: self.request.module_id.clone(),
+            pcr0: hex::encode(self.pcr0()),
+            ys: self.ys.iter().map(hex::encode).collect(),
+        };
+        let json = serde_json::to_vec_pretty(&state).map_err(|e| ServiceError::Io {
+            path: dir.join(STATE_FILE),
+            reason: format!("cannot encode the state: {e}"),
+        })?;
+        fsutil::create_dir(dir)?;
+        fsutil::write_atomic(&dir.join(STATE_FILE), &json, true, Existing::Replace)?;
+        Ok(())
+    }
+
+    /// Whether `dir` holds a state written by [`Sequencer::save_state`].
+    pub fn state_exists(dir: &Path) -> bool {
+        dir.join(STATE_FILE).is_file()
+    }
+
+    /// Restores a sequencer saved by [`Sequencer::save_state`] (key, module id, PCR0 and
+    /// `y → k` map) with `ca` issuing its documents; it continues the counter.
+    ///
+    /// # Errors
+    /// [`ServiceError::Io`] when the file is missing or unreadable,
+    /// [`ServiceError::BadStateFile`] when it does not hold a consistent state.
+    pub fn load_state(dir: &Path, ca: TestCa) -> Result<Self, ServiceError> {
+        let path = dir.join(STATE_FILE);
+        let bytes = fsutil::read_if_exists(&path)?.ok_or_else(|| ServiceError::Io {
+            path: path.clone(),
+            reason: "no saved sequencer state".to_string(),
+        })?;
+        let bad = |reason: String| ServiceError::BadStateFile {
+            path: PathBuf::from(&path),
+            reason,
+        };
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if state.zipchain_sequencer_state != STATE_VERSION {
+            return Err(bad(format!(
+                "got version {}, expected {STATE_VERSION}",
+                state.zipchain_sequencer_state
+            )));
+        }
+        let seed: [u8; 32] = decode_hex(&state.seed, "seed").map_err(&bad)?;
+        let pcr0: [u8; 48] = decode_hex(&state.pcr0, "pcr0").map_err(&bad)?;
+        let mut sequencer = Self::from_seed(seed, ca, state.module_id, pcr0);
+        let public_key = hex::encode(sequencer.public_key());
+        if public_key != state.public_key.to_ascii_lowercase() {
+            return Err(bad(format!(
+                "the seed's public key is {public_key}, the file says {}",
+                state.public_key
+            )));
+        }
+        for (k, y) in state.ys.iter().enumerate() {
+            let y: [u8; 48] = decode_hex(y, "y").map_err(&bad)?;
+            if let Some(earlier) = sequencer.index.insert(y, k as u64) {
+                return Err(bad(format!(
+                    "y {} is listed at k = {earlier} and again at k = {k}",
+                    hex::encode(y)
+                )));
+            }
+            sequencer.ys.push(y);
+        }
+        Ok(sequencer)
+    }
+}
+
+/// The saved state: `ys[k]` is the `y` numbered `k`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    zipchain_sequencer_state: u64,
+    seed: String,
+    public_key: String,
+    module_id: String,
+    pcr0: String,
+    ys: Vec<String>,
+}
+
+fn decode_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
+    let bytes = hex::decode(text).map_err(|e| format!("{what} is not hex: {e}"))?;
+    let len = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| format!("{what} has {len} bytes, expected {N}"))
+}
