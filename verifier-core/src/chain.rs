@@ -934,7 +934,14 @@ mod tests {
             }
         );
         ts.push(triple(9, 9, Some(0), 2)); // k = 2 appears on a dead branch
-        assert_eq!(omc(h(1000), &ts).chain, vec![0, 1, 3]);
+        // b1 (k = 1) still beats it under b0; b2 (index 2, k = 3) now follows b1.
+        assert_eq!(
+            omc(h(1000), &ts),
+            MainChainChoice {
+                chain: vec![0, 1, 2],
+                end: ChainEnd::NoChild
+            }
+        );
     }
 
     #[test]

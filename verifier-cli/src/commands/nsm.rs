@@ -84,6 +84,19 @@ pub(crate) fn verify(args: NsmVerifyArgs) -> Result<Outcome, InputError> {
                 "NSM attestation document: INVALID\n  failed check   {}\n  reason         {e}\n",
                 e.check()
             ));
+            // The time matters when a certificate was not valid then: say which it was.
+            let when = match at {
+                VerifyAt::Millis(ms) => Some((ms.0, "the time given with --at")),
+                VerifyAt::DocumentTimestamp => parsed
+                    .as_ref()
+                    .map(|d| (d.timestamp.0, "the document's own timestamp")),
+            };
+            if let Some((ms, how)) = when {
+                text.push_str(&format!(
+                    "  checked at     {} ({how})\n",
+                    rfc3339_millis(ms)
+                ));
+            }
         }
     }
     if let Some(d) = &parsed {
