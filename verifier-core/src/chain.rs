@@ -13,6 +13,7 @@
 //! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use serde::Serialize;
 
@@ -235,6 +236,78 @@ impl Auditor {
     }
 }
 
+/// Hashes map keys that are already uniformly distributed (SHA3-256 outputs, the
+/// `y` of verified attestations, sequence numbers) with one multiply instead of
+/// SipHash. Every key in these maps comes from an object whose signature verified
+/// under the trust descriptor, so an attacker cannot choose keys to collide.
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.write_u64(u64::from_le_bytes(word));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    // The length prefix of arrays says nothing about the key.
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
+type FastSet<K> = HashSet<K, BuildHasherDefault<PrefixHasher>>;
+
+fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
+}
+
+fn fast_set<K>(capacity: usize) -> FastSet<K> {
+    FastSet::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
+}
+
+/// Items grouped by a key without a `Vec` per key: the item indices sorted by key,
+/// and for each key the range of that order holding its items.
+struct GroupIndex<K> {
+    order: Vec<usize>,
+    ranges: FastMap<K, (usize, usize)>,
+}
+
+impl<K: Copy + Eq + Hash + Ord> GroupIndex<K> {
+    fn new(len: usize, key: impl Fn(usize) -> K) -> Self {
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_unstable_by_key(|&i| key(i));
+        let mut ranges = fast_map(len);
+        let mut start = 0;
+        while start < order.len() {
+            let k = key(order[start]);
+            let mut end = start + 1;
+            while end < order.len() && key(order[end]) == k {
+                end += 1;
+            }
+            ranges.insert(k, (start, end));
+            start = end;
+        }
+        Self { order, ranges }
+    }
+
+    /// The indices of the items whose key is `k`.
+    fn get(&self, k: &K) -> &[usize] {
+        self.ranges
+            .get(k)
+            .and_then(|&(a, b)| self.order.get(a..b))
+            .unwrap_or(&[])
+    }
+}
+
 /// One valid triple `(b, t, a)` of SPEC §5, reduced to what fork choice needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidTriple {
@@ -295,7 +368,7 @@ pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
         (t.k, t.block, t.timestamp)
     };
     // The least child of every parent timestamp.
-    let mut least_child: HashMap<Hash32, usize> = HashMap::with_capacity(triples.len());
+    let mut least_child: FastMap<Hash32, usize> = fast_map(triples.len());
     for (i, t) in triples.iter().enumerate() {
         least_child
             .entry(t.parent)
@@ -358,7 +431,9 @@ struct SequenceCoverage {
 
 impl SequenceCoverage {
     fn new(ks: impl Iterator<Item = u64>) -> Self {
-        let ks: Vec<u64> = ks.collect::<BTreeSet<_>>().into_iter().collect();
+        let mut ks: Vec<u64> = ks.collect();
+        ks.sort_unstable();
+        ks.dedup();
         let mut run_end = ks.clone();
         for i in (0..ks.len().saturating_sub(1)).rev() {
             if ks[i].checked_add(1) == Some(ks[i + 1]) {
@@ -650,11 +725,9 @@ impl AuditBuilder {
             .collect();
 
         // Children of every timestamp, for pending blocks and fork drawings.
-        let mut children: HashMap<Hash32, Vec<usize>> = HashMap::new();
-        for (i, t) in triples.iter().enumerate() {
-            children.entry(t.parent).or_default().push(i);
-        }
-        let on_main: HashSet<Hash32> = main_chain.iter().map(|b| b.block).collect();
+        let children = GroupIndex::new(triples.len(), |i| triples[i].parent);
+        let mut on_main: FastSet<Hash32> = fast_set(main_chain.len());
+        on_main.extend(main_chain.iter().map(|b| b.block));
         let pending: BTreeSet<Hash32> = match main_chain.last() {
             Some(tip) => descendants(&triples, &children, tip.timestamp)
                 .into_iter()
@@ -663,20 +736,22 @@ impl AuditBuilder {
                 .collect(),
             None => BTreeSet::new(),
         };
-        let valid_blocks: BTreeSet<Hash32> = triples.iter().map(|t| t.block).collect();
-        let orphaned: Vec<Hash32> = valid_blocks
+        let mut valid_blocks: FastSet<Hash32> = fast_set(triples.len());
+        valid_blocks.extend(triples.iter().map(|t| t.block));
+        let mut orphaned: Vec<Hash32> = valid_blocks
             .iter()
             .filter(|b| !on_main.contains(b) && !pending.contains(b))
             .copied()
             .collect();
-        let unsequenced: Vec<Hash32> = self
+        orphaned.sort_unstable();
+        let mut unsequenced: Vec<Hash32> = self
             .blocks
             .iter()
             .map(|(k, _)| *k)
             .filter(|k| !valid_blocks.contains(k))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect();
+        unsequenced.sort_unstable();
+        unsequenced.dedup();
 
         let forks = forks(&main_chain, &triples, &children, &on_main);
 
@@ -690,6 +765,7 @@ impl AuditBuilder {
         };
 
         let mut final_transactions: HashMap<Hash32, u64> = HashMap::new();
+        final_transactions.reserve(main_chain.len());
         let mut missing_batches = Vec::new();
         for b in main_chain.iter().skip(1) {
             match self.batches.get(&b.batch_root) {
@@ -730,40 +806,30 @@ impl AuditBuilder {
     /// no earlier than five minutes before `t.iat` (SPEC §5). Blocks, timestamps and
     /// attestations were each validated on their own by [`Auditor::examine`].
     fn triples(&self) -> Vec<ValidTriple> {
-        let mut by_attested: HashMap<Hash32, Vec<(Hash32, UnixSeconds)>> = HashMap::new();
-        for (key, attests, iat) in &self.timestamps {
-            by_attested.entry(*attests).or_default().push((*key, *iat));
-        }
-        let mut by_y: HashMap<[u8; 48], Vec<(Hash32, u64, UnixMillis)>> = HashMap::new();
-        for (key, y, k, time) in &self.attestations {
-            by_y.entry(*y).or_default().push((*key, *k, *time));
-        }
-        let mut triples = Vec::new();
-        let mut seen_blocks = HashSet::new();
+        let by_attested = GroupIndex::new(self.timestamps.len(), |i| self.timestamps[i].1);
+        let by_y = GroupIndex::new(self.attestations.len(), |i| self.attestations[i].1);
+        let mut triples = Vec::with_capacity(self.blocks.len());
+        let mut seen_blocks: FastSet<Hash32> = fast_set(self.blocks.len());
         for (b_key, block) in &self.blocks {
             if !seen_blocks.insert(*b_key) {
                 continue;
             }
-            let Some(ts) = by_attested.get(b_key) else {
-                continue;
-            };
-            for (t_key, iat) in ts {
+            for &ti in by_attested.get(b_key) {
+                let (t_key, _, iat) = self.timestamps[ti];
                 let mut y = [0u8; 48];
                 y[..16].copy_from_slice(&block.uuid);
                 y[16..].copy_from_slice(t_key.as_bytes());
-                let Some(atts) = by_y.get(&y) else {
-                    continue;
-                };
                 let earliest_ms = iat.0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
-                for (a_key, k, doc_time) in atts {
+                for &ai in by_y.get(&y) {
+                    let (a_key, _, k, doc_time) = self.attestations[ai];
                     if doc_time.0 >= earliest_ms {
                         triples.push(ValidTriple {
                             block: *b_key,
                             parent: block.parent_timestamp,
-                            timestamp: *t_key,
-                            attestation: *a_key,
-                            k: *k,
-                            iat: *iat,
+                            timestamp: t_key,
+                            attestation: a_key,
+                            k,
+                            iat,
                             batch_root: block.batch_root,
                         });
                     }
@@ -776,44 +842,42 @@ impl AuditBuilder {
     /// Valid attestations (each passed `check` on its own) sharing a sequence number
     /// with different `y`.
     fn equivocations(&self) -> Vec<Equivocation> {
-        let mut by_k: BTreeMap<u64, Vec<(Hash32, [u8; 48])>> = BTreeMap::new();
-        for (key, y, k, _) in &self.attestations {
-            by_k.entry(*k).or_default().push((*key, *y));
-        }
-        by_k.into_iter()
-            .filter_map(|(k, atts)| {
-                let ys: BTreeSet<String> = atts.iter().map(|(_, y)| hex::encode(y)).collect();
-                (ys.len() > 1).then(|| Equivocation {
-                    sequence: k,
-                    attestations: atts
-                        .iter()
-                        .map(|(a, _)| a.to_hex())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                    ys: ys.into_iter().collect(),
-                })
+        // Sorted by (k, y, key): each k's attestations are one run, and a run with
+        // more than one distinct y is an equivocation. Strings only for the findings.
+        let mut by_k: Vec<(u64, [u8; 48], Hash32)> = self
+            .attestations
+            .iter()
+            .map(|(key, y, k, _)| (*k, *y, *key))
+            .collect();
+        by_k.sort_unstable();
+        by_k.chunk_by(|a, b| a.0 == b.0)
+            .filter(|run| run.iter().any(|a| a.1 != run[0].1))
+            .map(|run| {
+                let mut ys: Vec<String> = run.iter().map(|a| hex::encode(a.1)).collect();
+                ys.dedup();
+                let mut attestations: Vec<String> = run.iter().map(|a| a.2.to_hex()).collect();
+                attestations.sort();
+                attestations.dedup();
+                Equivocation {
+                    sequence: run[0].0,
+                    attestations,
+                    ys,
+                }
             })
             .collect()
     }
 }
 
 /// Indices of every triple reachable from the timestamp `from` through child links.
-fn descendants(
-    triples: &[ValidTriple],
-    children: &HashMap<Hash32, Vec<usize>>,
-    from: Hash32,
-) -> Vec<usize> {
+fn descendants(triples: &[ValidTriple], children: &GroupIndex<Hash32>, from: Hash32) -> Vec<usize> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut stack = vec![from];
     while let Some(t) = stack.pop() {
-        if let Some(kids) = children.get(&t) {
-            for &i in kids {
-                if seen.insert(i) {
-                    out.push(i);
-                    stack.push(triples[i].timestamp);
-                }
+        for &i in children.get(&t) {
+            if seen.insert(i) {
+                out.push(i);
+                stack.push(triples[i].timestamp);
             }
         }
     }
@@ -825,16 +889,14 @@ fn descendants(
 fn forks(
     main_chain: &[MainChainBlock],
     triples: &[ValidTriple],
-    children: &HashMap<Hash32, Vec<usize>>,
-    on_main: &HashSet<Hash32>,
+    children: &GroupIndex<Hash32>,
+    on_main: &FastSet<Hash32>,
 ) -> Vec<Fork> {
     let mut out = Vec::new();
     // Children of the tip are pending (not final yet), not forks: skip the tip.
     let below_tip = main_chain.len().saturating_sub(1);
     for (h, parent) in main_chain.iter().enumerate().take(below_tip) {
-        let Some(kids) = children.get(&parent.timestamp) else {
-            continue;
-        };
+        let kids = children.get(&parent.timestamp);
         let next = main_chain.get(h + 1).map(|b| b.block);
         let mut winner = None;
         let mut losers: BTreeMap<Hash32, Branch> = BTreeMap::new();
