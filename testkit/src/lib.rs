@@ -442,6 +442,23 @@ impl ChainKit {
         self.record(built)
     }
 
+    /// Sequences now a block built by [`ChainKit::append_unsequenced`] (it gets the
+    /// sequencer's next `k`) and stores its attestation; returns the updated block, which
+    /// also replaces the entry in [`ChainKit::blocks`]. A block built earlier but
+    /// sequenced later gets the higher `k`: this is how a later sibling can win a fork.
+    ///
+    /// # Panics
+    /// If `built` was already sequenced.
+    pub fn sequence(&mut self, built: &BuiltBlock) -> BuiltBlock {
+        assert!(built.k.is_none(), "block {} is already sequenced", built.block);
+        let mut built = built.clone();
+        self.sequence_into(&mut built, true);
+        if let Some(entry) = self.blocks.iter_mut().find(|b| b.block == built.block) {
+            *entry = built.clone();
+        }
+        built
+    }
+
     /// Stores the withheld attestation of `built` in the snapshot.
     ///
     /// # Panics
