@@ -450,7 +450,11 @@ impl ChainKit {
     /// # Panics
     /// If `built` was already sequenced.
     pub fn sequence(&mut self, built: &BuiltBlock) -> BuiltBlock {
-        assert!(built.k.is_none(), "block {} is already sequenced", built.block);
+        assert!(
+            built.k.is_none(),
+            "block {} is already sequenced",
+            built.block
+        );
         let mut built = built.clone();
         self.sequence_into(&mut built, true);
         if let Some(entry) = self.blocks.iter_mut().find(|b| b.block == built.block) {

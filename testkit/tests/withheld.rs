@@ -61,7 +61,11 @@ fn blocks_beyond_the_withheld_attestation_are_pending() {
     let (kit, chain) = chain_with_withheld_b4();
     let audit = kit.audit();
     assert_eq!(audit.pending_blocks, sorted(hashes(&chain[5..])));
-    assert!(audit.orphaned_blocks.is_empty(), "{:?}", audit.orphaned_blocks);
+    assert!(
+        audit.orphaned_blocks.is_empty(),
+        "{:?}",
+        audit.orphaned_blocks
+    );
 }
 
 /// A competitor sequenced after the withheld block waits behind the gap (pending);
