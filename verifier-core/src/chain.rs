@@ -256,7 +256,10 @@ impl Hasher for PrefixHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // A folded multiply: every input bit reaches the low bits that pick the
+        // bucket, so keys inserted in sorted order do not cluster.
+        let m = u128::from(self.0 ^ n) * 0x9e37_79b9_7f4a_7c15_u128;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
     }
 
     // The length prefix of arrays says nothing about the key.
@@ -551,7 +554,8 @@ pub struct Audit {
     /// Main-chain blocks whose batch is not in the snapshot.
     pub missing_batches: Vec<Hash32>,
     /// For every transaction final on the main chain: the height of its first
-    /// main-chain occurrence after `b0`.
+    /// main-chain occurrence after `b0`. Only blocks below the first main-chain block
+    /// whose batch is missing count: past it no first occurrence can be proven.
     pub final_transactions: HashMap<Hash32, u64>,
 }
 
@@ -704,7 +708,7 @@ impl AuditBuilder {
 
     /// Forms the valid triples, runs [`omc`] and gathers the findings.
     pub fn finish(mut self) -> Audit {
-        let triples = self.triples();
+        let (triples, links) = self.triples();
         let choice = omc(self.genesis, &triples);
         let main_chain: Vec<MainChainBlock> = choice
             .chain
@@ -728,16 +732,31 @@ impl AuditBuilder {
         let children = GroupIndex::new(triples.len(), |i| triples[i].parent);
         let mut on_main: FastSet<Hash32> = fast_set(main_chain.len());
         on_main.extend(main_chain.iter().map(|b| b.block));
-        let pending: BTreeSet<Hash32> = match main_chain.last() {
-            Some(tip) => descendants(&triples, &children, tip.timestamp)
-                .into_iter()
-                .map(|i| triples[i].block)
-                .filter(|b| !on_main.contains(b))
-                .collect(),
-            None => BTreeSet::new(),
-        };
         let mut valid_blocks: FastSet<Hash32> = fast_set(triples.len());
         valid_blocks.extend(triples.iter().map(|t| t.block));
+        // Pending: sequenced blocks beyond the tip, reached from it through timestamped
+        // blocks whether or not those are sequenced yet (a withheld attestation).
+        let pending: BTreeSet<Hash32> = match main_chain.last() {
+            Some(tip) => {
+                let link_children = GroupIndex::new(links.len(), |i| links[i].0);
+                let mut reached = FastSet::default();
+                let mut stack = vec![tip.timestamp];
+                let mut out = BTreeSet::new();
+                while let Some(t) = stack.pop() {
+                    for &i in link_children.get(&t) {
+                        let (_, child_t, block) = links[i];
+                        if reached.insert(child_t) {
+                            stack.push(child_t);
+                            if valid_blocks.contains(&block) && !on_main.contains(&block) {
+                                out.insert(block);
+                            }
+                        }
+                    }
+                }
+                out
+            }
+            None => BTreeSet::new(),
+        };
         let mut orphaned: Vec<Hash32> = valid_blocks
             .iter()
             .filter(|b| !on_main.contains(b) && !pending.contains(b))
@@ -769,11 +788,14 @@ impl AuditBuilder {
         let mut missing_batches = Vec::new();
         for b in main_chain.iter().skip(1) {
             match self.batches.get(&b.batch_root) {
-                Some(txs) => {
+                // Past a missing batch no transaction's FIRST main-chain occurrence
+                // can be proven, so none is reported final (or certified) from there on.
+                Some(txs) if missing_batches.is_empty() => {
                     for tx in txs {
                         final_transactions.entry(*tx).or_insert(b.height);
                     }
                 }
+                Some(_) => {}
                 None => missing_batches.push(b.block),
             }
         }
@@ -805,10 +827,15 @@ impl AuditBuilder {
     /// The valid triples: `t.y = H(b)`, `a.s.y = b.u ++ H(t)`, and the document made
     /// no earlier than five minutes before `t.iat` (SPEC §5). Blocks, timestamps and
     /// attestations were each validated on their own by [`Auditor::examine`].
-    fn triples(&self) -> Vec<ValidTriple> {
+    ///
+    /// Also returns every link `(b.t^H, H(t), H(b))` of a well-formed block and a valid
+    /// timestamp of it, sequenced or not: the paths along which a block can still
+    /// extend the main chain once a missing attestation appears.
+    fn triples(&self) -> (Vec<ValidTriple>, Vec<(Hash32, Hash32, Hash32)>) {
         let by_attested = GroupIndex::new(self.timestamps.len(), |i| self.timestamps[i].1);
         let by_y = GroupIndex::new(self.attestations.len(), |i| self.attestations[i].1);
         let mut triples = Vec::with_capacity(self.blocks.len());
+        let mut links = Vec::with_capacity(self.blocks.len());
         let mut seen_blocks: FastSet<Hash32> = fast_set(self.blocks.len());
         for (b_key, block) in &self.blocks {
             if !seen_blocks.insert(*b_key) {
@@ -816,6 +843,7 @@ impl AuditBuilder {
             }
             for &ti in by_attested.get(b_key) {
                 let (t_key, _, iat) = self.timestamps[ti];
+                links.push((block.parent_timestamp, t_key, *b_key));
                 let mut y = [0u8; 48];
                 y[..16].copy_from_slice(&block.uuid);
                 y[16..].copy_from_slice(t_key.as_bytes());
@@ -836,7 +864,7 @@ impl AuditBuilder {
                 }
             }
         }
-        triples
+        (triples, links)
     }
 
     /// Valid attestations (each passed `check` on its own) sharing a sequence number
