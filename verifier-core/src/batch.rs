@@ -375,6 +375,8 @@ pub enum BatchError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn batch(items: &[&[u8]]) -> Batch {
         Batch::new(items.iter().map(|d| d.to_vec()).collect())

@@ -127,6 +127,8 @@ pub enum BlockError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn sample() -> Block {
         Block {

@@ -402,6 +402,8 @@ pub enum MerkleError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn txs(n: u64) -> Vec<Hash32> {
         (0..n).map(|i| Hash32::digest(&i.to_be_bytes())).collect()

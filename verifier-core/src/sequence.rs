@@ -330,6 +330,8 @@ impl CheckError {
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer as _, SigningKey};
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn signed(seed: [u8; 32], y: [u8; 48], k: u64) -> (SequencerKey, SequenceAttestation) {
         let signing = SigningKey::from_bytes(&seed);

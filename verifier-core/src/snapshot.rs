@@ -511,6 +511,8 @@ impl SnapshotError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const HEX: &str = "06058cbe5f9cfb25ad1996f1d91d47f6b82ad26e9b6a00c5288f380508b60e8a";
 

@@ -232,6 +232,8 @@ impl Walker<'_> {
 #[allow(clippy::panic)]
 mod tests {
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn check(bytes: &[u8]) -> Result<(), NsmError> {
         check_strict(bytes, CborPart::Document, 4)

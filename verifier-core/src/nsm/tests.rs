@@ -4,6 +4,8 @@ use p384::elliptic_curve::scalar::IsHigh;
 use sha2::Digest;
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn embedded_root_is_aws_root_g1() {
