@@ -75,7 +75,11 @@ pub fn verify_nsm_document(bytes: JsValue, options: JsValue) -> Result<JsValue, 
     let bytes = bytes
         .dyn_into::<js_sys::Uint8Array>()
         .map_err(|_| type_error("verifyNsmDocument: bytes must be a Uint8Array"))?;
-    check_option_names(&options, &["root", "atMs", "allowDebug"], "verifyNsmDocument")?;
+    check_option_names(
+        &options,
+        &["root", "atMs", "allowDebug"],
+        "verifyNsmDocument",
+    )?;
     let options: Option<NsmOptions> = from_js(options, "verifyNsmDocument: options")?;
     to_js(&nsm_verdict(&bytes.to_vec(), &options.unwrap_or_default()))
 }
