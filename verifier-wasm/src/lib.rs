@@ -8,11 +8,37 @@
 //!
 //! Exports so far:
 //! - `sha3_256Hex(bytes: Uint8Array): string` — `H` of SPEC §0.
+//! - `verifyNsmDocument(bytes: Uint8Array, options?: { root?: string, atMs?: number,
+//!   allowDebug?: boolean }): { valid, checks, document }` — SPEC §1.5.
+//! - `verifyTimestamp(token: string, jwks: object | string, options: { issuer: string,
+//!   tokenUse?: "id" | "access", usernameDomain?: string }): { valid, checks, claims,
+//!   attested }` — SPEC §1.3.
+//!
+//! Verdicts never throw: invalid input gives `valid: false` and `checks`, the list
+//! of checks run in order, each `{ name, ok, detail }`, the last one failed and
+//! named as the core names it ([`verifier_core::nsm::NsmError::check`],
+//! [`TimestampError::check`]).
+//! Only misuse throws a `TypeError`: an argument of the wrong type, an unknown
+//! option, an option of the wrong type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use verifier_core::hash::Hash32;
-use wasm_bindgen::prelude::wasm_bindgen;
+use verifier_core::nsm::{
+    AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256, NsmDocument, NsmLimits, NsmPolicy,
+    NsmVerifier, VerifiedNsmDocument, VerifyAt,
+};
+use verifier_core::time::UnixMillis;
+use verifier_core::timestamp::{
+    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, VerifiedTimestamp,
+};
+use verifier_core::trust::decode_pem_certificate;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
 /// Runs once when the module is instantiated: makes a Rust panic show its message
 /// in the JS console (a panic would otherwise surface only as "unreachable").
@@ -29,6 +55,543 @@ pub fn sha3_256_hex(bytes: &[u8]) -> String {
     Hash32::digest(bytes).to_hex()
 }
 
+/// Verifies one AWS Nitro NSM attestation document (SPEC §1.5, §8).
+///
+/// `bytes` is a `Uint8Array` of the raw document. `options` (optional):
+/// `root`, the trusted root as one PEM `CERTIFICATE` block (default AWS Nitro
+/// Enclaves Root-G1); `atMs`, the Unix time in milliseconds to check the
+/// certificates at (default the document's own timestamp); `allowDebug`, accept
+/// debug-mode documents (default false).
+///
+/// Returns `{ valid, checks: [{ name, ok, detail }], document }`: `document` holds
+/// the fields (bytes as lowercase hex) whenever the document parses, even when it
+/// is invalid (then nothing in it is authenticated), and is `null` otherwise.
+///
+/// # Errors
+/// A `TypeError` when `bytes` is not a `Uint8Array` or `options` is not an object
+/// of the options above with the right types.
+#[wasm_bindgen(js_name = verifyNsmDocument)]
+pub fn verify_nsm_document(bytes: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let bytes = bytes
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| type_error("verifyNsmDocument: bytes must be a Uint8Array"))?;
+    check_option_names(
+        &options,
+        &["root", "atMs", "allowDebug"],
+        "verifyNsmDocument",
+    )?;
+    let options: Option<NsmOptions> = from_js(options, "verifyNsmDocument: options")?;
+    to_js(&nsm_verdict(&bytes.to_vec(), &options.unwrap_or_default()))
+}
+
+/// Validates one Cognito-format RS256 timestamp JWT, archivally: `exp` is not
+/// compared with any time (SPEC §1.3, §8).
+///
+/// `token` is the compact JWS as a string, exactly as issued (no surrounding
+/// whitespace). `jwks` is the pool's JWK Set, as an object or as JSON text.
+/// `options`: `issuer` (required), the exact `iss`; `tokenUse`, `"id"` (default)
+/// or `"access"`; `usernameDomain`, when given the username must be
+/// `<lowercase hex>@<domain>` and the hex is returned as `attested`.
+///
+/// Returns `{ valid, checks: [{ name, ok, detail }], claims, attested }`: `claims`
+/// the verified claims object and `attested` the attested bytes as hex (or
+/// `null`); both are `null` when the token is invalid. A JWKS that is not a set of
+/// usable RS256 keys is a verdict too (check `jwks`).
+///
+/// # Errors
+/// A `TypeError` when `token` is not a string, `jwks` neither an object nor a
+/// string, or `options` not an object with a string `issuer` and the options
+/// above with the right types.
+#[wasm_bindgen(js_name = verifyTimestamp)]
+pub fn verify_timestamp(
+    token: JsValue,
+    jwks: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let token = token
+        .as_string()
+        .ok_or_else(|| type_error("verifyTimestamp: token must be a string"))?;
+    let jwks = if let Some(text) = jwks.as_string() {
+        JwksInput::Json(text)
+    } else if jwks.is_object() {
+        JwksInput::Value(from_js(jwks, "verifyTimestamp: jwks")?)
+    } else {
+        return Err(type_error(
+            "verifyTimestamp: jwks must be a JWK Set object or its JSON text",
+        ));
+    };
+    if !options.is_object() {
+        return Err(type_error(
+            "verifyTimestamp: options must be an object with at least `issuer`",
+        ));
+    }
+    check_option_names(
+        &options,
+        &["issuer", "tokenUse", "usernameDomain"],
+        "verifyTimestamp",
+    )?;
+    let options: TimestampOptions = from_js(options, "verifyTimestamp: options")?;
+    let token_use = match options.token_use.as_deref() {
+        None => TokenUse::Id,
+        Some(name) => TokenUse::from_name(name).ok_or_else(|| {
+            type_error(&format!(
+                "verifyTimestamp: options.tokenUse must be \"id\" or \"access\", got {name:?}"
+            ))
+        })?,
+    };
+    to_js(&timestamp_verdict(
+        &token,
+        &jwks,
+        options.issuer,
+        token_use,
+        options.username_domain,
+    ))
+}
+
+/// `verifyNsmDocument`'s options, as JS passes them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NsmOptions {
+    /// The trusted root as PEM; `None` for AWS Nitro Enclaves Root-G1.
+    root: Option<String>,
+    /// The time to check certificates at, Unix milliseconds.
+    at_ms: Option<u64>,
+    /// Accept debug-mode documents.
+    allow_debug: Option<bool>,
+}
+
+/// `verifyTimestamp`'s options, as JS passes them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimestampOptions {
+    /// The exact `iss`.
+    issuer: String,
+    /// `"id"` or `"access"`.
+    token_use: Option<String>,
+    /// The username domain, when usernames carry attested bytes.
+    username_domain: Option<String>,
+}
+
+/// One check of a verdict, in the order run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+struct Check {
+    /// The core's name of the check (`NsmError::check`, `TimestampError::check`).
+    name: &'static str,
+    /// Whether it passed.
+    ok: bool,
+    /// What was checked, or why it failed.
+    detail: String,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+
+    fn failed(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The result of `verifyNsmDocument`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NsmVerdict {
+    valid: bool,
+    checks: Vec<Check>,
+    document: Option<DocumentView>,
+}
+
+/// An NSM document's fields for JS: bytes as lowercase hex.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentView {
+    module_id: String,
+    digest: String,
+    /// Unix milliseconds.
+    timestamp: u64,
+    /// PCR index (decimal) to value.
+    pcrs: BTreeMap<String, String>,
+    certificate: String,
+    cabundle: Vec<String>,
+    public_key: Option<String>,
+    user_data: Option<String>,
+    nonce: Option<String>,
+    /// PCR0 all zero.
+    debug: bool,
+}
+
+impl From<&NsmDocument> for DocumentView {
+    fn from(doc: &NsmDocument) -> Self {
+        Self {
+            module_id: doc.module_id.clone(),
+            digest: doc.digest.clone(),
+            timestamp: doc.timestamp.0,
+            pcrs: doc
+                .pcrs
+                .iter()
+                .map(|(index, value)| (index.to_string(), hex::encode(value)))
+                .collect(),
+            certificate: hex::encode(&doc.certificate),
+            cabundle: doc.cabundle.iter().map(hex::encode).collect(),
+            public_key: doc.public_key.as_ref().map(hex::encode),
+            user_data: doc.user_data.as_ref().map(hex::encode),
+            nonce: doc.nonce.as_ref().map(hex::encode),
+            debug: doc.is_debug(),
+        }
+    }
+}
+
+/// The NSM checks in the order the core runs them, with the checks that must
+/// have passed before each can fail. `chain` and `validity` are interleaved in
+/// the core (profiles, then validity, then path and signatures), so a failure of
+/// either vouches for neither.
+fn nsm_passed_before(failed: &str) -> &'static [&'static str] {
+    const ALL: [&str; 8] = [
+        "cbor",
+        "cose",
+        "fields",
+        "root",
+        "chain",
+        "validity",
+        "signature",
+        "debug",
+    ];
+    match failed {
+        "fields" => &ALL[..2],
+        "root" => &ALL[..3],
+        "chain" | "validity" => &ALL[..4],
+        "signature" => &ALL[..6],
+        "debug" => &ALL[..7],
+        "pcrs" => &ALL,
+        // "cbor", and "cose" which may fail before the payload's CBOR is checked.
+        _ => &[],
+    }
+}
+
+/// `verifyNsmDocument` on Rust values.
+fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
+    let parsed = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).ok();
+    let document = parsed.as_ref().map(DocumentView::from);
+    let fail = |check: Check| NsmVerdict {
+        valid: false,
+        checks: vec![check],
+        document: parsed.as_ref().map(DocumentView::from),
+    };
+
+    let root_der = match &options.root {
+        None => AWS_NITRO_ROOT_G1_DER.to_vec(),
+        Some(pem) => match decode_pem_certificate(pem) {
+            Ok(der) => der,
+            Err(e) => return fail(Check::failed("root", format!("options.root: {e}"))),
+        },
+    };
+    let custom_root = options.root.is_some();
+    let allow_debug = options.allow_debug.unwrap_or(false);
+    let verifier = match NsmVerifier::new(NsmPolicy {
+        root_der,
+        allow_debug,
+        ..NsmPolicy::default()
+    }) {
+        Ok(verifier) => verifier,
+        Err(e) => return fail(Check::failed(e.check(), e.to_string())),
+    };
+    let at = options.at_ms.map_or(VerifyAt::DocumentTimestamp, |ms| {
+        VerifyAt::Millis(UnixMillis(ms))
+    });
+    let details = NsmDetails {
+        document: parsed.as_ref(),
+        custom_root,
+        allow_debug,
+        at_ms: options.at_ms,
+    };
+
+    match verifier.verify(bytes, at) {
+        Ok(verified) => NsmVerdict {
+            valid: true,
+            checks: nsm_passed_before("pcrs")
+                .iter()
+                .map(|name| Check::ok(name, details.passed(name, Some(&verified))))
+                .collect(),
+            document,
+        },
+        Err(e) => {
+            let failed = e.check();
+            let mut checks: Vec<Check> = nsm_passed_before(failed)
+                .iter()
+                .map(|name| Check::ok(name, details.passed(name, None)))
+                .collect();
+            checks.push(Check::failed(failed, e.to_string()));
+            NsmVerdict {
+                valid: false,
+                checks,
+                document,
+            }
+        }
+    }
+}
+
+/// What the details of passed NSM checks are made from.
+struct NsmDetails<'a> {
+    document: Option<&'a NsmDocument>,
+    custom_root: bool,
+    allow_debug: bool,
+    at_ms: Option<u64>,
+}
+
+impl NsmDetails<'_> {
+    fn passed(&self, name: &str, verified: Option<&VerifiedNsmDocument>) -> String {
+        match name {
+            "cbor" => "definite-length CBOR within the depth budget, nothing after it (envelope and payload)".into(),
+            "cose" => "COSE_Sign1, protected header {1: -35} (ES384), empty unprotected header, 96-byte signature".into(),
+            "fields" => match self.document {
+                Some(doc) => format!(
+                    "module_id {}, digest {}, timestamp {} ms, {} PCRs, {} cabundle certificates",
+                    doc.module_id,
+                    doc.digest,
+                    doc.timestamp.0,
+                    doc.pcrs.len(),
+                    doc.cabundle.len()
+                ),
+                None => "the payload fields follow the AWS rules".into(),
+            },
+            "root" if self.custom_root => {
+                "cabundle[0] is the trusted root given in options.root".into()
+            }
+            "root" => format!(
+                "cabundle[0] is AWS Nitro Enclaves Root-G1 (SHA-256 {AWS_NITRO_ROOT_G1_SHA256})"
+            ),
+            "chain" => format!(
+                "the leaf chains to the root through cabundle[1..] ({} intermediates), ECDSA P-384 / SHA-384",
+                self.document
+                    .map_or(0, |doc| doc.cabundle.len().saturating_sub(1))
+            ),
+            "validity" => match verified {
+                Some(v) => format!(
+                    "every certificate is valid at {} s (the chain is valid from {} s to {} s)",
+                    v.checked_at().0,
+                    v.chain_validity().not_before.0,
+                    v.chain_validity().not_after.0
+                ),
+                None => match (self.at_ms, self.document) {
+                    (Some(ms), _) => format!("every certificate is valid at {} s", ms / 1000),
+                    (None, Some(doc)) => format!(
+                        "every certificate is valid at {} s, the document's timestamp",
+                        doc.timestamp.0 / 1000
+                    ),
+                    (None, None) => "every certificate is valid".into(),
+                },
+            },
+            "signature" => "the ES384 signature verifies with the leaf certificate's key".into(),
+            "debug" => {
+                let debug = verified.map(VerifiedNsmDocument::is_debug).or(self.document.map(NsmDocument::is_debug));
+                if debug == Some(true) && self.allow_debug {
+                    "debug-mode document (PCR0 all zero), accepted because allowDebug is set".into()
+                } else {
+                    "not a debug-mode document (PCR0 is not all zero)".into()
+                }
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// The JWKS as JS gave it.
+enum JwksInput {
+    /// JSON text (checked strictly, duplicate member names rejected).
+    Json(String),
+    /// An object, already converted.
+    Value(serde_json::Value),
+}
+
+/// The result of `verifyTimestamp`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TimestampVerdict {
+    valid: bool,
+    checks: Vec<Check>,
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+    attested: Option<String>,
+}
+
+/// The JWT checks in the order the core runs them.
+const JWT_CHECKS: [&str; 9] = [
+    "format",
+    "header",
+    "alg",
+    "kid",
+    "signature",
+    "claims",
+    "issuer",
+    "token_use",
+    "username",
+];
+
+/// The JWT checks that must have passed before `e` could be found.
+fn jwt_passed_before(e: &TimestampError) -> Vec<&'static str> {
+    match e {
+        // iat/exp/auth_time are checked last, after the username.
+        TimestampError::Claim { .. } => JWT_CHECKS
+            .iter()
+            .copied()
+            .filter(|name| *name != "claims")
+            .collect(),
+        TimestampError::Jwks { .. }
+        | TimestampError::JwkKidMismatch { .. }
+        | TimestampError::Policy { .. } => Vec::new(),
+        _ => JWT_CHECKS
+            .iter()
+            .copied()
+            .take_while(|name| *name != e.check())
+            .collect(),
+    }
+}
+
+/// `verifyTimestamp` on Rust values.
+fn timestamp_verdict(
+    token: &str,
+    jwks: &JwksInput,
+    issuer: String,
+    token_use: TokenUse,
+    username_domain: Option<String>,
+) -> TimestampVerdict {
+    let fail = |checks: Vec<Check>| TimestampVerdict {
+        valid: false,
+        checks,
+        claims: None,
+        attested: None,
+    };
+    let jwks = match jwks {
+        JwksInput::Json(text) => Jwks::from_json(text),
+        JwksInput::Value(value) => Jwks::from_value(value),
+    };
+    let verifier = jwks.and_then(|jwks| {
+        TimestampVerifier::new(TimestampPolicy {
+            issuer,
+            token_use,
+            username_domain,
+            jwks,
+        })
+    });
+    let verifier = match verifier {
+        Ok(verifier) => verifier,
+        Err(e) => return fail(vec![Check::failed(e.check(), e.to_string())]),
+    };
+    match verifier.validate(token) {
+        Ok(verified) => TimestampVerdict {
+            valid: true,
+            checks: JWT_CHECKS
+                .iter()
+                .map(|name| Check::ok(name, jwt_passed(name, verifier.policy(), Some(&verified))))
+                .collect(),
+            attested: verified.attested().map(hex::encode),
+            claims: Some(verified.claims().clone()),
+        },
+        Err(e) => {
+            let mut checks: Vec<Check> = jwt_passed_before(&e)
+                .into_iter()
+                .map(|name| Check::ok(name, jwt_passed(name, verifier.policy(), None)))
+                .collect();
+            checks.push(Check::failed(e.check(), e.to_string()));
+            fail(checks)
+        }
+    }
+}
+
+fn jwt_passed(
+    name: &str,
+    policy: &TimestampPolicy,
+    verified: Option<&VerifiedTimestamp>,
+) -> String {
+    let claim = |key: &str| {
+        verified
+            .and_then(|v| v.claims().get(key).or_else(|| v.header().get(key)))
+            .map(|value| value.to_string())
+    };
+    match name {
+        "format" => "three segments of unpadded base64url".into(),
+        "header" => {
+            "the JOSE header is a strict JSON object without crit, jku, x5u, jwk or x5c".into()
+        }
+        "alg" => "alg is \"RS256\"".into(),
+        "kid" => match claim("kid") {
+            Some(kid) => format!("kid {kid} names a key of the JWKS"),
+            None => "kid names a key of the JWKS".into(),
+        },
+        "signature" => "the RS256 signature verifies with that key".into(),
+        "claims" => match verified {
+            Some(v) => format!(
+                "the claims are a strict JSON object; iat {} (the attested time), exp not compared with any time",
+                v.iat().0
+            ),
+            None => "the claims are a strict JSON object".into(),
+        },
+        "issuer" => format!("iss is {:?}", policy.issuer),
+        "token_use" => format!("token_use is {:?}", policy.token_use.as_str()),
+        "username" => {
+            let username_claim = policy.token_use.username_claim();
+            match (
+                verified.and_then(VerifiedTimestamp::attested),
+                &policy.username_domain,
+            ) {
+                (Some(bytes), Some(domain)) => format!(
+                    "{username_claim} is <hex>@{domain}, attesting {} bytes",
+                    bytes.len()
+                ),
+                _ => match claim(username_claim) {
+                    Some(username) => format!("{username_claim} is {username}"),
+                    None => format!("{username_claim} is a string"),
+                },
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// A JS `TypeError` with `message`.
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+/// Throws a `TypeError` for an option not in `known` (a misspelt option would
+/// otherwise be ignored silently). `undefined` and `null` have no options.
+fn check_option_names(options: &JsValue, known: &[&str], function: &str) -> Result<(), JsValue> {
+    let Some(object) = options.dyn_ref::<js_sys::Object>() else {
+        return Ok(());
+    };
+    for name in js_sys::Object::keys(object).iter() {
+        let name = name.as_string().unwrap_or_default();
+        if !known.contains(&name.as_str()) {
+            return Err(type_error(&format!(
+                "{function}: unknown option {name:?}; expected one of {}",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Converts a JS argument, `undefined` and `null` included, or throws a `TypeError`
+/// naming it.
+fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| type_error(&format!("{what}: {e}")))
+}
+
+/// Converts a result to a plain JS object (maps as objects, absent as `null`).
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(JsValue::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +603,71 @@ mod tests {
             sha3_256_hex(b"abc"),
             "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
         );
+    }
+
+    #[test]
+    fn garbage_is_a_verdict_naming_cbor() {
+        let verdict = nsm_verdict(&[0xff, 0x00], &NsmOptions::default());
+        assert!(!verdict.valid);
+        assert!(verdict.document.is_none());
+        assert_eq!(verdict.checks.len(), 1);
+        assert_eq!(verdict.checks[0].name, "cbor");
+        assert!(!verdict.checks[0].ok);
+    }
+
+    #[test]
+    fn a_bad_root_pem_is_a_verdict_naming_root() {
+        let options = NsmOptions {
+            root: Some("not a PEM".into()),
+            ..NsmOptions::default()
+        };
+        let verdict = nsm_verdict(&[0xff], &options);
+        assert!(!verdict.valid);
+        assert_eq!(verdict.checks[0].name, "root");
+        assert!(verdict.checks[0].detail.contains("options.root"));
+    }
+
+    #[test]
+    fn nsm_checks_before_a_failure() {
+        assert_eq!(nsm_passed_before("cbor"), &[] as &[&str]);
+        assert_eq!(nsm_passed_before("fields"), &["cbor", "cose"]);
+        assert_eq!(
+            nsm_passed_before("signature"),
+            &["cbor", "cose", "fields", "root", "chain", "validity"]
+        );
+        assert_eq!(nsm_passed_before("pcrs").len(), 8);
+    }
+
+    #[test]
+    fn a_bad_jwks_is_a_verdict_naming_jwks() {
+        let verdict = timestamp_verdict(
+            "a.b.c",
+            &JwksInput::Json("{\"keys\": 1}".into()),
+            "https://issuer".into(),
+            TokenUse::Id,
+            None,
+        );
+        assert!(!verdict.valid);
+        assert_eq!(verdict.checks.len(), 1);
+        assert_eq!(verdict.checks[0].name, "jwks");
+    }
+
+    #[test]
+    fn jwt_checks_before_a_failure() {
+        let issuer = TimestampError::Issuer {
+            got: None,
+            expected: "x".into(),
+        };
+        assert_eq!(
+            jwt_passed_before(&issuer),
+            ["format", "header", "alg", "kid", "signature", "claims"]
+        );
+        let iat = TimestampError::Claim {
+            name: "iat",
+            got: None,
+            expected: "an integer >= 0",
+        };
+        assert_eq!(jwt_passed_before(&iat).len(), 8);
+        assert!(!jwt_passed_before(&iat).contains(&"claims"));
     }
 }
