@@ -88,7 +88,24 @@ pub(crate) fn load_auditor(path: &Path) -> Result<Auditor, InputError> {
 }
 
 /// Examines every object on all cores, with a progress bar on stderr, then runs `omc`.
+///
+/// Objects are read and checked on twice as many threads as there are cores, so that
+/// one thread's file read overlaps another's signature checks (measured on a 100k-block
+/// snapshot: 184% CPU with one thread per core, 194% with two; see BENCHMARKS.md).
+/// `RAYON_NUM_THREADS` overrides the count.
 pub(crate) fn run_audit(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, InputError> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        pool = pool.num_threads(cores.saturating_mul(2));
+    }
+    match pool.build() {
+        Ok(pool) => pool.install(|| examine_all(auditor, snapshot)),
+        Err(_) => examine_all(auditor, snapshot),
+    }
+}
+
+fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, InputError> {
     let total = snapshot.len();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
