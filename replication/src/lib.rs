@@ -28,6 +28,6 @@ pub mod pull;
 pub mod shard;
 pub mod stores;
 
-pub use pull::{PullError, PullOptions, PullReport, pull};
+pub use pull::{Progress, PullError, PullOptions, PullReport, pull};
 pub use shard::{Shard, ShardError, decode, encode};
 pub use stores::{RetryPolicy, StoreError, Stores};

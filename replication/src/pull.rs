@@ -17,7 +17,7 @@ use object_store::ObjectStoreExt;
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, classify_path};
 
-use crate::shard::{DATA_SHARDS, Shard, TOTAL_SHARDS, decode};
+use crate::shard::{DATA_SHARDS, Shard, TOTAL_SHARDS, decode, encode};
 use crate::stores::{Failure, Stores, shard_path};
 
 /// Why a pull could not run or finish: its output could not be written. Objects that cannot
@@ -314,8 +314,25 @@ async fn pull_one(
             }),
         }
     }
+    let healthy: Vec<(usize, Vec<u8>)> = good.iter().map(|s| (s.index(), s.to_bytes())).collect();
     match rebuild(good) {
-        Ok(bytes) => write_object(out_dir, kind, &key, bytes).await?,
+        Ok(bytes) => {
+            // Every shard that is not exactly what the rebuilt object encodes to is bad,
+            // including one whose unhashed header fields (original length or hash) were hit.
+            let right = encode(kind, key, &bytes);
+            for (store, stored) in healthy {
+                if right.get(store).map(Shard::to_bytes).as_ref() != Some(&stored) {
+                    outcome.bad.push(BadShard {
+                        store,
+                        kind,
+                        key,
+                        reason: "differs from the shard the rebuilt object encodes to".into(),
+                    });
+                }
+            }
+            outcome.bad.sort_by_key(|b| b.store);
+            write_object(out_dir, kind, &key, bytes).await?;
+        }
         Err(reason) => {
             outcome.result = Err(format!(
                 "{reason} ({} missing, {} bad)",

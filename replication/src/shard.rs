@@ -243,10 +243,12 @@ impl Shard {
     /// # Errors
     /// A [`ShardError`] naming the first field that is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShardError> {
-        let (header, payload) = bytes.split_at_checked(HEADER_LEN).ok_or(ShardError::TooShort {
-            got: bytes.len(),
-            expected: HEADER_LEN,
-        })?;
+        let (header, payload) = bytes
+            .split_at_checked(HEADER_LEN)
+            .ok_or(ShardError::TooShort {
+                got: bytes.len(),
+                expected: HEADER_LEN,
+            })?;
         let mut r = Reader(header);
         let magic: [u8; 4] = r.array();
         if magic != MAGIC {
@@ -416,9 +418,8 @@ fn triples(present: &[usize]) -> impl Iterator<Item = [usize; 3]> + '_ {
     let n = present.len();
     (0..n).flat_map(move |a| {
         (a + 1..n).flat_map(move |b| {
-            (b + 1..n).filter_map(move |c| {
-                Some([*present.get(a)?, *present.get(b)?, *present.get(c)?])
-            })
+            (b + 1..n)
+                .filter_map(move |c| Some([*present.get(a)?, *present.get(b)?, *present.get(c)?]))
         })
     })
 }
@@ -446,12 +447,10 @@ fn rebuild(
         .map_err(|e| ShardError::Codec {
             reason: format!("{e:?}"),
         })?;
-    let mut bytes: Vec<u8> = work
-        .into_iter()
-        .take(DATA_SHARDS)
-        .flatten()
-        .flatten()
-        .collect();
+    let mut bytes = Vec::new();
+    for data in work.iter().take(DATA_SHARDS).flatten() {
+        bytes.extend_from_slice(data);
+    }
     // Payload lengths were checked against `original_len` when each shard was parsed, so
     // `original_len <= bytes.len()` and the conversion cannot fail.
     bytes.truncate(usize::try_from(original_len).unwrap_or(usize::MAX));

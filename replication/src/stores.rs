@@ -152,10 +152,12 @@ impl Stores {
         for url in urls {
             opened.push(open_url(url.as_ref())?);
         }
-        let stores = opened.try_into().map_err(|v: Vec<Store>| StoreError::StoreCount {
-            got: v.len(),
-            expected: TOTAL_SHARDS,
-        })?;
+        let stores = opened
+            .try_into()
+            .map_err(|v: Vec<Store>| StoreError::StoreCount {
+                got: v.len(),
+                expected: TOTAL_SHARDS,
+            })?;
         Ok(Self {
             stores,
             retry: RetryPolicy::default(),
@@ -238,7 +240,8 @@ impl Stores {
         key: Hash32,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let got = object_key(kind, bytes).map_err(|source| ShardError::NotABatch { key, source })?;
+        let got =
+            object_key(kind, bytes).map_err(|source| ShardError::NotABatch { key, source })?;
         if got != key {
             return Err(ShardError::KeyMismatch {
                 kind,
@@ -290,12 +293,11 @@ impl Stores {
         match put {
             Ok(()) => Ok(()),
             Err(Failure::Permanent(
-                object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
             )) => {
                 let existing = self
-                    .with_retry_on(i, || async {
-                        store.store.get(path).await?.bytes().await
-                    })
+                    .with_retry_on(i, || async { store.store.get(path).await?.bytes().await })
                     .await
                     .map_err(|f| f.into_error(i, &store.url, self.retry.tries))?;
                 if existing.as_ref() == bytes.as_slice() {

@@ -7,7 +7,9 @@ use verifier_core::snapshot::ObjectKind;
 use zipchain_replication::shard::{HEADER_LEN, MAGIC, TOTAL_SHARDS};
 use zipchain_replication::{Shard, ShardError, decode, encode};
 
-const SIZES: [usize; 11] = [0, 1, 2, 3, 4, 5, 81, 1000, 4097, 1 << 20, (1 << 20) + 1];
+// One 1 MiB object only: SHA3 in a debug build hashes about 2 MB/s, and each round trip
+// hashes the object and its shards several times.
+const SIZES: [usize; 10] = [0, 1, 2, 3, 4, 5, 81, 1000, 4097, 1 << 20];
 
 fn block(seed: u64, n: usize) -> (Hash32, Vec<u8>) {
     let bytes = common::bytes(seed, n);
@@ -57,8 +59,8 @@ fn any_three_of_six_decode() {
         let shards = encode(ObjectKind::Timestamp, key, &bytes);
         for t in &triples {
             // In a scrambled order, through the stored form.
-            let chosen = [t[2], t[0], t[1]]
-                .map(|i| Shard::from_bytes(&shards[i].to_bytes()).unwrap());
+            let chosen =
+                [t[2], t[0], t[1]].map(|i| Shard::from_bytes(&shards[i].to_bytes()).unwrap());
             assert_eq!(decode(chosen).unwrap(), bytes, "size {n}, shards {t:?}");
         }
         // Fewer than three never decode.
@@ -89,7 +91,10 @@ fn repeated_indices_count_once() {
             expected: 3
         })
     );
-    assert_eq!(decode([s[1].clone(), s[1].clone(), s[4].clone(), s[5].clone()]).unwrap(), bytes);
+    assert_eq!(
+        decode([s[1].clone(), s[1].clone(), s[4].clone(), s[5].clone()]).unwrap(),
+        bytes
+    );
 }
 
 #[test]
@@ -123,10 +128,7 @@ fn strict_header_decoding() {
             expected: HEADER_LEN
         })
     );
-    assert_eq!(
-        with(0, b'X'),
-        Err(ShardError::BadMagic { got: *b"XCSH" })
-    );
+    assert_eq!(with(0, b'X'), Err(ShardError::BadMagic { got: *b"XCSH" }));
     assert_eq!(
         with(4, 2),
         Err(ShardError::UnsupportedVersion {
@@ -168,7 +170,10 @@ fn strict_header_decoding() {
     huge[41..49].copy_from_slice(&u64::MAX.to_be_bytes());
     assert!(matches!(
         Shard::from_bytes(&huge),
-        Err(ShardError::PayloadLength { original_len: u64::MAX, .. })
+        Err(ShardError::PayloadLength {
+            original_len: u64::MAX,
+            ..
+        })
     ));
 }
 
