@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Check a certificate, offline.
     Check(CheckArgs),
+    /// Rebuild a snapshot from the six replicated object stores.
+    Pull(PullArgs),
     /// Verify AWS Nitro NSM attestation documents.
     #[command(subcommand)]
     Nsm(NsmCommand),
@@ -145,6 +147,19 @@ pub(crate) struct CheckArgs {
     /// Also check main-chain position against this snapshot (directory or `.tar`).
     #[arg(long, value_name = "SNAPSHOT")]
     pub(crate) snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// An object store, six times, in shard order: `file:///abs/dir`, `memory://`,
+    /// `s3://bucket/prefix`, `az://container/prefix` or `gs://bucket/prefix`.
+    #[arg(long = "store", value_name = "URL", required = true)]
+    pub(crate) stores: Vec<String>,
+    /// The snapshot directory to write (created if needed).
+    #[arg(short = 'o', long = "output", value_name = "SNAPSHOT")]
+    pub(crate) output_dir: PathBuf,
     #[command(flatten)]
     pub(crate) output: Output,
 }

@@ -57,6 +57,7 @@ fn run(cli: Cli) -> Result<Outcome, InputError> {
         Command::Audit(args) => commands::audit::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Check(args) => commands::check::run(args),
+        Command::Pull(args) => commands::pull::run(args),
         Command::Nsm(NsmCommand::Verify(args)) => commands::nsm::verify(args),
         Command::Jwt(JwtCommand::Verify(args)) => commands::jwt::verify(args),
     }
@@ -68,6 +69,7 @@ impl Command {
             Command::Audit(a) => a.output.json,
             Command::Verify(a) => a.output.json,
             Command::Check(a) => a.output.json,
+            Command::Pull(a) => a.output.json,
             Command::Nsm(NsmCommand::Verify(a)) => a.output.json,
             Command::Jwt(JwtCommand::Verify(a)) => a.output.json,
         }

@@ -5,4 +5,5 @@ pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod jwt;
 pub(crate) mod nsm;
+pub(crate) mod pull;
 pub(crate) mod verify;

@@ -1,0 +1,428 @@
+//! The six object stores and the write-once replication of one object (SPEC §2.2, §7.1).
+//!
+//! Store `i` holds shard `i` of every object, at `<kind dir>/<hex key>` (for example
+//! `blocks/3f…a2`), the layout of a snapshot (SPEC §2.1) with shards in place of objects.
+//! Stores are named by URL: `file:///abs/dir`, `memory://`, `s3://bucket/prefix`,
+//! `az://container/prefix`, `gs://bucket/prefix` (the cloud schemes read their credentials
+//! and endpoints from the usual `AWS_*`, `AZURE_*` and `GOOGLE_*` environment variables).
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use verifier_core::hash::Hash32;
+use verifier_core::snapshot::{ObjectKind, object_key};
+
+use crate::shard::{Shard, ShardError, TOTAL_SHARDS, encode};
+
+/// Why stores could not be opened or an object could not be replicated.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Not exactly six store URLs.
+    #[error("got {got} store URLs, expected exactly {expected}")]
+    StoreCount {
+        /// URLs given.
+        got: usize,
+        /// [`TOTAL_SHARDS`].
+        expected: usize,
+    },
+    /// A store URL that does not parse or names no supported store.
+    #[error("store URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The object's key is not its hash (or, for a batch, its Merkle root), or a batch does
+    /// not decode: it would be replicated under a name no reader can verify.
+    #[error(transparent)]
+    Object(#[from] ShardError),
+    /// Store `store` already holds a different shard under this object's name.
+    #[error("store {store} ({url}) already holds a different shard for {kind} {key}")]
+    ShardConflict {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// The object's kind.
+        kind: ObjectKind,
+        /// The object's key.
+        key: Hash32,
+    },
+    /// Store `store` kept failing with transient errors.
+    #[error("store {store} ({url}) failed {tries} times: {message}")]
+    Unavailable {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// Attempts made.
+        tries: u32,
+        /// The last error.
+        message: String,
+    },
+    /// Store `store` refused the request with an error that retrying will not fix.
+    #[error("store {store} ({url}) refused: {message}")]
+    Rejected {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// The store's error.
+        message: String,
+    },
+    /// Not every shard was written: replication is not done (SPEC §7.1).
+    #[error("{written} of 6 shards written; failed: {}", list(failures))]
+    Incomplete {
+        /// Shards written (or found already there, identical).
+        written: usize,
+        /// One error per store that failed ([`StoreError::ShardConflict`],
+        /// [`StoreError::Unavailable`] or [`StoreError::Rejected`]).
+        failures: Vec<StoreError>,
+    },
+}
+
+fn list(failures: &[StoreError]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How often and how patiently a store request is retried on transient errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, at least 1.
+    pub tries: u32,
+    /// The wait after the first failure; it doubles after each further failure.
+    pub first_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries, waiting 100, 200, 400 and 800 ms between them.
+    fn default() -> Self {
+        Self {
+            tries: 5,
+            first_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// One store: its URL, the store, and for `file://` its directory.
+#[derive(Clone, Debug)]
+struct Store {
+    url: String,
+    store: Arc<dyn ObjectStore>,
+    local_dir: Option<PathBuf>,
+}
+
+/// The six object stores; store `i` holds shard `i` of every object.
+#[derive(Clone, Debug)]
+pub struct Stores {
+    stores: [Store; TOTAL_SHARDS],
+    retry: RetryPolicy,
+}
+
+/// Where a store keeps the shard of an object: `<kind dir>/<hex key>`.
+pub fn shard_path(kind: ObjectKind, key: &Hash32) -> Path {
+    Path::from_iter([kind.dir(), key.to_hex().as_str()])
+}
+
+impl Stores {
+    /// Opens six stores named by URL, in shard order.
+    ///
+    /// # Errors
+    /// [`StoreError::StoreCount`] unless there are exactly six; [`StoreError::BadUrl`] for a
+    /// URL that does not parse, is not absolute, or names an unsupported scheme.
+    pub fn from_urls<S: AsRef<str>>(urls: &[S]) -> Result<Self, StoreError> {
+        if urls.len() != TOTAL_SHARDS {
+            return Err(StoreError::StoreCount {
+                got: urls.len(),
+                expected: TOTAL_SHARDS,
+            });
+        }
+        let mut opened = Vec::with_capacity(TOTAL_SHARDS);
+        for url in urls {
+            opened.push(open_url(url.as_ref())?);
+        }
+        let stores = opened
+            .try_into()
+            .map_err(|v: Vec<Store>| StoreError::StoreCount {
+                got: v.len(),
+                expected: TOTAL_SHARDS,
+            })?;
+        Ok(Self {
+            stores,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// The default of SPEC §2.2: six local directories `dir/store-0` … `dir/store-5`
+    /// (created when first written).
+    pub fn local(dir: &FsPath) -> Result<Self, StoreError> {
+        let urls: Vec<String> = (0..TOTAL_SHARDS)
+            .map(|i| {
+                let path = dir.join(format!("store-{i}"));
+                let path = std::path::absolute(&path).unwrap_or(path);
+                format!("file://{}", path.display())
+            })
+            .collect();
+        Self::from_urls(&urls)
+    }
+
+    /// Six stores already built (for example [`object_store::memory::InMemory`] in tests);
+    /// they are named `store 0` … `store 5` in messages.
+    pub fn from_stores(stores: [Arc<dyn ObjectStore>; TOTAL_SHARDS]) -> Self {
+        let mut i = 0;
+        let stores = stores.map(|store| {
+            let s = Store {
+                url: format!("store {i}"),
+                store,
+                local_dir: None,
+            };
+            i += 1;
+            s
+        });
+        Self {
+            stores,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same stores with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = RetryPolicy {
+            tries: retry.tries.max(1),
+            ..retry
+        };
+        self
+    }
+
+    /// The retry policy in force.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The URL of store `i` (as given), if `i < 6`.
+    pub fn url(&self, i: usize) -> Option<&str> {
+        self.stores.get(i).map(|s| s.url.as_str())
+    }
+
+    /// Store `i`, if `i < 6`.
+    pub fn store(&self, i: usize) -> Option<&Arc<dyn ObjectStore>> {
+        self.stores.get(i).map(|s| &s.store)
+    }
+
+    /// For a `file://` store, its directory.
+    pub(crate) fn local_dir(&self, i: usize) -> Option<&FsPath> {
+        self.stores.get(i)?.local_dir.as_deref()
+    }
+
+    /// Replicates one object: writes shard `i` to store `i`, write-once, all six at once.
+    ///
+    /// A store that already holds the identical shard counts as written (a retried or
+    /// resumed write). Transient errors are retried with exponential backoff per the
+    /// [`RetryPolicy`]. Returns `Ok` only when all six shards are written (SPEC §7.1).
+    ///
+    /// # Errors
+    /// [`StoreError::Object`] when `key` is not the object's key (nothing is written);
+    /// otherwise [`StoreError::Incomplete`] listing each store that failed.
+    pub async fn put_object(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let got =
+            object_key(kind, bytes).map_err(|source| ShardError::NotABatch { key, source })?;
+        if got != key {
+            return Err(ShardError::KeyMismatch {
+                kind,
+                got,
+                expected: key,
+            }
+            .into());
+        }
+        let shards = encode(kind, key, bytes);
+        let path = shard_path(kind, &key);
+        let results = join_all(
+            shards
+                .iter()
+                .zip(&self.stores)
+                .enumerate()
+                .map(|(i, (shard, store))| self.put_shard(i, store, &path, shard)),
+        )
+        .await;
+        let written = results.iter().filter(|r| r.is_ok()).count();
+        let failures: Vec<StoreError> = results.into_iter().filter_map(Result::err).collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Incomplete { written, failures })
+        }
+    }
+
+    async fn put_shard(
+        &self,
+        i: usize,
+        store: &Store,
+        path: &Path,
+        shard: &Shard,
+    ) -> Result<(), StoreError> {
+        let bytes = shard.to_bytes();
+        let put = self
+            .with_retry_on(i, || async {
+                let opts = PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                };
+                store
+                    .store
+                    .put_opts(path, PutPayload::from(bytes.clone()), opts)
+                    .await
+                    .map(|_| ())
+            })
+            .await;
+        match put {
+            Ok(()) => Ok(()),
+            Err(Failure::Permanent(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            )) => {
+                let existing = self
+                    .with_retry_on(i, || async { store.store.get(path).await?.bytes().await })
+                    .await
+                    .map_err(|f| f.into_error(i, &store.url, self.retry.tries))?;
+                if existing.as_ref() == bytes.as_slice() {
+                    Ok(())
+                } else {
+                    Err(StoreError::ShardConflict {
+                        store: i,
+                        url: store.url.clone(),
+                        kind: shard.kind(),
+                        key: *shard.key(),
+                    })
+                }
+            }
+            Err(f) => Err(f.into_error(i, &store.url, self.retry.tries)),
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails permanently, or runs out of tries.
+    pub(crate) async fn with_retry_on<T, F, Fut>(&self, _store: usize, op: F) -> Result<T, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = object_store::Result<T>>,
+    {
+        let mut backoff = self.retry.first_backoff;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if !is_transient(&e) => return Err(Failure::Permanent(e)),
+                Err(e) if tries >= self.retry.tries => return Err(Failure::Exhausted(e)),
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+            }
+        }
+    }
+}
+
+/// How a retried request ended badly.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// An error retrying will not fix (including `NotFound` and `AlreadyExists`).
+    Permanent(object_store::Error),
+    /// Transient errors until the tries ran out; the last one.
+    Exhausted(object_store::Error),
+}
+
+impl Failure {
+    pub(crate) fn into_error(self, store: usize, url: &str, tries: u32) -> StoreError {
+        match self {
+            Failure::Permanent(e) => StoreError::Rejected {
+                store,
+                url: url.to_owned(),
+                message: e.to_string(),
+            },
+            Failure::Exhausted(e) => StoreError::Unavailable {
+                store,
+                url: url.to_owned(),
+                tries,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// Network and server trouble (object_store's `Generic`, and a panicked blocking task) may
+/// pass; everything with a definite meaning (not found, exists, denied, …) will not.
+fn is_transient(e: &object_store::Error) -> bool {
+    matches!(
+        e,
+        object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
+    )
+}
+
+/// Opens one store URL.
+fn open_url(text: &str) -> Result<Store, StoreError> {
+    let bad = |reason: String| StoreError::BadUrl {
+        url: text.to_owned(),
+        reason,
+    };
+    let url = url::Url::parse(text).map_err(|e| bad(e.to_string()))?;
+    let (store, prefix) = match url.scheme() {
+        "file" => {
+            if url.host_str().is_some_and(|h| !h.is_empty()) {
+                return Err(bad("a file URL names no host: use file:///abs/dir".into()));
+            }
+            let dir = url
+                .to_file_path()
+                .map_err(|()| bad("not an absolute local path".into()))?;
+            let (store, prefix) = object_store::parse_url(&url).map_err(|e| bad(e.to_string()))?;
+            let store = Arc::new(PrefixStore::new(store, prefix)) as Arc<dyn ObjectStore>;
+            return Ok(Store {
+                url: text.to_owned(),
+                store,
+                local_dir: Some(dir),
+            });
+        }
+        "memory" => (
+            Box::new(object_store::memory::InMemory::new()) as Box<dyn ObjectStore>,
+            Path::default(),
+        ),
+        "s3" | "az" | "gs" => {
+            let options = std::env::vars().filter(|(k, _)| {
+                ["AWS_", "AZURE_", "GOOGLE_"]
+                    .iter()
+                    .any(|prefix| k.starts_with(prefix))
+            });
+            object_store::parse_url_opts(&url, options).map_err(|e| bad(e.to_string()))?
+        }
+        other => {
+            return Err(bad(format!(
+                "unsupported scheme {other:?}: expected file, memory, s3, az or gs"
+            )));
+        }
+    };
+    let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+        Arc::from(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    };
+    Ok(Store {
+        url: text.to_owned(),
+        store,
+        local_dir: None,
+    })
+}

@@ -1,0 +1,231 @@
+//! `zipchain pull` (SPEC §6, §2.2): the conformance snapshot replicated to six `file://`
+//! stores comes back byte for byte from any three; with four gone the command exits 1,
+//! names what it could not rebuild, and writes nothing wrong.
+
+#[macro_use]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use replication::{ShardError, StoreError, Stores};
+use verifier_core::snapshot::classify_path;
+
+use common::zipchain;
+
+/// Every file under `dir`, by relative path, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Six `file://` stores under `base` holding the conformance snapshot; returns their URLs
+/// and the snapshot tree expected back (without the one block file whose name is not its
+/// hash, which the writer refuses to replicate).
+fn replicate(snapshot: &Path, base: &Path) -> (Vec<String>, BTreeMap<String, Vec<u8>>) {
+    let stores = Stores::local(base).unwrap();
+    let mut expected = tree(snapshot);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (rel, bytes) in expected.clone() {
+        let (kind, key) = classify_path(&rel).unwrap();
+        match runtime.block_on(stores.put_object(kind, key, &bytes)) {
+            Ok(()) => {}
+            Err(StoreError::Object(ShardError::KeyMismatch { .. })) => {
+                expected.remove(&rel);
+            }
+            Err(e) => panic!("{rel}: {e}"),
+        }
+    }
+    let urls = (0..6).map(|i| stores.url(i).unwrap().to_owned()).collect();
+    (urls, expected)
+}
+
+fn store_dir(base: &Path, i: usize) -> PathBuf {
+    base.join(format!("store-{i}"))
+}
+
+fn pull_args(urls: &[String], out: &Path) -> Vec<String> {
+    let mut args = vec!["pull".to_owned()];
+    for url in urls {
+        args.push("--store".into());
+        args.push(url.clone());
+    }
+    args.push("-o".into());
+    args.push(out.display().to_string());
+    args
+}
+
+fn corrupt_every_file(dir: &Path) {
+    for (rel, mut bytes) in tree(dir) {
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(dir.join(rel), bytes).unwrap();
+    }
+}
+
+#[test]
+fn pull_rebuilds_the_snapshot_from_any_three_stores() {
+    let v = vectors_or_skip!();
+    let snapshot = v.join("chain/snapshot");
+    for lost in [[0, 1, 2], [3, 4, 5], [1, 2, 5], [0, 3, 4]] {
+        let base = tempfile::tempdir().unwrap();
+        let (urls, expected) = replicate(&snapshot, base.path());
+        assert_eq!(expected.len() + 1, tree(&snapshot).len());
+        // One store deleted, one corrupted, one emptied of shards.
+        std::fs::remove_dir_all(store_dir(base.path(), lost[0])).unwrap();
+        corrupt_every_file(&store_dir(base.path(), lost[1]));
+        for kind in ["blocks", "timestamps", "attestations", "batches"] {
+            let _ = std::fs::remove_dir_all(store_dir(base.path(), lost[2]).join(kind));
+        }
+        let out = base.path().join("rebuilt");
+        let run = zipchain(pull_args(&urls, &out)).args(["--json"]).run();
+        run.code(0);
+        let j = run.json();
+        assert_eq!(j["complete"], true);
+        assert_eq!(j["objects"], expected.len());
+        assert_eq!(j["rebuilt"], expected.len());
+        assert_eq!(j["unrecoverable"], serde_json::json!([]));
+        assert_eq!(j["stores_answered"], 5);
+        assert_eq!(j["stores"][lost[0]]["answered"], false);
+        assert_eq!(j["bad_shards"].as_array().unwrap().len(), expected.len());
+        assert_eq!(tree(&out), expected, "lost {lost:?}");
+    }
+}
+
+#[test]
+fn pull_human_output() {
+    let v = vectors_or_skip!();
+    let base = tempfile::tempdir().unwrap();
+    let (urls, expected) = replicate(&v.join("chain/snapshot"), base.path());
+    let out = base.path().join("rebuilt");
+    zipchain(pull_args(&urls, &out))
+        .run()
+        .code(0)
+        .stdout_has("Pull: COMPLETE")
+        .stdout_has(&format!("{} rebuilt", expected.len()))
+        .stdout_has("Not rebuilt: none");
+    assert_eq!(tree(&out), expected);
+}
+
+#[test]
+fn pull_with_four_stores_gone_names_what_is_lost_and_writes_nothing_wrong() {
+    let v = vectors_or_skip!();
+    let base = tempfile::tempdir().unwrap();
+    let (urls, expected) = replicate(&v.join("chain/snapshot"), base.path());
+    // Two stores deleted, two corrupted: two healthy shards of each object remain.
+    std::fs::remove_dir_all(store_dir(base.path(), 0)).unwrap();
+    std::fs::remove_dir_all(store_dir(base.path(), 3)).unwrap();
+    corrupt_every_file(&store_dir(base.path(), 1));
+    corrupt_every_file(&store_dir(base.path(), 5));
+    let out = base.path().join("rebuilt");
+    let run = zipchain(pull_args(&urls, &out)).args(["--json"]).run();
+    run.code(1);
+    let j = run.json();
+    assert_eq!(j["complete"], false);
+    assert_eq!(j["rebuilt"], 0);
+    let lost = j["unrecoverable"].as_array().unwrap();
+    assert_eq!(lost.len(), expected.len());
+    let named: Vec<String> = lost
+        .iter()
+        .map(|u| {
+            let dir = match u["kind"].as_str().unwrap() {
+                "block" => "blocks",
+                "timestamp" => "timestamps",
+                "attestation" => "attestations",
+                "batch" => "batches",
+                other => panic!("kind {other}"),
+            };
+            format!("{dir}/{}", u["key"].as_str().unwrap())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(named, expected.keys().cloned().collect::<Vec<_>>());
+    assert!(
+        lost[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("healthy shards")
+    );
+    // Nothing at all was written: no partial or temporary files either.
+    assert!(tree(&out).is_empty(), "{:?}", tree(&out).keys());
+
+    // The human report names them too.
+    let run = zipchain(pull_args(&urls, &out)).run();
+    run.code(1)
+        .stdout_has("Pull: INCOMPLETE")
+        .stdout_has(&format!("Not rebuilt (not written): {}", expected.len()));
+    let (first, _) = expected.iter().next().unwrap();
+    let (kind_dir, key) = first.split_once('/').unwrap();
+    assert!(kind_dir.ends_with('s'));
+    run.stdout_has(key);
+}
+
+#[test]
+fn pull_needs_exactly_six_stores() {
+    let out = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = vec!["memory://".into(); 5];
+    zipchain(pull_args(&urls, out.path()))
+        .run()
+        .code(2)
+        .stderr_has("expected exactly 6");
+    let urls: Vec<String> = vec!["memory://".into(); 7];
+    zipchain(pull_args(&urls, out.path())).run().code(2);
+    zipchain(["pull", "-o", "x"]).run().code(2);
+}
+
+#[test]
+fn pull_rejects_a_bad_url_and_an_unwritable_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls: Vec<String> = vec!["memory://".into(); 6];
+    urls[4] = "ftp://example/x".into();
+    let run = zipchain(pull_args(&urls, dir.path()))
+        .args(["--json"])
+        .run();
+    run.code(2).stderr_has("ftp://example/x");
+    assert!(
+        run.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported scheme")
+    );
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let urls: Vec<String> = vec!["memory://".into(); 6];
+    zipchain(pull_args(&urls, &file.join("out")))
+        .run()
+        .code(2)
+        .stderr_has("cannot write");
+}
+
+#[test]
+fn pull_from_six_empty_memory_stores_is_complete_and_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = vec!["memory://".into(); 6];
+    let run = zipchain(pull_args(&urls, dir.path()))
+        .args(["--json"])
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["objects"], 0);
+}
