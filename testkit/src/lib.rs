@@ -660,3 +660,31 @@ pub fn write_object(
     let path = dir.join(kind.dir()).join(key.to_hex());
     std::fs::write(&path, bytes).map_err(|e| io_error(&path, &e))
 }
+
+/// Every file under `dir`, keyed by its path relative to `dir` (with `/`), with its
+/// bytes: for comparing snapshot directories byte for byte in tests.
+///
+/// # Errors
+/// The first I/O error met while walking the tree.
+pub fn read_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, std::fs::read(&path)?);
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}

@@ -29,25 +29,7 @@ pub(crate) fn conformance_snapshot() -> Option<PathBuf> {
 
 /// Every file under `dir`, by path relative to it (with `/`), with its bytes.
 pub(crate) fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    zipchain_testkit::read_tree(dir).unwrap()
 }
 
 /// The objects of a snapshot tree: (kind, name, bytes) for every `<kind dir>/<hex>` file.

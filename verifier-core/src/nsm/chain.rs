@@ -303,12 +303,7 @@ fn validity(cert: &X509Certificate<'_>) -> (i64, i64) {
 
 /// The pathLen of basicConstraints, when present.
 fn path_len(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<Option<u32>, NsmError> {
-    let bc = cert
-        .basic_constraints()
-        .map_err(|e| NsmError::CertificateParse {
-            cert: pos,
-            reason: e.to_string(),
-        })?;
+    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
     Ok(bc.and_then(|bc| bc.value.path_len_constraint))
 }
 
@@ -325,13 +320,16 @@ fn check_path_len(cert: CertPosition, path_len: u32, below: usize) -> Result<(),
 
 /// Root and intermediates: basicConstraints critical with CA=true, keyUsage
 /// with keyCertSign (AWS §3.2.3.2).
+/// Maps an error reading a certificate extension to the typed error naming the certificate.
+fn extension_error(pos: CertPosition) -> impl Fn(x509_parser::error::X509Error) -> NsmError {
+    move |e| NsmError::CertificateParse {
+        cert: pos,
+        reason: e.to_string(),
+    }
+}
+
 fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(), NsmError> {
-    let bc = cert
-        .basic_constraints()
-        .map_err(|e| NsmError::CertificateParse {
-            cert: pos,
-            reason: e.to_string(),
-        })?;
+    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
     match bc {
         Some(bc) if bc.value.ca && bc.critical => {}
         Some(bc) => {
@@ -349,10 +347,7 @@ fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(),
             });
         }
     }
-    let ku = cert.key_usage().map_err(|e| NsmError::CertificateParse {
-        cert: pos,
-        reason: e.to_string(),
-    })?;
+    let ku = cert.key_usage().map_err(extension_error(pos))?;
     if !ku.is_some_and(|ku| ku.value.key_cert_sign()) {
         return Err(NsmError::KeyUsage {
             cert: pos,
@@ -366,12 +361,7 @@ fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(),
 /// the real leaves mark keyUsage non-critical, so criticality is not required).
 fn check_leaf_profile(cert: &X509Certificate<'_>) -> Result<(), NsmError> {
     let pos = CertPosition::Leaf;
-    let bc = cert
-        .basic_constraints()
-        .map_err(|e| NsmError::CertificateParse {
-            cert: pos,
-            reason: e.to_string(),
-        })?;
+    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
     if let Some(bc) = bc {
         if bc.value.ca || bc.value.path_len_constraint.is_some() {
             return Err(NsmError::LeafIsCa {
@@ -380,10 +370,7 @@ fn check_leaf_profile(cert: &X509Certificate<'_>) -> Result<(), NsmError> {
             });
         }
     }
-    let ku = cert.key_usage().map_err(|e| NsmError::CertificateParse {
-        cert: pos,
-        reason: e.to_string(),
-    })?;
+    let ku = cert.key_usage().map_err(extension_error(pos))?;
     if !ku.is_some_and(|ku| ku.value.digital_signature()) {
         return Err(NsmError::KeyUsage {
             cert: pos,
