@@ -24,10 +24,11 @@ if [[ ! -d $VECTORS/nitro/docs ]]; then
     exit 2
 fi
 
-echo "==> building the zipchain CLI and the chain maker (release)"
-cargo build --quiet --release -p zipchain-cli --bin zipchain -p zipchain-testkit --bin make-snapshot
-ZIPCHAIN=$(target_dir)/release/zipchain
-MAKE_SNAPSHOT=$(target_dir)/release/make-snapshot
+echo "==> building the zipchain CLI and the chain maker"
+# The dev profile (shared with the tests) optimises the hash and curve crates.
+cargo build --quiet -p zipchain-cli --bin zipchain -p zipchain-testkit --bin make-snapshot
+ZIPCHAIN=$(target_dir)/debug/zipchain
+MAKE_SNAPSHOT=$(target_dir)/debug/make-snapshot
 OUT=${DEMO_OUT:-demo-out}
 DEMO_BLOCKS=${DEMO_BLOCKS:-300}
 
