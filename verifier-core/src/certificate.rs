@@ -422,7 +422,7 @@ pub fn check_certificate(
         },
     );
 
-    let times_ok = match (&lower, &upper) {
+    match (&lower, &upper) {
         (Ok(l), Ok(u)) => {
             let ok = l.iat().0 == cert.not_before && u.iat().0 == cert.not_after;
             push(
@@ -437,19 +437,14 @@ pub fn check_certificate(
                     u.iat().0
                 ),
             );
-            ok
         }
-        _ => {
-            push(
-                &mut v,
-                "time_bounds",
-                false,
-                "not checked: a timestamp is invalid".to_owned(),
-            );
-            false
-        }
-    };
-    let _ = times_ok;
+        _ => push(
+            &mut v,
+            "time_bounds",
+            false,
+            "not checked: a timestamp is invalid".to_owned(),
+        ),
+    }
 
     if cert.height == 0 {
         push(
