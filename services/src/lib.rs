@@ -12,14 +12,20 @@
 //! - [`chain_kit`]: builds the trust descriptor (SPEC §1.6) that pins a TSA, a sequencer
 //!   and a test CA root.
 //!
-//! Nothing here reads a clock: every time is an argument, as in the verifier core.
+//! - [`http`]: the daemons `zipchain-tsa` and `zipchain-sequencer` (SPEC §7.2, §7.3) as
+//!   axum routers, and [`client`]: the async clients a writer calls them with.
+//!
+//! Only [`http`] reads a clock; everywhere else every time is an argument, as in the
+//! verifier core.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod chain_kit;
+pub mod client;
 mod error;
 mod fsutil;
+pub mod http;
 pub mod sequencer;
 pub mod tsa;
 
