@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use nsm_issuer::TestCa;
 use serde_json::json;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use verifier_core::time::UnixMillis;
@@ -46,6 +47,10 @@ pub const MAX_BODY_BYTES: usize = 1024;
 
 /// How long one request may take before it is answered `408`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most requests either service handles at once; more wait their turn (within
+/// [`REQUEST_TIMEOUT`]). Signing is serialised anyway; this bounds the queue of blocking tasks.
+pub const MAX_CONCURRENT_REQUESTS: usize = 64;
 
 /// How long [`serve`] lets in-flight requests finish once shutdown is asked for.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -245,12 +250,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// JSON 404 and 405, body limit, timeout, request tracing.
+/// JSON 404 and 405, body limit, timeout, concurrency limit, request tracing.
 fn common_layers(router: Router) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
+        // Outside the limit, so that waiting for a turn counts against the timeout.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

@@ -270,6 +270,35 @@ async fn sequencer_numbers_and_documents_verify() {
     assert_eq!(health["public_key"], hex::encode(key));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_get_distinct_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = sequencer_state(dir.path());
+    let app = sequencer_app(state.clone());
+    let root_pem = state.root_pem();
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move { call(&app, "POST", "/v1/sequence", y48(i).to_vec()).await })
+        })
+        .collect();
+    let mut ks = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (status, _, document) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        let y = y48(u8::try_from(i).unwrap());
+        ks.push(checked_k(
+            &document,
+            state.public_key(),
+            &root_pem,
+            &self_measurement(),
+            y,
+        ));
+    }
+    ks.sort_unstable();
+    assert_eq!(ks, (0..8).collect::<Vec<u64>>());
+}
+
 #[tokio::test]
 async fn sequencer_errors_are_json() {
     let dir = tempfile::tempdir().unwrap();
