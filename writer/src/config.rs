@@ -171,6 +171,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -185,7 +186,8 @@ mod tests {
         let err = Config::try_from(args(&["--listen", "0.0.0.0:8080"])).unwrap_err();
         assert!(matches!(err, ConfigError::TokenRequired { .. }));
         assert!(err.to_string().contains("--token"));
-        let ok = Config::try_from(args(&["--listen", "0.0.0.0:8080", "--token", "s3cret"])).unwrap();
+        let ok =
+            Config::try_from(args(&["--listen", "0.0.0.0:8080", "--token", "s3cret"])).unwrap();
         assert_eq!(ok.token.as_deref(), Some("s3cret"));
         assert!(Config::try_from(args(&["--listen", "[::1]:0"])).is_ok());
     }
@@ -195,7 +197,10 @@ mod tests {
         let err = Config::try_from(args(&["--store", "memory://"])).unwrap_err();
         assert_eq!(err, ConfigError::StoreCount { got: 1 });
         let six: Vec<&str> = (0..6).flat_map(|_| ["--store", "memory://"]).collect();
-        assert_eq!(Config::try_from(args(&six)).unwrap().stores.unwrap().len(), 6);
+        assert_eq!(
+            Config::try_from(args(&six)).unwrap().stores.unwrap().len(),
+            6
+        );
     }
 
     #[test]

@@ -48,7 +48,10 @@ pub fn failpoint(stage: Stage) {
     static ARMED: OnceLock<Option<String>> = OnceLock::new();
     let armed = ARMED.get_or_init(|| std::env::var(ENV).ok());
     if armed.as_deref() == Some(stage.name()) {
-        tracing::warn!(stage = stage.name(), "failpoint reached: killing the process");
+        tracing::warn!(
+            stage = stage.name(),
+            "failpoint reached: killing the process"
+        );
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
         std::process::abort();
     }

@@ -107,7 +107,8 @@ impl IntoResponse for AppError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let mut response = (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
+        let mut response =
+            (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -156,7 +157,9 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
 
 fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
     match body {
-        Ok(b) if b.is_empty() => Err(AppError::BadRequest("the body is empty: a transaction is at least one byte".into())),
+        Ok(b) if b.is_empty() => Err(AppError::BadRequest(
+            "the body is empty: a transaction is at least one byte".into(),
+        )),
         Ok(b) => Ok(b),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge { limit }),
         Err(r) => Err(AppError::BadRequest(r.body_text())),
@@ -175,8 +178,16 @@ async fn post_transaction(
     authorize(&state, &headers)?;
     let data = body(raw, state.max_tx_bytes)?;
     let tx = Hash32::digest(&data);
-    state.wal.write(vec![(data, tx)]).await.map_err(write_error)?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "tx": tx.to_hex() }))).into_response())
+    state
+        .wal
+        .write(vec![(data, tx)])
+        .await
+        .map_err(write_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "tx": tx.to_hex() })),
+    )
+        .into_response())
 }
 
 async fn post_batch(
@@ -189,7 +200,9 @@ async fn post_batch(
     let batch = Batch::decode(&data)
         .map_err(|e| AppError::BadRequest(format!("not a CBOR array of byte strings: {e}")))?;
     if batch.is_empty() {
-        return Err(AppError::BadRequest("the batch holds no transaction".into()));
+        return Err(AppError::BadRequest(
+            "the batch holds no transaction".into(),
+        ));
     }
     let mut items = Vec::with_capacity(batch.len());
     for (i, d) in batch.into_txs().into_iter().enumerate() {
@@ -211,7 +224,9 @@ async fn post_batch(
 
 fn parse_tx(text: &str) -> Result<Hash32, AppError> {
     Hash32::from_hex(text).map_err(|e| {
-        AppError::BadRequest(format!("{text:?} is not a transaction id (64 lowercase hex): {e}"))
+        AppError::BadRequest(format!(
+            "{text:?} is not a transaction id (64 lowercase hex): {e}"
+        ))
     })
 }
 
@@ -221,9 +236,16 @@ async fn get_transaction(
 ) -> Result<Response, AppError> {
     let id = parse_tx(&tx)?;
     let body = match state.shared.status(&id) {
-        Some(TxStatus::Final(height)) => json!({"tx": id.to_hex(), "status": "final", "height": height}),
+        Some(TxStatus::Final(height)) => {
+            json!({"tx": id.to_hex(), "status": "final", "height": height})
+        }
         Some(TxStatus::Pending) => json!({"tx": id.to_hex(), "status": "pending"}),
-        None => return Err(AppError::NotFound(format!("unknown transaction {}", id.to_hex()))),
+        None => {
+            return Err(AppError::NotFound(format!(
+                "unknown transaction {}",
+                id.to_hex()
+            )));
+        }
     };
     Ok(axum::Json(body).into_response())
 }
@@ -234,7 +256,12 @@ async fn get_certificate(
 ) -> Result<Response, AppError> {
     let id = parse_tx(&tx)?;
     match state.shared.status(&id) {
-        None => return Err(AppError::NotFound(format!("unknown transaction {}", id.to_hex()))),
+        None => {
+            return Err(AppError::NotFound(format!(
+                "unknown transaction {}",
+                id.to_hex()
+            )));
+        }
         Some(TxStatus::Pending) => {
             return Err(AppError::NotFound(format!(
                 "transaction {} is pending: no certificate until it is final",

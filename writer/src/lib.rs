@@ -234,7 +234,10 @@ impl Writer {
         let mut requeued = Vec::new();
         for record in records {
             let tx = Hash32::digest(&record.data);
-            if shared.status(&tx).is_some_and(|s| s != state::TxStatus::Pending) {
+            if shared
+                .status(&tx)
+                .is_some_and(|s| s != state::TxStatus::Pending)
+            {
                 continue;
             }
             requeued.push(tx);
@@ -246,15 +249,16 @@ impl Writer {
         }
         shared.add_pending(requeued.iter());
         if !requeued.is_empty() {
-            tracing::info!(count = requeued.len(), "re-queued acknowledged transactions from the log");
+            tracing::info!(
+                count = requeued.len(),
+                "re-queued acknowledged transactions from the log"
+            );
         }
-        let (wal_handle, appender) =
-            pipeline::spawn_appender(wal, Arc::clone(&shared), queue_tx).map_err(|e| {
-                WriterError::Io {
-                    path: layout.wal(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let (wal_handle, appender) = pipeline::spawn_appender(wal, Arc::clone(&shared), queue_tx)
+            .map_err(|e| WriterError::Io {
+            path: layout.wal(),
+            reason: e.to_string(),
+        })?;
         let pipeline = match (halt, parent) {
             (None, Some(parent)) => Some(Pipeline::spawn(
                 sealer,

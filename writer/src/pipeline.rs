@@ -129,7 +129,8 @@ pub fn spawn_appender(
                 match result {
                     Ok(first_index) => {
                         failpoint(Stage::BeforeAck);
-                        shared.add_pending(group.iter().flat_map(|r| r.items.iter().map(|(_, t)| t)));
+                        shared
+                            .add_pending(group.iter().flat_map(|r| r.items.iter().map(|(_, t)| t)));
                         let mut index = first_index;
                         let mut n = 0u64;
                         for r in &group {
@@ -253,7 +254,12 @@ impl Sealer {
     ///
     /// # Errors
     /// The mirror's error, in words.
-    pub async fn mirror_put(&self, kind: ObjectKind, key: Hash32, bytes: Vec<u8>) -> Result<(), String> {
+    pub async fn mirror_put(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: Vec<u8>,
+    ) -> Result<(), String> {
         let mirror = self.shared.mirror.clone();
         tokio::task::spawn_blocking(move || mirror.put(kind, &key, &bytes))
             .await
@@ -267,7 +273,12 @@ impl Sealer {
     ///
     /// # Errors
     /// [`replication::StoreError::Object`] in words.
-    pub async fn replicate(&self, kind: ObjectKind, key: Hash32, bytes: &[u8]) -> Result<(), String> {
+    pub async fn replicate(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+    ) -> Result<(), String> {
         let mut backoff = Duration::from_millis(200);
         loop {
             match self.stores.put_object(kind, key, bytes).await {
@@ -359,7 +370,10 @@ impl Sealer {
     ///
     /// # Errors
     /// A halt reason when the token does not validate under chain.json.
-    pub async fn timestamp(&self, block_hash: Hash32) -> Result<(String, Hash32, UnixSeconds), String> {
+    pub async fn timestamp(
+        &self,
+        block_hash: Hash32,
+    ) -> Result<(String, Hash32, UnixSeconds), String> {
         let mut backoff = Duration::from_millis(200);
         loop {
             match self.timestamps.timestamp(block_hash).await {
@@ -370,7 +384,9 @@ impl Sealer {
                         .validate(&token)
                         .map_err(|e| format!("the timestamp service's token does not validate under chain.json: {e}"))?;
                     if verified.attested() != Some(block_hash.as_bytes().as_slice()) {
-                        return Err(format!("the timestamp service attested other bytes than H(b) = {block_hash}"));
+                        return Err(format!(
+                            "the timestamp service attested other bytes than H(b) = {block_hash}"
+                        ));
                     }
                     self.shared.set_healthy("timestamp");
                     let hash = Hash32::digest(token.as_bytes());
@@ -386,7 +402,8 @@ impl Sealer {
     }
 
     fn halt(&self, reason: String) {
-        self.shared.set_unhealthy("sealing", format!("stopped: {reason}"));
+        self.shared
+            .set_unhealthy("sealing", format!("stopped: {reason}"));
     }
 }
 
@@ -508,22 +525,36 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
     // The block goes to the mirror last, so a mirrored block always has its batch and
     // timestamp beside it (recovery re-drives it from them).
     let root = s.block.batch_root;
-    sealer.mirror_put(ObjectKind::Batch, root, s.batch_bytes.clone()).await?;
     sealer
-        .mirror_put(ObjectKind::Timestamp, s.token_hash, s.token.clone().into_bytes())
+        .mirror_put(ObjectKind::Batch, root, s.batch_bytes.clone())
+        .await?;
+    sealer
+        .mirror_put(
+            ObjectKind::Timestamp,
+            s.token_hash,
+            s.token.clone().into_bytes(),
+        )
         .await?;
     sealer
         .mirror_put(ObjectKind::Block, s.block_hash, s.block.encode().to_vec())
         .await?;
-    sealer.replicate(ObjectKind::Batch, root, &s.batch_bytes).await?;
-    sealer.replicate(ObjectKind::Block, s.block_hash, &s.block.encode()).await?;
+    sealer
+        .replicate(ObjectKind::Batch, root, &s.batch_bytes)
+        .await?;
+    sealer
+        .replicate(ObjectKind::Block, s.block_hash, &s.block.encode())
+        .await?;
     sealer
         .replicate(ObjectKind::Timestamp, s.token_hash, s.token.as_bytes())
         .await?;
     let sequenced = sealer.sequence(s.y(), s.iat).await?;
     failpoint(Stage::AfterSequence);
     sealer
-        .mirror_put(ObjectKind::Attestation, sequenced.key, sequenced.document.clone())
+        .mirror_put(
+            ObjectKind::Attestation,
+            sequenced.key,
+            sequenced.document.clone(),
+        )
         .await?;
     failpoint(Stage::BeforeAttestationReplication);
     sealer

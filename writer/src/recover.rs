@@ -87,7 +87,10 @@ pub fn load_trust(path: &Path) -> Result<TrustDescriptor, WriterError> {
 ///
 /// # Errors
 /// [`WriterError::Io`].
-pub fn clear_unfinished_genesis(layout: &Layout, embedded_sequencer: bool) -> Result<(), WriterError> {
+pub fn clear_unfinished_genesis(
+    layout: &Layout,
+    embedded_sequencer: bool,
+) -> Result<(), WriterError> {
     let mut dirs = vec![layout.objects()];
     if embedded_sequencer {
         dirs.push(layout.sequencer());
@@ -109,7 +112,10 @@ pub fn clear_unfinished_genesis(layout: &Layout, embedded_sequencer: bool) -> Re
 ///
 /// # Errors
 /// [`WriterError`] when the old chain cannot be read or moved.
-pub fn archive_chain(layout: &Layout, embedded_sequencer: bool) -> Result<serde_json::Value, WriterError> {
+pub fn archive_chain(
+    layout: &Layout,
+    embedded_sequencer: bool,
+) -> Result<serde_json::Value, WriterError> {
     let trust = load_trust(&layout.chain_json())?;
     let genesis = trust.genesis().to_hex();
     let archive = layout.chains().join(&genesis);
@@ -265,7 +271,10 @@ fn index(auditor: &Auditor, snapshot: &Snapshot) -> Index {
                 ix.blocks.insert(key, block);
             }
             Examined::Timestamp { key, attests, iat } => {
-                ix.timestamps_of.entry(attests).or_default().push((key, iat));
+                ix.timestamps_of
+                    .entry(attests)
+                    .or_default()
+                    .push((key, iat));
             }
             Examined::Attestation { key, y, .. } => {
                 ix.attestations_of.entry(y).or_default().push(key);

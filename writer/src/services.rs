@@ -170,8 +170,7 @@ impl EmbeddedSequencer {
         let ys = read_ylog(&log_path)?;
         let module_id = ca.module_id().to_owned();
         let root_pem = ca.root_pem();
-        let sequencer =
-            Sequencer::restore(seed, ca, module_id, pcr0, ys).map_err(seq_failure)?;
+        let sequencer = Sequencer::restore(seed, ca, module_id, pcr0, ys).map_err(seq_failure)?;
         let log = OpenOptions::new()
             .create(true)
             .append(true)

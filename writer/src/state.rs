@@ -56,9 +56,10 @@ impl Shared {
     /// Shared state for `trust` over `ledger`.
     pub fn new(trust: TrustDescriptor, mirror: Mirror, ledger: Ledger) -> Self {
         let metrics = Metrics::default();
-        metrics
-            .queue_depth
-            .store(ledger.pending.values().map(|n| u64::from(*n)).sum(), Ordering::Relaxed);
+        metrics.queue_depth.store(
+            ledger.pending.values().map(|n| u64::from(*n)).sum(),
+            Ordering::Relaxed,
+        );
         Self {
             chain_json: trust.to_json_pretty(),
             trust,
@@ -152,7 +153,12 @@ impl Shared {
             let Some(height) = ledger.finals.get(tx).copied() else {
                 return Ok(None);
             };
-            let at = |h: u64| usize::try_from(h).ok().and_then(|h| ledger.main.get(h)).cloned();
+            let at = |h: u64| {
+                usize::try_from(h)
+                    .ok()
+                    .and_then(|h| ledger.main.get(h))
+                    .cloned()
+            };
             match (at(height), height.checked_sub(1).and_then(at)) {
                 (Some(entry), Some(prev)) => (entry, prev),
                 _ => return Ok(None),

@@ -130,9 +130,7 @@ impl Wal {
         next = next.max(segments.last().map_or(0, |(s, _)| *s));
         // Append to the newest segment when its records run up to `next`; else begin one.
         let (path, len) = match last {
-            Some((path, len)) if len < SEGMENT_BYTES && segment_end(&segments, next) => {
-                (path, len)
-            }
+            Some((path, len)) if len < SEGMENT_BYTES && segment_end(&segments, next) => (path, len),
             _ => (segment_path(dir, next), 0),
         };
         let file = OpenOptions::new()
@@ -295,6 +293,7 @@ fn parse(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -20,7 +20,14 @@ async fn crash_at(stage: Stage) {
         let writes = (0..8).map(|i| {
             let client = client.clone();
             let base = daemon.base.clone();
-            async move { post(&client, &base, format!("{} {round} {i}", stage.name()).into_bytes()).await }
+            async move {
+                post(
+                    &client,
+                    &base,
+                    format!("{} {round} {i}", stage.name()).into_bytes(),
+                )
+                .await
+            }
         });
         let results = futures::future::join_all(writes).await;
         let died = results.iter().any(Option::is_none);
@@ -37,12 +44,23 @@ async fn crash_at(stage: Stage) {
     let trust = trust(&client, &daemon.base).await;
     let auditor = Auditor::new(&trust).unwrap();
     // One more write after the restart, so a stage that was never reached still tests a block.
-    acked.push(post(&client, &daemon.base, format!("{} after", stage.name()).into_bytes()).await.unwrap());
+    acked.push(
+        post(
+            &client,
+            &daemon.base,
+            format!("{} after", stage.name()).into_bytes(),
+        )
+        .await
+        .unwrap(),
+    );
     wait_final(&client, &daemon.base, &acked).await;
     check_certificates(&client, &daemon.base, &auditor, None, &acked).await;
     let audit = pull_and_audit(&dir, &auditor).await;
     for tx in &acked {
-        assert!(audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(), "{stage:?}: {tx}");
+        assert!(
+            audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(),
+            "{stage:?}: {tx}"
+        );
     }
     check_certificates(&client, &daemon.base, &auditor, Some(&audit), &acked).await;
     assert!(daemon.stop().success());

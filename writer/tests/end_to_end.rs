@@ -33,12 +33,25 @@ async fn writes_become_final_with_checking_certificates_and_survive_a_restart() 
     check_certificates(&client, &daemon.base, &auditor, None, &txs).await;
     let (status, health) = get_json(&client, &daemon.url("/healthz")).await;
     assert_eq!(status, 200, "{health}");
-    let metrics = client.get(daemon.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("zipchain_writer_acknowledged_total 300"), "{metrics}");
+    let metrics = client
+        .get(daemon.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("zipchain_writer_acknowledged_total 300"),
+        "{metrics}"
+    );
 
     let audit = pull_and_audit(&dir, &auditor).await;
     for tx in &txs {
-        assert!(audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(), "{tx} final in the pull");
+        assert!(
+            audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(),
+            "{tx} final in the pull"
+        );
     }
     check_certificates(&client, &daemon.base, &auditor, Some(&audit), &txs).await;
     let height_before = audit.height().unwrap();
@@ -46,10 +59,19 @@ async fn writes_become_final_with_checking_certificates_and_survive_a_restart() 
     // Restart continuity: SIGTERM, start again, same genesis, the chain grows.
     assert!(daemon.stop().success());
     let daemon = Daemon::start(&dir, &[]);
-    assert_eq!(trust.genesis(), common::trust(&client, &daemon.base).await.genesis());
-    let (_, v) = get_json(&client, &daemon.url(&format!("/v1/transactions/{}", txs[0]))).await;
+    assert_eq!(
+        trust.genesis(),
+        common::trust(&client, &daemon.base).await.genesis()
+    );
+    let (_, v) = get_json(
+        &client,
+        &daemon.url(&format!("/v1/transactions/{}", txs[0])),
+    )
+    .await;
     assert_eq!(v["status"], "final");
-    let more = post(&client, &daemon.base, b"after the restart".to_vec()).await.unwrap();
+    let more = post(&client, &daemon.base, b"after the restart".to_vec())
+        .await
+        .unwrap();
     let h = wait_final(&client, &daemon.base, std::slice::from_ref(&more)).await;
     assert!(h[0] > height_before, "{} > {height_before}", h[0]);
     check_certificates(&client, &daemon.base, &auditor, None, &[more]).await;

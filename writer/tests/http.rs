@@ -10,7 +10,10 @@ async fn call(router: axum::Router, req: Request<Body>) -> (StatusCode, serde_js
     let res = router.oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn post(body: &'static [u8], token: Option<&str>) -> Request<Body> {
@@ -42,22 +45,58 @@ async fn bad_requests_get_json_errors() {
     let (s, v) = call(router.clone(), post(b"hello", Some("s3cret"))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let tx = v["tx"].as_str().unwrap().to_string();
-    let (s, v) = call(router.clone(), Request::get(format!("/v1/transactions/{tx}")).body(Body::empty()).unwrap()).await;
+    let (s, v) = call(
+        router.clone(),
+        Request::get(format!("/v1/transactions/{tx}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["status"] == "pending" || v["status"] == "final");
 
-    let (s, v) = call(router.clone(), Request::get("/nowhere").body(Body::empty()).unwrap()).await;
+    let (s, v) = call(
+        router.clone(),
+        Request::get("/nowhere").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"].is_string());
-    let (s, _) = call(router.clone(), Request::get("/v1/transactions/xyz").body(Body::empty()).unwrap()).await;
+    let (s, _) = call(
+        router.clone(),
+        Request::get("/v1/transactions/xyz")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = call(router.clone(), Request::get(format!("/v1/transactions/{}", "ab".repeat(32))).body(Body::empty()).unwrap()).await;
+    let (s, _) = call(
+        router.clone(),
+        Request::get(format!("/v1/transactions/{}", "ab".repeat(32)))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = call(router.clone(), Request::get(format!("/v1/transactions/{}/certificate", "ab".repeat(32))).body(Body::empty()).unwrap()).await;
+    let (s, _) = call(
+        router.clone(),
+        Request::get(format!("/v1/transactions/{}/certificate", "ab".repeat(32)))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = call(router.clone(), Request::delete("/v1/chain").body(Body::empty()).unwrap()).await;
+    let (s, _) = call(
+        router.clone(),
+        Request::delete("/v1/chain").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
-    let (s, v) = call(router.clone(), Request::get("/v1/chain").body(Body::empty()).unwrap()).await;
+    let (s, v) = call(
+        router.clone(),
+        Request::get("/v1/chain").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["zipchain_chain"], 1);
 

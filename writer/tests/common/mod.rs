@@ -26,7 +26,14 @@ impl Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zipchain-writer"))
             .args(["--data-dir"])
             .arg(dir)
-            .args(["--listen", "127.0.0.1:0", "--batch-wait", "20", "--batch-max", "64"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--batch-wait",
+                "20",
+                "--batch-max",
+                "64",
+            ])
             .envs(envs.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -41,14 +48,18 @@ impl Daemon {
                 let Ok(line) = line else { break };
                 if !sent {
                     if let Some(at) = line.find("zipchain-writer: listening on ") {
-                        let url = line[at + "zipchain-writer: listening on ".len()..].trim().to_string();
+                        let url = line[at + "zipchain-writer: listening on ".len()..]
+                            .trim()
+                            .to_string();
                         let _ = tx.send(url);
                         sent = true;
                     }
                 }
             }
         });
-        let base = rx.recv_timeout(PATIENCE).expect("the writer prints its address");
+        let base = rx
+            .recv_timeout(PATIENCE)
+            .expect("the writer prints its address");
         Self { child, base, log }
     }
 
@@ -83,7 +94,10 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     let r = client.get(url).send().await.unwrap();
     let status = r.status().as_u16();
     let bytes = r.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// POSTs one transaction; `Some(tx hex)` on 202, `None` when the connection died.
@@ -112,7 +126,10 @@ pub async fn wait_final(client: &reqwest::Client, base: &str, txs: &[String]) ->
                 heights.push(v["height"].as_u64().unwrap());
                 break;
             }
-            assert!(Instant::now() < deadline, "{tx} not final in time: {status} {v}");
+            assert!(
+                Instant::now() < deadline,
+                "{tx} not final in time: {status} {v}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -120,7 +137,14 @@ pub async fn wait_final(client: &reqwest::Client, base: &str, txs: &[String]) ->
 }
 
 pub async fn trust(client: &reqwest::Client, base: &str) -> TrustDescriptor {
-    let text = client.get(format!("{base}/v1/chain")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("{base}/v1/chain"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     TrustDescriptor::from_json(&text).unwrap()
 }
 
@@ -141,7 +165,11 @@ pub async fn check_certificates(
         assert_eq!(r.status().as_u16(), 200, "certificate of {tx}");
         let text = r.text().await.unwrap();
         let verdict = check_certificate(&text, auditor, audit);
-        assert!(verdict.valid, "certificate of {tx}: {:?}", verdict.first_failure());
+        assert!(
+            verdict.valid,
+            "certificate of {tx}: {:?}",
+            verdict.first_failure()
+        );
         assert_eq!(verdict.main_chain_checked, audit.is_some());
     }
 }
@@ -156,7 +184,11 @@ pub async fn pull_and_audit(dir: &Path, auditor: &Auditor) -> Audit {
     assert!(report.is_complete(), "pull: {report:?}");
     let snapshot = zipchain_writer::journal::load_snapshot_dir(out.path()).unwrap();
     let audit = auditor.audit(&snapshot, &mut |_, _| {});
-    assert!(audit.invalid_objects.is_empty(), "{:?}", audit.invalid_objects);
+    assert!(
+        audit.invalid_objects.is_empty(),
+        "{:?}",
+        audit.invalid_objects
+    );
     assert!(audit.equivocations.is_empty());
     audit
 }
