@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use verifier_core::hash::Hash32;
 use verifier_core::sequence::SequencerKey;
-use verifier_core::trust::{NitroTrust, TrustDescriptor};
+use verifier_core::trust::{NitroTrust, TimestampTrust, TrustDescriptor};
 
 use crate::ServiceError;
 use crate::tsa::TimestampAuthority;
@@ -25,16 +25,33 @@ pub fn trust_descriptor(
     pcr0: Option<[u8; 48]>,
     genesis: Hash32,
 ) -> Result<TrustDescriptor, ServiceError> {
+    trust_descriptor_for(
+        tsa.timestamp_trust(),
+        sequencer_key,
+        Some(ca_root_pem),
+        pcr0,
+        genesis,
+    )
+}
+
+/// As [`trust_descriptor`] for a timestamp service known only by its trust section
+/// (issuer, token use, username domain, JWKS), e.g. one reached over HTTP; without
+/// `ca_root_pem` the descriptor trusts the AWS Nitro Enclaves root.
+///
+/// # Errors
+/// As [`trust_descriptor`].
+pub fn trust_descriptor_for(
+    timestamp: TimestampTrust,
+    sequencer_key: [u8; 32],
+    ca_root_pem: Option<&str>,
+    pcr0: Option<[u8; 48]>,
+    genesis: Hash32,
+) -> Result<TrustDescriptor, ServiceError> {
     let key = SequencerKey::from_bytes(sequencer_key)?;
     let nitro = NitroTrust {
-        root_pem: Some(ca_root_pem.to_string()),
+        root_pem: ca_root_pem.map(str::to_string),
         pcrs: pcr0.map(|pcr0| BTreeMap::from([("0".to_string(), hex::encode(pcr0))])),
         allow_debug: false,
     };
-    Ok(TrustDescriptor::new(
-        genesis,
-        key,
-        tsa.timestamp_trust(),
-        nitro,
-    )?)
+    Ok(TrustDescriptor::new(genesis, key, timestamp, nitro)?)
 }

@@ -159,6 +159,57 @@ impl Sequencer {
         self.index.get(y).copied()
     }
 
+    /// A sequencer with the Ed25519 secret key `seed` that has already numbered `ys`
+    /// (`ys[k]` got `k`), as [`Sequencer::from_seed`] otherwise. No document is issued:
+    /// this restores a sequencer whose `y` list was kept elsewhere (the writer's embedded
+    /// stand-in keeps an append-only log of it).
+    ///
+    /// # Errors
+    /// [`ServiceError::Config`] when a `y` is listed twice (it would get two numbers).
+    pub fn restore(
+        seed: [u8; 32],
+        ca: TestCa,
+        module_id: impl Into<String>,
+        pcr0: [u8; 48],
+        ys: impl IntoIterator<Item = [u8; 48]>,
+    ) -> Result<Self, ServiceError> {
+        let mut sequencer = Self::from_seed(seed, ca, module_id, pcr0);
+        for y in ys {
+            if sequencer.lookup(&y).is_some() {
+                return Err(ServiceError::Config {
+                    what: "restored y",
+                    got: hex::encode(y),
+                    reason: "it is listed twice",
+                });
+            }
+            sequencer.reserve(y)?;
+        }
+        Ok(sequencer)
+    }
+
+    /// Numbers `y` without issuing a document: a new `y` gets the next `k`, a known one
+    /// its `k`. A later [`Sequencer::sequence`] of `y` issues the document for that `k`.
+    /// The writer's embedded stand-in logs `y` durably, then reserves, then sequences, so
+    /// that no crash can give one `k` to two `y`.
+    ///
+    /// # Errors
+    /// [`ServiceError::CounterExhausted`] after `u64::MAX` attestations.
+    pub fn reserve(&mut self, y: [u8; 48]) -> Result<u64, ServiceError> {
+        if let Some(k) = self.lookup(&y) {
+            return Ok(k);
+        }
+        let k = self.count();
+        if k == u64::MAX {
+            return Err(ServiceError::CounterExhausted {
+                count: k,
+                max: u64::MAX,
+            });
+        }
+        self.ys.push(y);
+        self.index.insert(y, k);
+        Ok(k)
+    }
+
     /// Sequences `y = b.u ++ H(t)` at `now`: a new `y` gets the next `k`, a repeated `y`
     /// its earlier `k` (and the same `g`) in a freshly issued document. The test CA renews
     /// its certificates first when they would not last (`TestCa::renew_if_needed`). A new

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Batch;
 use crate::block::Block;
-use crate::chain::{Audit, Auditor, CLOCK_SKEW_MS};
+use crate::chain::{Audit, Auditor, CLOCK_SKEW_MS, MainChainBlock};
 use crate::hash::Hash32;
 use crate::merkle::{InclusionProof, RootHash};
 use crate::nsm::VerifyAt;
-use crate::sequence::check as check_attestation;
+use crate::sequence::{SequencerKey, check as check_attestation};
 use crate::snapshot::{ObjectKind, Snapshot};
 
 /// The certificate file `cert.json`, field for field as SPEC §3 writes it.
@@ -121,6 +121,39 @@ pub fn make_certificate(
     ) else {
         return Ok(None);
     };
+    certificate_for(
+        auditor.genesis(),
+        auditor.sequencer_key(),
+        entry,
+        prev,
+        source,
+        tx,
+    )
+    .map(Some)
+}
+
+/// The certificate of `tx` in the main-chain block `entry` whose predecessor is `prev`,
+/// its objects read from `source`: the assembly step of [`make_certificate`], for a caller
+/// that keeps its own main chain (the writer daemon, which audits once and then extends
+/// the chain block by block).
+///
+/// # Note
+/// Nothing here checks that `entry` is on the main chain at `entry.height`, that
+/// `prev` is the block below it, or that this is the first main-chain occurrence of `tx`:
+/// that is the caller's knowledge. [`check_certificate`] checks the result.
+///
+/// # Errors
+/// [`MakeCertificateError`] when an object is missing or unreadable, or the batch does not
+/// hold `tx`.
+pub fn certificate_for(
+    genesis: Hash32,
+    sequencer_key: &SequencerKey,
+    entry: &MainChainBlock,
+    prev: &MainChainBlock,
+    source: &dyn ObjectSource,
+    tx: &Hash32,
+) -> Result<Certificate, MakeCertificateError> {
+    let height = entry.height;
     let read = |kind: ObjectKind, key: &Hash32| -> Result<Vec<u8>, MakeCertificateError> {
         match source.object(kind, key) {
             Ok(Some(bytes)) => Ok(bytes),
@@ -155,11 +188,11 @@ pub fn make_certificate(
     };
     let proof = crate::merkle::prove(&tx_ids, index as u64)
         .map_err(|e| MakeCertificateError::Changed(format!("inclusion proof: {e}")))?;
-    Ok(Some(Certificate {
+    Ok(Certificate {
         zipchain_certificate: 1,
         chain: CertificateChain {
-            genesis: auditor.genesis().to_hex(),
-            sequencer_key: auditor.sequencer_key().to_hex(),
+            genesis: genesis.to_hex(),
+            sequencer_key: sequencer_key.to_hex(),
         },
         tx: tx.to_hex(),
         height,
@@ -175,7 +208,7 @@ pub fn make_certificate(
         },
         not_before: prev.iat.0,
         not_after: entry.iat.0,
-    }))
+    })
 }
 
 /// One named check of a certificate and its outcome.

@@ -1,0 +1,311 @@
+//! The HTTP interface (SPEC §7.1): `fn app(state) -> Router`, kept apart from the server so
+//! that tests drive it with `oneshot`.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /v1/transactions` (raw body) | `202 {"tx": "<hex>"}` once durable |
+//! | `POST /v1/transactions/batch` (CBOR array of byte strings, canonical as a batch) | `202 {"txs": ["<hex>", …]}` once all are durable |
+//! | `GET /v1/transactions/<tx>` | `{"tx", "status": "pending"\|"final", "height"?}`, 404 unknown, 400 bad hex |
+//! | `GET /v1/transactions/<tx>/certificate` | `200` certificate, `404` while not final |
+//! | `GET /v1/chain` | the trust descriptor |
+//! | `GET /healthz` | `200 {"status":"ok",…}` or `503 {"status":"unhealthy","reasons":[…]}` |
+//! | `GET /metrics` | Prometheus text |
+//!
+//! Errors are `{"error": "..."}`: 400 bad input or empty body, 401 missing or wrong bearer
+//! token (writes, when a token is configured), 404 unknown route or transaction, 405 wrong
+//! method, 413 body over `--max-tx-bytes` (a batch body may be [`MAX_BATCH_BODY`]), 503
+//! when the log cannot be written.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use subtle::ConstantTimeEq as _;
+use verifier_core::batch::Batch;
+use verifier_core::hash::Hash32;
+
+use crate::pipeline::{WalHandle, WriteError};
+use crate::state::{Shared, TxStatus};
+
+/// The largest body of `POST /v1/transactions/batch`, in bytes.
+pub const MAX_BATCH_BODY: usize = 64 << 20;
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    shared: Arc<Shared>,
+    wal: WalHandle,
+    token: Option<Arc<str>>,
+    max_tx_bytes: usize,
+}
+
+impl AppState {
+    /// The state over `shared`, writing through `wal`; with `token`, writes need
+    /// `Authorization: Bearer <token>`.
+    pub fn new(
+        shared: Arc<Shared>,
+        wal: WalHandle,
+        token: Option<String>,
+        max_tx_bytes: usize,
+    ) -> Self {
+        Self {
+            shared,
+            wal,
+            token: token.map(Arc::from),
+            max_tx_bytes,
+        }
+    }
+}
+
+/// An error answer: status and `{"error": message}`.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: a write without the right bearer token.
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    /// 404: no such route or transaction.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists for other methods.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 413: the body is over the limit.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// 503: the writer cannot take the write now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: something failed inside; the details are logged, not sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut response =
+            (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The router.
+pub fn app(state: AppState) -> Router {
+    let tx_limit = state.max_tx_bytes;
+    Router::new()
+        .route(
+            "/v1/transactions",
+            post(post_transaction).layer(DefaultBodyLimit::max(tx_limit)),
+        )
+        .route(
+            "/v1/transactions/batch",
+            post(post_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+        )
+        .route("/v1/transactions/{tx}", get(get_transaction))
+        .route("/v1/transactions/{tx}/certificate", get(get_certificate))
+        .route("/v1/chain", get(get_chain))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .with_state(state)
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(token) = &state.token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.ct_eq(token.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}
+
+fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
+    match body {
+        Ok(b) if b.is_empty() => Err(AppError::BadRequest(
+            "the body is empty: a transaction is at least one byte".into(),
+        )),
+        Ok(b) => Ok(b),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge { limit }),
+        Err(r) => Err(AppError::BadRequest(r.body_text())),
+    }
+}
+
+fn write_error(e: WriteError) -> AppError {
+    AppError::Unavailable(e.to_string())
+}
+
+async fn post_transaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let data = body(raw, state.max_tx_bytes)?;
+    let tx = Hash32::digest(&data);
+    state
+        .wal
+        .write(vec![(data, tx)])
+        .await
+        .map_err(write_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "tx": tx.to_hex() })),
+    )
+        .into_response())
+}
+
+async fn post_batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    authorize(&state, &headers)?;
+    let data = body(raw, MAX_BATCH_BODY)?;
+    let batch = Batch::decode(&data)
+        .map_err(|e| AppError::BadRequest(format!("not a CBOR array of byte strings: {e}")))?;
+    if batch.is_empty() {
+        return Err(AppError::BadRequest(
+            "the batch holds no transaction".into(),
+        ));
+    }
+    let mut items = Vec::with_capacity(batch.len());
+    for (i, d) in batch.into_txs().into_iter().enumerate() {
+        if d.is_empty() {
+            return Err(AppError::BadRequest(format!("transaction {i} is empty")));
+        }
+        if d.len() > state.max_tx_bytes {
+            return Err(AppError::TooLarge {
+                limit: state.max_tx_bytes,
+            });
+        }
+        let tx = Hash32::digest(&d);
+        items.push((Bytes::from(d), tx));
+    }
+    let txs: Vec<String> = items.iter().map(|(_, tx)| tx.to_hex()).collect();
+    state.wal.write(items).await.map_err(write_error)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "txs": txs }))).into_response())
+}
+
+fn parse_tx(text: &str) -> Result<Hash32, AppError> {
+    Hash32::from_hex(text).map_err(|e| {
+        AppError::BadRequest(format!(
+            "{text:?} is not a transaction id (64 lowercase hex): {e}"
+        ))
+    })
+}
+
+async fn get_transaction(
+    State(state): State<AppState>,
+    Path(tx): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_tx(&tx)?;
+    let body = match state.shared.status(&id) {
+        Some(TxStatus::Final(height)) => {
+            json!({"tx": id.to_hex(), "status": "final", "height": height})
+        }
+        Some(TxStatus::Pending) => json!({"tx": id.to_hex(), "status": "pending"}),
+        None => {
+            return Err(AppError::NotFound(format!(
+                "unknown transaction {}",
+                id.to_hex()
+            )));
+        }
+    };
+    Ok(axum::Json(body).into_response())
+}
+
+async fn get_certificate(
+    State(state): State<AppState>,
+    Path(tx): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_tx(&tx)?;
+    match state.shared.status(&id) {
+        None => {
+            return Err(AppError::NotFound(format!(
+                "unknown transaction {}",
+                id.to_hex()
+            )));
+        }
+        Some(TxStatus::Pending) => {
+            return Err(AppError::NotFound(format!(
+                "transaction {} is pending: no certificate until it is final",
+                id.to_hex()
+            )));
+        }
+        Some(TxStatus::Final(_)) => {}
+    }
+    let shared = Arc::clone(&state.shared);
+    let cert = tokio::task::spawn_blocking(move || shared.certificate(&id))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .ok_or_else(|| AppError::NotFound(format!("transaction {} is not final", id.to_hex())))?;
+    Ok(axum::Json(cert).into_response())
+}
+
+async fn get_chain(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.shared.chain_json.clone(),
+    )
+        .into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let reasons = state.shared.health_reasons();
+    let height = state.shared.tip().map(|b| b.height);
+    if reasons.is_empty() {
+        axum::Json(json!({"status": "ok", "sealing": true, "height": height})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unhealthy", "sealing": false, "height": height, "reasons": reasons})),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let height = state.shared.tip().map_or(0, |b| b.height);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.shared.metrics.render(height),
+    )
+        .into_response()
+}

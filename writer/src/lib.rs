@@ -1,0 +1,349 @@
+//! # zipchain-writer
+//!
+//! The writer daemon of SPEC §7.1: it acknowledges a transaction once it is durable on
+//! local disk, seals transactions into blocks through the seed's BatchIt → ZipIt → StoreIt
+//! pipeline (FIG. 5), replicates every object to six stores, and serves transaction
+//! statuses, certificates, the trust descriptor, health and metrics over HTTP.
+//!
+//! Modules, one concern each: [`config`] (command line), [`wal`] (the durable queue),
+//! [`pipeline`] (group commit and the three stages), [`services`] (the timestamp and
+//! sequencer traits and their in-process stand-ins), [`journal`] (the object mirror),
+//! [`state`] (the writer's main chain and transaction statuses), [`recover`] (genesis,
+//! `--new-chain`, recovery), [`http`] (the router), [`metrics`], [`failpoint`].
+//!
+//! ## The data directory
+//! ```text
+//! DIR/chain.json                  trust descriptor, written once genesis is replicated
+//! DIR/wal/<first index>.wal       append-only segments of acknowledged transactions
+//! DIR/wal/cursor                  records below this index are final (retired)
+//! DIR/objects/{blocks,timestamps,attestations,batches}/<hex>
+//!                                 the local mirror (SPEC §2.1), written before replication
+//! DIR/stores/store-0 … store-5    the default six stores (without --store)
+//! DIR/standins/tsa/               embedded timestamp authority key
+//! DIR/standins/ca/                embedded sequencer's test CA
+//! DIR/standins/sequencer/         embedded sequencer: seed, pcr0, ys.log (append-only)
+//! DIR/chains/<genesis>.json       earlier chains' descriptors (--new-chain), and
+//! DIR/chains/<genesis>/           their mirrors and embedded sequencers
+//! ```
+//!
+//! ## Guarantees and choices
+//! - **202 means durable.** One appender thread group-commits: it drains every queued
+//!   write, appends them with one `write` and one `fdatasync`, then answers them all.
+//! - **Order of the seed.** The batch, block and timestamp are mirrored (atomically:
+//!   temporary file, fsync, rename, directory fsync) and replicated to all six stores
+//!   before the block is sequenced; the attestation is mirrored, then replicated; only
+//!   then are the block's transactions final and their log records retired.
+//! - **Recovery** audits the mirror with the real [`verifier_core::chain::Auditor`],
+//!   re-drives every mirrored block without an attestation (same `y`, so the same `k`),
+//!   replicates again the tip's objects and every block off the main chain, and re-queues
+//!   the log records whose transaction is not final. Re-sealing may fork the chain; `omc`
+//!   resolves it.
+//! - **Time**: a block's time is the timestamp service's `iat`; the writer reads the
+//!   clock (the embedded stand-ins do), the verifier core never does.
+//! - **Halting**: when the sequencer's documents stop checking under `chain.json` (its
+//!   key changed), or a token stops validating, sealing stops, `/healthz` answers 503
+//!   with the reason, and writes are still acknowledged and queued.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod config;
+pub mod failpoint;
+mod fsio;
+pub mod http;
+pub mod journal;
+pub mod metrics;
+pub mod pipeline;
+pub mod recover;
+pub mod services;
+pub mod state;
+pub mod wal;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use replication::Stores;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use verifier_core::chain::Auditor;
+use verifier_core::hash::Hash32;
+
+pub use config::{Args, Config, ConfigError};
+
+use crate::journal::{Mirror, MirrorError};
+use crate::pipeline::{Pipeline, Queued, Sealer, WalHandle};
+use crate::recover::Layout;
+use crate::services::{
+    EmbeddedSequencer, EmbeddedTsa, SequencerService, ServiceFailure, TimestampService,
+};
+use crate::state::{Ledger, Shared};
+use crate::wal::{Wal, WalError};
+
+/// Why the writer could not start or run.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriterError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A file or directory could not be read or written.
+    #[error("{}: {reason}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's words.
+        reason: String,
+    },
+    /// A trusted service failed or is not available.
+    #[error(transparent)]
+    Service(#[from] ServiceFailure),
+    /// The object mirror failed.
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    /// The write-ahead log failed.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// The stores could not be opened or written.
+    #[error("stores: {reason}")]
+    Stores {
+        /// What failed.
+        reason: String,
+    },
+    /// The chain could not be made, read or recovered.
+    #[error("chain: {reason}")]
+    Chain {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl From<replication::StoreError> for WriterError {
+    fn from(e: replication::StoreError) -> Self {
+        Self::Stores {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// A started writer: recovered, sealing (unless halted), ready to serve.
+#[derive(Debug)]
+pub struct Writer {
+    shared: Arc<Shared>,
+    wal: WalHandle,
+    appender: std::thread::JoinHandle<()>,
+    pipeline: Option<Pipeline>,
+    config: Config,
+}
+
+impl Writer {
+    /// Starts the writer on `config.data_dir`: makes the genesis at first start (or the
+    /// successor chain with `--new-chain`), recovers from the mirror, re-queues the log,
+    /// and starts the pipeline.
+    ///
+    /// # Errors
+    /// [`WriterError`] when any of that fails.
+    pub async fn start(config: &Config) -> Result<Self, WriterError> {
+        let layout = Layout {
+            dir: config.data_dir.clone(),
+        };
+        std::fs::create_dir_all(&layout.dir).map_err(|e| WriterError::Io {
+            path: layout.dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let embedded_sequencer = config.sequencer.is_none();
+        let stores = match &config.stores {
+            Some(urls) => Stores::from_urls(urls)?,
+            None => Stores::local(&layout.stores())?,
+        };
+        let chain_exists = layout.chain_json().is_file();
+        let mut previous = None;
+        if !chain_exists {
+            recover::clear_unfinished_genesis(&layout, embedded_sequencer)?;
+        } else if config.new_chain {
+            previous = Some(recover::archive_chain(&layout, embedded_sequencer)?);
+        }
+        let timestamps: Arc<dyn TimestampService> = match &config.timestamp {
+            None => Arc::new(EmbeddedTsa::open(&layout.tsa())?),
+            Some(url) => Arc::from(services::http_timestamp(url)?),
+        };
+        let sequencer: Arc<dyn SequencerService> = match &config.sequencer {
+            None => Arc::new(EmbeddedSequencer::open(&layout.ca(), &layout.sequencer())?),
+            Some(url) => Arc::from(services::http_sequencer(url)?),
+        };
+        let trust = if chain_exists && !config.new_chain {
+            recover::load_trust(&layout.chain_json())?
+        } else {
+            recover::create_genesis(
+                &layout,
+                timestamps.as_ref(),
+                sequencer.as_ref(),
+                &stores,
+                previous,
+            )
+            .await?
+        };
+        let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+            reason: e.to_string(),
+        })?;
+        let mirror = Mirror::open(&layout.objects())?;
+        let shared = Arc::new(Shared::new(trust.clone(), mirror, Ledger::default()));
+        let sealer = Arc::new(Sealer {
+            shared: Arc::clone(&shared),
+            auditor: Arc::new(auditor),
+            timestamps,
+            sequencer: Arc::clone(&sequencer),
+            stores,
+            wal_dir: layout.wal(),
+        });
+
+        let key = sequencer.public_key().await?;
+        let mut halt = (key != trust.sequencer_key().to_bytes()).then(|| {
+            format!(
+                "the sequencer's key is {}, chain.json pins {}: the sequencer restarted; start a successor chain with --new-chain",
+                hex::encode(key),
+                trust.sequencer_key().to_hex()
+            )
+        });
+        let ledger = if halt.is_none() {
+            let recovered = recover::recover(&sealer).await?;
+            halt = recovered.halt;
+            Ledger {
+                main: recovered.audit.main_chain,
+                finals: recovered.audit.final_transactions,
+                pending: Default::default(),
+            }
+        } else {
+            // Sealing is stopped; still serve what the mirror proves.
+            let snapshot = shared.mirror.load()?;
+            let audit = sealer.auditor.audit(&snapshot, &mut |_, _| {});
+            Ledger {
+                main: audit.main_chain,
+                finals: audit.final_transactions,
+                pending: Default::default(),
+            }
+        };
+        let parent = ledger.main.last().map(|b| b.timestamp);
+        *shared.ledger.write().map_err(|_| WriterError::Chain {
+            reason: "the ledger lock is poisoned".into(),
+        })? = ledger;
+
+        let (wal, records) = Wal::open(&layout.wal())?;
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let mut requeued = Vec::new();
+        for record in records {
+            let tx = Hash32::digest(&record.data);
+            if shared
+                .status(&tx)
+                .is_some_and(|s| s != state::TxStatus::Pending)
+            {
+                continue;
+            }
+            requeued.push(tx);
+            let _ = queue_tx.send(Queued {
+                index: record.index,
+                tx,
+                data: record.data,
+            });
+        }
+        shared.add_pending(requeued.iter());
+        if !requeued.is_empty() {
+            tracing::info!(
+                count = requeued.len(),
+                "re-queued acknowledged transactions from the log"
+            );
+        }
+        let (wal_handle, appender) = pipeline::spawn_appender(wal, Arc::clone(&shared), queue_tx)
+            .map_err(|e| WriterError::Io {
+            path: layout.wal(),
+            reason: e.to_string(),
+        })?;
+        let pipeline = match (halt, parent) {
+            (None, Some(parent)) => Some(Pipeline::spawn(
+                sealer,
+                queue_rx,
+                parent,
+                config.batch_max,
+                config.batch_wait,
+            )),
+            (Some(reason), _) => {
+                shared.set_unhealthy("sealing", format!("stopped: {reason}"));
+                None
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            shared,
+            wal: wal_handle,
+            appender,
+            pipeline,
+            config: config.clone(),
+        })
+    }
+
+    /// The state the HTTP router serves.
+    pub fn app_state(&self) -> http::AppState {
+        http::AppState::new(
+            Arc::clone(&self.shared),
+            self.wal.clone(),
+            self.config.token.clone(),
+            self.config.max_tx_bytes,
+        )
+    }
+
+    /// The shared state (chain, statuses, health, metrics).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops taking writes and lets the pipeline drain for at most `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        let Self {
+            wal,
+            appender,
+            pipeline,
+            ..
+        } = self;
+        drop(wal);
+        let drain = async move {
+            let _ = tokio::task::spawn_blocking(move || appender.join()).await;
+            if let Some(p) = pipeline {
+                p.join().await;
+            }
+        };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            tracing::warn!("the pipeline did not drain in time; the log keeps what is not final");
+        }
+    }
+}
+
+/// Runs the writer on `listener` until `shutdown` completes, then drains (mini-redis
+/// style: the shutdown future is a parameter, so tests can stop it).
+///
+/// # Errors
+/// [`WriterError`] when the writer cannot start or the server fails.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WriterError> {
+    let writer = Writer::start(&config).await?;
+    let addr = listener.local_addr().map_err(|e| WriterError::Io {
+        path: PathBuf::from("listener"),
+        reason: e.to_string(),
+    })?;
+    tracing::info!("listening on http://{addr}");
+    eprintln!("zipchain-writer: listening on http://{addr}");
+    let app = http::app(writer.app_state());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| WriterError::Io {
+            path: PathBuf::from("http server"),
+            reason: e.to_string(),
+        })?;
+    tracing::info!("shutting down");
+    writer.shutdown(Duration::from_secs(20)).await;
+    Ok(())
+}

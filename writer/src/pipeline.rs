@@ -1,0 +1,603 @@
+//! The write path: group commit into the write-ahead log, then the seed's three stages
+//! (FIG. 5) as tasks joined by bounded channels:
+//!
+//! ```text
+//! HTTP ──WriteRequest──▶ appender (thread: one write + one fdatasync per group, then 202s)
+//!                           │ Queued, in log order
+//!                           ▼
+//!                        BatchIt ──batch──▶ ZipIt ──sealed block──▶ StoreIt
+//!                        (--batch-max /     (block on the previous   (mirror, replicate b/m/t,
+//!                         --batch-wait)      t; timestamp H(b))       sequence, mirror and
+//!                                                                     replicate a, finalize,
+//!                                                                     retire log records)
+//! ```
+//!
+//! ZipIt builds block `i+1` while StoreIt stores block `i` (block `i+1` needs only `t_i`);
+//! StoreIt sequences strictly in chain order. Shutdown closes the appender's input: the
+//! appender drains and drops the queue, BatchIt cuts its last batch, and the later stages
+//! drain as their senders drop (mini-redis style).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use replication::Stores;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use verifier_core::batch::Batch;
+use verifier_core::block::Block;
+use verifier_core::chain::{Auditor, CLOCK_SKEW_MS, MainChainBlock};
+use verifier_core::hash::Hash32;
+use verifier_core::nsm::VerifyAt;
+use verifier_core::snapshot::ObjectKind;
+use verifier_core::time::UnixSeconds;
+
+use crate::failpoint::{Stage, failpoint};
+use crate::services::{SequencerService, TimestampService};
+use crate::state::Shared;
+use crate::wal::{self, Wal};
+
+/// The most write requests one group commit takes.
+const MAX_GROUP: usize = 8192;
+
+/// Capacity of the HTTP → appender channel (write requests waiting for a group commit).
+const WRITE_QUEUE: usize = 65_536;
+
+/// The longest wait between retries of a failing service or store.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// An acknowledged transaction on its way to a block.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    /// Its write-ahead log index.
+    pub index: u64,
+    /// `H(d)`.
+    pub tx: Hash32,
+    /// `d`.
+    pub data: Bytes,
+}
+
+/// Why a write was not acknowledged.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The write-ahead log could not be written or synced.
+    #[error("the write-ahead log failed: {reason}")]
+    Log {
+        /// The failure.
+        reason: String,
+    },
+    /// The writer is shutting down.
+    #[error("the writer is shutting down")]
+    ShuttingDown,
+}
+
+struct WriteRequest {
+    items: Vec<(Bytes, Hash32)>,
+    reply: oneshot::Sender<Result<(), WriteError>>,
+}
+
+/// The HTTP side of the group commit: submit transactions, wait until they are durable.
+#[derive(Clone, Debug)]
+pub struct WalHandle {
+    tx: mpsc::Sender<WriteRequest>,
+}
+
+impl WalHandle {
+    /// Appends `items` (`(d, H(d))`) to the log and returns once they are fsynced.
+    ///
+    /// # Errors
+    /// [`WriteError`] when they are not durable; they must not be acknowledged.
+    pub async fn write(&self, items: Vec<(Bytes, Hash32)>) -> Result<(), WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(WriteRequest { items, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        answer.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+}
+
+/// Starts the appender thread: it owns `wal`, commits groups of writes, marks them pending
+/// in `shared`, forwards them to `queue` in log order, then answers their writers.
+pub fn spawn_appender(
+    mut wal: Wal,
+    shared: Arc<Shared>,
+    queue: mpsc::UnboundedSender<Queued>,
+) -> std::io::Result<(WalHandle, std::thread::JoinHandle<()>)> {
+    let (tx, mut rx) = mpsc::channel::<WriteRequest>(WRITE_QUEUE);
+    let thread = std::thread::Builder::new()
+        .name("wal-appender".into())
+        .spawn(move || {
+            let mut group: Vec<WriteRequest> = Vec::with_capacity(1024);
+            while let Some(first) = rx.blocking_recv() {
+                group.push(first);
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(r) => group.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let started = Instant::now();
+                let result = wal.append(
+                    group
+                        .iter()
+                        .flat_map(|r| r.items.iter().map(|(d, _)| d.as_ref())),
+                );
+                shared.metrics.fsync.observe(started.elapsed());
+                match result {
+                    Ok(first_index) => {
+                        failpoint(Stage::BeforeAck);
+                        shared
+                            .add_pending(group.iter().flat_map(|r| r.items.iter().map(|(_, t)| t)));
+                        let mut index = first_index;
+                        let mut n = 0u64;
+                        for r in &group {
+                            for (data, tx) in &r.items {
+                                // A closed queue (sealing halted or shutting down) loses
+                                // nothing: the record is in the log.
+                                let _ = queue.send(Queued {
+                                    index,
+                                    tx: *tx,
+                                    data: data.clone(),
+                                });
+                                index += 1;
+                                n += 1;
+                            }
+                        }
+                        shared
+                            .metrics
+                            .acknowledged
+                            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                        shared.set_healthy("wal");
+                        for r in group.drain(..) {
+                            let _ = r.reply.send(Ok(()));
+                        }
+                    }
+                    Err(e) => {
+                        shared.set_unhealthy("wal", e.to_string());
+                        for r in group.drain(..) {
+                            let _ = r.reply.send(Err(WriteError::Log {
+                                reason: e.to_string(),
+                            }));
+                        }
+                    }
+                }
+            }
+        })?;
+    Ok((WalHandle { tx }, thread))
+}
+
+/// A block made by ZipIt, for StoreIt.
+#[derive(Clone, Debug)]
+pub struct SealedBlock {
+    /// The block.
+    pub block: Block,
+    /// `H(b)`.
+    pub block_hash: Hash32,
+    /// The CBOR batch.
+    pub batch_bytes: Vec<u8>,
+    /// The batch's transaction ids.
+    pub tx_ids: Vec<Hash32>,
+    /// The timestamp JWT.
+    pub token: String,
+    /// `H(t)`.
+    pub token_hash: Hash32,
+    /// `t.iat`.
+    pub iat: UnixSeconds,
+    /// One past the highest log index in the batch (the retirement cursor once final).
+    pub wal_end: u64,
+    /// When the batch was cut.
+    pub started: Instant,
+}
+
+impl SealedBlock {
+    /// `y = b.u ++ H(t)`.
+    pub fn y(&self) -> [u8; 48] {
+        make_y(&self.block.uuid, &self.token_hash)
+    }
+}
+
+/// `u ++ H(t)`.
+pub fn make_y(uuid: &[u8; 16], token_hash: &Hash32) -> [u8; 48] {
+    let mut y = [0u8; 48];
+    y[..16].copy_from_slice(uuid);
+    y[16..].copy_from_slice(token_hash.as_bytes());
+    y
+}
+
+/// A random UUIDv4.
+pub fn random_uuid() -> Result<[u8; 16], String> {
+    let mut u = [0u8; 16];
+    getrandom::fill(&mut u).map_err(|e| e.to_string())?;
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    Ok(u)
+}
+
+/// Everything the sealing stages and recovery need.
+pub struct Sealer {
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// The auditor for chain.json: every token and document is checked with it.
+    pub auditor: Arc<Auditor>,
+    /// The timestamp service.
+    pub timestamps: Arc<dyn TimestampService>,
+    /// The sequencer.
+    pub sequencer: Arc<dyn SequencerService>,
+    /// The six stores.
+    pub stores: Stores,
+    /// The write-ahead log directory (for retiring).
+    pub wal_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").finish_non_exhaustive()
+    }
+}
+
+/// A sequenced, checked attestation.
+#[derive(Clone, Debug)]
+pub struct Sequenced {
+    /// The NSM document.
+    pub document: Vec<u8>,
+    /// `H(a)`.
+    pub key: Hash32,
+    /// `a.s.k`.
+    pub k: u64,
+}
+
+impl Sealer {
+    /// Writes an object to the mirror (off the async threads).
+    ///
+    /// # Errors
+    /// The mirror's error, in words.
+    pub async fn mirror_put(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: Vec<u8>,
+    ) -> Result<(), String> {
+        let mirror = self.shared.mirror.clone();
+        tokio::task::spawn_blocking(move || mirror.put(kind, &key, &bytes))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Replicates an object to all six stores, retrying until it is done; while it fails
+    /// the writer is unhealthy ("stores"). A key that is not the object's is a bug and
+    /// fails at once.
+    ///
+    /// # Errors
+    /// [`replication::StoreError::Object`] in words.
+    pub async fn replicate(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.stores.put_object(kind, key, bytes).await {
+                Ok(()) => {
+                    self.shared.set_healthy("stores");
+                    return Ok(());
+                }
+                Err(replication::StoreError::Object(e)) => return Err(e.to_string()),
+                Err(e) => {
+                    self.shared
+                        .set_unhealthy("stores", format!("replicating {kind} {key}: {e}"));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Mirrors, then replicates, an object.
+    ///
+    /// # Errors
+    /// As [`Sealer::mirror_put`] and [`Sealer::replicate`].
+    pub async fn store(&self, kind: ObjectKind, key: Hash32, bytes: Vec<u8>) -> Result<(), String> {
+        self.mirror_put(kind, key, bytes.clone()).await?;
+        self.replicate(kind, key, &bytes).await
+    }
+
+    /// Asks the sequencer for `y` (retrying while it fails) and checks its document under
+    /// chain.json: `Err` is a reason to stop sealing (the key changed, or the documents no
+    /// longer verify).
+    ///
+    /// # Errors
+    /// The halt reason, in words.
+    pub async fn sequence(&self, y: [u8; 48], iat: UnixSeconds) -> Result<Sequenced, String> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let document = match self.sequencer.sequence(y).await {
+                Ok(doc) => doc,
+                Err(e) => {
+                    self.shared.set_unhealthy("sequencer", e.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            };
+            let verified = verifier_core::sequence::check(
+                self.auditor.sequencer_key(),
+                self.auditor.nsm_verifier(),
+                &document,
+                VerifyAt::DocumentTimestamp,
+            )
+            .map_err(|e| {
+                format!(
+                    "the sequencer's document does not check under chain.json ({e}); if the sequencer restarted its key changed: start a successor chain with --new-chain"
+                )
+            })?;
+            let s = verified.sequence();
+            if s.y != y {
+                return Err(format!(
+                    "asked the sequencer for y {}, got a document for {}",
+                    hex::encode(y),
+                    hex::encode(s.y)
+                ));
+            }
+            let earliest = iat.0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
+            if verified.timestamp().0 < earliest {
+                self.shared.set_unhealthy(
+                    "sequencer",
+                    format!(
+                        "document made at {} ms, more than five minutes before the timestamp ({} s): clocks disagree",
+                        verified.timestamp().0,
+                        iat.0
+                    ),
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+            self.shared.set_healthy("sequencer");
+            return Ok(Sequenced {
+                key: verified.hash(),
+                k: s.k,
+                document,
+            });
+        }
+    }
+
+    /// Timestamps `H(b)` (retrying while the service fails) and checks the token.
+    ///
+    /// # Errors
+    /// A halt reason when the token does not validate under chain.json.
+    pub async fn timestamp(
+        &self,
+        block_hash: Hash32,
+    ) -> Result<(String, Hash32, UnixSeconds), String> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.timestamps.timestamp(block_hash).await {
+                Ok(token) => {
+                    let verified = self
+                        .auditor
+                        .timestamp_verifier()
+                        .validate(&token)
+                        .map_err(|e| format!("the timestamp service's token does not validate under chain.json: {e}"))?;
+                    if verified.attested() != Some(block_hash.as_bytes().as_slice()) {
+                        return Err(format!(
+                            "the timestamp service attested other bytes than H(b) = {block_hash}"
+                        ));
+                    }
+                    self.shared.set_healthy("timestamp");
+                    let hash = Hash32::digest(token.as_bytes());
+                    return Ok((token, hash, verified.iat()));
+                }
+                Err(e) => {
+                    self.shared.set_unhealthy("timestamp", e.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn halt(&self, reason: String) {
+        self.shared
+            .set_unhealthy("sealing", format!("stopped: {reason}"));
+    }
+}
+
+/// The running stages.
+#[derive(Debug)]
+pub struct Pipeline {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Starts BatchIt, ZipIt and StoreIt on `queue`, sealing on the timestamp `parent`.
+    pub fn spawn(
+        sealer: Arc<Sealer>,
+        queue: mpsc::UnboundedReceiver<Queued>,
+        parent: Hash32,
+        batch_max: usize,
+        batch_wait: Duration,
+    ) -> Self {
+        let (batches_tx, batches_rx) = mpsc::channel(1);
+        let (sealed_tx, sealed_rx) = mpsc::channel(1);
+        let tasks = vec![
+            tokio::spawn(batch_it(queue, batches_tx, batch_max, batch_wait)),
+            tokio::spawn(zip_it(Arc::clone(&sealer), batches_rx, sealed_tx, parent)),
+            tokio::spawn(store_it(sealer, sealed_rx)),
+        ];
+        Self { tasks }
+    }
+
+    /// Waits for every stage to drain and stop.
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn batch_it(
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+    out: mpsc::Sender<Vec<Queued>>,
+    batch_max: usize,
+    batch_wait: Duration,
+) {
+    loop {
+        let mut batch = Vec::with_capacity(batch_max.min(1 << 16));
+        if queue.recv_many(&mut batch, batch_max).await == 0 {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + batch_wait;
+        let mut closed = false;
+        while batch.len() < batch_max {
+            let room = batch_max - batch.len();
+            match tokio::time::timeout_at(deadline, queue.recv_many(&mut batch, room)).await {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if out.send(batch).await.is_err() || closed {
+            return;
+        }
+    }
+}
+
+async fn zip_it(
+    sealer: Arc<Sealer>,
+    mut batches: mpsc::Receiver<Vec<Queued>>,
+    out: mpsc::Sender<SealedBlock>,
+    mut parent: Hash32,
+) {
+    while let Some(queued) = batches.recv().await {
+        let started = Instant::now();
+        let wal_end = queued.iter().map(|q| q.index + 1).max().unwrap_or(0);
+        let batch = Batch::new(queued.into_iter().map(|q| q.data.to_vec()).collect());
+        let uuid = match random_uuid() {
+            Ok(u) => u,
+            Err(e) => return sealer.halt(format!("the random source failed: {e}")),
+        };
+        let block = Block {
+            uuid,
+            batch_root: batch.root(),
+            parent_timestamp: parent,
+        };
+        let block_hash = block.hash();
+        let (token, token_hash, iat) = match sealer.timestamp(block_hash).await {
+            Ok(t) => t,
+            Err(reason) => return sealer.halt(reason),
+        };
+        failpoint(Stage::AfterTimestamp);
+        parent = token_hash;
+        let sealed = SealedBlock {
+            block,
+            block_hash,
+            batch_bytes: batch.encode(),
+            tx_ids: batch.tx_ids(),
+            token,
+            token_hash,
+            iat,
+            wal_end,
+            started,
+        };
+        if out.send(sealed).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn store_it(sealer: Arc<Sealer>, mut blocks: mpsc::Receiver<SealedBlock>) {
+    while let Some(sealed) = blocks.recv().await {
+        if let Err(reason) = store_one(&sealer, &sealed).await {
+            return sealer.halt(reason);
+        }
+    }
+}
+
+async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
+    // The block goes to the mirror last, so a mirrored block always has its batch and
+    // timestamp beside it (recovery re-drives it from them).
+    let root = s.block.batch_root;
+    sealer
+        .mirror_put(ObjectKind::Batch, root, s.batch_bytes.clone())
+        .await?;
+    sealer
+        .mirror_put(
+            ObjectKind::Timestamp,
+            s.token_hash,
+            s.token.clone().into_bytes(),
+        )
+        .await?;
+    sealer
+        .mirror_put(ObjectKind::Block, s.block_hash, s.block.encode().to_vec())
+        .await?;
+    sealer
+        .replicate(ObjectKind::Batch, root, &s.batch_bytes)
+        .await?;
+    sealer
+        .replicate(ObjectKind::Block, s.block_hash, &s.block.encode())
+        .await?;
+    sealer
+        .replicate(ObjectKind::Timestamp, s.token_hash, s.token.as_bytes())
+        .await?;
+    let sequenced = sealer.sequence(s.y(), s.iat).await?;
+    failpoint(Stage::AfterSequence);
+    sealer
+        .mirror_put(
+            ObjectKind::Attestation,
+            sequenced.key,
+            sequenced.document.clone(),
+        )
+        .await?;
+    failpoint(Stage::BeforeAttestationReplication);
+    sealer
+        .replicate(ObjectKind::Attestation, sequenced.key, &sequenced.document)
+        .await?;
+    let tip = sealer
+        .shared
+        .tip()
+        .ok_or_else(|| "the writer's main chain is empty".to_string())?;
+    if tip.timestamp != s.block.parent_timestamp {
+        return Err(format!(
+            "block {} does not extend the tip {} (a bug)",
+            s.block_hash, tip.block
+        ));
+    }
+    if Some(sequenced.k) != tip.sequence.checked_add(1) {
+        return Err(format!(
+            "the sequencer numbered block {} {}, expected {} right after the tip: a sequence gap holds the chain back (restart the writer to re-audit)",
+            s.block_hash,
+            sequenced.k,
+            tip.sequence.saturating_add(1)
+        ));
+    }
+    sealer.shared.finalize(
+        MainChainBlock {
+            height: tip.height + 1,
+            block: s.block_hash,
+            timestamp: s.token_hash,
+            attestation: sequenced.key,
+            sequence: sequenced.k,
+            iat: s.iat,
+            batch_root: root,
+        },
+        &s.tx_ids,
+    );
+    sealer.shared.metrics.seal.observe(s.started.elapsed());
+    let dir = sealer.wal_dir.clone();
+    let end = s.wal_end;
+    match tokio::task::spawn_blocking(move || wal::retire(&dir, end)).await {
+        Ok(Ok(())) => sealer.shared.set_healthy("wal-retire"),
+        Ok(Err(e)) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),
+        Err(e) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),
+    }
+    tracing::debug!(block = %s.block_hash, k = sequenced.k, txs = s.tx_ids.len(), "block final");
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Startup: the genesis block at first start, the successor chain of `--new-chain`, and
+//! recovery from the mirror after any stop or crash.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use replication::Stores;
+use verifier_core::batch::Batch;
+use verifier_core::block::Block;
+use verifier_core::chain::{Audit, Auditor, Examined};
+use verifier_core::hash::Hash32;
+use verifier_core::nsm::VerifyAt;
+use verifier_core::snapshot::{ObjectKind, Snapshot};
+use verifier_core::time::UnixSeconds;
+use verifier_core::trust::TrustDescriptor;
+
+use crate::WriterError;
+use crate::fsio;
+use crate::journal::{Mirror, load_snapshot_dir};
+use crate::pipeline::{Sealer, make_y, random_uuid};
+use crate::services::{SequencerService, TimestampService, now_ms};
+
+/// The data directory's layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `DIR`.
+    pub dir: PathBuf,
+}
+
+impl Layout {
+    /// `DIR/chain.json`: the trust descriptor, written once the genesis block is replicated.
+    pub fn chain_json(&self) -> PathBuf {
+        self.dir.join("chain.json")
+    }
+    /// `DIR/wal/`: the write-ahead log.
+    pub fn wal(&self) -> PathBuf {
+        self.dir.join("wal")
+    }
+    /// `DIR/objects/`: the mirror (SPEC §2.1 layout).
+    pub fn objects(&self) -> PathBuf {
+        self.dir.join("objects")
+    }
+    /// `DIR/stores/`: the default six stores `store-0` … `store-5`.
+    pub fn stores(&self) -> PathBuf {
+        self.dir.join("stores")
+    }
+    /// `DIR/standins/tsa/`: the embedded timestamp authority's key.
+    pub fn tsa(&self) -> PathBuf {
+        self.dir.join("standins").join("tsa")
+    }
+    /// `DIR/standins/ca/`: the embedded sequencer's test CA.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("standins").join("ca")
+    }
+    /// `DIR/standins/sequencer/`: the embedded sequencer's seed, PCR0 and `y` log.
+    pub fn sequencer(&self) -> PathBuf {
+        self.dir.join("standins").join("sequencer")
+    }
+    /// `DIR/chains/`: earlier chains (`<genesis hex>.json` and `<genesis hex>/`).
+    pub fn chains(&self) -> PathBuf {
+        self.dir.join("chains")
+    }
+}
+
+fn io(path: &Path, e: &std::io::Error) -> WriterError {
+    WriterError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Reads and parses `chain.json`.
+///
+/// # Errors
+/// [`WriterError`] when it cannot be read or is not a trust descriptor.
+pub fn load_trust(path: &Path) -> Result<TrustDescriptor, WriterError> {
+    let text = fs::read_to_string(path).map_err(|e| io(path, &e))?;
+    TrustDescriptor::from_json(&text).map_err(|e| WriterError::Chain {
+        reason: format!("{}: {e}", path.display()),
+    })
+}
+
+/// A first start that never finished (no chain.json) left at most an unfinished genesis:
+/// remove its mirror and, for the embedded stand-in, its sequencer (whose `k = 0` may be
+/// spent), so the genesis can be made again.
+///
+/// # Errors
+/// [`WriterError::Io`].
+pub fn clear_unfinished_genesis(
+    layout: &Layout,
+    embedded_sequencer: bool,
+) -> Result<(), WriterError> {
+    let mut dirs = vec![layout.objects()];
+    if embedded_sequencer {
+        dirs.push(layout.sequencer());
+    }
+    for dir in dirs {
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::warn!(dir = %dir.display(), "removed an unfinished genesis"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&dir, &e)),
+        }
+    }
+    Ok(())
+}
+
+/// Archives the current chain for `--new-chain`: `chains/<genesis>.json`, the mirror as
+/// `chains/<genesis>/objects`, the embedded sequencer as `chains/<genesis>/sequencer`.
+/// Returns the `previous` member of the successor's genesis metadata. Safe to repeat after
+/// an interruption.
+///
+/// # Errors
+/// [`WriterError`] when the old chain cannot be read or moved.
+pub fn archive_chain(
+    layout: &Layout,
+    embedded_sequencer: bool,
+) -> Result<serde_json::Value, WriterError> {
+    let trust = load_trust(&layout.chain_json())?;
+    let genesis = trust.genesis().to_hex();
+    let archive = layout.chains().join(&genesis);
+    fs::create_dir_all(&archive).map_err(|e| io(&archive, &e))?;
+    let json = fs::read(layout.chain_json()).map_err(|e| io(&layout.chain_json(), &e))?;
+    let archived_json = layout.chains().join(format!("{genesis}.json"));
+    fsio::write_atomic(&archived_json, &json).map_err(|e| io(&archived_json, &e))?;
+    let mut moves = vec![(layout.objects(), archive.join("objects"))];
+    if embedded_sequencer {
+        moves.push((layout.sequencer(), archive.join("sequencer")));
+    }
+    for (from, to) in moves {
+        if !from.exists() {
+            continue;
+        }
+        if to.exists() {
+            // An interrupted earlier --new-chain already moved it; what is here now is
+            // an unfinished successor genesis.
+            fs::remove_dir_all(&from).map_err(|e| io(&from, &e))?;
+        } else {
+            fs::rename(&from, &to).map_err(|e| io(&from, &e))?;
+        }
+    }
+    fsio::sync_dir(&layout.dir).map_err(|e| io(&layout.dir, &e))?;
+    let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+        reason: e.to_string(),
+    })?;
+    let snapshot = load_snapshot_dir(&archive.join("objects"))?;
+    let audit = auditor.audit(&snapshot, &mut |_, _| {});
+    let tip = audit.tip();
+    Ok(serde_json::json!({
+        "genesis": genesis,
+        "last_final_timestamp": tip.map(|b| b.timestamp.to_hex()),
+        "last_final_time": tip.map(|b| b.iat.0),
+        "last_final_height": tip.map(|b| b.height),
+    }))
+}
+
+/// Makes the genesis block (SPEC §1.2): a batch of one metadata transaction, `t^H = 0^32`,
+/// timestamped, replicated, sequenced with `k = 0`; then writes `chain.json`.
+///
+/// # Errors
+/// [`WriterError`] when a service, the mirror or a store fails, or the sequencer's first
+/// number is not 0.
+pub async fn create_genesis(
+    layout: &Layout,
+    timestamps: &dyn TimestampService,
+    sequencer: &dyn SequencerService,
+    stores: &Stores,
+    previous: Option<serde_json::Value>,
+) -> Result<TrustDescriptor, WriterError> {
+    let key = sequencer.public_key().await?;
+    let root_pem = sequencer.root_pem().await?;
+    let ts_trust = timestamps.trust().await?;
+    let mut nonce = [0u8; 32];
+    getrandom::fill(&mut nonce).map_err(|e| WriterError::Chain {
+        reason: format!("the random source failed: {e}"),
+    })?;
+    let mut metadata = serde_json::json!({
+        "zipchain_writer_chain": 1,
+        "chain": hex::encode(nonce),
+        "sequencer_key": hex::encode(key),
+        "timestamp_issuer": ts_trust.issuer,
+        "created": now_ms().0 / 1000,
+    });
+    if let (Some(previous), Some(map)) = (previous, metadata.as_object_mut()) {
+        map.insert("previous".into(), previous);
+    }
+    let batch = Batch::new(vec![metadata.to_string().into_bytes()]);
+    let block = Block {
+        uuid: random_uuid().map_err(|reason| WriterError::Chain { reason })?,
+        batch_root: batch.root(),
+        parent_timestamp: Hash32::ZERO,
+    };
+    let genesis = block.hash();
+    let trust = services::chain_kit::trust_descriptor_for(
+        ts_trust,
+        key,
+        root_pem.as_deref(),
+        sequencer.pcr0(),
+        genesis,
+    )
+    .map_err(|e| WriterError::Chain {
+        reason: e.to_string(),
+    })?;
+    let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+        reason: e.to_string(),
+    })?;
+    let token = timestamps.timestamp(genesis).await?;
+    auditor
+        .timestamp_verifier()
+        .validate(&token)
+        .map_err(|e| WriterError::Chain {
+            reason: format!("the genesis timestamp does not validate: {e}"),
+        })?;
+    let token_hash = Hash32::digest(token.as_bytes());
+    let mirror = Mirror::open(&layout.objects())?;
+    let objects = [
+        (ObjectKind::Batch, batch.root(), batch.encode()),
+        (ObjectKind::Timestamp, token_hash, token.into_bytes()),
+        (ObjectKind::Block, genesis, block.encode().to_vec()),
+    ];
+    for (kind, key, bytes) in &objects {
+        mirror.put(*kind, key, bytes)?;
+    }
+    for (kind, key, bytes) in &objects {
+        stores.put_object(*kind, *key, bytes).await?;
+    }
+    let document = sequencer.sequence(make_y(&block.uuid, &token_hash)).await?;
+    let verified = verifier_core::sequence::check(
+        auditor.sequencer_key(),
+        auditor.nsm_verifier(),
+        &document,
+        VerifyAt::DocumentTimestamp,
+    )
+    .map_err(|e| WriterError::Chain {
+        reason: format!("the genesis attestation does not check: {e}"),
+    })?;
+    if verified.sequence().k != 0 {
+        return Err(WriterError::Chain {
+            reason: format!(
+                "the sequencer numbered the genesis block {}, expected 0: it has sequenced other blocks already (a new chain needs a fresh sequencer)",
+                verified.sequence().k
+            ),
+        });
+    }
+    mirror.put(ObjectKind::Attestation, &verified.hash(), &document)?;
+    stores
+        .put_object(ObjectKind::Attestation, verified.hash(), &document)
+        .await?;
+    let path = layout.chain_json();
+    fsio::write_atomic(&path, trust.to_json_pretty().as_bytes()).map_err(|e| io(&path, &e))?;
+    tracing::info!(genesis = %genesis, "created a new chain");
+    Ok(trust)
+}
+
+/// What the mirror says, indexed.
+#[derive(Default)]
+struct Index {
+    blocks: HashMap<Hash32, Block>,
+    timestamps_of: HashMap<Hash32, Vec<(Hash32, UnixSeconds)>>,
+    attestations_of: HashMap<[u8; 48], Vec<Hash32>>,
+}
+
+fn index(auditor: &Auditor, snapshot: &Snapshot) -> Index {
+    let mut ix = Index::default();
+    for (kind, key, bytes) in snapshot.iter() {
+        if kind == ObjectKind::Batch {
+            continue;
+        }
+        match auditor.examine(kind, &key.to_hex(), bytes) {
+            Examined::Block { key, block } => {
+                ix.blocks.insert(key, block);
+            }
+            Examined::Timestamp { key, attests, iat } => {
+                ix.timestamps_of
+                    .entry(attests)
+                    .or_default()
+                    .push((key, iat));
+            }
+            Examined::Attestation { key, y, .. } => {
+                ix.attestations_of.entry(y).or_default().push(key);
+            }
+            _ => {}
+        }
+    }
+    ix
+}
+
+/// The outcome of recovery.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The audit of the mirror after re-driving.
+    pub audit: Audit,
+    /// Why sealing must not resume, if it must not.
+    pub halt: Option<String>,
+}
+
+/// Recovers from the mirror: re-drives every mirrored block whose attestation is missing
+/// (replicate b/m/t again, ask the sequencer again for the same `y`, mirror and replicate
+/// the attestation), audits, and replicates again the objects that may not have reached
+/// every store (the tip's, and those of every block off the main chain).
+///
+/// # Errors
+/// [`WriterError`] when the mirror cannot be read or holds no chain for chain.json.
+pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
+    let mirror = &sealer.shared.mirror;
+    let mut snapshot = mirror.load()?;
+    let ix = index(&sealer.auditor, &snapshot);
+    let mut redrive: Vec<(UnixSeconds, Hash32, Hash32)> = Vec::new();
+    for (hash, block) in &ix.blocks {
+        for (t, iat) in ix.timestamps_of.get(hash).into_iter().flatten() {
+            if !ix.attestations_of.contains_key(&make_y(&block.uuid, t)) {
+                redrive.push((*iat, *hash, *t));
+            }
+        }
+    }
+    redrive.sort();
+    let mut halt = None;
+    for (iat, hash, t) in redrive {
+        let Some(block) = ix.blocks.get(&hash) else {
+            continue;
+        };
+        tracing::info!(block = %hash, "re-driving a block whose attestation is missing");
+        replicate_mirrored(sealer, &snapshot, ObjectKind::Batch, &block.batch_root).await?;
+        replicate_mirrored(sealer, &snapshot, ObjectKind::Block, &hash).await?;
+        replicate_mirrored(sealer, &snapshot, ObjectKind::Timestamp, &t).await?;
+        match sealer.sequence(make_y(&block.uuid, &t), iat).await {
+            Ok(s) => {
+                sealer
+                    .store(ObjectKind::Attestation, s.key, s.document.clone())
+                    .await
+                    .map_err(|reason| WriterError::Chain { reason })?;
+                snapshot.insert(ObjectKind::Attestation, s.key, s.document);
+            }
+            Err(reason) => {
+                halt = Some(reason);
+                break;
+            }
+        }
+    }
+    let audit = sealer.auditor.audit(&snapshot, &mut |_, _| {});
+    let Some(tip) = audit.tip().cloned() else {
+        return Err(WriterError::Chain {
+            reason: format!(
+                "the mirror {} holds no chain for genesis {} (was it deleted?)",
+                mirror.root().display(),
+                sealer.auditor.genesis()
+            ),
+        });
+    };
+    if !audit.equivocations.is_empty() {
+        sealer.shared.set_unhealthy(
+            "audit",
+            format!("the sequencer equivocated: {:?}", audit.equivocations),
+        );
+    }
+    // Replicate again what may not have reached every store (identical shards are success).
+    let on_main: HashSet<Hash32> = audit.main_chain.iter().map(|b| b.block).collect();
+    let mut again: Vec<(ObjectKind, Hash32)> = vec![
+        (ObjectKind::Batch, tip.batch_root),
+        (ObjectKind::Block, tip.block),
+        (ObjectKind::Timestamp, tip.timestamp),
+        (ObjectKind::Attestation, tip.attestation),
+    ];
+    for (hash, block) in &ix.blocks {
+        if on_main.contains(hash) {
+            continue;
+        }
+        again.push((ObjectKind::Batch, block.batch_root));
+        again.push((ObjectKind::Block, *hash));
+        for (t, _) in ix.timestamps_of.get(hash).into_iter().flatten() {
+            again.push((ObjectKind::Timestamp, *t));
+            let y = make_y(&block.uuid, t);
+            for a in ix.attestations_of.get(&y).into_iter().flatten() {
+                again.push((ObjectKind::Attestation, *a));
+            }
+        }
+    }
+    for (kind, key) in again {
+        replicate_mirrored(sealer, &snapshot, kind, &key).await?;
+    }
+    tracing::info!(
+        height = tip.height,
+        tip = %tip.block,
+        final_transactions = audit.final_transactions.len(),
+        "recovered the main chain from the mirror"
+    );
+    Ok(Recovered { audit, halt })
+}
+
+async fn replicate_mirrored(
+    sealer: &Sealer,
+    snapshot: &Snapshot,
+    kind: ObjectKind,
+    key: &Hash32,
+) -> Result<(), WriterError> {
+    if let Some(bytes) = snapshot.get(kind, key) {
+        sealer
+            .replicate(kind, *key, bytes)
+            .await
+            .map_err(|reason| WriterError::Chain { reason })?;
+    }
+    Ok(())
+}

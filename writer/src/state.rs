@@ -1,0 +1,178 @@
+//! What the writer knows, shared by the HTTP handlers and the pipeline: its own main chain,
+//! the transactions final on it and those still pending, the health reasons, the metrics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use verifier_core::certificate::{Certificate, MakeCertificateError, certificate_for};
+use verifier_core::chain::MainChainBlock;
+use verifier_core::hash::Hash32;
+use verifier_core::sequence::SequencerKey;
+use verifier_core::trust::TrustDescriptor;
+
+use crate::journal::Mirror;
+use crate::metrics::Metrics;
+
+/// The status of a transaction id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Acknowledged, not yet in a final block.
+    Pending,
+    /// First in the final main-chain block at this height.
+    Final(u64),
+}
+
+/// The main chain the writer has built (audited at startup, extended block by block) and
+/// the transactions on and off it.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// The main chain, `b0` first.
+    pub main: Vec<MainChainBlock>,
+    /// Every final transaction: the height of its first main-chain occurrence after `b0`.
+    pub finals: HashMap<Hash32, u64>,
+    /// Acknowledged transactions not final yet, with how many times each is queued.
+    pub pending: HashMap<Hash32, u32>,
+}
+
+/// State shared by the HTTP handlers and the pipeline.
+#[derive(Debug)]
+pub struct Shared {
+    /// The trust descriptor (`chain.json`).
+    pub trust: TrustDescriptor,
+    /// `chain.json` as served.
+    pub chain_json: String,
+    /// The object mirror certificates are read from.
+    pub mirror: Mirror,
+    /// The writer's chain and transactions.
+    pub ledger: RwLock<Ledger>,
+    /// Why the writer is not sealing, by component (empty when healthy).
+    health: Mutex<BTreeMap<&'static str, String>>,
+    /// The metrics.
+    pub metrics: Metrics,
+}
+
+impl Shared {
+    /// Shared state for `trust` over `ledger`.
+    pub fn new(trust: TrustDescriptor, mirror: Mirror, ledger: Ledger) -> Self {
+        let metrics = Metrics::default();
+        metrics.queue_depth.store(
+            ledger.pending.values().map(|n| u64::from(*n)).sum(),
+            Ordering::Relaxed,
+        );
+        Self {
+            chain_json: trust.to_json_pretty(),
+            trust,
+            mirror,
+            ledger: RwLock::new(ledger),
+            health: Mutex::new(BTreeMap::new()),
+            metrics,
+        }
+    }
+
+    /// Records that `component` is failing, and why (logged when it changes).
+    pub fn set_unhealthy(&self, component: &'static str, reason: String) {
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        if health.get(component) != Some(&reason) {
+            tracing::error!(component, %reason, "writer unhealthy");
+            health.insert(component, reason);
+        }
+    }
+
+    /// Records that `component` works again.
+    pub fn set_healthy(&self, component: &'static str) {
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        if health.remove(component).is_some() {
+            tracing::info!(component, "recovered");
+        }
+    }
+
+    /// The reasons the writer is unhealthy, as `component: reason`.
+    pub fn health_reasons(&self) -> Vec<String> {
+        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        health.iter().map(|(c, r)| format!("{c}: {r}")).collect()
+    }
+
+    /// The main chain's tip.
+    pub fn tip(&self) -> Option<MainChainBlock> {
+        self.read().main.last().cloned()
+    }
+
+    /// The status of `tx`, `None` when the writer never acknowledged it (since its queue
+    /// was last emptied of it).
+    pub fn status(&self, tx: &Hash32) -> Option<TxStatus> {
+        let ledger = self.read();
+        if let Some(h) = ledger.finals.get(tx) {
+            return Some(TxStatus::Final(*h));
+        }
+        ledger.pending.contains_key(tx).then_some(TxStatus::Pending)
+    }
+
+    /// Marks transactions acknowledged (pending).
+    pub fn add_pending<'a>(&self, txs: impl Iterator<Item = &'a Hash32>) {
+        let mut ledger = self.write();
+        let mut n = 0;
+        for tx in txs {
+            *ledger.pending.entry(*tx).or_insert(0) += 1;
+            n += 1;
+        }
+        self.metrics.queue_depth.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Appends a final block to the main chain and marks its transactions final.
+    pub fn finalize(&self, entry: MainChainBlock, tx_ids: &[Hash32]) {
+        let mut ledger = self.write();
+        let height = entry.height;
+        ledger.main.push(entry);
+        let mut dequeued = 0;
+        for tx in tx_ids {
+            ledger.finals.entry(*tx).or_insert(height);
+            if let Some(n) = ledger.pending.get_mut(tx) {
+                *n -= 1;
+                dequeued += 1;
+                if *n == 0 {
+                    ledger.pending.remove(tx);
+                }
+            }
+        }
+        drop(ledger);
+        let m = &self.metrics;
+        m.queue_depth.fetch_sub(dequeued, Ordering::Relaxed);
+        m.blocks_sealed.fetch_add(1, Ordering::Relaxed);
+        m.transactions_final
+            .fetch_add(tx_ids.len() as u64, Ordering::Relaxed);
+    }
+
+    /// The certificate of `tx` (SPEC §3), `Ok(None)` when it is not final.
+    ///
+    /// # Errors
+    /// [`MakeCertificateError`] when the mirror cannot give the objects back.
+    pub fn certificate(&self, tx: &Hash32) -> Result<Option<Certificate>, MakeCertificateError> {
+        let (entry, prev) = {
+            let ledger = self.read();
+            let Some(height) = ledger.finals.get(tx).copied() else {
+                return Ok(None);
+            };
+            let at = |h: u64| {
+                usize::try_from(h)
+                    .ok()
+                    .and_then(|h| ledger.main.get(h))
+                    .cloned()
+            };
+            match (at(height), height.checked_sub(1).and_then(at)) {
+                (Some(entry), Some(prev)) => (entry, prev),
+                _ => return Ok(None),
+            }
+        };
+        let key: SequencerKey = self.trust.sequencer_key();
+        certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx).map(Some)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Ledger> {
+        self.ledger.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Ledger> {
+        self.ledger.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
