@@ -75,11 +75,17 @@ metrics() {
     curl -sf "$URL/metrics" >"$OUT/metrics-$1.txt" || true
 }
 
+# Echoes the load generator's command line on stderr (stdout is its JSON report), then runs it.
+load() {
+    printf '+ %s %s\n' "$LOAD" "$*" >&2
+    "$LOAD" "$@"
+}
+
 ROWS=()
 for c in $CONNECTIONS; do
     name=throughput-c$c
     start_writer "$name"
-    run "$LOAD" throughput --url "$URL" --connections "$c" --duration "$DURATION" \
+    load throughput --url "$URL" --connections "$c" --duration "$DURATION" \
         --tx-bytes 64 --threads "$LOAD_THREADS" --json | tee "$OUT/$name.json"
     metrics "$name"
     ROWS+=("$(jq -r --arg n "POST /v1/transactions, $c connections, ${DURATION} s" \
@@ -91,7 +97,7 @@ if [[ $BATCH != 0 ]]; then
     c=${CONNECTIONS%% *}
     name=throughput-batch$BATCH-c$c
     start_writer "$name"
-    run "$LOAD" throughput --url "$URL" --connections "$c" --duration "$DURATION" \
+    load throughput --url "$URL" --connections "$c" --duration "$DURATION" \
         --tx-bytes 64 --batch "$BATCH" --threads "$LOAD_THREADS" --json | tee "$OUT/$name.json"
     metrics "$name"
     ROWS+=("$(jq -r --arg n "POST /v1/transactions/batch ×$BATCH, $c connections, ${DURATION} s" \
@@ -101,7 +107,7 @@ fi
 
 name=finality-r$RATE
 start_writer "$name"
-run "$LOAD" finality --url "$URL" --rate "$RATE" --duration "$FINALITY_DURATION" \
+load finality --url "$URL" --rate "$RATE" --duration "$FINALITY_DURATION" \
     --tx-bytes 64 --threads "$LOAD_THREADS" --json | tee "$OUT/$name.json"
 metrics "$name"
 stop_writer
