@@ -1,0 +1,327 @@
+//! Keep-alive HTTP/1.1 connections to the writer: one request in flight per connection.
+//!
+//! [`Conn`] is one TCP connection driven by hyper's low-level HTTP/1 client (no pool, no
+//! redirects, nothing between the load generator and the socket). [`Pool`] lends idle
+//! connections out to many tasks, at most `size` at a time, for the pollers.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode, Uri, header};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// Why a connection or a request failed.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnError {
+    /// The URL is not `http://host:port` (with at most a `/` path).
+    #[error("URL {url:?} is unusable: {reason}")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// Connecting failed: nothing listens there, or the connection was refused.
+    #[error("cannot reach the writer at {addr}: {reason}")]
+    Unreachable {
+        /// `host:port` dialled.
+        addr: String,
+        /// The operating system's error.
+        reason: String,
+    },
+    /// The connection broke while a request was in flight, or the HTTP exchange failed.
+    #[error("HTTP exchange failed: {reason}")]
+    Http {
+        /// hyper's error.
+        reason: String,
+    },
+    /// No complete answer within the request timeout.
+    #[error("no answer within {after_ms} ms")]
+    Timeout {
+        /// The timeout, in milliseconds.
+        after_ms: u64,
+    },
+}
+
+impl ConnError {
+    /// A short name of the kind of failure, for the error counts of a report.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BadUrl { .. } => "bad-url",
+            Self::Unreachable { .. } => "connect",
+            Self::Http { .. } => "http",
+            Self::Timeout { .. } => "timeout",
+        }
+    }
+}
+
+/// Where the writer listens: a parsed `http://host:port` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    host: String,
+    port: u16,
+    authority: String,
+}
+
+impl Target {
+    /// Parses `http://host[:port][/]` (port 80 if none).
+    ///
+    /// # Errors
+    /// [`ConnError::BadUrl`] for anything else (`https`, a path, no host).
+    pub fn parse(url: &str) -> Result<Self, ConnError> {
+        let bad = |reason: &str| ConnError::BadUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let uri: Uri = url
+            .parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => return Err(bad(&format!("got scheme {other:?}, expected \"http\""))),
+            None => return Err(bad("no scheme, expected http://host:port")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(bad(&format!(
+                "got path {:?}, expected none: give the writer's base URL",
+                uri.path()
+            )));
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port: authority.port_u16().unwrap_or(80),
+            authority: authority.as_str().to_owned(),
+        })
+    }
+
+    /// `host:port`, as dialled.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// An answer: its status and its whole body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// One keep-alive HTTP/1.1 connection.
+#[derive(Debug)]
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    authority: String,
+}
+
+impl Conn {
+    /// Opens a connection to `target` (`TCP_NODELAY` on); its I/O runs on a spawned task.
+    ///
+    /// # Errors
+    /// [`ConnError::Unreachable`] if the TCP connection fails, [`ConnError::Http`] if the
+    /// HTTP handshake does.
+    pub async fn connect(target: &Target) -> Result<Self, ConnError> {
+        let addr = target.addr();
+        let stream = TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| ConnError::Unreachable {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
+        // Small requests answered one at a time: Nagle would add delayed-ACK stalls.
+        stream
+            .set_nodelay(true)
+            .map_err(|e| ConnError::Unreachable {
+                addr,
+                reason: e.to_string(),
+            })?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(http_error)?;
+        tokio::spawn(async move {
+            // The connection ends when the sender is dropped or the peer closes it; either way
+            // the next request on it reports the failure.
+            let _ = connection.await;
+        });
+        Ok(Self {
+            sender,
+            authority: target.authority.clone(),
+        })
+    }
+
+    /// Whether the connection can no longer carry requests.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Sends one request and reads the whole answer, within `timeout`.
+    ///
+    /// After an error the connection should be dropped: its state is unknown.
+    ///
+    /// # Errors
+    /// [`ConnError::Http`] if the exchange fails, [`ConnError::Timeout`] after `timeout`.
+    pub async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, ConnError> {
+        let exchange = async {
+            self.sender.ready().await.map_err(http_error)?;
+            let mut builder = Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::HOST, self.authority.as_str());
+            if !body.is_empty() {
+                builder = builder.header(header::CONTENT_TYPE, "application/octet-stream");
+            }
+            let request = builder.body(Full::new(body)).map_err(|e| ConnError::Http {
+                reason: e.to_string(),
+            })?;
+            let response = self
+                .sender
+                .send_request(request)
+                .await
+                .map_err(http_error)?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(http_error)?
+                .to_bytes();
+            Ok(Answer { status, body })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| ConnError::Timeout {
+                after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            })?
+    }
+}
+
+fn http_error(e: hyper::Error) -> ConnError {
+    ConnError::Http {
+        reason: e.to_string(),
+    }
+}
+
+/// Keep-alive connections shared by many tasks, at most `size` in use at once.
+#[derive(Debug)]
+pub struct Pool {
+    target: Target,
+    idle: Mutex<Vec<Conn>>,
+    permits: Semaphore,
+}
+
+impl Pool {
+    /// A pool of at most `size` connections to `target`, opened as needed.
+    pub fn new(target: Target, size: usize) -> Arc<Self> {
+        Arc::new(Self {
+            target,
+            idle: Mutex::new(Vec::with_capacity(size)),
+            permits: Semaphore::new(size.max(1)),
+        })
+    }
+
+    /// Sends one request on an idle connection (or a new one, waiting while `size` are busy).
+    /// A connection that failed is dropped, not returned to the pool.
+    ///
+    /// # Errors
+    /// As [`Conn::connect`] and [`Conn::request`].
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, ConnError> {
+        // The semaphore is never closed, so acquiring fails only if it were.
+        let _permit = self.permits.acquire().await.map_err(|e| ConnError::Http {
+            reason: e.to_string(),
+        })?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match idle {
+            Some(c) if !c.is_closed() => c,
+            _ => Conn::connect(&self.target).await?,
+        };
+        let answer = conn.request(method, path, body, timeout).await?;
+        if !conn.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+        Ok(answer)
+    }
+}
+
+/// Checks that the writer answers at all: connects and asks `GET /healthz`.
+///
+/// Any HTTP answer counts (an unhealthy writer answers 503 and may still take writes).
+///
+/// # Errors
+/// [`ConnError::Unreachable`] when nothing listens at `target`, or another [`ConnError`]
+/// when the exchange fails.
+pub async fn probe(target: &Target, timeout: Duration) -> Result<Answer, ConnError> {
+    let mut conn = Conn::connect(target).await?;
+    conn.request(Method::GET, "/healthz", Bytes::new(), timeout)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_base_urls() {
+        let t = Target::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(t.addr(), "127.0.0.1:8080");
+        assert_eq!(
+            Target::parse("http://localhost/").unwrap().addr(),
+            "localhost:80"
+        );
+        assert_eq!(Target::parse("http://[::1]:9/").unwrap().addr(), "[::1]:9");
+    }
+
+    #[test]
+    fn rejects_other_urls() {
+        for url in [
+            "https://127.0.0.1:1",
+            "127.0.0.1:8080",
+            "http://h:1/v1",
+            "http://h:1/?a",
+            "",
+        ] {
+            assert!(
+                matches!(Target::parse(url), Err(ConnError::BadUrl { .. })),
+                "{url}"
+            );
+        }
+    }
+}

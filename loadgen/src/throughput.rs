@@ -1,0 +1,235 @@
+//! `zipchain-load throughput`: closed-loop upload from many connections.
+//!
+//! Each of `connections` tasks owns one keep-alive connection and sends unique transactions
+//! back to back (the next as soon as the previous is answered) until `duration` has passed;
+//! requests in flight then are awaited, and the rate is taken over the whole time, drain
+//! included. Only `202 Accepted` answers count as acknowledged; any other status, and every
+//! transport failure, is counted by kind. With `batch`, each request is one
+//! `POST /v1/transactions/batch` of `batch` transactions (a CBOR array of byte strings) and a
+//! 202 acknowledges all of them; the latency is then that of the whole batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use hyper::{Method, StatusCode};
+use serde::Serialize;
+use tokio::time::Instant;
+use verifier_core::batch::Batch;
+
+use crate::conn::{Conn, ConnError, Target, probe};
+use crate::stats::{ErrorCounts, LatencySummary, micros};
+use crate::tx::{MIN_TX_BYTES, TxMaker};
+
+/// The single-transaction upload path.
+pub const TX_PATH: &str = "/v1/transactions";
+
+/// The batch upload path.
+pub const BATCH_PATH: &str = "/v1/transactions/batch";
+
+/// How long a task waits before reconnecting after a failed connection.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(10);
+
+/// Why a throughput run could not run.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ThroughputError {
+    /// A setting is out of range.
+    #[error("{name} is {got}, expected {expected}")]
+    Config {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        got: String,
+        /// What it must be.
+        expected: String,
+    },
+    /// The writer cannot be reached (checked before the run starts).
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+}
+
+/// The settings of a throughput run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThroughputConfig {
+    /// Concurrent connections, one request in flight on each.
+    pub connections: usize,
+    /// How long to keep sending.
+    pub duration: Duration,
+    /// The size of each transaction, bytes (at least [`MIN_TX_BYTES`]).
+    pub tx_bytes: usize,
+    /// With `Some(n)`, upload through [`BATCH_PATH`], `n` transactions a request.
+    pub batch: Option<usize>,
+    /// The most time one request may take.
+    pub timeout: Duration,
+}
+
+/// What a throughput run measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ThroughputReport {
+    /// Connections used.
+    pub connections: usize,
+    /// Transactions per request (1 without `--batch`).
+    pub batch: usize,
+    /// The size of each transaction, bytes.
+    pub tx_bytes: usize,
+    /// The sending window asked, seconds.
+    pub duration_s: f64,
+    /// The time from the first send to the last answer, seconds (the window plus the drain).
+    pub elapsed_s: f64,
+    /// Requests answered or failed.
+    pub requests: u64,
+    /// Transactions acknowledged with `202`.
+    pub acked: u64,
+    /// `acked / elapsed_s`.
+    pub acked_per_s: f64,
+    /// Failed requests by kind (`"status 503"`, `"timeout"`, `"http"`, `"connect"`).
+    pub errors: ErrorCounts,
+    /// Send-to-`202` latency of the acknowledged requests.
+    pub ack_latency: LatencySummary,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    requests: u64,
+    acked: u64,
+    latencies: Vec<u64>,
+    errors: ErrorCounts,
+}
+
+/// Runs a throughput measurement against the writer at `target`.
+///
+/// # Errors
+/// [`ThroughputError::Config`] for a setting out of range, [`ThroughputError::Conn`] if the
+/// writer cannot be reached before the run. Failures during the run are counted in the report.
+pub async fn run(
+    target: Target,
+    config: &ThroughputConfig,
+) -> Result<ThroughputReport, ThroughputError> {
+    if config.connections == 0 {
+        return Err(out_of_range(
+            "--connections",
+            config.connections,
+            "at least 1",
+        ));
+    }
+    if config.batch == Some(0) {
+        return Err(out_of_range("--batch", 0, "at least 1"));
+    }
+    let maker = TxMaker::new(config.tx_bytes).ok_or_else(|| {
+        out_of_range(
+            "--tx-bytes",
+            config.tx_bytes,
+            &format!("at least {MIN_TX_BYTES}"),
+        )
+    })?;
+    probe(&target, config.timeout).await?;
+
+    let target = Arc::new(target);
+    let start = Instant::now();
+    let deadline = start + config.duration;
+    let mut tasks = Vec::with_capacity(config.connections);
+    for stream in 0..config.connections {
+        let stream = u32::try_from(stream)
+            .map_err(|_| out_of_range("--connections", config.connections, "at most 2^32"))?;
+        tasks.push(tokio::spawn(worker(
+            Arc::clone(&target),
+            maker,
+            stream,
+            config.batch,
+            deadline,
+            config.timeout,
+        )));
+    }
+    let mut total = Tally::default();
+    for task in tasks {
+        match task.await {
+            Ok(t) => {
+                total.requests += t.requests;
+                total.acked += t.acked;
+                total.latencies.extend(t.latencies);
+                total.errors.merge(t.errors);
+            }
+            Err(_) => total.errors.add("task-failed"),
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(ThroughputReport {
+        connections: config.connections,
+        batch: config.batch.unwrap_or(1),
+        tx_bytes: config.tx_bytes,
+        duration_s: config.duration.as_secs_f64(),
+        elapsed_s: elapsed,
+        requests: total.requests,
+        acked: total.acked,
+        acked_per_s: if elapsed > 0.0 {
+            total.acked as f64 / elapsed
+        } else {
+            0.0
+        },
+        errors: total.errors,
+        ack_latency: LatencySummary::from_micros(&mut total.latencies),
+    })
+}
+
+fn out_of_range(name: &'static str, got: impl ToString, expected: &str) -> ThroughputError {
+    ThroughputError::Config {
+        name,
+        got: got.to_string(),
+        expected: expected.to_owned(),
+    }
+}
+
+async fn worker(
+    target: Arc<Target>,
+    maker: TxMaker,
+    stream: u32,
+    batch: Option<usize>,
+    deadline: Instant,
+    timeout: Duration,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut conn: Option<Conn> = None;
+    let mut counter = 0u64;
+    while Instant::now() < deadline {
+        let mut c = match conn.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => match Conn::connect(&target).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tally.errors.add(e.kind());
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        let (path, body, n) = match batch {
+            None => (TX_PATH, maker.make(stream, counter), 1),
+            Some(n) => {
+                let txs = (0..n as u64)
+                    .map(|k| maker.make(stream, counter + k))
+                    .collect();
+                (BATCH_PATH, Batch::new(txs).encode(), n as u64)
+            }
+        };
+        counter += n;
+        let sent = Instant::now();
+        let answer = c
+            .request(Method::POST, path, Bytes::from(body), timeout)
+            .await;
+        tally.requests += 1;
+        match answer {
+            Ok(a) if a.status == StatusCode::ACCEPTED => {
+                tally.acked += n;
+                tally.latencies.push(micros(sent.elapsed()));
+                conn = Some(c);
+            }
+            Ok(a) => {
+                tally.errors.add(&format!("status {}", a.status.as_u16()));
+                conn = Some(c);
+            }
+            Err(e) => tally.errors.add(e.kind()),
+        }
+    }
+    tally
+}
