@@ -953,7 +953,7 @@ mod tests {
 
     #[test]
     fn sha3_256_hex_abc() {
-        // FIPS 202 example "abc"; verifier-wasm/tests/smoke.mjs checks the same value through JS.
+        // FIPS 202 example "abc"; npm/test/package.test.mjs checks the same value through the package.
         assert_eq!(
             sha3_256_hex(b"abc"),
             "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
