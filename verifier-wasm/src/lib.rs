@@ -1025,4 +1025,22 @@ mod tests {
         assert_eq!(jwt_passed_before(&iat).len(), 8);
         assert!(!jwt_passed_before(&iat).contains(&"claims"));
     }
+
+    #[test]
+    fn an_unusable_trust_descriptor_is_one_failed_check() {
+        for chain in ["", "{", "{}", "[1]"] {
+            let verdict = certificate_verdict("{}", chain, None);
+            assert!(!verdict.valid);
+            assert!(!verdict.main_chain_checked);
+            assert_eq!(verdict.checks.len(), 1);
+            assert_eq!(verdict.checks[0].name, "trust_descriptor");
+            assert!(verdict.checks[0].detail.starts_with("chain: "));
+
+            let audit = audit_verdict(&[], chain, &mut |_, _| {});
+            assert!(!audit.valid);
+            assert_eq!(audit.checks.len(), 1);
+            assert_eq!(audit.checks[0].name, "trust_descriptor");
+            assert_eq!(audit.blocks, 0);
+        }
+    }
 }
