@@ -5,8 +5,8 @@
 #     rust-toolchain.toml names;
 #   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
 #     version of the `wasm-bindgen` crate in Cargo.lock;
-#   - (hooks, empty for now) the Node packages and Debian's Chromium that the
-#     npm package and browser tests of issue #5 will need.
+#   - npm/tools (npm ci): binaryen's wasm-opt and TypeScript for the npm package;
+#   - (hook, empty for now) Debian's Chromium for the browser tests of issue #5.
 # Needs: rustup + cargo, Node.js >= 18 (node:test), network to crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,9 +69,18 @@ node_js() {
 }
 
 node_packages() {
-    # HOOK (TODO(#5)): `npm ci` for the npm package and web/ (playwright-core,
-    # binaryen for wasm-opt). Nothing to install until those folders exist.
-    echo "no Node packages yet (issue #5)"
+    # npm/tools: binaryen's wasm-opt (the npm build; Debian's binaryen 108 breaks
+    # these modules) for scripts/build-npm.sh, and TypeScript for the package's
+    # types test. `npm ci` from the committed lockfile, skipped when it already
+    # ran after the lockfile last changed; npm's cache makes a rerun work offline.
+    local dir=npm/tools
+    if [[ -x $dir/node_modules/.bin/wasm-opt && -f $dir/node_modules/typescript/bin/tsc &&
+        $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]]; then
+        echo "npm/tools is installed ($($dir/node_modules/.bin/wasm-opt --version))"
+        return 0
+    fi
+    (cd "$dir" && run npm ci --no-audit --no-fund --prefer-offline)
+    run "$dir/node_modules/.bin/wasm-opt" --version
 }
 
 chromium() {
@@ -84,5 +93,5 @@ chromium() {
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
-section "node packages (hook)" node_packages
+section "node packages (npm/tools)" node_packages
 section "chromium (hook)" chromium

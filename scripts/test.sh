@@ -5,9 +5,8 @@
 #   2. runs the native tests of the whole workspace,
 #   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
 #      (wasm-capable) features, and runs its tests there under Node,
-#   4. builds the wasm module the npm package will ship, runs wasm-bindgen on it,
-#      loads it in Node (no `env` imports) and runs its node:test tests
-#      (verifier-wasm/tests/*.mjs: the exported checks on real vectors).
+#   4. builds the npm package zipchain-verifier (scripts/build-npm.sh) and runs
+#      its node:test tests against the installed tarball (scripts/test-npm.sh).
 # Stops at the first failure, naming the section; exits nonzero if anything failed.
 # The tests read ../shared/vectors in place; without that folder the vector tests
 # report that they were skipped.
@@ -89,18 +88,14 @@ tests_wasm() {
 }
 
 wasm_module() {
-    # The optimised module, as the npm package will ship it: a wasm build that
-    # succeeds proves little (a dependency can import `env` functions that no
-    # JS host provides), so load it in Node and call it.
-    run cargo build -p "$WASM_CRATE" --target "$WASM" --release
-    local target out
-    target=$(target_dir)
-    out="$target/wasm-bindgen/nodejs"
-    rm -rf "$out"
-    run wasm-bindgen --target nodejs --out-dir "$out" "$target/$WASM/release/zipchain_verifier_wasm.wasm"
-    # smoke.mjs: loads, no `env` imports; verify.mjs: verifyNsmDocument and
-    # verifyTimestamp on the shared vectors (skipped with a note without them).
-    ZIPCHAIN_WASM_PKG=$out run node --test verifier-wasm/tests/*.mjs
+    # The npm package as users get it (SPEC §8): scripts/build-npm.sh builds the
+    # module (wasm-release profile, wasm-bindgen --target web, wasm-opt), checks
+    # its size and packs the tarball; scripts/test-npm.sh installs that tarball
+    # into a scratch project and runs npm/test/*.test.mjs against it (the module
+    # has no `env` imports; every export on the shared vectors and on a real chain
+    # from scripts/make-fixtures.sh; index.d.ts under tsc --strict).
+    run bash scripts/build-npm.sh
+    run bash scripts/test-npm.sh
 }
 
 npm_and_browser() {
@@ -118,5 +113,5 @@ section "tests (native)" tests_native
 section "tests (native, verifier-core all features)" tests_native_all_features
 section "build verifier-core (wasm32: default, no, all features)" build_wasm_matrix
 section "tests (wasm32, node)" tests_wasm
-section "wasm module (release, wasm-bindgen, node)" wasm_module
+section "wasm module and npm package (build-npm.sh, test-npm.sh)" wasm_module
 section "npm package and browser (hook)" npm_and_browser

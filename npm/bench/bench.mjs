@@ -1,4 +1,4 @@
-// Speed of the exported checks under Node (issue #2; figures in BENCHMARKS.md):
+// Speed of the npm package's exports under Node (issue #5; figures in BENCHMARKS.md):
 //   wasm nsm/blocky/cold  verifyNsmDocument on the Blocky production document. Each
 //                         call builds a fresh verifier, so nothing is cached: the
 //                         same work as the native `nsm/blocky/cold`.
@@ -8,27 +8,25 @@
 // Both include turning the verdict into JS objects.
 //
 // Method: 1 s of warm-up, then 7 runs of about 2 s each; prints the median and
-// the range of calls per second. Build the module first (BENCHMARKS.md):
-//   cargo build -p zipchain-verifier-wasm --target wasm32-unknown-unknown --release
-//   wasm-bindgen --target nodejs --out-dir target/wasm-bindgen/nodejs \
-//     target/wasm32-unknown-unknown/release/zipchain_verifier_wasm.wasm
-//   node verifier-wasm/bench/bench.mjs
-// Env: ZIPCHAIN_WASM_PKG (default target/wasm-bindgen/nodejs), ZIPCHAIN_VECTORS
-// (default ../shared/vectors beside the repository), RUNS, RUN_MS.
+// the range of calls per second. Build the package first:
+//   scripts/build-npm.sh && node npm/bench/bench.mjs
+// Env: ZIPCHAIN_NPM_PKG (default <repo>/target/npm/package, the assembled
+// package), ZIPCHAIN_VECTORS (default ../shared/vectors beside the repository),
+// RUNS, RUN_MS.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
-const pkg = resolve(process.env.ZIPCHAIN_WASM_PKG ?? join(repo, 'target/wasm-bindgen/nodejs'));
+const pkg = resolve(process.env.ZIPCHAIN_NPM_PKG ?? join(repo, 'target/npm/package'));
 const vectors = resolve(process.env.ZIPCHAIN_VECTORS ?? join(repo, '../shared/vectors'));
 const RUNS = Number(process.env.RUNS ?? 7);
 const RUN_MS = Number(process.env.RUN_MS ?? 2000);
 
-const wasm = createRequire(import.meta.url)(join(pkg, 'zipchain_verifier_wasm.js'));
+const wasm = await import(pathToFileURL(join(pkg, 'index.js')).href);
+await wasm.init();
 if (!existsSync(join(vectors, 'nitro/docs/MANIFEST.json'))) {
   console.log(`SKIPPED: test vectors not found at ${vectors} (set ZIPCHAIN_VECTORS)`);
   process.exit(0);

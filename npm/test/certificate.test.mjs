@@ -1,0 +1,257 @@
+// checkCertificate and auditSnapshot on the real chain scripts/make-fixtures.sh
+// builds (testkit's stand-ins: RS256 timestamps, NSM documents under a test CA):
+// the certificate of "block 3 tx 1" with and without the snapshot, tampered
+// copies each failing with its check named, wrong trust descriptors, and the
+// audit compared with `zipchain audit --json`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { auditSnapshot, checkCertificate, sha3_256Hex } from 'zipchain-verifier';
+
+import { assertCheckShape, firstFailure, fixtureBytes, fixtureText, summary } from './helpers.mjs';
+
+const certText = fixtureText('cert.json');
+const chainText = fixtureText('chain.json');
+const cert = () => JSON.parse(certText);
+const chain = () => JSON.parse(chainText);
+const tar = fixtureBytes('snapshot.tar');
+
+const CHECKS = [
+  'format',
+  'chain',
+  'lower_timestamp',
+  'upper_timestamp',
+  'upper_attests_block',
+  'block_links_lower',
+  'attestation',
+  'attestation_binds_block',
+  'attestation_time',
+  'inclusion',
+  'time_bounds',
+];
+
+test('the certificate is valid alone; main-chain position not checked', () => {
+  for (const [c, d] of [
+    [certText, chainText],
+    [cert(), chain()],
+  ]) {
+    const v = checkCertificate(c, d);
+    assertCheckShape(v);
+    assert.equal(v.valid, true, JSON.stringify(v.checks));
+    assert.equal(v.mainChainChecked, false);
+    assert.deepEqual(summary(v), { ran: CHECKS, failed: [] });
+    assert.equal(v.tx, sha3_256Hex(fixtureBytes('tx.bin')));
+    assert.equal(v.height, 3);
+    assert.equal(v.notBefore, cert().not_before);
+    assert.equal(v.notAfter, cert().not_after);
+    assert.ok(v.notBefore <= v.notAfter);
+  }
+  assert.deepEqual(Object.keys(checkCertificate(certText, chainText)), [
+    'valid',
+    'mainChainChecked',
+    'checks',
+    'tx',
+    'height',
+    'notBefore',
+    'notAfter',
+  ]);
+});
+
+test('with the snapshot tar: valid, and main-chain position checked', () => {
+  const v = checkCertificate(certText, chainText, { snapshot: tar });
+  assertCheckShape(v);
+  assert.equal(v.valid, true, JSON.stringify(v.checks));
+  assert.equal(v.mainChainChecked, true);
+  assert.deepEqual(summary(v), { ran: [...CHECKS, 'main_chain', 'first_occurrence'], failed: [] });
+});
+
+/** Flips one hex digit of `s` at `i`. */
+const flipHex = (s, i = 0) => s.slice(0, i) + (s[i] === '0' ? '1' : '0') + s.slice(i + 1);
+/** Changes one character of a JWT's signature. */
+const flipJwt = (t) => t.slice(0, -3) + (t.at(-3) === 'A' ? 'B' : 'A') + t.slice(-2);
+
+const TAMPERED = [
+  ['tx', (c) => (c.tx = sha3_256Hex(new TextEncoder().encode('another transaction'))), 'inclusion'],
+  ['inclusion path', (c) => (c.inclusion.path[0] = flipHex(c.inclusion.path[0], 10)), 'inclusion'],
+  ['inclusion leaf index', (c) => (c.inclusion.leaf_index = (c.inclusion.leaf_index + 1) % c.inclusion.tree_size), 'inclusion'],
+  ['lower JWT', (c) => (c.lower = flipJwt(c.lower)), 'lower_timestamp'],
+  ['upper JWT', (c) => (c.upper = flipJwt(c.upper)), 'upper_timestamp'],
+  ['upper JWT of another block', (c, all) => (c.upper = c.lower), 'upper_attests_block'],
+  ['block', (c) => (c.block = flipHex(c.block, 40)), 'upper_attests_block'],
+  [
+    'attestation',
+    (c) => {
+      const bytes = Buffer.from(c.attestation, 'base64');
+      bytes[bytes.length - 10] ^= 1;
+      c.attestation = bytes.toString('base64');
+    },
+    'attestation',
+  ],
+  ['sequence', (c) => (c.sequence += 1), 'attestation_binds_block'],
+  ['not_before', (c) => (c.not_before -= 1), 'time_bounds'],
+  ['not_after', (c) => (c.not_after += 1), 'time_bounds'],
+  ['chain.genesis', (c) => (c.chain.genesis = flipHex(c.chain.genesis)), 'chain'],
+  ['an unknown field', (c) => (c.extra = 1), 'format'],
+  ['the version', (c) => (c.zipchain_certificate = 2), 'format'],
+];
+
+for (const [what, tamper, check] of TAMPERED) {
+  test(`a certificate with a changed ${what} fails at \`${check}\``, () => {
+    const c = cert();
+    tamper(c);
+    for (const options of [undefined, { snapshot: tar }]) {
+      const v = checkCertificate(c, chainText, options);
+      assertCheckShape(v);
+      assert.equal(v.valid, false, what);
+      assert.equal(firstFailure(v), check, `${what}: ${JSON.stringify(summary(v))}`);
+    }
+  });
+}
+
+test('a changed height passes alone but fails at `main_chain` with the snapshot', () => {
+  const c = cert();
+  c.height += 1;
+  const alone = checkCertificate(c, chainText);
+  assert.equal(alone.valid, true, 'height is a claim only the snapshot can check');
+  assert.equal(alone.mainChainChecked, false);
+  const checked = checkCertificate(c, chainText, { snapshot: tar });
+  assert.equal(checked.valid, false);
+  assert.equal(firstFailure(checked), 'main_chain');
+  assert.equal(checked.height, c.height);
+});
+
+test('text that is not a certificate is a verdict naming `format`', () => {
+  for (const text of ['', '{', '[]', '"cert"', '{"zipchain_certificate": 1}']) {
+    const v = checkCertificate(text, chainText);
+    assertCheckShape(v);
+    assert.deepEqual(summary(v), { ran: ['format'], failed: ['format'] }, text);
+    assert.equal(v.tx, null);
+    assert.equal(v.height, null);
+  }
+  assert.equal(firstFailure(checkCertificate([1, 2], chainText)), 'format');
+});
+
+test('a wrong chain.json: another chain, other keys, or no descriptor at all', () => {
+  const other = chain();
+  other.genesis = flipHex(other.genesis);
+  assert.equal(firstFailure(checkCertificate(certText, other)), 'chain');
+  const sequencer = chain();
+  sequencer.sequencer_key = flipHex(sequencer.sequencer_key, 63);
+  const vs = checkCertificate(certText, sequencer);
+  assert.equal(vs.valid, false);
+  // A timestamp service with other keys: both timestamps fail.
+  const keys = chain();
+  keys.timestamp.issuer = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other';
+  assert.deepEqual(
+    summary(checkCertificate(certText, keys)).failed.slice(0, 2),
+    ['lower_timestamp', 'upper_timestamp'],
+  );
+  for (const bad of ['', '{', '{}', JSON.stringify({ ...chain(), extra: 1 }), JSON.stringify({ ...chain(), zipchain_chain: 2 })]) {
+    const v = checkCertificate(certText, bad);
+    assertCheckShape(v);
+    assert.deepEqual(summary(v), { ran: ['trust_descriptor'], failed: ['trust_descriptor'] }, bad);
+    assert.equal(v.mainChainChecked, false);
+  }
+});
+
+test('a snapshot that is not a tar is a failed `snapshot` check', () => {
+  for (const bytes of [new Uint8Array([1, 2, 3]), tar.slice(0, 700)]) {
+    const v = checkCertificate(certText, chainText, { snapshot: bytes });
+    assertCheckShape(v);
+    assert.equal(v.valid, false);
+    assert.equal(v.mainChainChecked, false);
+    assert.equal(v.checks.at(-1).name, 'snapshot');
+    assert.equal(firstFailure(v), 'snapshot');
+  }
+  // An empty tar holds no chain: the block is not on it.
+  const empty = checkCertificate(certText, chainText, { snapshot: new Uint8Array(1024) });
+  assert.equal(empty.valid, false);
+  assert.equal(firstFailure(empty), 'main_chain');
+});
+
+test('checkCertificate misuse throws a TypeError', () => {
+  assert.throws(() => checkCertificate(42, chainText), TypeError);
+  assert.throws(() => checkCertificate(undefined, chainText), TypeError);
+  assert.throws(() => checkCertificate(certText, null), TypeError);
+  assert.throws(() => checkCertificate(certText, 7), TypeError);
+  assert.throws(() => checkCertificate(certText, chainText, 'snapshot.tar'), TypeError);
+  assert.throws(() => checkCertificate(certText, chainText, { snapshot: 'snapshot.tar' }), TypeError);
+  assert.throws(() => checkCertificate(certText, chainText, { snapshot: [...tar.slice(0, 10)] }), TypeError);
+  assert.throws(() => checkCertificate(certText, chainText, { snapshots: tar }), TypeError);
+  assert.equal(checkCertificate(certText, chainText, null).valid, true);
+  assert.equal(checkCertificate(certText, chainText, {}).valid, true);
+});
+
+/** snake_case keys to camelCase, deeply. */
+const camel = (value) =>
+  Array.isArray(value)
+    ? value.map(camel)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), camel(v)]))
+      : value;
+
+test('auditSnapshot matches `zipchain audit --json`, camelCased, and reports progress', () => {
+  const expected = camel(JSON.parse(fixtureText('audit.json')));
+  const calls = [];
+  const report = auditSnapshot(tar, chainText, (done, total) => calls.push([done, total]));
+  const spec = Object.fromEntries(Object.keys(expected).map((k) => [k, report[k]]));
+  assert.deepEqual(spec, expected);
+  assert.deepEqual(Object.keys(report).slice(0, Object.keys(expected).length), Object.keys(expected));
+  assert.equal(report.mainChainHeight, 20);
+  assert.equal(report.mainChain.length, 21);
+  assert.equal(report.mainChain.at(-1), report.mainChainTip);
+  assert.equal(report.orphanedBlocks.length, 4);
+  assert.equal(report.valid, true);
+  assertCheckShape(report);
+  assert.deepEqual(summary(report).ran, ['trust_descriptor', 'snapshot', 'main_chain', 'equivocation']);
+  // Progress: increasing, ending at (total, total) with total the objects read.
+  const total = expected.blocks + expected.timestamps + expected.attestations + expected.batches;
+  assert.ok(calls.length >= 2, `onProgress called ${calls.length} times`);
+  assert.deepEqual(calls.at(-1), [total, total]);
+  for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] > calls[i - 1][0]);
+  // The chain as an object, and no callback, give the same report.
+  assert.deepEqual(auditSnapshot(tar, chain()), report);
+});
+
+test('auditSnapshot: an invalid object is reported, not fatal', () => {
+  // Change one byte inside the first block file's data (its name no longer matches).
+  const bytes = tar.slice();
+  const text = new TextDecoder('latin1').decode(bytes);
+  const at = text.search(/\.\/blocks\/[0-9a-f]{64}/);
+  assert.ok(at >= 0);
+  bytes[at + 512 + 20] ^= 1; // the 512-byte header, then the block's bytes
+  const report = auditSnapshot(bytes, chainText);
+  assert.equal(report.invalidObjects.length, 1);
+  assert.equal(report.invalidObjects[0].kind, 'block');
+  assert.deepEqual(Object.keys(report.invalidObjects[0]).sort(), ['key', 'kind', 'reason']);
+});
+
+test('auditSnapshot: unreadable input is a verdict naming it', () => {
+  const badTar = auditSnapshot(new Uint8Array([1, 2, 3]), chainText);
+  assert.equal(badTar.valid, false);
+  assert.deepEqual(summary(badTar), { ran: ['trust_descriptor', 'snapshot'], failed: ['snapshot'] });
+  assert.equal(badTar.mainChainHeight, null);
+  const badChain = auditSnapshot(tar, '{}');
+  assert.deepEqual(summary(badChain), { ran: ['trust_descriptor'], failed: ['trust_descriptor'] });
+  const empty = auditSnapshot(new Uint8Array(1024), chainText);
+  assert.equal(empty.valid, false);
+  assert.equal(firstFailure(empty), 'main_chain');
+  assert.equal(empty.blocks, 0);
+});
+
+test('auditSnapshot misuse throws a TypeError; what onProgress throws is rethrown', () => {
+  assert.throws(() => auditSnapshot('snapshot.tar', chainText), TypeError);
+  assert.throws(() => auditSnapshot(tar.buffer, chainText), TypeError);
+  assert.throws(() => auditSnapshot(tar, 5), TypeError);
+  assert.throws(() => auditSnapshot(tar, chainText, 'progress'), TypeError);
+  let calls = 0;
+  assert.throws(
+    () =>
+      auditSnapshot(tar, chainText, () => {
+        calls += 1;
+        throw new RangeError('stop');
+      }),
+    RangeError,
+  );
+  assert.equal(calls, 1, 'not called again after it threw');
+});

@@ -1,0 +1,56 @@
+// Shared by the package tests (npm/test/*.test.mjs). They run against the
+// INSTALLED package: scripts/test-npm.sh installs the `npm pack` tarball into a
+// scratch project, copies these files beside it and runs `node --test` there,
+// with
+//   ZIPCHAIN_VECTORS   the shared test vectors (absent: those tests are skipped)
+//   ZIPCHAIN_FIXTURES  scripts/make-fixtures.sh's output (required)
+//   ZIPCHAIN_TSC       the TypeScript compiler (optional: the types test is skipped)
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { init } from 'zipchain-verifier';
+
+await init();
+
+export const vectors = process.env.ZIPCHAIN_VECTORS ?? '';
+/** `skip` for node:test: false, or why the vector tests cannot run. */
+export const skipVectors =
+  vectors && existsSync(join(vectors, 'nitro/docs/MANIFEST.json'))
+    ? false
+    : `test vectors not found at ${JSON.stringify(vectors)} (set ZIPCHAIN_VECTORS to shared/vectors)`;
+if (skipVectors) console.log(`SKIPPED vector tests: ${skipVectors}`);
+
+export const fixtures = process.env.ZIPCHAIN_FIXTURES ?? '';
+assert.ok(
+  fixtures && existsSync(join(fixtures, 'cert.json')),
+  `set ZIPCHAIN_FIXTURES to the output of scripts/make-fixtures.sh (got ${JSON.stringify(fixtures)})`,
+);
+
+export const vectorBytes = (path) => new Uint8Array(readFileSync(join(vectors, path)));
+export const vectorText = (path) => readFileSync(join(vectors, path), 'utf8');
+export const fixtureBytes = (path) => new Uint8Array(readFileSync(join(fixtures, path)));
+export const fixtureText = (path) => readFileSync(join(fixtures, path), 'utf8');
+
+/** The names of the checks that ran, and of those that failed. */
+export const summary = (verdict) => ({
+  ran: verdict.checks.map((c) => c.name),
+  failed: verdict.checks.filter((c) => !c.ok).map((c) => c.name),
+});
+
+/** The name of the first failed check, or null. */
+export const firstFailure = (verdict) => verdict.checks.find((c) => !c.ok)?.name ?? null;
+
+/** Every check is `{ name, ok, detail }`; `valid` is exactly "no check failed". */
+export function assertCheckShape(verdict) {
+  assert.equal(typeof verdict.valid, 'boolean');
+  assert.ok(Array.isArray(verdict.checks) && verdict.checks.length > 0, 'at least one check');
+  for (const check of verdict.checks) {
+    assert.deepEqual(Object.keys(check).sort(), ['detail', 'name', 'ok']);
+    assert.equal(typeof check.name, 'string');
+    assert.equal(typeof check.ok, 'boolean');
+    assert.equal(typeof check.detail, 'string');
+    assert.ok(check.detail.length > 0, `check ${check.name} says what it found`);
+  }
+  assert.equal(verdict.valid, verdict.checks.every((c) => c.ok));
+}
