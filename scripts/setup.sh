@@ -5,8 +5,9 @@
 #     rust-toolchain.toml names;
 #   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
 #     version of the `wasm-bindgen` crate in Cargo.lock;
-#   - (hooks, empty for now) the Node packages and Debian's Chromium that the
-#     npm package and browser tests of issue #5 will need.
+#   - (hook, empty for now) the Node packages the npm package's tests need;
+#   - Debian's Chromium (apt-get, with sudo when not root) and web/'s Node
+#     packages (npm ci: playwright-core) for the web page's browser tests.
 # Needs: rustup + cargo, Node.js >= 18 (node:test), network to crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,15 +75,26 @@ node_packages() {
     echo "no Node packages yet (issue #5)"
 }
 
-chromium() {
-    # HOOK (TODO(#5)): the browser tests drive Debian's Chromium:
-    #   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-    # (never a test tool's own browser download: that fails on this network).
-    echo "no browser tests yet (issue #5)"
+browser_setup() {
+    # The web page's tests (web/tests/) drive Debian's Chromium through
+    # playwright-core, never a test tool's own browser download (that fails on
+    # this network and is not what users run).
+    if [[ -x /usr/bin/chromium ]]; then
+        echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+    else
+        local sudo=()
+        if ((EUID != 0)); then
+            sudo=(sudo)
+        fi
+        run "${sudo[@]}" apt-get update
+        run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    fi
+    # playwright-core only (web/package-lock.json); it downloads no browser.
+    (cd web && run npm ci --no-audit --no-fund)
 }
 
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
 section "node packages (hook)" node_packages
-section "chromium (hook)" chromium
+section "browser (chromium, web/ node packages)" browser_setup
