@@ -36,7 +36,7 @@ function el(tag, attrs = {}, ...children) {
     if (key === 'class') node.setAttribute('class', value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -194,6 +194,17 @@ function duration(seconds) {
 }
 
 const hexBlock = (hex) => el('code', { class: 'hex' }, hex);
+
+/** Hex that may be long (1024-byte user data): its start, the whole on request. */
+function hexField(hex) {
+  if (hex.length <= 160) return hexBlock(hex);
+  return el(
+    'details',
+    { class: 'long-hex' },
+    el('summary', {}, el('code', {}, `${hex.slice(0, 32)}…`), ` (${hex.length / 2} bytes; show all)`),
+    hexBlock(hex),
+  );
+}
 
 function fieldList(rows) {
   return el(
@@ -395,10 +406,10 @@ function nsmResult(verdict, file) {
         ['Timestamp', `${utcMs(doc.timestamp)} (${doc.timestamp} ms)`, { 'data-field': 'timestamp' }],
         ['Digest', doc.digest],
         ['Debug mode', doc.debug ? 'yes (PCR0 all zero)' : 'no'],
-        ['Public key', doc.publicKey ? hexBlock(doc.publicKey) : 'none', { 'data-field': 'public_key' }],
-        ['User data', doc.userData ? hexBlock(doc.userData) : 'none', { 'data-field': 'user_data' }],
+        ['Public key', doc.publicKey ? hexField(doc.publicKey) : 'none', { 'data-field': 'public_key' }],
+        ['User data', doc.userData ? hexField(doc.userData) : 'none', { 'data-field': 'user_data' }],
         seq !== null && ['Sequence number', `${seq} (user data is a zipchain sequence attestation)`],
-        ['Nonce', doc.nonce ? hexBlock(doc.nonce) : 'none'],
+        ['Nonce', doc.nonce ? hexField(doc.nonce) : 'none'],
         ['Certificates', `leaf + ${doc.cabundle?.length ?? 0} in the CA bundle`],
       ]),
       el('h2', {}, 'PCRs'),
