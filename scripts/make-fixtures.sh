@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Writes the small real chain that the npm package's tests (and the web page's)
+# check certificates and audits against:
+#   OUT/snapshot/      a SPEC §2.1 snapshot directory (testkit's make-snapshot:
+#                      20 main-chain blocks, a 2-block losing fork every 10 heights,
+#                      4 transactions a block)
+#   OUT/snapshot.tar   the same files as a tar, the layout at the archive's root
+#                      (`chain.json`, `blocks/…`), names sorted, owner 0, mtime 0
+#   OUT/chain.json     the trust descriptor (a copy of snapshot/chain.json)
+#   OUT/tx.bin         the transaction "block 3 tx 1"
+#   OUT/cert.json      its certificate (`zipchain verify`)
+#   OUT/audit.json     `zipchain audit --json` of the snapshot, for comparison
+# Usage: scripts/make-fixtures.sh [OUT]   (default: <cargo target dir>/fixtures)
+# Builds in the dev profile (shared with the tests; it optimises the crypto crates).
+# Idempotent: when OUT already holds every file it is left alone; otherwise it is
+# rebuilt from scratch. The chain's keys are fresh each time, so the contents differ
+# between builds; the names never do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
+
+TARGET=$(target_dir)
+OUT=${1:-$TARGET/fixtures}
+FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json)
+
+complete() {
+    local f
+    for f in "${FILES[@]}"; do
+        [[ -s $OUT/$f ]] || return 1
+    done
+}
+
+if complete; then
+    echo "make-fixtures: $OUT is complete; leaving it (remove it to rebuild)"
+    exit 0
+fi
+
+run cargo build --quiet -p zipchain-cli --bin zipchain -p zipchain-testkit --bin make-snapshot
+ZIPCHAIN=$TARGET/debug/zipchain
+MAKE_SNAPSHOT=$TARGET/debug/make-snapshot
+
+# Build beside OUT, then move into place, so an interrupted run leaves no half OUT.
+WORK=$OUT.tmp.$$
+trap 'rm -rf "$WORK"' EXIT
+rm -rf "$WORK" && mkdir -p "$WORK"
+run "$MAKE_SNAPSHOT" -o "$WORK/snapshot" -n 20 --fork-every 10 --fork-len 2 --txs 4
+cp "$WORK/snapshot/chain.json" "$WORK/chain.json"
+# GNU tar: a deterministic archive of the directory's contents (`./chain.json`,
+# `./blocks/<hex>`, …), which verifier-core's tar reader takes at the root.
+run tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=ustar \
+    -cf "$WORK/snapshot.tar" -C "$WORK/snapshot" .
+printf 'block 3 tx 1' >"$WORK/tx.bin"
+run "$ZIPCHAIN" verify "$WORK/snapshot" --chain "$WORK/chain.json" --data "$WORK/tx.bin" \
+    -o "$WORK/cert.json"
+"$ZIPCHAIN" audit "$WORK/snapshot.tar" --chain "$WORK/chain.json" --json >"$WORK/audit.json"
+run "$ZIPCHAIN" check "$WORK/cert.json" --chain "$WORK/chain.json" --snapshot "$WORK/snapshot.tar"
+
+rm -rf "$OUT"
+mkdir -p "$(dirname "$OUT")"
+mv "$WORK" "$OUT"
+echo "make-fixtures: wrote $OUT ($(du -sh "$OUT" | cut -f1)): ${FILES[*]}"
