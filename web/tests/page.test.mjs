@@ -350,6 +350,49 @@ describe('a certificate', () => {
 });
 
 // ---------------------------------------------------------------------------
+// The conformance chain of an independent implementation (vectors/chain)
+
+describe('the conformance chain (vectors/chain)', () => {
+  const dir = join(vectors, 'chain');
+  const have = existsSync(join(dir, 'chain.json'));
+  const skip = have ? false : `no conformance chain at ${dir} (set ZIPCHAIN_VECTORS)`;
+  let tar;
+  before(() => {
+    if (!have) return;
+    // The snapshot directory as a .tar (GNU tar, the layout at the archive's root).
+    const tmp = mkdtempSync(join(tmpdir(), 'zipchain-web-tar-'));
+    execFileSync('tar', ['--format=ustar', '-cf', join(tmp, 'snapshot.tar'), '-C', join(dir, 'snapshot'), '.']);
+    tar = readFileSync(join(tmp, 'snapshot.tar'));
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  for (const [name, height] of [
+    ['tx-1a', 1],
+    ['tx-2d', 2],
+    ['tx-5b', 5],
+  ]) {
+    test(`${name}'s certificate is valid, and on the main chain at height ${height}`, { skip }, async () => {
+      const { page, close } = await openPage();
+      const files = [
+        file(`${name}.json`, readFileSync(join(dir, 'certificates', `${name}.json`))),
+        file('chain.json', readFileSync(join(dir, 'chain.json'))),
+      ];
+      let verdict = await verdictOf(page, files);
+      assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+      assert.equal(await verdict.getAttribute('data-main-chain-checked'), 'false');
+      // Adding the snapshot afterwards re-checks with main-chain position.
+      await page.setInputFiles('input[type=file]', [file('snapshot.tar', tar)]);
+      await page.waitForSelector('[data-verdict][data-main-chain-checked="true"]');
+      verdict = page.locator('[data-verdict]');
+      assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+      assert.equal((await page.textContent('[data-field=height]')).trim(), String(height));
+      for (const c of await checksOn(page)) assert.equal(c.ok, 'true', `${c.name}: ${c.text}`);
+      await close();
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
 // A single NSM document, a single JWT
 
 describe('on its own', () => {
