@@ -614,8 +614,8 @@ function setUp() {
   const input = $('files');
   const zone = $('drop');
   input.addEventListener('change', () => handleFiles(input.files));
-  // Dropping on the input itself sets its files and fires `change`; dropping
-  // anywhere else on the page is routed to the same input.
+  // A drop anywhere on the page (the input itself lies over the drop zone) is
+  // put into the input, so the input holds what was dropped as if picked.
   let depth = 0;
   document.addEventListener('dragenter', (e) => {
     e.preventDefault();
@@ -630,14 +630,13 @@ function setUp() {
   document.addEventListener('drop', (e) => {
     depth = 0;
     zone.classList.remove('dragging');
-    if (e.target === input) return; // the input takes it and fires `change`
     e.preventDefault();
     const files = e.dataTransfer?.files;
     if (files?.length) {
       try {
-        input.files = files;
+        input.files = files; // fires no `change`: handled just below
       } catch {
-        // older browsers: files stay on the event only
+        // a browser that will not set them: the files stay on the event only
       }
       handleFiles(files);
     }

@@ -284,6 +284,28 @@ describe('a certificate', () => {
     await phone.close();
   });
 
+  test('dropped on the drop zone lands in the file input and is checked', async () => {
+    const { page, close } = await openPage();
+    const dataTransfer = await page.evaluateHandle(
+      ([cert, chain]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([cert], 'cert.json', { type: 'application/json' }));
+        dt.items.add(new File([chain], 'chain.json', { type: 'application/json' }));
+        return dt;
+      },
+      [certText(), fixture('chain.json').toString('utf8')],
+    );
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+    assert.deepEqual(
+      await page.$eval('input[type=file]', (input) => [...input.files].map((f) => f.name)),
+      ['cert.json', 'chain.json'],
+    );
+    await close();
+  });
+
   test('given alone, asks for the chain.json and shows no verdict', async () => {
     const { page, close } = await openPage();
     await page.setInputFiles('input[type=file]', [file('cert.json', fixture('cert.json'))]);
