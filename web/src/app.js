@@ -268,7 +268,7 @@ function verdictBox(subject, valid, title, why, extra = {}) {
 // ---------------------------------------------------------------------------
 // The timeline of the two trusted times
 
-function timeline(notBefore, notAfter) {
+function timeline(notBefore, notAfter, proven) {
   const lo = Math.min(notBefore, notAfter);
   const hi = Math.max(notBefore, notAfter);
   const span = Math.max(hi - lo, 1);
@@ -279,7 +279,7 @@ function timeline(notBefore, notAfter) {
   const x = (t) => 20 + ((t - from) / (to - from)) * (W - 40);
   const x0 = x(notBefore);
   const x1 = x(notAfter);
-  const label = `Timeline: not before ${utc(notBefore)}, not after ${utc(notAfter)}; the transaction was written in the ${duration(notAfter - notBefore)} between them.`;
+  const label = `Timeline${proven ? '' : ' (claimed, not proven)'}: not before ${utc(notBefore)}, not after ${utc(notAfter)}; the transaction was written in the ${duration(notAfter - notBefore)} between them.`;
   return el(
     'figure',
     { class: 'timeline' },
@@ -293,7 +293,7 @@ function timeline(notBefore, notAfter) {
         width: Math.max(Math.abs(x1 - x0), 2),
         height: 20,
         rx: 4,
-        class: 'window',
+        class: proven ? 'window' : 'window unproven',
       }),
       el('svg:line', { x1: x0, y1: 26, x2: x0, y2: 70, class: 'tick before' }),
       el('svg:line', { x1: x1, y1: 26, x2: x1, y2: 70, class: 'tick after' }),
@@ -305,7 +305,9 @@ function timeline(notBefore, notAfter) {
     el(
       'figcaption',
       {},
-      `Written between ${utc(notBefore)} (lower timestamp) and ${utc(notAfter)} (upper timestamp): a window of ${duration(notAfter - notBefore)}. Both times are the timestamp service’s, not the writer’s.`,
+      proven
+        ? `Written between ${utc(notBefore)} (lower timestamp) and ${utc(notAfter)} (upper timestamp): a window of ${duration(notAfter - notBefore)}. Both times are the timestamp service’s, not the writer’s.`
+        : `The certificate claims ${utc(notBefore)} to ${utc(notAfter)}, but it is invalid, so these times prove nothing.`,
     ),
   );
 }
@@ -342,7 +344,10 @@ function certificateResult(verdict, certJson, haveSnapshot, ms) {
     }),
   ];
   if (typeof verdict.notBefore === 'number' && typeof verdict.notAfter === 'number') {
-    parts.push(el('h2', {}, 'When'), timeline(verdict.notBefore, verdict.notAfter));
+    parts.push(
+      el('h2', {}, verdict.valid ? 'When' : 'When (as the certificate claims: not proven)'),
+      timeline(verdict.notBefore, verdict.notAfter, verdict.valid),
+    );
   }
   parts.push(
     el('h2', {}, 'Where in the chain'),
