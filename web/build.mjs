@@ -62,6 +62,9 @@ function packageDir() {
     ),
   );
   if (built === 0 || sources > built) {
+    if (!existsSync(join(repo, 'scripts/build-npm.sh'))) {
+      throw new Error('scripts/build-npm.sh is missing, and no built package is given (ZIPCHAIN_NPM_PACKAGE=DIR)');
+    }
     console.error(`build.mjs: ${built === 0 ? 'no npm package yet' : 'npm package older than its sources'}; running scripts/build-npm.sh`);
     execFileSync('bash', ['scripts/build-npm.sh'], { cwd: repo, stdio: ['ignore', 2, 2] });
   }
