@@ -5,9 +5,8 @@
 #     rust-toolchain.toml names;
 #   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
 #     version of the `wasm-bindgen` crate in Cargo.lock;
-#   - (hook, empty for now) the Node packages the npm package's tests need;
-#   - Debian's Chromium (apt-get, with sudo when not root) and web/'s Node
-#     packages (npm ci: playwright-core) for the web page's browser tests.
+#   - (hooks, empty for now) the Node packages and Debian's Chromium that the
+#     npm package and browser tests of issue #5 will need.
 # Needs: rustup + cargo, Node.js >= 18 (node:test), network to crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
