@@ -6,13 +6,22 @@
 //! from JS, calls the core and maps the result to a JS value. Nothing here reads a
 //! clock; JS passes times in.
 //!
-//! Exports so far:
+//! Exports:
 //! - `sha3_256Hex(bytes: Uint8Array): string` — `H` of SPEC §0.
 //! - `verifyNsmDocument(bytes: Uint8Array, options?: { root?: string, atMs?: number,
 //!   allowDebug?: boolean }): { valid, checks, document }` — SPEC §1.5.
 //! - `verifyTimestamp(token: string, jwks: object | string, options: { issuer: string,
 //!   tokenUse?: "id" | "access", usernameDomain?: string }): { valid, checks, claims,
 //!   attested }` — SPEC §1.3.
+//! - `checkCertificate(cert: object | string, chain: object | string, options?: {
+//!   snapshot?: Uint8Array }): { valid, mainChainChecked, checks, tx, height,
+//!   notBefore, notAfter }` — SPEC §3.
+//! - `auditSnapshot(tarBytes: Uint8Array, chain: object | string, onProgress?:
+//!   (done, total) => void)`: the fields of `zipchain audit --json` in camelCase,
+//!   with `mainChain`, `valid` and `checks` — SPEC §6.
+//!
+//! The npm package `zipchain-verifier` (`npm/`, `scripts/build-npm.sh`) wraps this
+//! module's `wasm-bindgen --target web` output with `init()` and TypeScript types.
 //!
 //! Verdicts never throw: invalid input gives `valid: false` and `checks`, the list
 //! of checks run in order, each `{ name, ok, detail }`, the last one failed and
@@ -27,16 +36,19 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use verifier_core::certificate::{CertificateVerdict, CheckOutcome};
+use verifier_core::chain::{Auditor, Equivocation, InvalidObject};
 use verifier_core::hash::Hash32;
 use verifier_core::nsm::{
     AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256, NsmDocument, NsmLimits, NsmPolicy,
     NsmVerifier, VerifiedNsmDocument, VerifyAt,
 };
+use verifier_core::snapshot::Snapshot;
 use verifier_core::time::UnixMillis;
 use verifier_core::timestamp::{
     Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, VerifiedTimestamp,
 };
-use verifier_core::trust::decode_pem_certificate;
+use verifier_core::trust::{TrustDescriptor, decode_pem_certificate};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
@@ -146,6 +158,349 @@ pub fn verify_timestamp(
         token_use,
         options.username_domain,
     ))
+}
+
+/// Checks a certificate (SPEC §3, §8), offline.
+///
+/// `cert` is the certificate (`cert.json`) and `chain` the trust descriptor
+/// (`chain.json`), each as an object or as JSON text. `options` (optional):
+/// `snapshot`, a `.tar` of a snapshot (SPEC §2.1) as a `Uint8Array`; given it, the
+/// snapshot is audited and the block's main-chain position and the transaction's
+/// first occurrence are checked too.
+///
+/// Returns `{ valid, mainChainChecked, checks: [{ name, ok, detail }], tx, height,
+/// notBefore, notAfter }`: `checks` are the core's checks in order
+/// ([`verifier_core::certificate::check_certificate`]: `format`, `chain`,
+/// `lower_timestamp`, … and with a snapshot `main_chain`, `first_occurrence`);
+/// `tx`, `height`, `notBefore`, `notAfter` are the certificate's claims (`null`
+/// when it could not be read). `mainChainChecked` is `false` without a snapshot:
+/// then `valid` says nothing about main-chain position. A trust descriptor that
+/// cannot be used is the single failed check `trust_descriptor`; a snapshot that is
+/// not a readable tar, a failed check `snapshot` after the others.
+///
+/// # Errors
+/// A `TypeError` when `cert` or `chain` is neither an object nor a string, or
+/// `options` is not an object whose only option, `snapshot`, is a `Uint8Array`.
+#[wasm_bindgen(js_name = checkCertificate)]
+pub fn check_certificate(
+    cert: JsValue,
+    chain: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let cert = json_text(
+        cert,
+        "checkCertificate: cert",
+        "a certificate object or its JSON text",
+    )?;
+    let chain = json_text(
+        chain,
+        "checkCertificate: chain",
+        "a trust descriptor object or its JSON text",
+    )?;
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(type_error("checkCertificate: options must be an object"));
+    }
+    check_option_names(&options, &["snapshot"], "checkCertificate")?;
+    let snapshot = if options.is_object() {
+        let value = js_sys::Reflect::get(&options, &JsValue::from_str("snapshot"))?;
+        if value.is_undefined() || value.is_null() {
+            None
+        } else {
+            Some(
+                value
+                    .dyn_into::<js_sys::Uint8Array>()
+                    .map_err(|_| {
+                        type_error(
+                            "checkCertificate: options.snapshot must be a Uint8Array (a .tar)",
+                        )
+                    })?
+                    .to_vec(),
+            )
+        }
+    } else {
+        None
+    };
+    to_js(&CertificateResult::from(certificate_verdict(
+        &cert,
+        &chain,
+        snapshot.as_deref(),
+    )))
+}
+
+/// The result of `checkCertificate`: the core's verdict in camelCase.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertificateResult {
+    valid: bool,
+    main_chain_checked: bool,
+    checks: Vec<CheckOutcome>,
+    tx: Option<String>,
+    height: Option<u64>,
+    not_before: Option<u64>,
+    not_after: Option<u64>,
+}
+
+impl From<CertificateVerdict> for CertificateResult {
+    fn from(v: CertificateVerdict) -> Self {
+        Self {
+            valid: v.valid,
+            main_chain_checked: v.main_chain_checked,
+            checks: v.checks,
+            tx: v.tx,
+            height: v.height,
+            not_before: v.not_before,
+            not_after: v.not_after,
+        }
+    }
+}
+
+/// Audits a snapshot (SPEC §5, §6, §8): verifies every object, runs `omc` and
+/// reports as `zipchain audit --json` does, in camelCase.
+///
+/// `tarBytes` is a `.tar` of a snapshot (SPEC §2.1) as a `Uint8Array`; `chain` the
+/// trust descriptor as an object or JSON text; `onProgress` (optional) is called as
+/// `onProgress(done, total)` while objects are examined (at most about a hundred
+/// times, and always once at the end).
+///
+/// Returns the fields of `zipchain audit --json`: `mainChainHeight`,
+/// `mainChainTip`, `blocks`, `timestamps`, `attestations`, `batches`,
+/// `orphanedBlocks`, `invalidObjects` (`[{ kind, key, reason }]`), `sequenceGapAt`,
+/// `equivocations` (`[{ sequence, attestations, ys }]`), `transactionsFinal`,
+/// `firstTime`, `lastTime`; and beside them `mainChain` (the block hashes, `b0`
+/// first), `valid` (as `zipchain audit`'s exit status: a non-empty main chain and
+/// no equivocation) and `checks` (`trust_descriptor`, `snapshot`, `main_chain`,
+/// `equivocation`). A trust descriptor or tar that cannot be read is a verdict
+/// naming it, with nothing counted.
+///
+/// # Errors
+/// A `TypeError` when `tarBytes` is not a `Uint8Array`, `chain` neither an object
+/// nor a string, or `onProgress` given but not a function; whatever `onProgress`
+/// throws is rethrown once the audit is done (it is not called again after it threw).
+#[wasm_bindgen(js_name = auditSnapshot)]
+pub fn audit_snapshot(
+    tar_bytes: JsValue,
+    chain: JsValue,
+    on_progress: JsValue,
+) -> Result<JsValue, JsValue> {
+    let tar = tar_bytes
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| type_error("auditSnapshot: tarBytes must be a Uint8Array (a .tar)"))?
+        .to_vec();
+    let chain = json_text(
+        chain,
+        "auditSnapshot: chain",
+        "a trust descriptor object or its JSON text",
+    )?;
+    let callback = if on_progress.is_undefined() || on_progress.is_null() {
+        None
+    } else {
+        Some(
+            on_progress
+                .dyn_into::<js_sys::Function>()
+                .map_err(|_| type_error("auditSnapshot: onProgress must be a function"))?,
+        )
+    };
+    let mut thrown: Option<JsValue> = None;
+    let mut last_reported = 0usize;
+    let mut progress = |done: usize, total: usize| {
+        let Some(f) = &callback else { return };
+        if thrown.is_some() {
+            return;
+        }
+        let step = (total / 100).max(1);
+        if done != total && done < last_reported.saturating_add(step) {
+            return;
+        }
+        last_reported = done;
+        if let Err(e) = f.call2(
+            &JsValue::NULL,
+            &JsValue::from(done as f64),
+            &JsValue::from(total as f64),
+        ) {
+            thrown = Some(e);
+        }
+    };
+    let verdict = audit_verdict(&tar, &chain, &mut progress);
+    if let Some(e) = thrown {
+        return Err(e);
+    }
+    to_js(&verdict)
+}
+
+/// `cert`/`chain` as JSON text: a string as it is, an object serialised.
+fn json_text(value: JsValue, what: &str, expected: &str) -> Result<String, JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok(text);
+    }
+    if !value.is_object() || value.is_function() {
+        return Err(type_error(&format!("{what} must be {expected}")));
+    }
+    let value: serde_json::Value = from_js(value, what)?;
+    Ok(value.to_string())
+}
+
+/// The trust descriptor's verifiers, or the failed `trust_descriptor` check.
+fn load_auditor(chain: &str) -> Result<Auditor, Check> {
+    TrustDescriptor::from_json(chain)
+        .and_then(|trust| Auditor::new(&trust))
+        .map_err(|e| Check::failed("trust_descriptor", format!("chain: {e}")))
+}
+
+/// `checkCertificate` on Rust values.
+fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> CertificateVerdict {
+    let auditor = match load_auditor(chain) {
+        Ok(auditor) => auditor,
+        Err(check) => {
+            return CertificateVerdict {
+                valid: false,
+                main_chain_checked: false,
+                checks: vec![CheckOutcome {
+                    name: check.name,
+                    ok: false,
+                    detail: check.detail,
+                }],
+                tx: None,
+                height: None,
+                not_before: None,
+                not_after: None,
+            };
+        }
+    };
+    let snapshot = snapshot_tar.map(Snapshot::from_tar);
+    let audit = match &snapshot {
+        Some(Ok(snapshot)) => Some(auditor.audit(snapshot, &mut |_, _| {})),
+        _ => None,
+    };
+    let mut verdict = verifier_core::certificate::check_certificate(cert, &auditor, audit.as_ref());
+    if let Some(Err(e)) = snapshot {
+        verdict.valid = false;
+        verdict.checks.push(CheckOutcome {
+            name: "snapshot",
+            ok: false,
+            detail: format!("options.snapshot: {e}"),
+        });
+    }
+    verdict
+}
+
+/// The result of `auditSnapshot`: SPEC §6's fields, then ours.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditVerdict {
+    main_chain_height: Option<u64>,
+    main_chain_tip: Option<String>,
+    blocks: usize,
+    timestamps: usize,
+    attestations: usize,
+    batches: usize,
+    orphaned_blocks: Vec<String>,
+    invalid_objects: Vec<InvalidObject>,
+    sequence_gap_at: Option<u64>,
+    equivocations: Vec<Equivocation>,
+    transactions_final: u64,
+    first_time: Option<u64>,
+    last_time: Option<u64>,
+    main_chain: Vec<String>,
+    valid: bool,
+    checks: Vec<Check>,
+}
+
+impl AuditVerdict {
+    /// Nothing read: the verdict when the descriptor or the tar is unusable.
+    fn unread(checks: Vec<Check>) -> Self {
+        Self {
+            main_chain_height: None,
+            main_chain_tip: None,
+            blocks: 0,
+            timestamps: 0,
+            attestations: 0,
+            batches: 0,
+            orphaned_blocks: Vec::new(),
+            invalid_objects: Vec::new(),
+            sequence_gap_at: None,
+            equivocations: Vec::new(),
+            transactions_final: 0,
+            first_time: None,
+            last_time: None,
+            main_chain: Vec::new(),
+            valid: false,
+            checks,
+        }
+    }
+}
+
+/// `auditSnapshot` on Rust values.
+fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)) -> AuditVerdict {
+    let auditor = match load_auditor(chain) {
+        Ok(auditor) => auditor,
+        Err(check) => return AuditVerdict::unread(vec![check]),
+    };
+    let mut checks = vec![Check::ok(
+        "trust_descriptor",
+        format!("chain {}", auditor.genesis()),
+    )];
+    let snapshot = match Snapshot::from_tar(tar) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            checks.push(Check::failed("snapshot", e.to_string()));
+            return AuditVerdict::unread(checks);
+        }
+    };
+    checks.push(Check::ok(
+        "snapshot",
+        format!(
+            "{} objects read, {} other entries ignored",
+            snapshot.len(),
+            snapshot.ignored()
+        ),
+    ));
+    let audit = auditor.audit(&snapshot, progress);
+    let report = audit.report();
+    checks.push(match report.main_chain_height {
+        Some(height) => Check::ok(
+            "main_chain",
+            format!(
+                "height {height}, {} transactions final",
+                report.transactions_final
+            ),
+        ),
+        None => Check::failed(
+            "main_chain",
+            "empty: no valid genesis block with sequence number 0",
+        ),
+    });
+    checks.push(if report.equivocations.is_empty() {
+        Check::ok(
+            "equivocation",
+            "no sequence number was given to two different blocks",
+        )
+    } else {
+        Check::failed(
+            "equivocation",
+            format!(
+                "the sequencer gave {} sequence numbers twice",
+                report.equivocations.len()
+            ),
+        )
+    });
+    AuditVerdict {
+        valid: checks.iter().all(|c| c.ok),
+        checks,
+        main_chain_height: report.main_chain_height,
+        main_chain_tip: report.main_chain_tip,
+        blocks: report.blocks,
+        timestamps: report.timestamps,
+        attestations: report.attestations,
+        batches: report.batches,
+        orphaned_blocks: report.orphaned_blocks,
+        invalid_objects: report.invalid_objects,
+        sequence_gap_at: report.sequence_gap_at,
+        equivocations: report.equivocations,
+        transactions_final: report.transactions_final,
+        first_time: report.first_time,
+        last_time: report.last_time,
+        main_chain: report.main_chain,
+    }
 }
 
 /// `verifyNsmDocument`'s options, as JS passes them.
