@@ -458,6 +458,18 @@ describe('on its own', () => {
     await close();
   });
 
+  test("a certificate's timestamp token with the chain.json is checked under the descriptor's policy", async () => {
+    const cert = JSON.parse(certText());
+    const { page, close } = await openPage();
+    const verdict = await verdictOf(page, [file('upper.jwt', `${cert.upper}\n`), chainFile()]);
+    assert.equal(await verdict.getAttribute('data-subject'), 'timestamp');
+    assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+    assert.equal(Number.parseInt(await page.textContent('[data-claim=iat]'), 10), cert.not_after);
+    const names = (await checksOn(page)).map((c) => c.name);
+    assert.ok(names.includes('username'), `the username domain was checked: ${names}`);
+    await close();
+  });
+
   test('a file that is none of these is named as not recognised', async () => {
     const { page, close } = await openPage();
     await page.setInputFiles('input[type=file]', [file('notes.txt', 'hello, world')]);
