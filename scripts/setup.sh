@@ -6,8 +6,10 @@
 #   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
 #     version of the `wasm-bindgen` crate in Cargo.lock;
 #   - npm/tools (npm ci): binaryen's wasm-opt and TypeScript for the npm package;
-#   - (hook, empty for now) Debian's Chromium for the browser tests of issue #5.
-# Needs: rustup + cargo, Node.js >= 18 (node:test), network to crates.io.
+#   - Debian's Chromium (apt-get, when /usr/bin/chromium is missing) and web/'s
+#     playwright-core (npm ci) for the web page's browser tests.
+# Needs: rustup + cargo, Node.js >= 20, apt-get (root or sudo) when Chromium is
+# missing, network to crates.io, the npm registry and Debian's archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/common.sh
@@ -83,15 +85,26 @@ node_packages() {
     run "$dir/node_modules/.bin/wasm-opt" --version
 }
 
-chromium() {
-    # HOOK (TODO(#5)): the browser tests drive Debian's Chromium:
-    #   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-    # (never a test tool's own browser download: that fails on this network).
-    echo "no browser tests yet (issue #5)"
+browser_setup() {
+    # The web page's tests (web/tests/) drive Debian's Chromium through
+    # playwright-core, never a test tool's own browser download (that fails on
+    # this network and is not what users run).
+    if [[ -x /usr/bin/chromium ]]; then
+        echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+    else
+        local sudo=()
+        if ((EUID != 0)); then
+            sudo=(sudo)
+        fi
+        run "${sudo[@]}" apt-get update
+        run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    fi
+    # playwright-core only (web/package-lock.json); it downloads no browser.
+    (cd web && run npm ci --no-audit --no-fund)
 }
 
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
 section "node packages (npm/tools)" node_packages
-section "chromium (hook)" chromium
+section "browser (chromium, web/ node packages)" browser_setup

@@ -6,7 +6,8 @@
 #   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
 #      (wasm-capable) features, and runs its tests there under Node,
 #   4. builds the npm package zipchain-verifier (scripts/build-npm.sh) and runs
-#      its node:test tests against the installed tarball (scripts/test-npm.sh).
+#      its node:test tests against the installed tarball (scripts/test-npm.sh),
+#   5. builds the web page into web/dist and runs its tests in headless Chromium.
 # Stops at the first failure, naming the section; exits nonzero if anything failed.
 # The tests read ../shared/vectors in place; without that folder the vector tests
 # report that they were skipped.
@@ -98,10 +99,15 @@ wasm_module() {
     run bash scripts/test-npm.sh
 }
 
-npm_and_browser() {
-    # HOOK (TODO(#5)): the npm package's tests against its `npm pack` tarball, and
-    # the web page's tests in headless Chromium (scripts/setup.sh installs both).
-    echo "no npm package or browser tests yet (issue #5)"
+browser_tests() {
+    # The web page (web/): build it into web/dist (web/build.mjs runs
+    # scripts/build-npm.sh when the package is missing or stale), make the small
+    # real chain it checks (scripts/make-fixtures.sh; kept when already there),
+    # then drive it in headless Chromium (web/tests/*.test.mjs). Writes
+    # target/web-screenshot.png and target/web-bench.json.
+    run node web/build.mjs
+    run bash scripts/make-fixtures.sh
+    run node --test web/tests/
 }
 
 section "setup" setup
@@ -114,4 +120,4 @@ section "tests (native, verifier-core all features)" tests_native_all_features
 section "build verifier-core (wasm32: default, no, all features)" build_wasm_matrix
 section "tests (wasm32, node)" tests_wasm
 section "wasm module and npm package (build-npm.sh, test-npm.sh)" wasm_module
-section "npm package and browser (hook)" npm_and_browser
+section "web page in Chromium" browser_tests

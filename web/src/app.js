@@ -1,0 +1,667 @@
+// The zipchain drag-and-drop page (issue #5; SPEC §8). Plain ES module, no
+// framework: files dropped on (or chosen with) the one file input are recognised
+// by their content, handed to the zipchain-verifier package (WebAssembly), and
+// the verdict is drawn with every check.
+//
+// Contract kept for tests and scripts (SPEC §8):
+//   - one `input[type=file][multiple]`, #files, which also receives dropped files;
+//   - the verdict in the element [data-verdict="valid"|"invalid"];
+//   - each check in an element [data-check="<name>"][data-ok="true"|"false"].
+// Beyond the contract (stable, for tests): the verdict element carries
+// data-subject ("certificate" | "nsm" | "timestamp"), and for a certificate
+// data-main-chain-checked and data-check-ms (milliseconds the check took).
+//
+// The page makes no network request: the module's bytes come from
+// wasm-inline.js, a script of this origin, and the CSP in index.html has no
+// connect-src.
+
+import {
+  init,
+  checkCertificate,
+  verifyNsmDocument,
+  verifyTimestamp,
+} from './zipchain-verifier/index.js';
+import { wasmBytes } from './wasm-inline.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Creates an element with attributes and children (strings become text). */
+function el(tag, attrs = {}, ...children) {
+  const svg = tag.startsWith('svg:');
+  const node = svg
+    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+    : document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.setAttribute('class', value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// ---------------------------------------------------------------------------
+// Recognising files by content
+
+const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const BASE64_RE = /^[A-Za-z0-9+/\s]+={0,2}\s*$/;
+
+/** The kinds a file can be, in the words the page uses for them. */
+const KIND_NAMES = {
+  cert: 'certificate',
+  chain: 'trust descriptor (chain.json)',
+  snapshot: 'snapshot (.tar)',
+  nsm: 'Nitro attestation document',
+  jwt: 'timestamp token (JWT)',
+  jwks: 'key set (JWKS)',
+  unknown: 'not recognised',
+};
+
+function looksLikeCose(bytes) {
+  // COSE_Sign1: a CBOR array of 4 (0x84), untagged or under tag 18 (0xd2).
+  return bytes.length > 1 && (bytes[0] === 0x84 || (bytes[0] === 0xd2 && bytes[1] === 0x84));
+}
+
+function isTar(bytes) {
+  // POSIX ustar (and GNU tar's "ustar  ") magic at offset 257 of the first header.
+  if (bytes.length < 512) return false;
+  const magic = String.fromCharCode(...bytes.subarray(257, 262));
+  return magic === 'ustar';
+}
+
+function decodeBase64(text) {
+  const binary = atob(text.replace(/\s+/g, ''));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/**
+ * What a file holds: `{ kind, name, ... }` with `bytes` (snapshot, nsm),
+ * `text` (cert, chain, jwks, jwt: exactly as given, for signatures and hashes)
+ * and `json` (parsed JSON kinds).
+ */
+export function recognise(name, bytes) {
+  if (isTar(bytes)) return { kind: 'snapshot', name, bytes };
+  if (looksLikeCose(bytes)) return { kind: 'nsm', name, bytes };
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { kind: 'unknown', name, why: 'binary, but neither a tar archive nor a COSE/CBOR document' };
+  }
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let json;
+    try {
+      json = JSON.parse(trimmed);
+    } catch (e) {
+      return { kind: 'unknown', name, why: `JSON that does not parse: ${e.message}` };
+    }
+    if (json && typeof json === 'object' && !Array.isArray(json)) {
+      if ('zipchain_certificate' in json) return { kind: 'cert', name, text, json };
+      if ('zipchain_chain' in json) return { kind: 'chain', name, text, json };
+      if (Array.isArray(json.keys)) return { kind: 'jwks', name, text, json };
+    }
+    return { kind: 'unknown', name, why: 'JSON, but not a certificate, chain.json or JWKS' };
+  }
+  if (JWT_RE.test(trimmed)) return { kind: 'jwt', name, text: trimmed };
+  if (trimmed.length > 16 && BASE64_RE.test(trimmed)) {
+    try {
+      const decoded = decodeBase64(trimmed);
+      if (looksLikeCose(decoded)) return { kind: 'nsm', name, bytes: decoded, base64: true };
+    } catch {
+      // not base64 after all
+    }
+  }
+  return { kind: 'unknown', name, why: 'text, but not JSON, a JWT or a base64 attestation document' };
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+
+const CERT_CHECKS = {
+  format: 'The certificate is well formed',
+  chain: 'It names the chain you trust (genesis block, sequencer key)',
+  lower_timestamp: 'The lower timestamp (not before) is valid',
+  upper_timestamp: 'The upper timestamp (not after) is valid',
+  upper_attests_block: 'The upper timestamp attests this block',
+  block_links_lower: 'The block links to the lower timestamp',
+  attestation: 'The enclave attestation is valid',
+  attestation_binds_block: 'The attestation sequences this block',
+  attestation_time: 'The attestation was made after the upper timestamp',
+  inclusion: 'The transaction is in the block’s batch',
+  time_bounds: 'The two times are the timestamps’ own',
+  main_chain: 'The block is on the main chain at this height',
+  first_occurrence: 'This is the transaction’s first main-chain block',
+};
+
+const NSM_CHECKS = {
+  cbor: 'Strict CBOR',
+  cose: 'COSE_Sign1 with ES384',
+  fields: 'The fields follow AWS’s rules',
+  root: 'The trusted root certificate',
+  chain: 'The certificate chain',
+  validity: 'Every certificate valid at the document’s time',
+  signature: 'The document’s signature',
+  debug: 'Not a debug-mode enclave',
+  pcrs: 'PCR values allowed',
+};
+
+const JWT_CHECKS = {
+  format: 'Compact JWS with three segments',
+  header: 'Header (RS256, kid, nothing forbidden)',
+  alg: 'Algorithm RS256',
+  kid: 'Key named by kid is in the key set',
+  jwks: 'The key set is usable',
+  signature: 'RS256 signature',
+  claims: 'Claims well formed',
+  issuer: 'Issuer',
+  iss: 'Issuer',
+  token_use: 'Token use',
+  username: 'Username carries attested bytes',
+  policy: 'Policy',
+};
+
+function utc(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '—';
+  const date = new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime())) return String(seconds);
+  return `${date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/Z$/, '')} UTC`;
+}
+
+/** The time of day, UTC, of Unix seconds (the timeline's tick labels). */
+function clock(seconds) {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString().slice(11, 19);
+}
+
+function utcMs(ms) {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return String(ms);
+  return `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`;
+}
+
+function duration(seconds) {
+  const s = Math.abs(seconds);
+  if (s < 120) return `${seconds} s`;
+  if (s < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  if (s < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+const hexBlock = (hex) => el('code', { class: 'hex' }, hex);
+
+/** Hex that may be long (1024-byte user data): its start, the whole on request. */
+function hexField(hex) {
+  if (hex.length <= 160) return hexBlock(hex);
+  return el(
+    'details',
+    { class: 'long-hex' },
+    el('summary', {}, el('code', {}, `${hex.slice(0, 32)}…`), ` (${hex.length / 2} bytes; show all)`),
+    hexBlock(hex),
+  );
+}
+
+function fieldList(rows) {
+  return el(
+    'dl',
+    { class: 'fields' },
+    rows
+      .filter(Boolean)
+      .map(([term, value, attrs = {}]) => [
+        el('dt', {}, term),
+        el('dd', attrs, value),
+      ]),
+  );
+}
+
+function checkList(checks, labels) {
+  return el(
+    'ol',
+    { class: 'checks' },
+    checks.map((check) =>
+      el(
+        'li',
+        {
+          'data-check': check.name,
+          'data-ok': check.ok ? 'true' : 'false',
+          class: check.ok ? 'ok' : 'failed',
+        },
+        el('span', { class: 'mark', 'aria-hidden': 'true' }, check.ok ? '✓' : '✗'),
+        el(
+          'span',
+          { class: 'check-text' },
+          el(
+            'span',
+            { class: 'check-title' },
+            el('span', { class: 'visually-hidden' }, check.ok ? 'Passed: ' : 'Failed: '),
+            labels[check.name] ?? check.name,
+            ' ',
+            el('code', { class: 'check-name' }, check.name),
+          ),
+          el('span', { class: 'check-detail' }, check.detail),
+        ),
+      ),
+    ),
+  );
+}
+
+function verdictBox(subject, valid, title, why, extra = {}) {
+  return el(
+    'div',
+    {
+      id: 'verdict',
+      class: `verdict ${valid ? 'valid' : 'invalid'}`,
+      'data-verdict': valid ? 'valid' : 'invalid',
+      'data-subject': subject,
+      ...extra,
+    },
+    el('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, valid ? '✓' : '✗'),
+    el('span', { class: 'verdict-text' }, el('strong', {}, title), why ? el('span', {}, why) : null),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// The timeline of the two trusted times
+
+function timeline(notBefore, notAfter, proven) {
+  const lo = Math.min(notBefore, notAfter);
+  const hi = Math.max(notBefore, notAfter);
+  const span = Math.max(hi - lo, 1);
+  const pad = span * 0.35;
+  const from = lo - pad;
+  const to = hi + pad;
+  const W = 600;
+  const x = (t) => 20 + ((t - from) / (to - from)) * (W - 40);
+  const x0 = x(notBefore);
+  const x1 = x(notAfter);
+  const label = `Timeline${proven ? '' : ' (claimed, not proven)'}: not before ${utc(notBefore)}, not after ${utc(notAfter)}; the transaction was written in the ${duration(notAfter - notBefore)} between them.`;
+  return el(
+    'figure',
+    { class: 'timeline' },
+    el(
+      'svg:svg',
+      { viewBox: `0 0 ${W} 96`, role: 'img', 'aria-label': label, preserveAspectRatio: 'xMidYMid meet' },
+      el('svg:line', { x1: 10, y1: 48, x2: W - 10, y2: 48, class: 'axis' }),
+      el('svg:rect', {
+        x: Math.min(x0, x1),
+        y: 38,
+        width: Math.max(Math.abs(x1 - x0), 2),
+        height: 20,
+        rx: 4,
+        class: proven ? 'window' : 'window unproven',
+      }),
+      el('svg:line', { x1: x0, y1: 26, x2: x0, y2: 70, class: 'tick before' }),
+      el('svg:line', { x1: x1, y1: 26, x2: x1, y2: 70, class: 'tick after' }),
+      el('svg:text', { x: x0, y: 18, 'text-anchor': 'end', class: 'tl-label' }, 'not before'),
+      el('svg:text', { x: x1, y: 18, 'text-anchor': 'start', class: 'tl-label' }, 'not after'),
+      el('svg:text', { x: x0, y: 88, 'text-anchor': 'end', class: 'tl-time' }, clock(notBefore)),
+      el('svg:text', { x: x1, y: 88, 'text-anchor': 'start', class: 'tl-time' }, clock(notAfter)),
+    ),
+    el(
+      'figcaption',
+      {},
+      proven
+        ? `Written between ${utc(notBefore)} (lower timestamp) and ${utc(notAfter)} (upper timestamp): a window of ${duration(notAfter - notBefore)}. Both times are the timestamp service’s, not the writer’s.`
+        : `The certificate claims ${utc(notBefore)} to ${utc(notAfter)}, but it is invalid, so these times prove nothing.`,
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// The three kinds of result
+
+function blockFacts(certJson) {
+  // The 81 block bytes: 0x01 ++ u (16) ++ m^H (32) ++ t^H (32) (SPEC §1.2).
+  const hex = typeof certJson?.block === 'string' ? certJson.block : '';
+  if (!/^[0-9a-f]{162}$/.test(hex)) return null;
+  const u = hex.slice(2, 34);
+  const uuid = `${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
+  return { uuid, batchRoot: hex.slice(34, 98), parentTimestamp: hex.slice(98, 162) };
+}
+
+function certificateResult(verdict, certJson, haveSnapshot, ms) {
+  const failed = verdict.checks.filter((c) => !c.ok);
+  const title = verdict.valid
+    ? verdict.mainChainChecked
+      ? 'Valid certificate, on the main chain'
+      : 'Valid certificate'
+    : 'Invalid certificate';
+  const why = verdict.valid
+    ? verdict.mainChainChecked
+      ? 'Every check passed, including the block’s place on the main chain (from the snapshot).'
+      : 'Every check passed. The block’s place on the main chain was not checked: add the chain’s snapshot (.tar) for that.'
+    : `${failed.length} of ${verdict.checks.length} checks failed; first: ${failed[0]?.name} — ${failed[0]?.detail}`;
+  const block = blockFacts(certJson);
+  const parts = [
+    verdictBox('certificate', verdict.valid, title, why, {
+      'data-main-chain-checked': verdict.mainChainChecked ? 'true' : 'false',
+      'data-check-ms': ms.toFixed(2),
+    }),
+  ];
+  if (typeof verdict.notBefore === 'number' && typeof verdict.notAfter === 'number') {
+    parts.push(
+      el('h2', {}, verdict.valid ? 'When' : 'When (as the certificate claims: not proven)'),
+      timeline(verdict.notBefore, verdict.notAfter, verdict.valid),
+    );
+  }
+  parts.push(
+    el('h2', {}, 'Where in the chain'),
+    fieldList([
+      ['Transaction', verdict.tx ? hexBlock(verdict.tx) : '—'],
+      ['Height', verdict.height ?? '—', { 'data-field': 'height' }],
+      ['Sequence number', certJson?.sequence ?? '—', { 'data-field': 'sequence' }],
+      [
+        'Main-chain position',
+        verdict.mainChainChecked
+          ? 'checked against the snapshot'
+          : haveSnapshot
+            ? 'not checked'
+            : 'not checked (no snapshot given)',
+        { 'data-field': 'main-chain-checked' },
+      ],
+      block && ['Block id (u)', hexBlock(block.uuid)],
+      block && ['Batch root (mᴴ)', hexBlock(block.batchRoot)],
+      certJson?.inclusion && [
+        'Leaf',
+        `${certJson.inclusion.leaf_index} of ${certJson.inclusion.tree_size} in the batch`,
+      ],
+    ]),
+    el('h2', {}, `Checks (${verdict.checks.length - failed.length} of ${verdict.checks.length} passed)`),
+    checkList(verdict.checks, CERT_CHECKS),
+  );
+  return parts;
+}
+
+function sequenceFromUserData(hex) {
+  // SPEC §1.4: 0x01 ++ y (48) ++ be64(k) ++ g (64) = 121 bytes.
+  if (typeof hex !== 'string' || hex.length !== 242 || !hex.startsWith('01')) return null;
+  return BigInt(`0x${hex.slice(98, 114)}`).toString();
+}
+
+function nsmResult(verdict, file) {
+  const doc = verdict.document;
+  const failed = verdict.checks.find((c) => !c.ok);
+  const parts = [
+    verdictBox(
+      'nsm',
+      verdict.valid,
+      verdict.valid ? 'Valid Nitro attestation document' : 'Invalid Nitro attestation document',
+      verdict.valid
+        ? 'Signed by an enclave whose certificate chain leads to AWS Nitro Enclaves Root-G1.'
+        : failed
+          ? `${failed.name}: ${failed.detail}`
+          : null,
+    ),
+  ];
+  if (doc) {
+    const pcrs = Object.entries(doc.pcrs ?? {}).sort((a, b) => Number(a[0]) - Number(b[0]));
+    const zero = pcrs.filter(([, v]) => /^0*$/.test(v)).map(([i]) => i);
+    const set = pcrs.filter(([, v]) => !/^0*$/.test(v));
+    const seq = doc.publicKey?.length === 64 ? sequenceFromUserData(doc.userData) : null;
+    parts.push(
+      el('h2', {}, verdict.valid ? 'Document' : 'Document (not authenticated)'),
+      fieldList([
+        ['File', file.name],
+        ['Module id', el('code', {}, doc.moduleId), { 'data-field': 'module_id' }],
+        ['Timestamp', `${utcMs(doc.timestamp)} (${doc.timestamp} ms)`, { 'data-field': 'timestamp' }],
+        ['Digest', doc.digest],
+        ['Debug mode', doc.debug ? 'yes (PCR0 all zero)' : 'no'],
+        ['Public key', doc.publicKey ? hexField(doc.publicKey) : 'none', { 'data-field': 'public_key' }],
+        ['User data', doc.userData ? hexField(doc.userData) : 'none', { 'data-field': 'user_data' }],
+        seq !== null && ['Sequence number', `${seq} (user data is a zipchain sequence attestation)`],
+        ['Nonce', doc.nonce ? hexField(doc.nonce) : 'none'],
+        ['Certificates', `leaf + ${doc.cabundle?.length ?? 0} in the CA bundle`],
+      ]),
+      el('h2', {}, 'PCRs'),
+      el(
+        'table',
+        { class: 'pcrs' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'PCR'), el('th', { scope: 'col' }, 'Value (SHA-384)'))),
+        el(
+          'tbody',
+          {},
+          set.map(([i, v]) => el('tr', { 'data-pcr': i }, el('th', { scope: 'row' }, i), el('td', {}, hexBlock(v)))),
+        ),
+      ),
+      zero.length ? el('p', { class: 'note' }, `All zero: PCR ${zero.join(', ')}.`) : null,
+    );
+  }
+  parts.push(el('h2', {}, 'Checks'), checkList(verdict.checks, NSM_CHECKS));
+  return parts;
+}
+
+function base64UrlJson(segment) {
+  const b64 = segment.replace(/-/g, '+').replace(/_/g, '/');
+  const bytes = decodeBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+}
+
+function claimValue(name, value) {
+  if (['iat', 'exp', 'auth_time', 'nbf'].includes(name) && typeof value === 'number') {
+    return `${value} (${utc(value)})`;
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function timestampResult(verdict, jwt, issuerFrom, keySource) {
+  const failed = verdict.checks.find((c) => !c.ok);
+  const claims = verdict.claims;
+  const parts = [
+    verdictBox(
+      'timestamp',
+      verdict.valid,
+      verdict.valid ? 'Valid timestamp token' : 'Invalid timestamp token',
+      verdict.valid
+        ? `Signed by a key of ${keySource}; issuer ${issuerFrom}.`
+        : failed
+          ? `${failed.name}: ${failed.detail}`
+          : null,
+    ),
+  ];
+  let shown = claims;
+  let authenticated = true;
+  if (!shown) {
+    authenticated = false;
+    try {
+      shown = base64UrlJson(jwt.text.split('.')[1]);
+    } catch {
+      shown = null;
+    }
+  }
+  if (shown && typeof shown === 'object') {
+    parts.push(
+      el('h2', {}, authenticated ? 'Claims' : 'Claims (not authenticated)'),
+      fieldList(Object.entries(shown).map(([k, v]) => [k, claimValue(k, v), { 'data-claim': k }])),
+    );
+    if (typeof shown.iat === 'number') {
+      parts.push(el('p', { class: 'note' }, `Attested time: ${utc(shown.iat)} (iat).`));
+    }
+    if (verdict.attested) parts.push(fieldList([['Attested bytes', hexBlock(verdict.attested)]]));
+  }
+  parts.push(el('h2', {}, 'Checks'), checkList(verdict.checks, JWT_CHECKS));
+  return parts;
+}
+
+// ---------------------------------------------------------------------------
+// State and flow
+
+/** The latest file of each kind; `subject` is what the page shows a verdict on. */
+const state = { cert: null, chain: null, snapshot: null, nsm: null, jwt: null, jwks: null, subject: null };
+let ready = null;
+
+function showLoaded(items) {
+  const known = ['cert', 'chain', 'snapshot', 'nsm', 'jwt', 'jwks'].filter((k) => state[k]);
+  const list = known.map((k) => `${KIND_NAMES[k]}: ${state[k].name}`);
+  const unknown = items.filter((i) => i.kind === 'unknown');
+  const loaded = $('loaded');
+  loaded.replaceChildren(
+    list.length ? `Loaded — ${list.join('; ')}.` : 'No usable files yet.',
+    ...unknown.map((u) => el('span', { class: 'unknown', 'data-unrecognised': u.name }, ` Not recognised: ${u.name} (${u.why}).`)),
+  );
+  $('clear').hidden = known.length === 0;
+}
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+async function handleFiles(fileList) {
+  const files = Array.from(fileList ?? []);
+  if (!files.length) return;
+  const items = await Promise.all(
+    files.map(async (f) => recognise(f.name, new Uint8Array(await f.arrayBuffer()))),
+  );
+  let subject = null;
+  for (const item of items) {
+    if (item.kind === 'unknown') continue;
+    state[item.kind] = item;
+    if (item.kind === 'cert') subject = 'cert';
+    else if (item.kind === 'nsm' && subject !== 'cert') subject = 'nsm';
+    else if (item.kind === 'jwt' && !subject) subject = 'jwt';
+  }
+  if (subject) state.subject = subject;
+  showLoaded(items);
+  await render();
+}
+
+async function render() {
+  const report = $('report');
+  const results = $('results');
+  results.setAttribute('aria-busy', 'true');
+  try {
+    await ready;
+    report.replaceChildren(...(await renderSubject()));
+  } catch (e) {
+    report.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not check: ${e?.message ?? e}`));
+    setStatus('');
+  } finally {
+    results.setAttribute('aria-busy', 'false');
+  }
+}
+
+async function renderSubject() {
+  const s = state.subject;
+  if (s === 'cert') {
+    if (!state.chain) {
+      setStatus('Certificate loaded. Now add the chain’s chain.json (the trust descriptor it is checked against).');
+      return [];
+    }
+    const options = state.snapshot ? { snapshot: state.snapshot.bytes } : undefined;
+    const t0 = performance.now();
+    const verdict = checkCertificate(state.cert.text, state.chain.text, options);
+    const ms = performance.now() - t0;
+    setStatus(`Checked ${state.cert.name} against ${state.chain.name}${state.snapshot ? ` and ${state.snapshot.name}` : ''} in ${ms.toFixed(1)} ms.`);
+    return certificateResult(verdict, state.cert.json, Boolean(state.snapshot), ms);
+  }
+  if (s === 'nsm') {
+    const options = {};
+    const rootPem = state.chain?.json?.nitro?.root_pem;
+    if (typeof rootPem === 'string') options.root = rootPem;
+    if (state.chain?.json?.nitro?.allow_debug === true) options.allowDebug = true;
+    const verdict = verifyNsmDocument(state.nsm.bytes, options);
+    setStatus(
+      `Checked ${state.nsm.name}${options.root ? ` against the root in ${state.chain.name}` : ' against AWS Nitro Enclaves Root-G1'}.`,
+    );
+    return nsmResult(verdict, state.nsm);
+  }
+  if (s === 'jwt') {
+    const chainTs = state.chain?.json?.timestamp;
+    const jwks = state.jwks?.json ?? chainTs?.jwks;
+    if (!jwks) {
+      setStatus('Token loaded. Now add the key set it is signed with: a JWKS .json file, or the chain.json.');
+      return [];
+    }
+    let payload = {};
+    try {
+      payload = base64UrlJson(state.jwt.text.split('.')[1]);
+    } catch {
+      // the verifier reports the malformed token
+    }
+    const fromChain = Boolean(chainTs && !state.jwks);
+    const issuer = fromChain ? chainTs.issuer : typeof payload.iss === 'string' ? payload.iss : '';
+    const options = { issuer };
+    const tokenUse = fromChain ? chainTs.token_use : payload.token_use;
+    if (tokenUse === 'id' || tokenUse === 'access') options.tokenUse = tokenUse;
+    const username = payload['cognito:username'] ?? payload.username;
+    const domain = fromChain
+      ? chainTs.username_domain
+      : typeof username === 'string' && /^[0-9a-f]+@[^@]+$/.test(username)
+        ? username.split('@')[1]
+        : undefined;
+    if (typeof domain === 'string') options.usernameDomain = domain;
+    const verdict = verifyTimestamp(state.jwt.text, jwks, options);
+    const keySource = state.jwks ? state.jwks.name : `${state.chain.name}’s timestamp.jwks`;
+    const issuerFrom = fromChain
+      ? `as ${state.chain.name} requires`
+      : '(taken from the token itself: only the key set vouches for it)';
+    setStatus(`Checked ${state.jwt.name} with ${keySource}.`);
+    return timestampResult(verdict, state.jwt, issuerFrom, keySource);
+  }
+  setStatus('Ready. Drop a certificate, an attestation document or a timestamp token.');
+  return [];
+}
+
+function clear() {
+  for (const key of Object.keys(state)) state[key] = null;
+  $('files').value = '';
+  $('report').replaceChildren();
+  showLoaded([]);
+  setStatus('Cleared. Drop a certificate, an attestation document or a timestamp token.');
+  $('files').focus();
+}
+
+function setUp() {
+  const input = $('files');
+  const zone = $('drop');
+  input.addEventListener('change', () => handleFiles(input.files));
+  // A drop anywhere on the page (the input itself lies over the drop zone) is
+  // put into the input, so the input holds what was dropped as if picked.
+  let depth = 0;
+  document.addEventListener('dragenter', (e) => {
+    e.preventDefault();
+    depth++;
+    zone.classList.add('dragging');
+  });
+  document.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) zone.classList.remove('dragging');
+  });
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    depth = 0;
+    zone.classList.remove('dragging');
+    e.preventDefault();
+    const files = e.dataTransfer?.files;
+    if (files?.length) {
+      try {
+        input.files = files; // fires no `change`: handled just below
+      } catch {
+        // a browser that will not set them: the files stay on the event only
+      }
+      handleFiles(files);
+    }
+  });
+  $('clear').addEventListener('click', clear);
+
+  ready = init(wasmBytes()).then(
+    () => {
+      // When the verifier became usable, ms since navigation (for the benchmarks).
+      document.documentElement.dataset.readyMs = performance.now().toFixed(1);
+      document.documentElement.dataset.ready = 'true';
+      setStatus('Ready. Drop a certificate, an attestation document or a timestamp token.');
+    },
+    (e) => {
+      setStatus(`The verifier could not be loaded: ${e?.message ?? e}`);
+      throw e;
+    },
+  );
+  // A selection made before this module ran (a fast user, a restored form).
+  if (input.files?.length) handleFiles(input.files);
+}
+
+setUp();
