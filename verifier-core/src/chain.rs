@@ -12,6 +12,7 @@
 //!
 //! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -357,58 +358,48 @@ pub struct MainChainChoice {
 
 /// The corrected main-chain algorithm `omc` of SPEC §5 over valid triples.
 ///
-/// O(n log n) in the number of triples: children are indexed by parent timestamp
-/// once, and the sequence numbers that have a valid triple are sorted once into
-/// runs of consecutive numbers, so "does every number in `[k, z.k]` have a valid
-/// triple" is a binary search.
+/// O(n log n) in the number of triples, and linear in practice up to millions of
+/// blocks, because nothing big is probed at random:
+/// - every triple is joined to its least child by a radix-partitioned join (both
+///   sides scattered into cache-sized partitions by the first bits of the hash, then
+///   each partition sorted and matched on its own), see [`least_children`];
+/// - the covered sequence numbers are radix-sorted once into runs of consecutive
+///   numbers, and the walk finds the current number's run with a cursor that gallops
+///   forward, since along a main chain the numbers mostly grow.
 ///
 /// Ties (two valid triples with the same parent and the same least `k`, which only
 /// an equivocating sequencer can produce) are broken by the lower block hash, then
-/// the lower timestamp hash, so that the choice is deterministic.
+/// the lower timestamp hash, then the order given, so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
-    let rank = |i: usize| {
-        let t = &triples[i];
-        (t.k, t.block, t.timestamp)
-    };
-    // The least child of every parent timestamp.
-    let mut least_child: FastMap<Hash32, usize> = fast_map(triples.len());
-    for (i, t) in triples.iter().enumerate() {
-        least_child
-            .entry(t.parent)
-            .and_modify(|best| {
-                if rank(i) < rank(*best) {
-                    *best = i;
-                }
-            })
-            .or_insert(i);
-    }
-    let run_end = run_end_of_each(triples);
-
     let Some(first) = (0..triples.len())
         .filter(|&i| triples[i].block == genesis && triples[i].k == 0)
-        .min_by_key(|&i| rank(i))
+        .min_by(|&a, &b| rank_order(triples, a, b))
     else {
         return MainChainChoice {
             chain: Vec::new(),
             end: ChainEnd::NoGenesis,
         };
     };
+    let least_child = least_children(triples);
+    let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
+    let mut cursor = 0;
+
     let mut chain = vec![first];
     let mut current = first;
-    let mut last_t = triples[first].timestamp;
     // A hash chain cannot loop, but a budget of one step per triple makes that
     // independent of hash assumptions.
     for _ in 0..triples.len() {
-        let Some(&z) = least_child.get(&last_t) else {
+        let z = least_child[current];
+        if z == NO_CHILD {
             return MainChainChoice {
                 chain,
                 end: ChainEnd::NoChild,
             };
-        };
+        }
         // Every number in [k, z.k] has a valid triple iff z.k lies within the run of
         // consecutive covered numbers that holds k (k itself is covered: the current
         // block has it). An empty interval (z.k < k) passes too.
-        let covered_to = run_end[current];
+        let covered_to = coverage.run_end_of(triples[current].k, &mut cursor);
         if triples[z].k > covered_to {
             return MainChainChoice {
                 chain,
@@ -419,7 +410,6 @@ pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
         }
         chain.push(z);
         current = z;
-        last_t = triples[z].timestamp;
     }
     MainChainChoice {
         chain,
@@ -427,28 +417,136 @@ pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
     }
 }
 
-/// For each triple, the greatest number `e` such that every number in `[k, e]` has a
-/// valid triple (the end of the run of consecutive covered numbers holding its `k`).
+/// The rank order of SPEC §5's `argmin`: least `(k, H(b), H(t))`, then the order given.
+fn rank_order(triples: &[ValidTriple], a: usize, b: usize) -> Ordering {
+    let (ta, tb) = (&triples[a], &triples[b]);
+    (ta.k, ta.block, ta.timestamp, a).cmp(&(tb.k, tb.block, tb.timestamp, b))
+}
+
+/// "No valid child" in [`least_children`].
+const NO_CHILD: usize = usize::MAX;
+
+/// A triple as a child: its parent timestamp (and that hash's first eight bytes, to
+/// sort and compare by), its number, its index.
+#[derive(Clone, Copy)]
+struct ChildEntry {
+    prefix: u64,
+    k: u64,
+    index: usize,
+    parent: Hash32,
+}
+
+/// A triple as a parent: its timestamp (and that hash's first eight bytes), its index.
+#[derive(Clone, Copy)]
+struct ParentEntry {
+    prefix: u64,
+    index: usize,
+    timestamp: Hash32,
+}
+
+/// For each triple, the index of the least-ranked triple whose parent is its
+/// timestamp ([`NO_CHILD`] when none).
 ///
-/// One sort by `k` and two sequential sweeps: the walk in [`omc`] then reads one array
-/// entry per step instead of searching the sorted numbers, which keeps it linear in
-/// practice as well as in theory (a binary search per step missed the cache at 1M).
-fn run_end_of_each(triples: &[ValidTriple]) -> Vec<u64> {
-    let mut order: Vec<usize> = (0..triples.len()).collect();
-    order.sort_unstable_by_key(|&i| triples[i].k);
-    let mut run_end = vec![0u64; triples.len()];
-    let mut end = 0u64;
-    for (pos, &i) in order.iter().enumerate().rev() {
-        let k = triples[i].k;
-        let next = order.get(pos + 1).map(|&j| triples[j].k);
-        end = match next {
-            Some(n) if n == k => end,
-            Some(n) if k.checked_add(1) == Some(n) => end,
-            _ => k,
-        };
-        run_end[i] = end;
+/// A radix-partitioned join: both sides are scattered (one counting pass, one
+/// writing pass, sequential over the triples) into partitions by the first bits of
+/// the hash they are joined on, sized to stay in cache; each partition's children
+/// are then sorted by `(hash prefix, k, index)` and each parent finds its first
+/// child by binary search, the whole hash deciding. Per triple the work does not
+/// grow with the chain, unlike a hash map that no longer fits in the cache.
+fn least_children(triples: &[ValidTriple]) -> Vec<usize> {
+    let bits = partition_bits(triples.len());
+    let children = partition(
+        triples,
+        bits,
+        |t| &t.parent,
+        |i, t| ChildEntry {
+            prefix: hash_prefix(&t.parent),
+            k: t.k,
+            index: i,
+            parent: t.parent,
+        },
+    );
+    let parents = partition(
+        triples,
+        bits,
+        |t| &t.timestamp,
+        |i, t| ParentEntry {
+            prefix: hash_prefix(&t.timestamp),
+            index: i,
+            timestamp: t.timestamp,
+        },
+    );
+
+    let mut least = vec![NO_CHILD; triples.len()];
+    for (mut kids, stamps) in children.into_iter().zip(parents) {
+        kids.sort_unstable_by_key(|c| (c.prefix, c.k, c.index));
+        for parent in &stamps {
+            let from = kids.partition_point(|c| c.prefix < parent.prefix);
+            // The children under this parent, least rank first (a shared prefix
+            // with another hash is possible, so the whole hash decides).
+            let mut under = kids[from..]
+                .iter()
+                .take_while(|c| c.prefix == parent.prefix)
+                .filter(|c| c.parent == parent.timestamp);
+            let Some(best) = under.next() else {
+                continue;
+            };
+            // Equal numbers under one parent (only an equivocation makes them): the
+            // rank's next keys decide.
+            least[parent.index] =
+                under
+                    .take_while(|c| c.k == best.k)
+                    .map(|c| c.index)
+                    .fold(best.index, |a, b| match rank_order(triples, a, b) {
+                        Ordering::Greater => b,
+                        _ => a,
+                    });
+        }
     }
-    run_end
+    least
+}
+
+/// Partition bits for `n` triples: about 256 entries per partition, at most 4096
+/// partitions (beyond that the scatter's write streams thrash the TLB).
+fn partition_bits(n: usize) -> u32 {
+    let mut bits = 0;
+    while bits < 12 && (n >> bits) > 256 {
+        bits += 1;
+    }
+    bits
+}
+
+/// The partition of `hash` among `2^bits`: its first `bits` bits.
+fn partition_of(hash: &Hash32, bits: u32) -> usize {
+    let bytes = hash.as_bytes();
+    let top = u16::from_be_bytes([bytes[0], bytes[1]]);
+    usize::from(top.checked_shr(16 - bits).unwrap_or(0))
+}
+
+/// Scatters one entry per triple into `2^bits` partitions by the hash `key` names:
+/// a counting pass, then a writing pass into partitions of the right capacity.
+fn partition<E>(
+    triples: &[ValidTriple],
+    bits: u32,
+    key: impl Fn(&ValidTriple) -> &Hash32,
+    entry: impl Fn(usize, &ValidTriple) -> E,
+) -> Vec<Vec<E>> {
+    let mut counts = vec![0usize; 1 << bits];
+    for t in triples {
+        counts[partition_of(key(t), bits)] += 1;
+    }
+    let mut parts: Vec<Vec<E>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for (i, t) in triples.iter().enumerate() {
+        parts[partition_of(key(t), bits)].push(entry(i, t));
+    }
+    parts
+}
+
+/// The first eight bytes of a hash, as a sort key.
+fn hash_prefix(hash: &Hash32) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_be_bytes(word)
 }
 
 /// The set of sequence numbers that have a valid triple, as sorted runs of
@@ -465,7 +563,9 @@ struct SequenceCoverage {
 impl SequenceCoverage {
     fn new(ks: impl Iterator<Item = u64>) -> Self {
         let mut ks: Vec<u64> = ks.collect();
-        ks.sort_unstable();
+        // Sequence numbers are mostly dense and small: a radix sort skips the
+        // high bytes they all share.
+        radsort::sort(&mut ks);
         ks.dedup();
         let mut run_end = ks.clone();
         for i in (0..ks.len().saturating_sub(1)).rev() {
@@ -474,6 +574,43 @@ impl SequenceCoverage {
             }
         }
         Self { ks, run_end }
+    }
+
+    /// The end of the run of consecutive covered numbers that holds `k`, which must
+    /// be covered (`k` itself if it is not). `cursor` remembers where the last
+    /// search ended: searching for a greater number gallops forward from there, so
+    /// a walk up a main chain reads the sorted numbers nearly in order.
+    fn run_end_of(&self, k: u64, cursor: &mut usize) -> u64 {
+        let at = *cursor;
+        let found = match self.ks.get(at) {
+            Some(&here) if here == k => Ok(at),
+            Some(&here) if here < k => {
+                // Gallop: double the step until past k, then search that window.
+                let mut step = 1;
+                let mut low = at;
+                loop {
+                    let probe = low.saturating_add(step);
+                    match self.ks.get(probe) {
+                        Some(&v) if v < k => {
+                            low = probe;
+                            step = step.saturating_mul(2);
+                        }
+                        _ => {
+                            let high = probe.saturating_add(1).min(self.ks.len());
+                            break self.ks[low..high].binary_search(&k).map(|i| low + i);
+                        }
+                    }
+                }
+            }
+            _ => self.ks.binary_search(&k),
+        };
+        match found {
+            Ok(i) => {
+                *cursor = i;
+                self.run_end[i]
+            }
+            Err(_) => k,
+        }
     }
 
     /// The first number in `[from, to]` without a valid triple (`None` when every
@@ -1072,6 +1209,81 @@ mod tests {
         let ts = vec![triple(0, 0, None, 1)];
         assert_eq!(omc(h(1000), &ts).end, ChainEnd::NoGenesis);
         assert_eq!(omc(h(1000), &[]).end, ChainEnd::NoGenesis);
+    }
+
+    #[test]
+    fn coverage_run_end_with_a_cursor_forward_and_back() {
+        let c = SequenceCoverage::new([8, 0, 2, 1, 5, 6, 2, 9, 20].into_iter());
+        let mut cursor = 0;
+        // Forward, as a main chain walks: each search starts where the last ended.
+        let forward: Vec<u64> = [0, 1, 2, 5, 6, 8, 9, 20]
+            .iter()
+            .map(|&k| c.run_end_of(k, &mut cursor))
+            .collect();
+        assert_eq!(forward, vec![2, 2, 2, 6, 6, 9, 9, 20]);
+        // Back down (a child numbered below its parent), then up again.
+        assert_eq!(c.run_end_of(1, &mut cursor), 2);
+        assert_eq!(c.run_end_of(9, &mut cursor), 9);
+        // A number without a triple is its own run end.
+        assert_eq!(c.run_end_of(3, &mut cursor), 3);
+        assert_eq!(c.run_end_of(u64::MAX, &mut cursor), u64::MAX);
+    }
+
+    #[test]
+    fn partitions_hold_every_triple_once_by_hash_prefix() {
+        assert_eq!(partition_bits(0), 0);
+        assert_eq!(partition_bits(256), 0);
+        assert_eq!(partition_bits(257), 1);
+        assert_eq!(partition_bits(usize::MAX), 12);
+        let ts: Vec<ValidTriple> = (0..1000).map(|i| triple(i, i, Some(i + 1), i)).collect();
+        let bits = partition_bits(ts.len());
+        let parts = partition(&ts, bits, |t| &t.timestamp, |i, t| (t.timestamp, i));
+        assert_eq!(parts.len(), 1 << bits);
+        for (n, entries) in parts.iter().enumerate() {
+            assert!(entries.iter().all(|e| partition_of(&e.0, bits) == n));
+        }
+        let mut seen: Vec<usize> = parts.into_iter().flatten().map(|e| e.1).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn hashes_sharing_a_prefix_are_told_apart_and_ties_break_by_rank() {
+        // Two timestamps that agree on their first eight bytes (the sort key of the
+        // join) and differ after: each must get only its own children.
+        let stamp = |last: u8| {
+            let mut b = [7u8; 32];
+            b[31] = last;
+            Hash32(b)
+        };
+        let t = |block: u64, timestamp: Hash32, parent: Hash32, k: u64| ValidTriple {
+            block: h(1000 + block),
+            parent,
+            timestamp,
+            attestation: h(3000 + k),
+            k,
+            iat: UnixSeconds(k),
+            batch_root: Hash32::ZERO,
+        };
+        let ts = vec![
+            t(0, stamp(0), Hash32::ZERO, 0),
+            t(1, stamp(1), stamp(0), 2), // under b0, k = 2
+            t(2, stamp(2), stamp(9), 1), // under a look-alike of b0's timestamp
+            t(3, stamp(3), stamp(0), 3), // under b0, k = 3: loses to b1
+        ];
+        assert_eq!(least_children(&ts), vec![1, NO_CHILD, NO_CHILD, NO_CHILD]);
+        // An equivocation: two children of b0 with the same k; the lower block
+        // hash wins whichever comes first.
+        let (a, b) = (t(4, stamp(4), stamp(0), 1), t(5, stamp(5), stamp(0), 1));
+        let winner = if a.block < b.block { 0 } else { 1 };
+        for (order, expected) in [
+            (vec![a.clone(), b.clone()], winner),
+            (vec![b, a], 1 - winner),
+        ] {
+            let mut ts = vec![ts[0].clone()];
+            ts.extend(order);
+            assert_eq!(least_children(&ts)[0], expected + 1);
+        }
     }
 
     #[test]
