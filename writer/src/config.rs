@@ -36,8 +36,9 @@ pub struct Args {
     /// The most transactions sealed into one block.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub batch_max: usize,
-    /// How long a batch waits for more transactions after its first, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 50)]
+    /// The seal period, in milliseconds: at most one block is cut per period (sooner when
+    /// `--batch-max` transactions are waiting); a write after a quiet spell is cut at once.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
     pub batch_wait: u64,
     /// The bearer token writes must carry (required when listening off loopback).
     #[arg(long, value_name = "T", env = TOKEN_ENV, hide_env_values = true)]
@@ -162,7 +163,7 @@ impl Config {
             sequencer: None,
             timestamp: None,
             batch_max: 10_000,
-            batch_wait: Duration::from_millis(50),
+            batch_wait: Duration::from_millis(200),
             token: None,
             new_chain: false,
             max_tx_bytes: 1 << 20,

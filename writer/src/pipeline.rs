@@ -7,7 +7,7 @@
 //!                           ▼
 //!                        BatchIt ──batch──▶ ZipIt ──sealed block──▶ StoreIt
 //!                        (--batch-max /     (block on the previous   (mirror, replicate b/m/t,
-//!                         --batch-wait)      t; timestamp H(b))       sequence, mirror and
+//!                         seal period)         t; timestamp H(b))       sequence, mirror and
 //!                                                                     replicate a, finalize,
 //!                                                                     retire log records)
 //! ```
@@ -440,18 +440,25 @@ impl Pipeline {
     }
 }
 
+/// BatchIt: cuts the queue into batches of at most `batch_max` transactions, at most one
+/// cut per `batch_wait` (the seal period). A transaction arriving after a quiet spell is
+/// cut at once; under load the queue fills for one period, so blocks grow with the load
+/// instead of multiplying: the cost of a block (a timestamp, an enclave document, four
+/// objects times six shards) is paid a few times a second, not per burst.
 async fn batch_it(
     mut queue: mpsc::UnboundedReceiver<Queued>,
     out: mpsc::Sender<Vec<Queued>>,
     batch_max: usize,
     batch_wait: Duration,
 ) {
+    let mut last_cut: Option<tokio::time::Instant> = None;
     loop {
         let mut batch = Vec::with_capacity(batch_max.min(1 << 16));
         if queue.recv_many(&mut batch, batch_max).await == 0 {
             return;
         }
-        let deadline = tokio::time::Instant::now() + batch_wait;
+        let now = tokio::time::Instant::now();
+        let deadline = last_cut.map_or(now, |cut| (cut + batch_wait).max(now));
         let mut closed = false;
         while batch.len() < batch_max {
             let room = batch_max - batch.len();
@@ -464,6 +471,7 @@ async fn batch_it(
                 Err(_) => break,
             }
         }
+        last_cut = Some(tokio::time::Instant::now());
         if out.send(batch).await.is_err() || closed {
             return;
         }
@@ -600,4 +608,75 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
     }
     tracing::debug!(block = %s.block_hash, k = sequenced.k, txs = s.tx_ids.len(), "block final");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(index: u64) -> Queued {
+        let data = Bytes::from(index.to_be_bytes().to_vec());
+        Queued {
+            index,
+            tx: Hash32::digest(&data),
+            data,
+        }
+    }
+
+    /// BatchIt cuts a lone write at once, then at most one batch per seal period
+    /// however fast writes arrive, and sooner only at `batch_max`.
+    #[tokio::test(start_paused = true)]
+    async fn batch_it_cuts_at_most_once_per_period() {
+        let period = Duration::from_millis(200);
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let (out_tx, mut out_rx) = mpsc::channel(16);
+        let task = tokio::spawn(batch_it(queue_rx, out_tx, 1000, period));
+        let start = tokio::time::Instant::now();
+
+        queue_tx.send(queued(0)).unwrap();
+        let first = out_rx.recv().await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "a lone write is cut at once"
+        );
+
+        // A steady stream: one write every 10 ms for one second.
+        let sender = {
+            let queue_tx = queue_tx.clone();
+            tokio::spawn(async move {
+                for i in 1..=100 {
+                    queue_tx.send(queued(i)).unwrap();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+        };
+        let mut cuts = Vec::new();
+        let mut seen = 1;
+        while seen < 101 {
+            let batch = out_rx.recv().await.unwrap();
+            seen += batch.len();
+            cuts.push(start.elapsed());
+        }
+        sender.await.unwrap();
+        for pair in cuts.windows(2) {
+            assert!(pair[1] - pair[0] >= period, "cuts {cuts:?}");
+        }
+        assert!(cuts.len() <= 6, "about one cut per period: {cuts:?}");
+
+        // batch_max cuts sooner.
+        for i in 0..2500 {
+            queue_tx.send(queued(1000 + i)).unwrap();
+        }
+        let full = out_rx.recv().await.unwrap();
+        assert_eq!(full.len(), 1000);
+        drop(queue_tx);
+        let mut rest = 0;
+        while let Some(batch) = out_rx.recv().await {
+            rest += batch.len();
+        }
+        assert_eq!(rest, 1500);
+        task.await.unwrap();
+    }
 }
