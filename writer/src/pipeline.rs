@@ -611,6 +611,7 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
