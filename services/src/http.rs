@@ -172,6 +172,19 @@ impl SequencerState {
     }
 }
 
+/// Logs of the daemons (`zipchain-tsa`, `zipchain-sequencer`, `zipchain-writer`): to stderr,
+/// filtered by `RUST_LOG` (default `info`), coloured only on a terminal.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// The current time from the system clock.
 ///
 /// # Errors

@@ -10,10 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::*;
-use services::http::{SequencerState, sequencer_app, tsa_app};
+use services::http::{SequencerState, now_millis, sequencer_app, tsa_app};
 use services::tsa::{DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN, TimestampAuthority};
 use verifier_core::chain::Auditor;
-use verifier_core::time::UnixMillis;
 
 /// Serves `app` on a fresh loopback port until the test ends; returns its base URL.
 async fn serve(app: axum::Router) -> String {
@@ -25,16 +24,7 @@ async fn serve(app: axum::Router) -> String {
 
 /// A `zipchain-sequencer` (new key, counter from 0) whose test CA lives in `ca_dir`.
 async fn sequencer(ca_dir: &Path) -> (String, String) {
-    let now = UnixMillis(
-        u64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap(),
-    );
-    let state = SequencerState::open(ca_dir, [0x5a; 48], now).unwrap();
+    let state = SequencerState::open(ca_dir, [0x5a; 48], now_millis().unwrap()).unwrap();
     let key = hex::encode(state.public_key());
     (serve(sequencer_app(Arc::new(state))).await, key)
 }

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use zipchain_services::http::{SequencerState, now_millis, sequencer_app, serve, shutdown_signal};
+use zipchain_services::http::{
+    SequencerState, init_logging, now_millis, sequencer_app, serve, shutdown_signal,
+};
 use zipchain_services::sequencer::self_measurement;
 
 /// The sequencer enclave application, stand-in mode: `POST /v1/sequence` with 48 raw bytes
@@ -30,14 +32,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging();
     let args = Args::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use zipchain_services::http::{serve, shutdown_signal, tsa_app};
+use zipchain_services::http::{init_logging, serve, shutdown_signal, tsa_app};
 use zipchain_services::tsa::{DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN, TimestampAuthority};
 
 /// Local stand-in for the Cognito timestamp service: `POST /v1/timestamp` with 32 raw bytes
@@ -33,14 +33,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging();
     let args = Args::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
