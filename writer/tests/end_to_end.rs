@@ -33,14 +33,7 @@ async fn writes_become_final_with_checking_certificates_and_survive_a_restart() 
     check_certificates(&client, &daemon.base, &auditor, None, &txs).await;
     let (status, health) = get_json(&client, &daemon.url("/healthz")).await;
     assert_eq!(status, 200, "{health}");
-    let metrics = client
-        .get(daemon.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&client, &daemon.url("/metrics")).await;
     assert!(
         metrics.contains("zipchain_writer_acknowledged_total 300"),
         "{metrics}"

@@ -142,15 +142,13 @@ pub async fn wait_final(client: &reqwest::Client, base: &str, txs: &[String]) ->
     heights
 }
 
+/// GETs `url` and returns the body as text, whatever the status.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub async fn trust(client: &reqwest::Client, base: &str) -> TrustDescriptor {
-    let text = client
-        .get(format!("{base}/v1/chain"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(client, &format!("{base}/v1/chain")).await;
     TrustDescriptor::from_json(&text).unwrap()
 }
 
