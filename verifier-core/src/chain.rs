@@ -371,6 +371,17 @@ pub struct MainChainChoice {
 /// an equivocating sequencer can produce) are broken by the lower block hash, then
 /// the lower timestamp hash, then the order given, so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
+    let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
+    omc_with(genesis, triples, &coverage)
+}
+
+/// [`omc`] with the covered sequence numbers already sorted (the audit reuses them to
+/// find the first gap).
+fn omc_with(
+    genesis: Hash32,
+    triples: &[ValidTriple],
+    coverage: &SequenceCoverage,
+) -> MainChainChoice {
     let Some(first) = (0..triples.len())
         .filter(|&i| triples[i].block == genesis && triples[i].k == 0)
         .min_by(|&a, &b| rank_order(triples, a, b))
@@ -381,7 +392,6 @@ pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
         };
     };
     let least_child = least_children(triples);
-    let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
     let mut cursor = 0;
 
     let mut chain = vec![first];
@@ -877,7 +887,8 @@ impl AuditBuilder {
     /// Forms the valid triples, runs [`omc`] and gathers the findings.
     pub fn finish(mut self) -> Audit {
         let (triples, links) = self.triples();
-        let choice = omc(self.genesis, &triples);
+        let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
+        let choice = omc_with(self.genesis, &triples, &coverage);
         let main_chain: Vec<MainChainBlock> = choice
             .chain
             .iter()
@@ -942,7 +953,6 @@ impl AuditBuilder {
 
         let forks = forks(&main_chain, &triples, &children, &on_main);
 
-        let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
         let sequence_gap_at = match choice.end {
             ChainEnd::Gap { at } => Some(at),
             ChainEnd::NoChild => main_chain
