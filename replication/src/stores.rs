@@ -250,6 +250,23 @@ impl Stores {
             }
             .into());
         }
+        self.put_object_keyed(kind, key, bytes).await
+    }
+
+    /// [`Stores::put_object`] for a caller that computed `key` from `bytes` itself (the
+    /// writer, which hashed every transaction on arrival and built the batch's Merkle tree
+    /// from those ids): the key is not computed a second time. A wrong key would make the
+    /// object unreadable (`pull` checks every object against its name), never wrongly
+    /// accepted.
+    ///
+    /// # Errors
+    /// [`StoreError::Incomplete`] listing each store that failed.
+    pub async fn put_object_keyed(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let shards = encode(kind, key, bytes);
         let path = shard_path(kind, &key);
         let results = join_all(

@@ -29,6 +29,7 @@ use verifier_core::batch::Batch;
 use verifier_core::block::Block;
 use verifier_core::chain::{Auditor, CLOCK_SKEW_MS, MainChainBlock};
 use verifier_core::hash::Hash32;
+use verifier_core::merkle;
 use verifier_core::nsm::VerifyAt;
 use verifier_core::snapshot::ObjectKind;
 use verifier_core::time::UnixSeconds;
@@ -279,9 +280,38 @@ impl Sealer {
         key: Hash32,
         bytes: &[u8],
     ) -> Result<(), String> {
+        self.replicate_with(kind, key, bytes, true).await
+    }
+
+    /// [`Sealer::replicate`] for an object this process made and keyed itself (its key is
+    /// not recomputed: for a batch that would hash every transaction again).
+    ///
+    /// # Errors
+    /// As [`Sealer::replicate`].
+    async fn replicate_sealed(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        self.replicate_with(kind, key, bytes, false).await
+    }
+
+    async fn replicate_with(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: &[u8],
+        check_key: bool,
+    ) -> Result<(), String> {
         let mut backoff = Duration::from_millis(200);
         loop {
-            match self.stores.put_object(kind, key, bytes).await {
+            let put = if check_key {
+                self.stores.put_object(kind, key, bytes).await
+            } else {
+                self.stores.put_object_keyed(kind, key, bytes).await
+            };
+            match put {
                 Ok(()) => {
                     self.shared.set_healthy("stores");
                     return Ok(());
@@ -487,6 +517,10 @@ async fn zip_it(
     while let Some(queued) = batches.recv().await {
         let started = Instant::now();
         let wal_end = queued.iter().map(|q| q.index + 1).max().unwrap_or(0);
+        // The ids were hashed on arrival (`H(d)`, the HTTP handler): the tree is built from
+        // them rather than hashing every transaction again.
+        let tx_ids: Vec<Hash32> = queued.iter().map(|q| q.tx).collect();
+        let batch_root = merkle::root(&tx_ids);
         let batch = Batch::new(queued.into_iter().map(|q| q.data.to_vec()).collect());
         let uuid = match random_uuid() {
             Ok(u) => u,
@@ -494,7 +528,7 @@ async fn zip_it(
         };
         let block = Block {
             uuid,
-            batch_root: batch.root(),
+            batch_root,
             parent_timestamp: parent,
         };
         let block_hash = block.hash();
@@ -508,7 +542,7 @@ async fn zip_it(
             block,
             block_hash,
             batch_bytes: batch.encode(),
-            tx_ids: batch.tx_ids(),
+            tx_ids,
             token,
             token_hash,
             iat,
@@ -547,13 +581,13 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
         .mirror_put(ObjectKind::Block, s.block_hash, s.block.encode().to_vec())
         .await?;
     sealer
-        .replicate(ObjectKind::Batch, root, &s.batch_bytes)
+        .replicate_sealed(ObjectKind::Batch, root, &s.batch_bytes)
         .await?;
     sealer
-        .replicate(ObjectKind::Block, s.block_hash, &s.block.encode())
+        .replicate_sealed(ObjectKind::Block, s.block_hash, &s.block.encode())
         .await?;
     sealer
-        .replicate(ObjectKind::Timestamp, s.token_hash, s.token.as_bytes())
+        .replicate_sealed(ObjectKind::Timestamp, s.token_hash, s.token.as_bytes())
         .await?;
     let sequenced = sealer.sequence(s.y(), s.iat).await?;
     failpoint(Stage::AfterSequence);
@@ -566,7 +600,7 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
         .await?;
     failpoint(Stage::BeforeAttestationReplication);
     sealer
-        .replicate(ObjectKind::Attestation, sequenced.key, &sequenced.document)
+        .replicate_sealed(ObjectKind::Attestation, sequenced.key, &sequenced.document)
         .await?;
     let tip = sealer
         .shared
