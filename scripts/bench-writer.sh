@@ -3,7 +3,8 @@
 #
 # Builds zipchain-writer and zipchain-load in release, starts a fresh writer on a temporary
 # data directory (in-process stand-ins, the default six local directory stores), and runs:
-#   1. throughput: 64-byte transactions, closed loop, from 64 and from 256 connections,
+#   1. throughput: 64-byte transactions, closed loop, from 64 and from 256 HTTP/1.1
+#      connections, and over HTTP/2 (h2c) from H2_CONNECTIONS connections × H2_STREAMS streams,
 #   2. throughput through POST /v1/transactions/batch (BATCH transactions a request),
 #   3. finality: an open-loop 10,000 tx/s for 20 s, 1 in 100 transactions polled every 20 ms,
 #      then every acknowledged transaction checked;
@@ -11,6 +12,7 @@
 # and its /metrics after each run are kept in $OUT (printed at the end).
 #
 # Settings (environment): DURATION (throughput window, s, default 10), CONNECTIONS ("64 256"),
+# H2_CONNECTIONS (default 8; 0 skips the HTTP/2 run), H2_STREAMS (64),
 # BATCH (default 1000; 0 skips the batch run), RATE (10000), FINALITY_DURATION (20),
 # LOAD_THREADS (the load generator's worker threads, default 1), WRITER_ARGS (extra writer
 # arguments, e.g. "--batch-wait 20"), OUT (a directory for the results; default a new temp dir).
@@ -23,6 +25,8 @@ source scripts/common.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64 256}
+H2_CONNECTIONS=${H2_CONNECTIONS:-8}
+H2_STREAMS=${H2_STREAMS:-64}
 BATCH=${BATCH:-1000}
 RATE=${RATE:-10000}
 FINALITY_DURATION=${FINALITY_DURATION:-20}
@@ -92,6 +96,17 @@ for c in $CONNECTIONS; do
         '"| \($n) | \(.acked_per_s | floor) tx/s | \(.ack_latency.p50_ms) / \(.ack_latency.p99_ms) ms | \(.errors | to_entries | map("\(.key) ×\(.value)") | join(", ") | if . == "" then "none" else . end) |"' \
         "$OUT/$name.json")")
 done
+
+if [[ $H2_CONNECTIONS != 0 ]]; then
+    name=throughput-h2-c$H2_CONNECTIONS-s$H2_STREAMS
+    start_writer "$name"
+    load throughput --url "$URL" --http2 --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" \
+        --duration "$DURATION" --tx-bytes 64 --threads "$LOAD_THREADS" --json | tee "$OUT/$name.json"
+    metrics "$name"
+    ROWS+=("$(jq -r --arg n "POST /v1/transactions over h2c, $H2_CONNECTIONS connections × $H2_STREAMS streams, ${DURATION} s" \
+        '"| \($n) | \(.acked_per_s | floor) tx/s | \(.ack_latency.p50_ms) / \(.ack_latency.p99_ms) ms | \(.errors | to_entries | map("\(.key) ×\(.value)") | join(", ") | if . == "" then "none" else . end) |"' \
+        "$OUT/$name.json")")
+fi
 
 if [[ $BATCH != 0 ]]; then
     c=${CONNECTIONS%% *}

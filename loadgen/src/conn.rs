@@ -1,17 +1,20 @@
-//! Keep-alive HTTP/1.1 connections to the writer: one request in flight per connection.
+//! Keep-alive connections to the writer: HTTP/1.1 (one request in flight per connection) or
+//! HTTP/2 over cleartext (h2c with prior knowledge; many concurrent streams per connection).
 //!
-//! [`Conn`] is one TCP connection driven by hyper's low-level HTTP/1 client (no pool, no
-//! redirects, nothing between the load generator and the socket). [`Pool`] lends idle
-//! connections out to many tasks, at most `size` at a time, for the pollers.
+//! [`Conn`] is one TCP connection driven by hyper's low-level client (no pool, no redirects,
+//! nothing between the load generator and the socket). An HTTP/2 [`Conn`] is cheap to clone:
+//! the clones share the connection, and each carries its own requests as separate streams.
+//! [`Pool`] lends idle HTTP/1.1 connections out to many tasks, at most `size` at a time, for
+//! the pollers.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::{http1, http2};
 use hyper::{Method, Request, StatusCode, Uri, header};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -127,20 +130,45 @@ pub struct Answer {
     pub body: Bytes,
 }
 
-/// One keep-alive HTTP/1.1 connection.
+/// The HTTP version a [`Conn`] speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 with keep-alive: one request in flight at a time.
+    #[default]
+    Http1,
+    /// HTTP/2 over cleartext TCP with prior knowledge (h2c): concurrent streams.
+    Http2,
+}
+
+#[derive(Debug)]
+enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+/// One keep-alive connection (HTTP/2 clones share it).
 #[derive(Debug)]
 pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
+    sender: Sender,
     authority: String,
 }
 
 impl Conn {
-    /// Opens a connection to `target` (`TCP_NODELAY` on); its I/O runs on a spawned task.
+    /// Opens an HTTP/1.1 connection to `target`, as [`Conn::connect_with`].
+    ///
+    /// # Errors
+    /// As [`Conn::connect_with`].
+    pub async fn connect(target: &Target) -> Result<Self, ConnError> {
+        Self::connect_with(target, Protocol::Http1).await
+    }
+
+    /// Opens a connection to `target` speaking `protocol` (`TCP_NODELAY` on); its I/O runs
+    /// on a spawned task.
     ///
     /// # Errors
     /// [`ConnError::Unreachable`] if the TCP connection fails, [`ConnError::Http`] if the
     /// HTTP handshake does.
-    pub async fn connect(target: &Target) -> Result<Self, ConnError> {
+    pub async fn connect_with(target: &Target, protocol: Protocol) -> Result<Self, ConnError> {
         let addr = target.addr();
         let stream = TcpStream::connect((target.host.as_str(), target.port))
             .await
@@ -155,23 +183,53 @@ impl Conn {
                 addr,
                 reason: e.to_string(),
             })?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http_error)?;
-        tokio::spawn(async move {
-            // The connection ends when the sender is dropped or the peer closes it; either way
-            // the next request on it reports the failure.
-            let _ = connection.await;
-        });
+        // The connection task ends when every sender is dropped or the peer closes it;
+        // either way the next request on it reports the failure.
+        let sender = match protocol {
+            Protocol::Http1 => {
+                let (sender, connection) = http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(http_error)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Sender::Http1(sender)
+            }
+            Protocol::Http2 => {
+                let (sender, connection) =
+                    http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                        .await
+                        .map_err(http_error)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Sender::Http2(sender)
+            }
+        };
         Ok(Self {
             sender,
             authority: target.authority.clone(),
         })
     }
 
+    /// Another handle on the same HTTP/2 connection (its requests are further streams), or
+    /// `None` for HTTP/1.1, which carries one request at a time.
+    pub fn share(&self) -> Option<Self> {
+        match &self.sender {
+            Sender::Http1(_) => None,
+            Sender::Http2(s) => Some(Self {
+                sender: Sender::Http2(s.clone()),
+                authority: self.authority.clone(),
+            }),
+        }
+    }
+
     /// Whether the connection can no longer carry requests.
     pub fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+        match &self.sender {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
     }
 
     /// Sends one request and reads the whole answer, within `timeout`.
@@ -188,22 +246,32 @@ impl Conn {
         timeout: Duration,
     ) -> Result<Answer, ConnError> {
         let exchange = async {
-            self.sender.ready().await.map_err(http_error)?;
-            let mut builder = Request::builder()
-                .method(method)
-                .uri(path)
-                .header(header::HOST, self.authority.as_str());
+            let mut builder = Request::builder().method(method);
+            builder = match self.sender {
+                Sender::Http1(_) => builder
+                    .uri(path)
+                    .header(header::HOST, self.authority.as_str()),
+                // HTTP/2 carries the authority in the `:authority` pseudo-header of an
+                // absolute URI.
+                Sender::Http2(_) => builder.uri(format!("http://{}{path}", self.authority)),
+            };
             if !body.is_empty() {
                 builder = builder.header(header::CONTENT_TYPE, "application/octet-stream");
             }
             let request = builder.body(Full::new(body)).map_err(|e| ConnError::Http {
                 reason: e.to_string(),
             })?;
-            let response = self
-                .sender
-                .send_request(request)
-                .await
-                .map_err(http_error)?;
+            let response = match &mut self.sender {
+                Sender::Http1(s) => {
+                    s.ready().await.map_err(http_error)?;
+                    s.send_request(request).await
+                }
+                Sender::Http2(s) => {
+                    s.ready().await.map_err(http_error)?;
+                    s.send_request(request).await
+                }
+            }
+            .map_err(http_error)?;
             let status = response.status();
             let body = response
                 .into_body()

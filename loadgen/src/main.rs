@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use zipchain_loadgen::conn::Target;
+use zipchain_loadgen::conn::{Protocol, Target};
 use zipchain_loadgen::finality::{self, FinalityConfig};
 use zipchain_loadgen::report;
 use zipchain_loadgen::throughput::{self, ThroughputConfig};
@@ -62,9 +62,16 @@ struct Common {
 struct ThroughputArgs {
     #[command(flatten)]
     common: Common,
-    /// Concurrent connections, one request in flight on each.
+    /// Concurrent connections, one request in flight on each (HTTP/1.1), or `--streams`
+    /// each (HTTP/2).
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Speak HTTP/2 over cleartext TCP (h2c, prior knowledge) instead of HTTP/1.1.
+    #[arg(long)]
+    http2: bool,
+    /// Requests in flight on each HTTP/2 connection (each its own stream); needs --http2.
+    #[arg(long, default_value_t = 1)]
+    streams: usize,
     /// Upload through `POST /v1/transactions/batch`, this many transactions a request.
     #[arg(long)]
     batch: Option<usize>,
@@ -131,6 +138,12 @@ fn run(cli: Cli) -> Result<String, String> {
             let target = Target::parse(&c.url).map_err(|e| e.to_string())?;
             let config = ThroughputConfig {
                 connections: a.connections,
+                protocol: if a.http2 {
+                    Protocol::Http2
+                } else {
+                    Protocol::Http1
+                },
+                streams: a.streams,
                 duration: seconds("--duration", c.duration)?,
                 tx_bytes: c.tx_bytes,
                 batch: a.batch,

@@ -7,6 +7,9 @@
 //! transport failure, is counted by kind. With `batch`, each request is one
 //! `POST /v1/transactions/batch` of `batch` transactions (a CBOR array of byte strings) and a
 //! 202 acknowledges all of them; the latency is then that of the whole batch.
+//!
+//! Over HTTP/2 (`--http2`), each connection carries `streams` such closed loops at once,
+//! each its own stream: `connections × streams` clients in all.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use verifier_core::batch::Batch;
 
-use crate::conn::{Conn, ConnError, Target, probe};
+use crate::conn::{Conn, ConnError, Protocol, Target, probe};
 use crate::stats::{ErrorCounts, LatencySummary, micros};
 use crate::tx::{MIN_TX_BYTES, TxMaker};
 
@@ -52,8 +55,12 @@ pub enum ThroughputError {
 /// The settings of a throughput run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThroughputConfig {
-    /// Concurrent connections, one request in flight on each.
+    /// Concurrent connections.
     pub connections: usize,
+    /// The HTTP version spoken.
+    pub protocol: Protocol,
+    /// Requests in flight on each connection (HTTP/2 streams); 1 for HTTP/1.1.
+    pub streams: usize,
     /// How long to keep sending.
     pub duration: Duration,
     /// The size of each transaction, bytes (at least [`MIN_TX_BYTES`]).
@@ -69,6 +76,10 @@ pub struct ThroughputConfig {
 pub struct ThroughputReport {
     /// Connections used.
     pub connections: usize,
+    /// `"http/1.1"` or `"h2c"`.
+    pub protocol: &'static str,
+    /// Requests in flight on each connection.
+    pub streams: usize,
     /// Transactions per request (1 without `--batch`).
     pub batch: usize,
     /// The size of each transaction, bytes.
@@ -113,6 +124,13 @@ pub async fn run(
             "at least 1",
         ));
     }
+    if config.streams == 0 || (config.protocol == Protocol::Http1 && config.streams > 1) {
+        return Err(out_of_range(
+            "--streams",
+            config.streams,
+            "at least 1, and 1 without --http2 (HTTP/1.1 carries one request at a time)",
+        ));
+    }
     if config.batch == Some(0) {
         return Err(out_of_range("--batch", 0, "at least 1"));
     }
@@ -128,18 +146,28 @@ pub async fn run(
     let target = Arc::new(target);
     let start = Instant::now();
     let deadline = start + config.duration;
-    let mut tasks = Vec::with_capacity(config.connections);
-    for stream in 0..config.connections {
-        let stream = u32::try_from(stream)
-            .map_err(|_| out_of_range("--connections", config.connections, "at most 2^32"))?;
-        tasks.push(tokio::spawn(worker(
-            Arc::clone(&target),
-            maker,
-            stream,
-            config.batch,
-            deadline,
-            config.timeout,
-        )));
+    let clients = config.connections.saturating_mul(config.streams);
+    let mut tasks = Vec::with_capacity(clients);
+    for connection in 0..config.connections {
+        // HTTP/2: open the connection here and share it among its streams' loops.
+        let shared = match config.protocol {
+            Protocol::Http1 => None,
+            Protocol::Http2 => Some(Conn::connect_with(&target, Protocol::Http2).await?),
+        };
+        for s in 0..config.streams {
+            let client = u32::try_from(connection * config.streams + s)
+                .map_err(|_| out_of_range("--connections × --streams", clients, "at most 2^32"))?;
+            tasks.push(tokio::spawn(worker(
+                Arc::clone(&target),
+                config.protocol,
+                shared.as_ref().and_then(Conn::share),
+                maker,
+                client,
+                config.batch,
+                deadline,
+                config.timeout,
+            )));
+        }
     }
     let mut total = Tally::default();
     for task in tasks {
@@ -156,6 +184,11 @@ pub async fn run(
     let elapsed = start.elapsed().as_secs_f64();
     Ok(ThroughputReport {
         connections: config.connections,
+        protocol: match config.protocol {
+            Protocol::Http1 => "http/1.1",
+            Protocol::Http2 => "h2c",
+        },
+        streams: config.streams,
         batch: config.batch.unwrap_or(1),
         tx_bytes: config.tx_bytes,
         duration_s: config.duration.as_secs_f64(),
@@ -180,8 +213,13 @@ fn out_of_range(name: &'static str, got: impl ToString, expected: &str) -> Throu
     }
 }
 
+/// One client's closed loop: on `conn` if given, else (and after a failure) on a connection
+/// of its own.
+#[allow(clippy::too_many_arguments)]
 async fn worker(
     target: Arc<Target>,
+    protocol: Protocol,
+    mut conn: Option<Conn>,
     maker: TxMaker,
     stream: u32,
     batch: Option<usize>,
@@ -189,12 +227,11 @@ async fn worker(
     timeout: Duration,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut conn: Option<Conn> = None;
     let mut counter = 0u64;
     while Instant::now() < deadline {
         let mut c = match conn.take() {
             Some(c) if !c.is_closed() => c,
-            _ => match Conn::connect(&target).await {
+            _ => match Conn::connect_with(&target, protocol).await {
                 Ok(c) => c,
                 Err(e) => {
                     tally.errors.add(e.kind());

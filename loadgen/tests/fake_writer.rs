@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
-use zipchain_loadgen::conn::{ConnError, Target};
+use zipchain_loadgen::conn::{ConnError, Protocol, Target};
 use zipchain_loadgen::finality::{self, FinalityConfig, FinalityError};
 use zipchain_loadgen::throughput::{self, ThroughputConfig, ThroughputError};
 
@@ -104,6 +104,8 @@ async fn serve(fail_every: u64) -> (Target, Arc<Fake>) {
 fn throughput_config(batch: Option<usize>) -> ThroughputConfig {
     ThroughputConfig {
         connections: 4,
+        protocol: Protocol::Http1,
+        streams: 1,
         duration: Duration::from_millis(300),
         tx_bytes: 64,
         batch,
@@ -123,6 +125,35 @@ async fn throughput_counts_every_acknowledged_transaction() {
     assert_eq!(r.ack_latency.count as u64, r.acked);
     // Every acknowledged transaction was a distinct one.
     assert_eq!(fake.seen.lock().unwrap().len() as u64, r.acked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_over_http2_streams_counts_every_transaction() {
+    let (target, fake) = serve(0).await;
+    let config = ThroughputConfig {
+        connections: 2,
+        protocol: Protocol::Http2,
+        streams: 8,
+        ..throughput_config(None)
+    };
+    let r = throughput::run(target, &config).await.unwrap();
+    assert_eq!((r.protocol, r.streams), ("h2c", 8));
+    assert!(r.acked > 0);
+    assert_eq!(r.errors.total(), 0, "{:?}", r.errors);
+    assert_eq!(r.acked, r.requests);
+    // Sixteen clients, every transaction distinct.
+    assert_eq!(fake.seen.lock().unwrap().len() as u64, r.acked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_rejects_streams_over_http1() {
+    let (target, _) = serve(0).await;
+    let config = ThroughputConfig {
+        streams: 4,
+        ..throughput_config(None)
+    };
+    let e = throughput::run(target, &config).await.unwrap_err();
+    assert!(e.to_string().contains("--streams"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
