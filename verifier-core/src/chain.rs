@@ -380,7 +380,7 @@ pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
 /// [`omc`], also returning the covered sequence numbers (the audit reports the first
 /// gap from them).
 fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, SequenceCoverage) {
-    let scan = scan(genesis, triples);
+    let mut scan = scan(genesis, triples);
     let Some(first) = scan.genesis else {
         let choice = MainChainChoice {
             chain: Vec::new(),
@@ -388,12 +388,15 @@ fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, Seque
         };
         return (choice, scan.coverage);
     };
-    let least = least_children_by_prefix(triples, &scan);
+    let least = least_children_by_prefix(triples, &mut scan);
     // Built only if a link found by prefix is not a link on the whole hash.
     let mut exact: Option<Vec<usize>> = None;
     let covered = scan.coverage.covered_below;
 
-    let mut chain = vec![first];
+    // Room for every triple up front: pages never written are never touched, and the
+    // chain never moves while it grows (a million-block chain would be copied ~20 times).
+    let mut chain = Vec::with_capacity(triples.len());
+    chain.push(first);
     let mut current = first;
     let end = 'walk: {
         // A hash chain cannot loop, but a budget of one step per triple makes that
@@ -535,7 +538,10 @@ fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
 /// partition fits in cache; each partition is then joined on its own through a small
 /// hash table ([`join_partition`]). Per triple the work does not grow with the chain,
 /// unlike a hash map or a sort that no longer fits in the cache.
-fn least_children_by_prefix(triples: &[ValidTriple], scan: &Scan) -> Vec<usize> {
+///
+/// Consumes `scan.links`: their memory is freed once both sides are scattered, so that
+/// the answers can reuse it.
+fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usize> {
     let mut children = scatter(&scan.child_counts, &scan.links, |i, l| {
         let entry = ChildEntry {
             prefix: l.parent,
@@ -551,6 +557,7 @@ fn least_children_by_prefix(triples: &[ValidTriple], scan: &Scan) -> Vec<usize> 
         };
         (partition_of(l.stamp, scan.bits), entry)
     });
+    scan.links = Vec::new();
 
     // Each parent's answer is written to the window of `results` that holds its
     // index's range (one sequential stream per range, like the scatter above), then
@@ -1524,10 +1531,10 @@ mod tests {
         let ts: Vec<ValidTriple> = (0..3000u64)
             .map(|i| triple(i, i, (i > 0).then_some(i / 2), (i * 7919) % 3001))
             .collect();
-        let scan = scan(h(1000), &ts);
+        let mut scan = scan(h(1000), &ts);
         assert_eq!(scan.genesis, Some(0));
         let exact = least_children_exact(&ts);
-        assert_eq!(least_children_by_prefix(&ts, &scan), exact);
+        assert_eq!(least_children_by_prefix(&ts, &mut scan), exact);
         for (i, &c) in exact.iter().enumerate() {
             let least = (0..ts.len())
                 .filter(|&j| ts[j].parent == ts[i].timestamp)
@@ -1616,7 +1623,7 @@ mod tests {
         );
         // By prefix, every timestamp here looks like every parent: the least child of
         // the superset is b2 (k = 1), which the walk must see is not a child of b0.
-        let by_prefix = least_children_by_prefix(&ts, &scan(h(1000), &ts));
+        let by_prefix = least_children_by_prefix(&ts, &mut scan(h(1000), &ts));
         assert_eq!(by_prefix, vec![2; 4]);
         let c = omc(h(1000), &ts);
         assert_eq!((c.chain, c.end), (vec![0, 1], ChainEnd::NoChild));
@@ -1632,7 +1639,7 @@ mod tests {
             ts.extend(order);
             assert_eq!(least_children_exact(&ts)[0], expected + 1);
             assert_eq!(
-                least_children_by_prefix(&ts, &scan(h(1000), &ts))[0],
+                least_children_by_prefix(&ts, &mut scan(h(1000), &ts))[0],
                 expected + 1
             );
         }
