@@ -358,9 +358,10 @@ pub struct MainChainChoice {
 
 /// The corrected main-chain algorithm `omc` of SPEC §5 over valid triples.
 ///
-/// O(n) in the number of triples (O(n log n) only when two different hashes share
-/// their first eight bytes, which only a crafted block can make), and linear in
-/// practice up to millions of blocks because nothing big is probed at random:
+/// O(n) in the number of triples, O(n log n) at worst (when crafted parent fields share
+/// the first eight bytes of a timestamp hash, or aim at one slot of the join's hash
+/// table), and linear in practice up to millions of blocks because nothing big is
+/// probed at random:
 /// - one pass over the triples ([`scan`]) keeps what the join needs in a compact
 ///   array, finds the genesis triple and the covered sequence numbers;
 /// - every triple is joined to its least child by a radix-partitioned join on the
@@ -393,8 +394,8 @@ fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, Seque
     let mut exact: Option<Vec<usize>> = None;
     let covered = scan.coverage.covered_below;
 
-    // Room for every triple up front: pages never written are never touched, and the
-    // chain never moves while it grows (a million-block chain would be copied ~20 times).
+    // Room for every triple up front (pages never written are never touched), so the
+    // chain is never reallocated while it grows.
     let mut chain = Vec::with_capacity(triples.len());
     chain.push(first);
     let mut current = first;
