@@ -358,162 +358,443 @@ pub struct MainChainChoice {
 
 /// The corrected main-chain algorithm `omc` of SPEC §5 over valid triples.
 ///
-/// O(n log n) in the number of triples, and linear in practice up to millions of
-/// blocks, because nothing big is probed at random:
-/// - every triple is joined to its least child by a radix-partitioned join (both
-///   sides scattered into cache-sized partitions by the first bits of the hash, then
-///   each partition sorted and matched on its own), see [`least_children`];
-/// - the covered sequence numbers are radix-sorted once into runs of consecutive
-///   numbers, and the walk finds the current number's run with a cursor that gallops
-///   forward, since along a main chain the numbers mostly grow.
+/// O(n) in the number of triples, O(n log n) at worst (when crafted parent fields share
+/// the first eight bytes of a timestamp hash, or aim at one slot of the join's hash
+/// table), and linear in practice up to millions of blocks because nothing big is
+/// probed at random:
+/// - one pass over the triples ([`scan`]) keeps what the join needs in a compact
+///   array, finds the genesis triple and the covered sequence numbers;
+/// - every triple is joined to its least child by a radix-partitioned join on the
+///   first eight bytes of the hashes ([`least_children_by_prefix`]): one scatter into
+///   cache-sized partitions, then each partition joined through a small hash table;
+/// - the walk checks each link on the whole hash and needs no index of sequence
+///   numbers: from `k = 0`, the chain can only reach numbers below the least number
+///   without a triple (see [`SequenceCoverage`]).
 ///
 /// Ties (two valid triples with the same parent and the same least `k`, which only
 /// an equivocating sequencer can produce) are broken by the lower block hash, then
 /// the lower timestamp hash, then the order given, so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
-    let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
-    omc_with(genesis, triples, &coverage)
+    omc_with(genesis, triples).0
 }
 
-/// [`omc`] with the covered sequence numbers already sorted (the audit reuses them to
-/// find the first gap).
-fn omc_with(
-    genesis: Hash32,
-    triples: &[ValidTriple],
-    coverage: &SequenceCoverage,
-) -> MainChainChoice {
-    let Some(first) = (0..triples.len())
-        .filter(|&i| triples[i].block == genesis && triples[i].k == 0)
-        .min_by(|&a, &b| rank_order(triples, a, b))
-    else {
-        return MainChainChoice {
+/// [`omc`], also returning the covered sequence numbers (the audit reports the first
+/// gap from them).
+fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, SequenceCoverage) {
+    let mut scan = scan(genesis, triples);
+    let Some(first) = scan.genesis else {
+        let choice = MainChainChoice {
             chain: Vec::new(),
             end: ChainEnd::NoGenesis,
         };
+        return (choice, scan.coverage);
     };
-    let least_child = least_children(triples);
-    let mut cursor = 0;
+    let least = least_children_by_prefix(triples, &mut scan);
+    // Built only if a link found by prefix is not a link on the whole hash.
+    let mut exact: Option<Vec<usize>> = None;
+    let covered = scan.coverage.covered_below;
 
-    let mut chain = vec![first];
+    // Room for every triple up front (pages never written are never touched), so the
+    // chain is never reallocated while it grows.
+    let mut chain = Vec::with_capacity(triples.len());
+    chain.push(first);
     let mut current = first;
-    // A hash chain cannot loop, but a budget of one step per triple makes that
-    // independent of hash assumptions.
-    for _ in 0..triples.len() {
-        let z = least_child[current];
-        if z == NO_CHILD {
-            return MainChainChoice {
-                chain,
-                end: ChainEnd::NoChild,
+    let end = 'walk: {
+        // A hash chain cannot loop, but a budget of one step per triple makes that
+        // independent of hash assumptions.
+        for _ in 0..triples.len() {
+            let (Some(&by_prefix), Some(parent)) = (least.get(current), triples.get(current))
+            else {
+                break 'walk ChainEnd::NoChild;
             };
-        }
-        // Every number in [k, z.k] has a valid triple iff z.k lies within the run of
-        // consecutive covered numbers that holds k (k itself is covered: the current
-        // block has it). An empty interval (z.k < k) passes too.
-        let covered_to = coverage.run_end_of(triples[current].k, &mut cursor);
-        if triples[z].k > covered_to {
-            return MainChainChoice {
-                chain,
-                end: ChainEnd::Gap {
-                    at: covered_to.saturating_add(1),
-                },
+            let mut z = by_prefix;
+            let mut child = triples.get(z);
+            if child.is_some_and(|c| c.parent != parent.timestamp) {
+                // The least child by prefix is the least of a superset of the children,
+                // so it is the answer whenever it really is a child. It is not: some
+                // parent hash shares this timestamp's first eight bytes. The whole
+                // hash decides, from an exact index built once.
+                let exact = exact.get_or_insert_with(|| least_children_exact(triples));
+                z = exact.get(current).copied().unwrap_or(NO_CHILD);
+                child = triples.get(z);
+            }
+            let Some(child) = child else {
+                break 'walk ChainEnd::NoChild;
             };
+            // Every number in [k, z.k] must have a valid triple. The chain starts at
+            // k = 0 and stays below `covered` (all of [0, covered) is covered), so
+            // this holds iff z.k < covered (an empty interval, z.k < k, passes too).
+            if child.k >= covered {
+                break 'walk ChainEnd::Gap { at: covered };
+            }
+            chain.push(z);
+            current = z;
         }
-        chain.push(z);
-        current = z;
-    }
-    MainChainChoice {
-        chain,
-        end: ChainEnd::NoChild,
-    }
+        ChainEnd::NoChild
+    };
+    (MainChainChoice { chain, end }, scan.coverage)
 }
 
 /// The rank order of SPEC §5's `argmin`: least `(k, H(b), H(t))`, then the order given.
 fn rank_order(triples: &[ValidTriple], a: usize, b: usize) -> Ordering {
-    let (ta, tb) = (&triples[a], &triples[b]);
-    (ta.k, ta.block, ta.timestamp, a).cmp(&(tb.k, tb.block, tb.timestamp, b))
+    match (triples.get(a), triples.get(b)) {
+        (Some(ta), Some(tb)) => {
+            (ta.k, ta.block, ta.timestamp, a).cmp(&(tb.k, tb.block, tb.timestamp, b))
+        }
+        _ => a.cmp(&b),
+    }
 }
 
-/// "No valid child" in [`least_children`].
+/// "No valid child" in the least-child indices.
 const NO_CHILD: usize = usize::MAX;
 
-/// A triple as a child: its parent timestamp (and that hash's first eight bytes, to
-/// sort and compare by), its number, its index.
-#[derive(Clone, Copy)]
+/// What the join keeps of one triple, in the triples' order: the first eight bytes of
+/// its parent timestamp hash and of its own timestamp hash, and its number.
+#[derive(Clone, Copy, Debug, Default)]
+struct Link {
+    parent: u64,
+    stamp: u64,
+    k: u64,
+}
+
+/// A triple as a child in the join: its parent's hash prefix, its number, its index.
+#[derive(Clone, Copy, Debug, Default)]
 struct ChildEntry {
     prefix: u64,
     k: u64,
     index: usize,
-    parent: Hash32,
 }
 
-/// A triple as a parent: its timestamp (and that hash's first eight bytes), its index.
-#[derive(Clone, Copy)]
+/// A triple as a parent in the join: its timestamp's hash prefix, its index.
+#[derive(Clone, Copy, Debug, Default)]
 struct ParentEntry {
     prefix: u64,
     index: usize,
-    timestamp: Hash32,
 }
 
-/// For each triple, the index of the least-ranked triple whose parent is its
-/// timestamp ([`NO_CHILD`] when none).
-///
-/// A radix-partitioned join: both sides are scattered (one counting pass, one
-/// writing pass, sequential over the triples) into partitions by the first bits of
-/// the hash they are joined on, sized to stay in cache; each partition's children
-/// are then sorted by `(hash prefix, k, index)` and each parent finds its first
-/// child by binary search, the whole hash deciding. Per triple the work does not
-/// grow with the chain, unlike a hash map that no longer fits in the cache.
-fn least_children(triples: &[ValidTriple]) -> Vec<usize> {
-    let bits = partition_bits(triples.len());
-    let children = partition(
-        triples,
-        bits,
-        |t| &t.parent,
-        |i, t| ChildEntry {
-            prefix: hash_prefix(&t.parent),
-            k: t.k,
-            index: i,
-            parent: t.parent,
-        },
-    );
-    let parents = partition(
-        triples,
-        bits,
-        |t| &t.timestamp,
-        |i, t| ParentEntry {
-            prefix: hash_prefix(&t.timestamp),
-            index: i,
-            timestamp: t.timestamp,
-        },
-    );
+/// The one pass over the triples.
+#[derive(Debug)]
+struct Scan {
+    /// One link per triple, in the triples' order.
+    links: Vec<Link>,
+    /// Partition bits of the join (see [`partition_bits`]).
+    bits: u32,
+    /// How many triples fall in each partition as children (by parent prefix).
+    child_counts: Vec<usize>,
+    /// How many triples fall in each partition as parents (by timestamp prefix).
+    parent_counts: Vec<usize>,
+    /// The least-ranked triple with `H(b) = genesis` and `k = 0`.
+    genesis: Option<usize>,
+    /// The covered sequence numbers.
+    coverage: SequenceCoverage,
+}
 
-    let mut least = vec![NO_CHILD; triples.len()];
-    for (mut kids, stamps) in children.into_iter().zip(parents) {
-        kids.sort_unstable_by_key(|c| (c.prefix, c.k, c.index));
-        for parent in &stamps {
-            let from = kids.partition_point(|c| c.prefix < parent.prefix);
-            // The children under this parent, least rank first (a shared prefix
-            // with another hash is possible, so the whole hash decides).
-            let mut under = kids[from..]
-                .iter()
-                .take_while(|c| c.prefix == parent.prefix)
-                .filter(|c| c.parent == parent.timestamp);
-            let Some(best) = under.next() else {
-                continue;
+/// Reads every triple once, in order (the only pass over the 176-byte triples, which
+/// are too big to stay in cache on large chains): keeps a [`Link`] per triple, counts
+/// the join's partitions, finds the genesis triple and the covered numbers.
+fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
+    let bits = partition_bits(triples.len());
+    let mut child_counts = vec![0usize; 1 << bits];
+    let mut parent_counts = vec![0usize; 1 << bits];
+    let mut links = Vec::with_capacity(triples.len());
+    let mut first: Option<usize> = None;
+    let mut coverage = CoverageBuilder::new(triples.len());
+    for (i, t) in triples.iter().enumerate() {
+        let link = Link {
+            parent: hash_prefix(&t.parent),
+            stamp: hash_prefix(&t.timestamp),
+            k: t.k,
+        };
+        if let Some(c) = child_counts.get_mut(partition_of(link.parent, bits)) {
+            *c += 1;
+        }
+        if let Some(c) = parent_counts.get_mut(partition_of(link.stamp, bits)) {
+            *c += 1;
+        }
+        coverage.add(t.k);
+        if t.k == 0 && t.block == genesis {
+            first = match first {
+                Some(f) if rank_order(triples, f, i).is_le() => Some(f),
+                _ => Some(i),
             };
-            // Equal numbers under one parent (only an equivocation makes them): the
-            // rank's next keys decide.
-            least[parent.index] =
-                under
-                    .take_while(|c| c.k == best.k)
-                    .map(|c| c.index)
-                    .fold(best.index, |a, b| match rank_order(triples, a, b) {
-                        Ordering::Greater => b,
-                        _ => a,
-                    });
+        }
+        links.push(link);
+    }
+    Scan {
+        links,
+        bits,
+        child_counts,
+        parent_counts,
+        genesis: first,
+        coverage: coverage.finish(),
+    }
+}
+
+/// For each triple, the least-ranked triple whose parent timestamp hash has the same
+/// first eight bytes as its timestamp hash ([`NO_CHILD`] when none): the least child,
+/// unless a different hash shares those bytes (the walk checks the whole hash).
+///
+/// A radix-partitioned join: both sides are scattered, sequentially over the links,
+/// into one buffer each, partitioned by the first bits of the prefix so that each
+/// partition fits in cache; each partition is then joined on its own through a small
+/// hash table ([`join_partition`]). Per triple the work does not grow with the chain,
+/// unlike a hash map or a sort that no longer fits in the cache.
+///
+/// Consumes `scan.links`: their memory is freed once both sides are scattered, so that
+/// the answers can reuse it.
+fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usize> {
+    let mut children = scatter(&scan.child_counts, &scan.links, |i, l| {
+        let entry = ChildEntry {
+            prefix: l.parent,
+            k: l.k,
+            index: i,
+        };
+        (partition_of(l.parent, scan.bits), entry)
+    });
+    let mut parents = scatter(&scan.parent_counts, &scan.links, |i, l| {
+        let entry = ParentEntry {
+            prefix: l.stamp,
+            index: i,
+        };
+        (partition_of(l.stamp, scan.bits), entry)
+    });
+    scan.links = Vec::new();
+
+    // Each parent's answer is written to the window of `results` that holds its
+    // index's range (one sequential stream per range, like the scatter above), then
+    // each window is copied into `least` while it is in cache: random writes into
+    // one big array would miss the cache once per triple.
+    let shift = range_bits(triples.len());
+    let mut next: Vec<usize> = (0..triples.len().div_ceil(1 << shift))
+        .map(|r| r << shift)
+        .collect();
+    let mut results = vec![(0usize, NO_CHILD); triples.len()];
+    let (mut kids, mut stamps) = (children.as_mut_slice(), parents.as_mut_slice());
+    let mut table = JoinTable::default();
+    for (&nc, &np) in scan.child_counts.iter().zip(&scan.parent_counts) {
+        let (Some((part_kids, rest_kids)), Some((part_stamps, rest_stamps))) = (
+            kids.split_at_mut_checked(nc),
+            stamps.split_at_mut_checked(np),
+        ) else {
+            break;
+        };
+        (kids, stamps) = (rest_kids, rest_stamps);
+        join_partition(
+            triples,
+            part_kids,
+            part_stamps,
+            &mut table,
+            |index, child| {
+                if let Some(at) = next.get_mut(index >> shift) {
+                    if let Some(slot) = results.get_mut(*at) {
+                        *slot = (index, child);
+                    }
+                    *at += 1;
+                }
+            },
+        );
+    }
+    let mut least = vec![NO_CHILD; triples.len()];
+    for (index, child) in results {
+        if let Some(slot) = least.get_mut(index) {
+            *slot = child;
         }
     }
     least
+}
+
+/// Index bits per range when the join's answers are gathered by triple index: fewer
+/// than 1024 ranges (as many write streams as the scatter), each a window of `least`
+/// small enough to stay in cache.
+fn range_bits(n: usize) -> u32 {
+    let mut bits = 0;
+    while bits < usize::BITS - 1 && (n >> bits) >= 1024 {
+        bits += 1;
+    }
+    bits
+}
+
+/// The multiplier of [`JoinTable`]'s slot hash (odd: every prefix keeps its own
+/// product, so only the slot bits can collide).
+const SLOT_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Scratch space of the per-partition join, allocated once for all partitions.
+#[derive(Debug, Default)]
+struct JoinTable {
+    /// Open addressing over one partition's children by prefix: for each prefix seen,
+    /// the position of its least-ranked child so far, plus one (0: an empty slot).
+    slots: Vec<usize>,
+    /// The partition's answers, given out only once all are known.
+    answers: Vec<(usize, usize)>,
+}
+
+/// Whether child `b` ranks at or below child `c`.
+fn ranks_first(triples: &[ValidTriple], b: &ChildEntry, c: &ChildEntry) -> bool {
+    match b.k.cmp(&c.k) {
+        Ordering::Less => true,
+        Ordering::Greater => false,
+        // Equal numbers under one parent (only an equivocation makes them): the
+        // rank's next keys decide.
+        Ordering::Equal => rank_order(triples, b.index, c.index).is_le(),
+    }
+}
+
+/// Joins one partition: for every parent, `answer(parent index, least-ranked child
+/// index with the same prefix, or NO_CHILD)`.
+///
+/// A hash table over the children (in cache: a partition is small), so the cost per
+/// entry does not depend on the partition's size. Linear probing is fast on hash
+/// prefixes, but a crafted parent field can aim many children at one slot: past a
+/// probe budget linear in the partition, the partition is joined by sorting instead.
+fn join_partition(
+    triples: &[ValidTriple],
+    kids: &mut [ChildEntry],
+    stamps: &mut [ParentEntry],
+    table: &mut JoinTable,
+    mut answer: impl FnMut(usize, usize),
+) {
+    let size = (kids.len() * 2).next_power_of_two().max(16);
+    let bits = size.trailing_zeros();
+    let mask = size - 1;
+    let slot_of = |prefix: u64| {
+        usize::try_from(prefix.wrapping_mul(SLOT_MULTIPLIER) >> (64 - bits)).unwrap_or(0) & mask
+    };
+    let mut budget = 16 * (kids.len() + stamps.len()) + 1024;
+    table.slots.clear();
+    table.slots.resize(size, 0);
+    table.answers.clear();
+    'hash: {
+        for (j, c) in kids.iter().enumerate() {
+            let mut slot = slot_of(c.prefix);
+            loop {
+                match table.slots[slot] {
+                    0 => {
+                        table.slots[slot] = j + 1;
+                        break;
+                    }
+                    held => match kids.get(held - 1) {
+                        Some(b) if b.prefix == c.prefix => {
+                            if !ranks_first(triples, b, c) {
+                                table.slots[slot] = j + 1;
+                            }
+                            break;
+                        }
+                        _ => {}
+                    },
+                }
+                slot = (slot + 1) & mask;
+                budget = match budget.checked_sub(1) {
+                    Some(b) => b,
+                    None => break 'hash,
+                };
+            }
+        }
+        for s in stamps.iter() {
+            let mut slot = slot_of(s.prefix);
+            let child = loop {
+                match table.slots[slot] {
+                    0 => break NO_CHILD,
+                    held => match kids.get(held - 1) {
+                        Some(b) if b.prefix == s.prefix => break b.index,
+                        _ => {}
+                    },
+                }
+                slot = (slot + 1) & mask;
+                budget = match budget.checked_sub(1) {
+                    Some(b) => b,
+                    None => break 'hash,
+                };
+            };
+            table.answers.push((s.index, child));
+        }
+        for &(index, child) in &table.answers {
+            answer(index, child);
+        }
+        return;
+    }
+    join_sorted(triples, kids, stamps, answer);
+}
+
+/// [`join_partition`] by sorting both sides by prefix and merging them: O(m log m)
+/// whatever the prefixes.
+fn join_sorted(
+    triples: &[ValidTriple],
+    kids: &mut [ChildEntry],
+    stamps: &mut [ParentEntry],
+    mut answer: impl FnMut(usize, usize),
+) {
+    kids.sort_unstable_by_key(|c| c.prefix);
+    stamps.sort_unstable_by_key(|s| s.prefix);
+    let mut kids = kids.iter().peekable();
+    for run in stamps.chunk_by(|a, b| a.prefix == b.prefix) {
+        let prefix = run[0].prefix;
+        while kids.next_if(|c| c.prefix < prefix).is_some() {}
+        let mut best: Option<ChildEntry> = None;
+        while let Some(c) = kids.next_if(|c| c.prefix == prefix) {
+            best = match best {
+                Some(b) if ranks_first(triples, &b, c) => Some(b),
+                _ => Some(*c),
+            };
+        }
+        let child = best.map_or(NO_CHILD, |b| b.index);
+        for s in run {
+            answer(s.index, child);
+        }
+    }
+}
+
+/// Scatters one entry per link into one buffer, grouped by partition in partition
+/// order: `counts` (how many entries each partition gets) gives every partition its
+/// range, and `entry` names each link's partition and entry.
+fn scatter<E: Copy + Default>(
+    counts: &[usize],
+    links: &[Link],
+    entry: impl Fn(usize, &Link) -> (usize, E),
+) -> Vec<E> {
+    let mut next: Vec<usize> = counts
+        .iter()
+        .scan(0, |start, &n| {
+            let here = *start;
+            *start += n;
+            Some(here)
+        })
+        .collect();
+    let mut out = vec![E::default(); links.len()];
+    for (i, link) in links.iter().enumerate() {
+        let (part, e) = entry(i, link);
+        if let Some(at) = next.get_mut(part) {
+            if let Some(slot) = out.get_mut(*at) {
+                *slot = e;
+            }
+            *at += 1;
+        }
+    }
+    out
+}
+
+/// The least child of every triple on the whole hash ([`NO_CHILD`] when none): the
+/// triples sorted by (parent hash, rank), and each timestamp's first entry found by
+/// binary search. Only needed when two different hashes share their first eight bytes.
+fn least_children_exact(triples: &[ValidTriple]) -> Vec<usize> {
+    let mut by_parent: Vec<usize> = (0..triples.len()).collect();
+    by_parent.sort_unstable_by(|&a, &b| {
+        let parent = |i: usize| triples.get(i).map(|t| t.parent);
+        parent(a)
+            .cmp(&parent(b))
+            .then_with(|| rank_order(triples, a, b))
+    });
+    triples
+        .iter()
+        .map(|t| {
+            let parent_of = |i: &usize| triples.get(*i).map(|c| c.parent);
+            let at = by_parent.partition_point(|i| parent_of(i) < Some(t.timestamp));
+            by_parent
+                .get(at)
+                .filter(|i| parent_of(i) == Some(t.timestamp))
+                .copied()
+                .unwrap_or(NO_CHILD)
+        })
+        .collect()
 }
 
 /// Partition bits for `n` triples: about 256 entries per partition, at most 1024
@@ -527,30 +808,12 @@ fn partition_bits(n: usize) -> u32 {
     bits
 }
 
-/// The partition of `hash` among `2^bits`: its first `bits` bits.
-fn partition_of(hash: &Hash32, bits: u32) -> usize {
-    let bytes = hash.as_bytes();
-    let top = u16::from_be_bytes([bytes[0], bytes[1]]);
-    usize::from(top.checked_shr(16 - bits).unwrap_or(0))
-}
-
-/// Scatters one entry per triple into `2^bits` partitions by the hash `key` names:
-/// a counting pass, then a writing pass into partitions of the right capacity.
-fn partition<E>(
-    triples: &[ValidTriple],
-    bits: u32,
-    key: impl Fn(&ValidTriple) -> &Hash32,
-    entry: impl Fn(usize, &ValidTriple) -> E,
-) -> Vec<Vec<E>> {
-    let mut counts = vec![0usize; 1 << bits];
-    for t in triples {
-        counts[partition_of(key(t), bits)] += 1;
-    }
-    let mut parts: Vec<Vec<E>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-    for (i, t) in triples.iter().enumerate() {
-        parts[partition_of(key(t), bits)].push(entry(i, t));
-    }
-    parts
+/// The partition of a hash prefix among `2^bits`: its first `bits` bits.
+fn partition_of(prefix: u64, bits: u32) -> usize {
+    prefix
+        .checked_shr(64 - bits)
+        .and_then(|p| usize::try_from(p).ok())
+        .unwrap_or(0)
 }
 
 /// The first eight bytes of a hash, as a sort key.
@@ -560,93 +823,84 @@ fn hash_prefix(hash: &Hash32) -> u64 {
     u64::from_be_bytes(word)
 }
 
-/// The set of sequence numbers that have a valid triple, as sorted runs of
-/// consecutive numbers.
-#[derive(Debug)]
+/// Which sequence numbers have a valid triple, as far as `omc` and the audit need.
+///
+/// The walk starts at `k = 0` and may only step to a child `z` when every number in
+/// `[k, z.k]` has a valid triple. By induction every number it reaches lies in
+/// `[0, covered_below)`, where `covered_below` is the least number without a valid
+/// triple, and the check at each step is just `z.k < covered_below`: no sorted index
+/// of the numbers is needed, only a bitmap of the numbers up to the triple count
+/// (a number above it cannot be the least missing one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SequenceCoverage {
-    /// Sorted distinct sequence numbers.
-    // INVARIANT: strictly increasing.
-    ks: Vec<u64>,
-    /// `run_end[i]`: the greatest `ks[j]` such that `ks[i..=j]` are consecutive.
-    run_end: Vec<u64>,
+    /// The least sequence number without a valid triple: every number below it has one.
+    covered_below: u64,
+    /// The greatest sequence number with a valid triple.
+    max: Option<u64>,
 }
 
 impl SequenceCoverage {
+    /// The coverage of the numbers `ks`.
+    #[cfg(test)]
     fn new(ks: impl Iterator<Item = u64>) -> Self {
-        let mut ks: Vec<u64> = ks.collect();
-        // Sequence numbers are mostly dense and small: a radix sort skips the
-        // high bytes they all share.
-        radsort::sort(&mut ks);
-        ks.dedup();
-        let mut run_end = ks.clone();
-        for i in (0..ks.len().saturating_sub(1)).rev() {
-            if ks[i].checked_add(1) == Some(ks[i + 1]) {
-                run_end[i] = run_end[i + 1];
-            }
+        let ks: Vec<u64> = ks.collect();
+        let mut builder = CoverageBuilder::new(ks.len());
+        for k in ks {
+            builder.add(k);
         }
-        Self { ks, run_end }
+        builder.finish()
     }
 
-    /// The end of the run of consecutive covered numbers that holds `k`, which must
-    /// be covered (`k` itself if it is not). `cursor` remembers where the last
-    /// search ended: searching for a greater number gallops forward from there, so
-    /// a walk up a main chain reads the sorted numbers nearly in order.
-    fn run_end_of(&self, k: u64, cursor: &mut usize) -> u64 {
-        let at = *cursor;
-        let found = match self.ks.get(at) {
-            Some(&here) if here == k => Ok(at),
-            Some(&here) if here < k => {
-                // Gallop: double the step until past k, then search that window.
-                let mut step = 1;
-                let mut low = at;
-                loop {
-                    let probe = low.saturating_add(step);
-                    match self.ks.get(probe) {
-                        Some(&v) if v < k => {
-                            low = probe;
-                            step = step.saturating_mul(2);
-                        }
-                        _ => {
-                            let high = probe.saturating_add(1).min(self.ks.len());
-                            break self.ks[low..high].binary_search(&k).map(|i| low + i);
-                        }
-                    }
-                }
-            }
-            _ => self.ks.binary_search(&k),
-        };
-        match found {
-            Ok(i) => {
-                *cursor = i;
-                self.run_end[i]
-            }
-            Err(_) => k,
+    /// The first number without a valid triple above the main chain's tip, if some
+    /// greater number has one. Main-chain numbers all lie below `covered_below`, so
+    /// that is the answer unless nothing above it is covered.
+    fn first_missing_above_chain(&self) -> Option<u64> {
+        self.max
+            .filter(|&max| max > self.covered_below)
+            .map(|_| self.covered_below)
+    }
+}
+
+/// Builds a [`SequenceCoverage`] from numbers given one at a time.
+#[derive(Debug)]
+struct CoverageBuilder {
+    /// Bit `k` is set when `k` has a valid triple, for `k` up to the number of triples.
+    seen: Vec<u64>,
+    max: Option<u64>,
+}
+
+impl CoverageBuilder {
+    /// A builder for at most `n` numbers: the least missing one is at most `n`.
+    fn new(n: usize) -> Self {
+        Self {
+            seen: vec![0; n / 64 + 1],
+            max: None,
         }
     }
 
-    /// The first number in `[from, to]` without a valid triple (`None` when every
-    /// number has one, or the interval is empty).
-    fn first_missing(&self, from: u64, to: u64) -> Option<u64> {
-        if to < from {
-            return None;
-        }
-        match self.ks.binary_search(&from) {
-            Err(_) => Some(from),
-            Ok(i) => {
-                let end = self.run_end[i];
-                if end >= to { None } else { end.checked_add(1) }
-            }
+    fn add(&mut self, k: u64) {
+        self.max = self.max.max(Some(k));
+        if let Some(word) = usize::try_from(k / 64)
+            .ok()
+            .and_then(|w| self.seen.get_mut(w))
+        {
+            *word |= 1 << (k % 64);
         }
     }
 
-    /// The first number above `from` without a valid triple, if some greater number has one.
-    fn first_missing_above(&self, from: u64) -> Option<u64> {
-        let max = *self.ks.last()?;
-        if max <= from {
-            return None;
+    fn finish(self) -> SequenceCoverage {
+        let covered_below = self
+            .seen
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != u64::MAX)
+            .map_or(self.seen.len() as u64 * 64, |(i, w)| {
+                i as u64 * 64 + u64::from(w.trailing_ones())
+            });
+        SequenceCoverage {
+            covered_below,
+            max: self.max,
         }
-        let start = from.checked_add(1)?;
-        self.first_missing(start, max)
     }
 }
 
@@ -887,8 +1141,7 @@ impl AuditBuilder {
     /// Forms the valid triples, runs [`omc`] and gathers the findings.
     pub fn finish(mut self) -> Audit {
         let (triples, links) = self.triples();
-        let coverage = SequenceCoverage::new(triples.iter().map(|t| t.k));
-        let choice = omc_with(self.genesis, &triples, &coverage);
+        let (choice, coverage) = omc_with(self.genesis, &triples);
         let main_chain: Vec<MainChainBlock> = choice
             .chain
             .iter()
@@ -955,9 +1208,7 @@ impl AuditBuilder {
 
         let sequence_gap_at = match choice.end {
             ChainEnd::Gap { at } => Some(at),
-            ChainEnd::NoChild => main_chain
-                .last()
-                .and_then(|tip| coverage.first_missing_above(tip.sequence)),
+            ChainEnd::NoChild => coverage.first_missing_above_chain(),
             ChainEnd::NoGenesis => None,
         };
 
@@ -1223,39 +1474,124 @@ mod tests {
     }
 
     #[test]
-    fn coverage_run_end_with_a_cursor_forward_and_back() {
+    fn coverage_is_the_least_missing_number() {
         let c = SequenceCoverage::new([8, 0, 2, 1, 5, 6, 2, 9, 20].into_iter());
-        let mut cursor = 0;
-        // Forward, as a main chain walks: each search starts where the last ended.
-        let forward: Vec<u64> = [0, 1, 2, 5, 6, 8, 9, 20]
-            .iter()
-            .map(|&k| c.run_end_of(k, &mut cursor))
-            .collect();
-        assert_eq!(forward, vec![2, 2, 2, 6, 6, 9, 9, 20]);
-        // Back down (a child numbered below its parent), then up again.
-        assert_eq!(c.run_end_of(1, &mut cursor), 2);
-        assert_eq!(c.run_end_of(9, &mut cursor), 9);
-        // A number without a triple is its own run end.
-        assert_eq!(c.run_end_of(3, &mut cursor), 3);
-        assert_eq!(c.run_end_of(u64::MAX, &mut cursor), u64::MAX);
+        assert_eq!(c.covered_below, 3);
+        assert_eq!(c.max, Some(20));
+        assert_eq!(c.first_missing_above_chain(), Some(3));
+        // Every number up to the greatest is covered: no gap above the chain.
+        let c = SequenceCoverage::new([3, 0, 2, 1].into_iter());
+        assert_eq!((c.covered_below, c.first_missing_above_chain()), (4, None));
+        // Numbers far beyond the count do not matter to the least missing one.
+        let c = SequenceCoverage::new([u64::MAX, 0].into_iter());
+        assert_eq!((c.covered_below, c.max), (1, Some(u64::MAX)));
+        let c = SequenceCoverage::new([1, 2].into_iter());
+        assert_eq!(c.covered_below, 0);
+        // A full bitmap word: 0..=127 covered, 128 not.
+        let c = SequenceCoverage::new(0..128);
+        assert_eq!(c.covered_below, 128);
+        assert_eq!(SequenceCoverage::new([].into_iter()).max, None);
     }
 
     #[test]
-    fn partitions_hold_every_triple_once_by_hash_prefix() {
+    fn scatter_puts_every_link_once_in_its_partition() {
         assert_eq!(partition_bits(0), 0);
         assert_eq!(partition_bits(256), 0);
         assert_eq!(partition_bits(257), 1);
         assert_eq!(partition_bits(usize::MAX), 10);
+        assert_eq!(partition_of(u64::MAX, 0), 0);
+        assert_eq!(partition_of(u64::MAX, 10), 1023);
         let ts: Vec<ValidTriple> = (0..1000).map(|i| triple(i, i, Some(i + 1), i)).collect();
-        let bits = partition_bits(ts.len());
-        let parts = partition(&ts, bits, |t| &t.timestamp, |i, t| (t.timestamp, i));
-        assert_eq!(parts.len(), 1 << bits);
-        for (n, entries) in parts.iter().enumerate() {
-            assert!(entries.iter().all(|e| partition_of(&e.0, bits) == n));
-        }
-        let mut seen: Vec<usize> = parts.into_iter().flatten().map(|e| e.1).collect();
+        let scan = scan(h(1000), &ts);
+        assert_eq!(scan.genesis, Some(0));
+        let parents = scatter(&scan.parent_counts, &scan.links, |i, l| {
+            (partition_of(l.stamp, scan.bits), (l.stamp, i))
+        });
+        let parts: Vec<usize> = parents
+            .iter()
+            .map(|(prefix, _)| partition_of(*prefix, scan.bits))
+            .collect();
+        assert!(
+            parts.is_sorted(),
+            "grouped by partition, in partition order"
+        );
+        assert!(
+            parents
+                .iter()
+                .all(|&(prefix, i)| prefix == hash_prefix(&ts[i].timestamp))
+        );
+        let mut seen: Vec<usize> = parents.iter().map(|e| e.1).collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn join_by_prefix_finds_the_least_child_of_every_triple() {
+        // Blocks 0..3000; block i's parent is block i/2's timestamp (a binary tree),
+        // numbered so that siblings compete: the lower k must win.
+        let ts: Vec<ValidTriple> = (0..3000u64)
+            .map(|i| triple(i, i, (i > 0).then_some(i / 2), (i * 7919) % 3001))
+            .collect();
+        let mut scan = scan(h(1000), &ts);
+        assert_eq!(scan.genesis, Some(0));
+        let exact = least_children_exact(&ts);
+        assert_eq!(least_children_by_prefix(&ts, &mut scan), exact);
+        for (i, &c) in exact.iter().enumerate() {
+            let least = (0..ts.len())
+                .filter(|&j| ts[j].parent == ts[i].timestamp)
+                .min_by_key(|&j| ts[j].k);
+            assert_eq!(least.unwrap_or(NO_CHILD), c, "triple {i}");
+        }
+    }
+
+    #[test]
+    fn join_falls_back_to_sorting_when_prefixes_aim_at_one_slot() {
+        // Prefixes whose products with the slot multiplier are all small share slot 0
+        // at any table size: the probe budget runs out and the sorted join answers.
+        let mut inverse = SLOT_MULTIPLIER;
+        for _ in 0..6 {
+            inverse =
+                inverse.wrapping_mul(2u64.wrapping_sub(SLOT_MULTIPLIER.wrapping_mul(inverse)));
+        }
+        assert_eq!(inverse.wrapping_mul(SLOT_MULTIPLIER), 1);
+        let prefix = |i: u64| inverse.wrapping_mul(i);
+        // Children 0..1200 under prefixes 1..=600 (two each, the second numbered like
+        // the first for even prefixes: a tie); parents 600 of them plus 100 without.
+        let k = |i: u64| if i >= 600 && i % 2 == 1 { i - 600 } else { i };
+        let ts: Vec<ValidTriple> = (0..1200).map(|i| triple(i, i, None, k(i))).collect();
+        let mut kids: Vec<ChildEntry> = (0..1200)
+            .map(|i| ChildEntry {
+                prefix: prefix(1 + i as u64 % 600),
+                k: k(i as u64),
+                index: i,
+            })
+            .collect();
+        let mut stamps: Vec<ParentEntry> = (0..700)
+            .map(|i| ParentEntry {
+                prefix: prefix(1 + i as u64),
+                index: i,
+            })
+            .collect();
+        let (mut hashed, mut sorted) = (Vec::new(), Vec::new());
+        let mut table = JoinTable::default();
+        join_partition(
+            &ts,
+            &mut kids.clone(),
+            &mut stamps.clone(),
+            &mut table,
+            |p, c| hashed.push((p, c)),
+        );
+        join_sorted(&ts, &mut kids, &mut stamps, |p, c| sorted.push((p, c)));
+        hashed.sort_unstable();
+        sorted.sort_unstable();
+        assert_eq!(hashed, sorted);
+        assert_eq!(hashed.len(), 700);
+        // Prefix 1 (parent 0): children 0 (k 0) and 600 (k 600); prefix 2: children 1
+        // (k 1) and 601 (k 1: a tie, the lower block hash wins).
+        assert_eq!(hashed[0], (0, 0));
+        let tie = if ts[1].block < ts[601].block { 1 } else { 601 };
+        assert_eq!(hashed[1], (1, tie));
+        assert!(hashed[600..].iter().all(|&(_, c)| c == NO_CHILD));
     }
 
     #[test]
@@ -1282,7 +1618,16 @@ mod tests {
             t(2, stamp(2), stamp(9), 1), // under a look-alike of b0's timestamp
             t(3, stamp(3), stamp(0), 3), // under b0, k = 3: loses to b1
         ];
-        assert_eq!(least_children(&ts), vec![1, NO_CHILD, NO_CHILD, NO_CHILD]);
+        assert_eq!(
+            least_children_exact(&ts),
+            vec![1, NO_CHILD, NO_CHILD, NO_CHILD]
+        );
+        // By prefix, every timestamp here looks like every parent: the least child of
+        // the superset is b2 (k = 1), which the walk must see is not a child of b0.
+        let by_prefix = least_children_by_prefix(&ts, &mut scan(h(1000), &ts));
+        assert_eq!(by_prefix, vec![2; 4]);
+        let c = omc(h(1000), &ts);
+        assert_eq!((c.chain, c.end), (vec![0, 1], ChainEnd::NoChild));
         // An equivocation: two children of b0 with the same k; the lower block
         // hash wins whichever comes first.
         let (a, b) = (t(4, stamp(4), stamp(0), 1), t(5, stamp(5), stamp(0), 1));
@@ -1293,20 +1638,11 @@ mod tests {
         ] {
             let mut ts = vec![ts[0].clone()];
             ts.extend(order);
-            assert_eq!(least_children(&ts)[0], expected + 1);
+            assert_eq!(least_children_exact(&ts)[0], expected + 1);
+            assert_eq!(
+                least_children_by_prefix(&ts, &mut scan(h(1000), &ts))[0],
+                expected + 1
+            );
         }
-    }
-
-    #[test]
-    fn coverage_runs() {
-        let c = SequenceCoverage::new([0, 1, 2, 5, 6, 8].into_iter());
-        assert_eq!(c.first_missing(0, 2), None);
-        assert_eq!(c.first_missing(0, 5), Some(3));
-        assert_eq!(c.first_missing(5, 6), None);
-        assert_eq!(c.first_missing(6, 8), Some(7));
-        assert_eq!(c.first_missing(4, 5), Some(4));
-        assert_eq!(c.first_missing(6, 5), None);
-        assert_eq!(c.first_missing_above(2), Some(3));
-        assert_eq!(c.first_missing_above(8), None);
     }
 }
