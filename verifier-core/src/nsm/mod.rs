@@ -37,6 +37,7 @@ use crate::time::{UnixMillis, UnixSeconds, ValidityWindow};
 mod cbor;
 mod chain;
 mod document;
+mod x509;
 
 pub use cbor::{CborIssue, CborPart};
 pub use chain::CertPosition;
