@@ -368,9 +368,7 @@ const OID_SECP384R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 fn leaf_key(leaf: &Certificate<'_>) -> Result<VerifyingKey, NsmError> {
     // The parameters must be exactly the OID secp384r1 (tag 6, its contents).
     let is_p384 = leaf.key_algorithm.as_bytes() == OID_EC_PUBLIC_KEY
-        && leaf.key_parameters.is_some_and(|p| {
-            der::Tagged::tag(&p) == der::Tag::ObjectIdentifier && p.value() == OID_SECP384R1
-        });
+        && leaf.key_parameters == Some((0x06, OID_SECP384R1));
     if !is_p384 {
         return Err(NsmError::LeafKey {
             reason: format!("algorithm {}; expected EC P-384", leaf.key_algorithm),
