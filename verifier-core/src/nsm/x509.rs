@@ -95,6 +95,9 @@ impl fmt::Display for Oid<'_> {
     }
 }
 
+/// One element read as it is: (tag, contents).
+pub(crate) type Tlv<'a> = (u8, &'a [u8]);
+
 /// The parts of a certificate the chain checks read.
 #[derive(Clone, Debug)]
 pub(crate) struct Certificate<'a> {
@@ -108,8 +111,8 @@ pub(crate) struct Certificate<'a> {
     pub(crate) key_usage: Option<Extension<KeyUsage>>,
     /// The subject public key's algorithm.
     pub(crate) key_algorithm: Oid<'a>,
-    /// The parameters of the key's algorithm, when present: (tag, contents).
-    pub(crate) key_parameters: Option<(u8, &'a [u8])>,
+    /// The parameters of the key's algorithm, when present.
+    pub(crate) key_parameters: Option<Tlv<'a>>,
     /// The subject public key (a BIT STRING with no unused bits).
     pub(crate) public_key: &'a [u8],
 }
@@ -139,7 +142,7 @@ impl<'a> Der<'a> {
     }
 
     /// Reads one TLV of any (low-number) tag: (tag, contents).
-    fn any(&mut self, what: &str) -> Result<(u8, &'a [u8]), String> {
+    fn any(&mut self, what: &str) -> Result<Tlv<'a>, String> {
         let incomplete = || format!("{what} is truncated");
         let (&tag, rest) = self.0.split_first().ok_or_else(incomplete)?;
         if tag & 0x1f == 0x1f {
@@ -388,7 +391,7 @@ fn key_usage_value(value: &[u8]) -> Result<KeyUsage, String> {
 fn algorithm_identifier<'a>(
     input: &mut Der<'a>,
     what: &str,
-) -> Result<(Oid<'a>, Option<(u8, &'a [u8])>), String> {
+) -> Result<(Oid<'a>, Option<Tlv<'a>>), String> {
     let mut seq = input.nested(SEQUENCE, what)?;
     let algorithm = seq.oid(what)?;
     let parameters = if seq.0.is_empty() {
@@ -489,6 +492,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
