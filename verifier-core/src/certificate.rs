@@ -542,7 +542,9 @@ struct Parsed {
 
 fn parse(json: &str) -> Result<Parsed, String> {
     let cert: Certificate =
-        serde_json::from_str(json).map_err(|e| format!("not a certificate: {e}"))?;
+        // from_slice: the reader the JWT and trust-descriptor parsers use, so the wasm
+        // module holds one instance of serde_json's deserializer (issue #5).
+        serde_json::from_slice(json.as_bytes()).map_err(|e| format!("not a certificate: {e}"))?;
     if cert.zipchain_certificate != 1 {
         return Err(format!(
             "certificate version {}, expected 1",

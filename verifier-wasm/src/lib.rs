@@ -34,8 +34,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use verifier_core::certificate::{CertificateVerdict, CheckOutcome};
 use verifier_core::chain::{Auditor, Equivocation, InvalidObject};
 use verifier_core::hash::Hash32;
@@ -92,8 +92,15 @@ pub fn verify_nsm_document(bytes: JsValue, options: JsValue) -> Result<JsValue, 
         &["root", "atMs", "allowDebug"],
         "verifyNsmDocument",
     )?;
-    let options: Option<NsmOptions> = from_js(options, "verifyNsmDocument: options")?;
-    to_js(&nsm_verdict(&bytes.to_vec(), &options.unwrap_or_default()))
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(type_error("verifyNsmDocument: options must be an object"));
+    }
+    let options = NsmOptions {
+        root: option_string(&options, "root", "verifyNsmDocument")?,
+        at_ms: option_safe_integer(&options, "atMs", "verifyNsmDocument")?,
+        allow_debug: option_bool(&options, "allowDebug", "verifyNsmDocument")?,
+    };
+    to_js(&nsm_verdict(&bytes.to_vec(), &options))
 }
 
 /// Validates one Cognito-format RS256 timestamp JWT, archivally: `exp` is not
@@ -126,7 +133,7 @@ pub fn verify_timestamp(
     let jwks = if let Some(text) = jwks.as_string() {
         JwksInput::Json(text)
     } else if jwks.is_object() {
-        JwksInput::Value(from_js(jwks, "verifyTimestamp: jwks")?)
+        JwksInput::Value(from_js(&jwks, "verifyTimestamp: jwks")?)
     } else {
         return Err(type_error(
             "verifyTimestamp: jwks must be a JWK Set object or its JSON text",
@@ -142,7 +149,12 @@ pub fn verify_timestamp(
         &["issuer", "tokenUse", "usernameDomain"],
         "verifyTimestamp",
     )?;
-    let options: TimestampOptions = from_js(options, "verifyTimestamp: options")?;
+    let options = TimestampOptions {
+        issuer: option_string(&options, "issuer", "verifyTimestamp")?
+            .ok_or_else(|| type_error("verifyTimestamp: options.issuer must be a string"))?,
+        token_use: option_string(&options, "tokenUse", "verifyTimestamp")?,
+        username_domain: option_string(&options, "usernameDomain", "verifyTimestamp")?,
+    };
     let token_use = match options.token_use.as_deref() {
         None => TokenUse::Id,
         Some(name) => TokenUse::from_name(name).ok_or_else(|| {
@@ -335,8 +347,7 @@ fn json_text(value: JsValue, what: &str, expected: &str) -> Result<String, JsVal
     if !value.is_object() || value.is_function() {
         return Err(type_error(&format!("{what} must be {expected}")));
     }
-    let value: serde_json::Value = from_js(value, what)?;
-    Ok(value.to_string())
+    json_stringify(&value, what)
 }
 
 /// The trust descriptor's verifiers, or the failed `trust_descriptor` check.
@@ -504,8 +515,7 @@ fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)
 }
 
 /// `verifyNsmDocument`'s options, as JS passes them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 struct NsmOptions {
     /// The trusted root as PEM; `None` for AWS Nitro Enclaves Root-G1.
     root: Option<String>,
@@ -516,8 +526,7 @@ struct NsmOptions {
 }
 
 /// `verifyTimestamp`'s options, as JS passes them.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 struct TimestampOptions {
     /// The exact `iss`.
     issuer: String,
@@ -590,11 +599,15 @@ impl From<&NsmDocument> for DocumentView {
             module_id: doc.module_id.clone(),
             digest: doc.digest.clone(),
             timestamp: doc.timestamp.0,
+            // Inserted one by one: `collect` into a BTreeMap sorts, a stable sort
+            // the module would carry only for this (issue #5).
             pcrs: doc
                 .pcrs
                 .iter()
-                .map(|(index, value)| (index.to_string(), hex::encode(value)))
-                .collect(),
+                .fold(BTreeMap::new(), |mut pcrs, (index, value)| {
+                    pcrs.insert(index.to_string(), hex::encode(value));
+                    pcrs
+                }),
             certificate: hex::encode(&doc.certificate),
             cabundle: doc.cabundle.iter().map(hex::encode).collect(),
             public_key: doc.public_key.as_ref().map(hex::encode),
@@ -934,17 +947,80 @@ fn check_option_names(options: &JsValue, known: &[&str], function: &str) -> Resu
     Ok(())
 }
 
-/// Converts a JS argument, `undefined` and `null` included, or throws a `TypeError`
-/// naming it.
-fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| type_error(&format!("{what}: {e}")))
+/// Option `name` of `options`: `None` when `options` is not an object, or the
+/// option is absent, `undefined` or `null`.
+fn option_value(options: &JsValue, name: &str) -> Result<Option<JsValue>, JsValue> {
+    if !options.is_object() {
+        return Ok(None);
+    }
+    let value = js_sys::Reflect::get(options, &JsValue::from_str(name))?;
+    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
 }
 
-/// Converts a result to a plain JS object (maps as objects, absent as `null`).
+/// A string option, or a `TypeError` naming it.
+fn option_string(options: &JsValue, name: &str, function: &str) -> Result<Option<String>, JsValue> {
+    option_value(options, name)?
+        .map(|value| {
+            value
+                .as_string()
+                .ok_or_else(|| type_error(&format!("{function}: options.{name} must be a string")))
+        })
+        .transpose()
+}
+
+/// A boolean option, or a `TypeError` naming it.
+fn option_bool(options: &JsValue, name: &str, function: &str) -> Result<Option<bool>, JsValue> {
+    option_value(options, name)?
+        .map(|value| {
+            value
+                .as_bool()
+                .ok_or_else(|| type_error(&format!("{function}: options.{name} must be a boolean")))
+        })
+        .transpose()
+}
+
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A non-negative integer option (a number that is a safe integer), or a `TypeError`.
+fn option_safe_integer(
+    options: &JsValue,
+    name: &str,
+    function: &str,
+) -> Result<Option<u64>, JsValue> {
+    option_value(options, name)?
+        .map(|value| match value.as_f64() {
+            Some(n) if (0.0..=MAX_SAFE_INTEGER).contains(&n) && n.fract() == 0.0 => Ok(n as u64),
+            _ => Err(type_error(&format!(
+                "{function}: options.{name} must be a non-negative integer number"
+            ))),
+        })
+        .transpose()
+}
+
+/// `JSON.stringify(value)` for an object argument, or a `TypeError` naming it
+/// (a BigInt or a cycle in it).
+fn json_stringify(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| type_error(&format!("{what} cannot be converted to JSON")))
+}
+
+/// Converts an object argument to a JSON value (through `JSON.stringify`), or
+/// throws a `TypeError` naming it.
+fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsValue> {
+    serde_json::from_str(&json_stringify(value, what)?)
+        .map_err(|e| type_error(&format!("{what}: {e}")))
+}
+
+/// Converts a result to a plain JS object (maps as objects, absent as `null`):
+/// serialised as JSON text and parsed by `JSON.parse`, which costs the module far
+/// less than a serde serializer into JS values (issue #5). Every number in a
+/// result is an integer below 2^53.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(JsValue::from)
+    let text = serde_json::to_string(value).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    js_sys::JSON::parse(&text)
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 //! basicConstraints) is rustls-webpki's, with ECDSA P-384 / SHA-384 from the
 //! pure-Rust `p384` crate. webpki does not check keyUsage, the root's own
 //! validity, nor that the bundle is exactly the path in AWS order, so those are
-//! checked here with x509-parser; each certificate is parsed once by each.
+//! checked here on the fields [`x509`](super::x509) reads; each certificate is
+//! parsed once by each.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Mutex;
 
+use super::NsmError;
+use super::x509::{self, Certificate};
+use crate::time::{UnixSeconds, ValidityWindow};
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{DerSignature, VerifyingKey};
 use rustls_pki_types::{
@@ -19,11 +23,6 @@ use rustls_pki_types::{
 };
 use serde::Serialize;
 use webpki::{EndEntityCert, KeyUsage};
-use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::FromDer;
-
-use super::NsmError;
-use crate::time::{UnixSeconds, ValidityWindow};
 
 /// Where a certificate sits in the chain, for error reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -142,7 +141,7 @@ impl Root {
             reason: e.to_string(),
         })?;
         let (not_before, not_after) = validity(&cert);
-        let path_len = path_len(&cert, CertPosition::Root)?;
+        let path_len = path_len(&cert);
         let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
             .map_err(|e| bad(format!("not usable as a trust anchor: {e}")))?
             .to_owned();
@@ -195,7 +194,7 @@ pub(crate) fn check(
     for (i, cert) in parsed.iter().enumerate() {
         let pos = CertPosition::Cabundle(i + 1);
         check_ca_profile(cert, pos)?;
-        if let Some(path_len) = path_len(cert, pos)? {
+        if let Some(path_len) = path_len(cert) {
             check_path_len(pos, path_len, n - 1 - i)?;
         }
     }
@@ -284,27 +283,21 @@ pub(crate) fn check(
     Ok(CheckedChain { leaf_key, window })
 }
 
-fn parse_at(der: &[u8], cert: CertPosition) -> Result<X509Certificate<'_>, NsmError> {
+fn parse_at(der: &[u8], cert: CertPosition) -> Result<Certificate<'_>, NsmError> {
     parse(der).map_err(|reason| NsmError::CertificateParse { cert, reason })
 }
 
-fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
-    match X509Certificate::from_der(der) {
-        Ok(([], cert)) => Ok(cert),
-        Ok((rest, _)) => Err(format!("{} bytes after the certificate", rest.len())),
-        Err(e) => Err(e.to_string()),
-    }
+fn parse(der: &[u8]) -> Result<Certificate<'_>, String> {
+    x509::parse(der)
 }
 
-fn validity(cert: &X509Certificate<'_>) -> (i64, i64) {
-    let v = cert.validity();
-    (v.not_before.timestamp(), v.not_after.timestamp())
+fn validity(cert: &Certificate<'_>) -> (i64, i64) {
+    (cert.not_before, cert.not_after)
 }
 
 /// The pathLen of basicConstraints, when present.
-fn path_len(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<Option<u32>, NsmError> {
-    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
-    Ok(bc.and_then(|bc| bc.value.path_len_constraint))
+fn path_len(cert: &Certificate<'_>) -> Option<u32> {
+    cert.basic_constraints.and_then(|bc| bc.value.path_len)
 }
 
 fn check_path_len(cert: CertPosition, path_len: u32, below: usize) -> Result<(), NsmError> {
@@ -320,17 +313,8 @@ fn check_path_len(cert: CertPosition, path_len: u32, below: usize) -> Result<(),
 
 /// Root and intermediates: basicConstraints critical with CA=true, keyUsage
 /// with keyCertSign (AWS §3.2.3.2).
-/// Maps an error reading a certificate extension to the typed error naming the certificate.
-fn extension_error(pos: CertPosition) -> impl Fn(x509_parser::error::X509Error) -> NsmError {
-    move |e| NsmError::CertificateParse {
-        cert: pos,
-        reason: e.to_string(),
-    }
-}
-
-fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(), NsmError> {
-    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
-    match bc {
+fn check_ca_profile(cert: &Certificate<'_>, pos: CertPosition) -> Result<(), NsmError> {
+    match cert.basic_constraints {
         Some(bc) if bc.value.ca && bc.critical => {}
         Some(bc) => {
             return Err(NsmError::NotCa {
@@ -347,8 +331,7 @@ fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(),
             });
         }
     }
-    let ku = cert.key_usage().map_err(extension_error(pos))?;
-    if !ku.is_some_and(|ku| ku.value.key_cert_sign()) {
+    if !cert.key_usage.is_some_and(|ku| ku.value.key_cert_sign) {
         return Err(NsmError::KeyUsage {
             cert: pos,
             required: "keyCertSign",
@@ -359,19 +342,17 @@ fn check_ca_profile(cert: &X509Certificate<'_>, pos: CertPosition) -> Result<(),
 
 /// The leaf: not a CA, no pathLen, keyUsage with digitalSignature (AWS §3.2.3.3;
 /// the real leaves mark keyUsage non-critical, so criticality is not required).
-fn check_leaf_profile(cert: &X509Certificate<'_>) -> Result<(), NsmError> {
+fn check_leaf_profile(cert: &Certificate<'_>) -> Result<(), NsmError> {
     let pos = CertPosition::Leaf;
-    let bc = cert.basic_constraints().map_err(extension_error(pos))?;
-    if let Some(bc) = bc {
-        if bc.value.ca || bc.value.path_len_constraint.is_some() {
+    if let Some(bc) = cert.basic_constraints {
+        if bc.value.ca || bc.value.path_len.is_some() {
             return Err(NsmError::LeafIsCa {
                 ca: bc.value.ca,
-                path_len: bc.value.path_len_constraint,
+                path_len: bc.value.path_len,
             });
         }
     }
-    let ku = cert.key_usage().map_err(extension_error(pos))?;
-    if !ku.is_some_and(|ku| ku.value.digital_signature()) {
+    if !cert.key_usage.is_some_and(|ku| ku.value.digital_signature) {
         return Err(NsmError::KeyUsage {
             cert: pos,
             required: "digitalSignature",
@@ -380,25 +361,20 @@ fn check_leaf_profile(cert: &X509Certificate<'_>) -> Result<(), NsmError> {
     Ok(())
 }
 
-/// id-ecPublicKey (1.2.840.10045.2.1) and secp384r1 (1.3.132.0.34).
+/// id-ecPublicKey (1.2.840.10045.2.1) and secp384r1 (1.3.132.0.34), DER contents.
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_SECP384R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 
-fn leaf_key(leaf: &X509Certificate<'_>) -> Result<VerifyingKey, NsmError> {
-    let spki = leaf.public_key();
-    let is_p384 = spki.algorithm.algorithm.as_bytes() == OID_EC_PUBLIC_KEY
-        && spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok())
-            .is_some_and(|oid| oid.as_bytes() == OID_SECP384R1);
+fn leaf_key(leaf: &Certificate<'_>) -> Result<VerifyingKey, NsmError> {
+    // The parameters must be exactly the OID secp384r1 (tag 6, its contents).
+    let is_p384 = leaf.key_algorithm.as_bytes() == OID_EC_PUBLIC_KEY
+        && leaf.key_parameters == Some((0x06, OID_SECP384R1));
     if !is_p384 {
         return Err(NsmError::LeafKey {
-            reason: format!("algorithm {}; expected EC P-384", spki.algorithm.algorithm),
+            reason: format!("algorithm {}; expected EC P-384", leaf.key_algorithm),
         });
     }
-    VerifyingKey::from_sec1_bytes(&spki.subject_public_key.data).map_err(|_| NsmError::LeafKey {
+    VerifyingKey::from_sec1_bytes(leaf.public_key).map_err(|_| NsmError::LeafKey {
         reason: "not a valid P-384 point".into(),
     })
 }

@@ -37,6 +37,7 @@ use crate::time::{UnixMillis, UnixSeconds, ValidityWindow};
 mod cbor;
 mod chain;
 mod document;
+mod x509;
 
 pub use cbor::{CborIssue, CborPart};
 pub use chain::CertPosition;
@@ -657,5 +658,5 @@ impl NsmError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests;
