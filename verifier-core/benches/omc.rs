@@ -204,6 +204,7 @@ fn paired_ratio() {
     // One untimed call each: the first touches of freshly allocated memory.
     let _ = (omc(g_small, &ts_small), omc(g_large, &ts_large));
     let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
+    let (mut smalls, mut larges) = (Vec::new(), Vec::new());
     for _ in 0..PAIRED_ROUNDS {
         let start = Instant::now();
         let a = omc(g_small, &ts_small);
@@ -213,12 +214,16 @@ fn paired_ratio() {
         let t_large = start.elapsed();
         assert!(a.chain.len() == 100_000 && b.chain.len() == 1_000_000);
         ratios.push(t_large.as_secs_f64() / t_small.as_secs_f64());
+        smalls.push(t_small);
+        larges.push(t_large);
     }
     ratios.sort_by(f64::total_cmp);
     let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.1}")).collect();
     println!(
-        "paired ratio 1M/100k over {PAIRED_ROUNDS} alternating rounds: median {:.2} (must be <= 12); sorted: {}",
+        "paired ratio 1M/100k over {PAIRED_ROUNDS} alternating rounds: median {:.2} (must be <= 12); sorted: {}; medians 100k {:.3} ms, 1M {:.3} ms",
         ratios[ratios.len() / 2],
-        shown.join(" ")
+        shown.join(" "),
+        median(smalls).as_secs_f64() * 1e3,
+        median(larges).as_secs_f64() * 1e3,
     );
 }
