@@ -13,7 +13,7 @@
 //! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use serde::Serialize;
@@ -1203,12 +1203,12 @@ impl AuditBuilder {
         valid_blocks.extend(triples.iter().map(|t| t.block));
         // Pending: sequenced blocks beyond the tip, reached from it through timestamped
         // blocks whether or not those are sequenced yet (a withheld attestation).
-        let pending: BTreeSet<Hash32> = match main_chain.last() {
+        let pending: FastSet<Hash32> = match main_chain.last() {
             Some(tip) => {
                 let link_children = GroupIndex::new(links.len(), |i| links[i].0);
                 let mut reached = FastSet::default();
                 let mut stack = vec![tip.timestamp];
-                let mut out = BTreeSet::new();
+                let mut out = FastSet::default();
                 while let Some(t) = stack.pop() {
                     for &i in link_children.get(&t) {
                         let (_, child_t, block) = links[i];
@@ -1222,8 +1222,10 @@ impl AuditBuilder {
                 }
                 out
             }
-            None => BTreeSet::new(),
+            None => FastSet::default(),
         };
+        let mut pending_blocks: Vec<Hash32> = pending.iter().copied().collect();
+        sort_items(&mut pending_blocks, &Hash32::cmp);
         let mut orphaned: Vec<Hash32> = valid_blocks
             .iter()
             .filter(|b| !on_main.contains(b) && !pending.contains(b))
@@ -1279,7 +1281,7 @@ impl AuditBuilder {
             main_chain,
             end: choice.end,
             orphaned_blocks: orphaned,
-            pending_blocks: pending.into_iter().collect(),
+            pending_blocks,
             unsequenced_blocks: unsequenced,
             invalid_objects: self.invalid,
             sequence_gap_at,
@@ -1394,7 +1396,9 @@ fn forks(
         let kids = children.get(&parent.timestamp);
         let next = main_chain.get(h + 1).map(|b| b.block);
         let mut winner = None;
-        let mut losers: BTreeMap<Hash32, Branch> = BTreeMap::new();
+        // Every losing child in `kids` order; a block reached through several of
+        // its timestamps is one branch: the first one's count, the least number.
+        let mut candidates: Vec<Branch> = Vec::new();
         for &i in kids {
             let t = &triples[i];
             if Some(t.block) == next {
@@ -1414,19 +1418,27 @@ fn forks(
                         .into_iter()
                         .map(|j| triples[j].block),
                 );
-                let branch = Branch {
+                candidates.push(Branch {
                     block: t.block,
                     sequence: t.k,
                     blocks: blocks.len() as u64,
-                };
-                losers
-                    .entry(t.block)
-                    .and_modify(|b| b.sequence = b.sequence.min(branch.sequence))
-                    .or_insert(branch);
+                });
             }
         }
-        if !losers.is_empty() {
-            let mut losers: Vec<Branch> = losers.into_values().collect();
+        if !candidates.is_empty() {
+            // Stable: each block's candidates stay in `kids` order.
+            sort_items(&mut candidates, &|a, b| a.block.cmp(&b.block));
+            let mut losers: Vec<Branch> = candidates
+                .chunk_by(|a, b| a.block == b.block)
+                .filter_map(|run| {
+                    let first = run.first()?;
+                    let sequence = run.iter().map(|b| b.sequence).min()?;
+                    Some(Branch {
+                        sequence,
+                        ..first.clone()
+                    })
+                })
+                .collect();
             sort_items(&mut losers, &|a, b| {
                 (a.sequence, a.block).cmp(&(b.sequence, b.block))
             });
