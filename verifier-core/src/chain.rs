@@ -13,7 +13,7 @@
 //! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use serde::Serialize;
@@ -278,6 +278,33 @@ fn fast_set<K>(capacity: usize) -> FastSet<K> {
     FastSet::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
 }
 
+/// The indices `0..len` in the order `cmp` gives them, ties in index order (so the
+/// order is stable and does not depend on the sort algorithm).
+///
+/// Every sort of this module goes through here: the standard library's sort is
+/// instantiated once per element type and comparison closure (several KB of wasm
+/// each), and this one instance over `usize` with a `dyn` comparison serves them all.
+fn sorted_order(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    order
+}
+
+/// Sorts `items` stably by `cmp` through [`sorted_order`]: the index order is
+/// computed once, then the items are moved into it.
+fn sort_items<T>(items: &mut Vec<T>, cmp: &dyn Fn(&T, &T) -> Ordering) {
+    let order = sorted_order(items.len(), &|a, b| match (items.get(a), items.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y),
+        _ => a.cmp(&b),
+    });
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(
+        order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take)),
+    );
+}
+
 /// Items grouped by a key without a `Vec` per key: the item indices sorted by key,
 /// and for each key the range of that order holding its items.
 struct GroupIndex<K> {
@@ -287,8 +314,7 @@ struct GroupIndex<K> {
 
 impl<K: Copy + Eq + Hash + Ord> GroupIndex<K> {
     fn new(len: usize, key: impl Fn(usize) -> K) -> Self {
-        let mut order: Vec<usize> = (0..len).collect();
-        order.sort_unstable_by_key(|&i| key(i));
+        let order = sorted_order(len, &|a, b| key(a).cmp(&key(b)));
         let mut ranges = fast_map(len);
         let mut start = 0;
         while start < order.len() {
@@ -719,12 +745,22 @@ fn join_partition(
 /// whatever the prefixes.
 fn join_sorted(
     triples: &[ValidTriple],
-    kids: &mut [ChildEntry],
-    stamps: &mut [ParentEntry],
+    kids: &[ChildEntry],
+    stamps: &[ParentEntry],
     mut answer: impl FnMut(usize, usize),
 ) {
-    kids.sort_unstable_by_key(|c| c.prefix);
-    stamps.sort_unstable_by_key(|s| s.prefix);
+    let kid_prefix = |i: usize| kids.get(i).map(|c| c.prefix);
+    let stamp_prefix = |i: usize| stamps.get(i).map(|s| s.prefix);
+    let kid_order = sorted_order(kids.len(), &|a, b| kid_prefix(a).cmp(&kid_prefix(b)));
+    let stamp_order = sorted_order(stamps.len(), &|a, b| stamp_prefix(a).cmp(&stamp_prefix(b)));
+    let kids: Vec<ChildEntry> = kid_order
+        .into_iter()
+        .filter_map(|i| kids.get(i).copied())
+        .collect();
+    let stamps: Vec<ParentEntry> = stamp_order
+        .into_iter()
+        .filter_map(|i| stamps.get(i).copied())
+        .collect();
     let mut kids = kids.iter().peekable();
     for run in stamps.chunk_by(|a, b| a.prefix == b.prefix) {
         let prefix = run[0].prefix;
@@ -776,8 +812,7 @@ fn scatter<E: Copy + Default>(
 /// triples sorted by (parent hash, rank), and each timestamp's first entry found by
 /// binary search. Only needed when two different hashes share their first eight bytes.
 fn least_children_exact(triples: &[ValidTriple]) -> Vec<usize> {
-    let mut by_parent: Vec<usize> = (0..triples.len()).collect();
-    by_parent.sort_unstable_by(|&a, &b| {
+    let by_parent = sorted_order(triples.len(), &|a, b| {
         let parent = |i: usize| triples.get(i).map(|t| t.parent);
         parent(a)
             .cmp(&parent(b))
@@ -1168,12 +1203,12 @@ impl AuditBuilder {
         valid_blocks.extend(triples.iter().map(|t| t.block));
         // Pending: sequenced blocks beyond the tip, reached from it through timestamped
         // blocks whether or not those are sequenced yet (a withheld attestation).
-        let pending: BTreeSet<Hash32> = match main_chain.last() {
+        let pending: FastSet<Hash32> = match main_chain.last() {
             Some(tip) => {
                 let link_children = GroupIndex::new(links.len(), |i| links[i].0);
                 let mut reached = FastSet::default();
                 let mut stack = vec![tip.timestamp];
-                let mut out = BTreeSet::new();
+                let mut out = FastSet::default();
                 while let Some(t) = stack.pop() {
                     for &i in link_children.get(&t) {
                         let (_, child_t, block) = links[i];
@@ -1187,21 +1222,23 @@ impl AuditBuilder {
                 }
                 out
             }
-            None => BTreeSet::new(),
+            None => FastSet::default(),
         };
+        let mut pending_blocks: Vec<Hash32> = pending.iter().copied().collect();
+        sort_items(&mut pending_blocks, &Hash32::cmp);
         let mut orphaned: Vec<Hash32> = valid_blocks
             .iter()
             .filter(|b| !on_main.contains(b) && !pending.contains(b))
             .copied()
             .collect();
-        orphaned.sort_unstable();
+        sort_items(&mut orphaned, &Hash32::cmp);
         let mut unsequenced: Vec<Hash32> = self
             .blocks
             .iter()
             .map(|(k, _)| *k)
             .filter(|k| !valid_blocks.contains(k))
             .collect();
-        unsequenced.sort_unstable();
+        sort_items(&mut unsequenced, &Hash32::cmp);
         unsequenced.dedup();
 
         let forks = forks(&main_chain, &triples, &children, &on_main);
@@ -1234,8 +1271,9 @@ impl AuditBuilder {
             }
         }
 
-        self.invalid
-            .sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        sort_items(&mut self.invalid, &|a, b| {
+            (a.kind, &a.key).cmp(&(b.kind, &b.key))
+        });
         let equivocations = self.equivocations();
         Audit {
             counts: self.counts,
@@ -1243,7 +1281,7 @@ impl AuditBuilder {
             main_chain,
             end: choice.end,
             orphaned_blocks: orphaned,
-            pending_blocks: pending.into_iter().collect(),
+            pending_blocks,
             unsequenced_blocks: unsequenced,
             invalid_objects: self.invalid,
             sequence_gap_at,
@@ -1306,15 +1344,17 @@ impl AuditBuilder {
             .iter()
             .map(|(key, y, k, _)| (*k, *y, *key))
             .collect();
-        by_k.sort_unstable();
+        sort_items(&mut by_k, &|a, b| a.cmp(b));
         by_k.chunk_by(|a, b| a.0 == b.0)
             .filter(|run| run.iter().any(|a| a.1 != run[0].1))
             .map(|run| {
                 let mut ys: Vec<String> = run.iter().map(|a| hex::encode(a.1)).collect();
                 ys.dedup();
-                let mut attestations: Vec<String> = run.iter().map(|a| a.2.to_hex()).collect();
-                attestations.sort();
-                attestations.dedup();
+                // Sorted as hashes: lowercase hex keeps the byte order.
+                let mut keys: Vec<Hash32> = run.iter().map(|a| a.2).collect();
+                sort_items(&mut keys, &Hash32::cmp);
+                keys.dedup();
+                let attestations: Vec<String> = keys.iter().map(Hash32::to_hex).collect();
                 Equivocation {
                     sequence: run[0].0,
                     attestations,
@@ -1356,7 +1396,9 @@ fn forks(
         let kids = children.get(&parent.timestamp);
         let next = main_chain.get(h + 1).map(|b| b.block);
         let mut winner = None;
-        let mut losers: BTreeMap<Hash32, Branch> = BTreeMap::new();
+        // Every losing child in `kids` order; a block reached through several of
+        // its timestamps is one branch: the first one's count, the least number.
+        let mut candidates: Vec<Branch> = Vec::new();
         for &i in kids {
             let t = &triples[i];
             if Some(t.block) == next {
@@ -1376,20 +1418,30 @@ fn forks(
                         .into_iter()
                         .map(|j| triples[j].block),
                 );
-                let branch = Branch {
+                candidates.push(Branch {
                     block: t.block,
                     sequence: t.k,
                     blocks: blocks.len() as u64,
-                };
-                losers
-                    .entry(t.block)
-                    .and_modify(|b| b.sequence = b.sequence.min(branch.sequence))
-                    .or_insert(branch);
+                });
             }
         }
-        if !losers.is_empty() {
-            let mut losers: Vec<Branch> = losers.into_values().collect();
-            losers.sort_by_key(|b| (b.sequence, b.block));
+        if !candidates.is_empty() {
+            // Stable: each block's candidates stay in `kids` order.
+            sort_items(&mut candidates, &|a, b| a.block.cmp(&b.block));
+            let mut losers: Vec<Branch> = candidates
+                .chunk_by(|a, b| a.block == b.block)
+                .filter_map(|run| {
+                    let first = run.first()?;
+                    let sequence = run.iter().map(|b| b.sequence).min()?;
+                    Some(Branch {
+                        sequence,
+                        ..first.clone()
+                    })
+                })
+                .collect();
+            sort_items(&mut losers, &|a, b| {
+                (a.sequence, a.block).cmp(&(b.sequence, b.block))
+            });
             out.push(Fork {
                 parent_height: h as u64,
                 parent_block: parent.block,
@@ -1559,14 +1611,14 @@ mod tests {
         // the first for even prefixes: a tie); parents 600 of them plus 100 without.
         let k = |i: u64| if i >= 600 && i % 2 == 1 { i - 600 } else { i };
         let ts: Vec<ValidTriple> = (0..1200).map(|i| triple(i, i, None, k(i))).collect();
-        let mut kids: Vec<ChildEntry> = (0..1200)
+        let kids: Vec<ChildEntry> = (0..1200)
             .map(|i| ChildEntry {
                 prefix: prefix(1 + i as u64 % 600),
                 k: k(i as u64),
                 index: i,
             })
             .collect();
-        let mut stamps: Vec<ParentEntry> = (0..700)
+        let stamps: Vec<ParentEntry> = (0..700)
             .map(|i| ParentEntry {
                 prefix: prefix(1 + i as u64),
                 index: i,
@@ -1581,7 +1633,7 @@ mod tests {
             &mut table,
             |p, c| hashed.push((p, c)),
         );
-        join_sorted(&ts, &mut kids, &mut stamps, |p, c| sorted.push((p, c)));
+        join_sorted(&ts, &kids, &stamps, |p, c| sorted.push((p, c)));
         hashed.sort_unstable();
         sorted.sort_unstable();
         assert_eq!(hashed, sorted);

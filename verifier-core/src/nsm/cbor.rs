@@ -126,6 +126,110 @@ pub(crate) fn head(input: &[u8]) -> Option<(u8, u64)> {
     }
 }
 
+/// The four fields of a COSE_Sign1 (RFC 9052 §4.2), borrowed from the document.
+#[derive(Debug)]
+pub(crate) struct Sign1<'a> {
+    /// The protected header's bytes, as signed.
+    pub(crate) protected: &'a [u8],
+    /// How many entries the unprotected header map has.
+    pub(crate) unprotected_entries: u64,
+    /// The payload, or `None` when it is `nil` (detached).
+    pub(crate) payload: Option<&'a [u8]>,
+    /// The signature.
+    pub(crate) signature: &'a [u8],
+}
+
+/// Reads the COSE_Sign1 structure of a document that [`check_strict`] accepted:
+/// an optional tag 18, then `[protected: bstr, unprotected: map, payload: bstr / nil,
+/// signature: bstr]`. What the fields hold is checked by the caller.
+///
+/// # Errors
+/// In words, the first field that is not of its COSE type (for [`NsmError::Cose`]).
+pub(crate) fn sign1(input: &[u8]) -> Result<Sign1<'_>, String> {
+    let mut walker = Walker {
+        input,
+        pos: 0,
+        max_depth: usize::MAX,
+    };
+    let mut outer = walker.head().ok();
+    if let Some((6, Some(super::COSE_SIGN1_TAG))) = outer {
+        outer = walker.head().ok();
+    }
+    if outer != Some((4, Some(4))) {
+        return Err("expected an array of 4 items (COSE_Sign1)".into());
+    }
+    let protected = walker
+        .byte_string()
+        .ok_or("protected header: expected a byte string")?;
+    let unprotected_entries = match walker.head().ok() {
+        Some((5, Some(n))) => n,
+        _ => return Err("unprotected header: expected a map".into()),
+    };
+    for _ in 0..unprotected_entries.saturating_mul(2) {
+        walker
+            .item(1)
+            .map_err(|_| "unprotected header: an entry is not well formed")?;
+    }
+    let payload = if walker.input.get(walker.pos) == Some(&NIL) {
+        walker.pos += 1;
+        None
+    } else {
+        Some(
+            walker
+                .byte_string()
+                .ok_or("payload: expected a byte string or nil")?,
+        )
+    };
+    let signature = walker
+        .byte_string()
+        .ok_or("signature: expected a byte string")?;
+    Ok(Sign1 {
+        protected,
+        unprotected_entries,
+        payload,
+        signature,
+    })
+}
+
+/// CBOR `nil` (major type 7, simple value 22).
+const NIL: u8 = 0xf6;
+
+/// Appends the head of a byte string of `len` bytes in its shortest form.
+fn push_bstr_head(out: &mut Vec<u8>, len: usize) {
+    let len = len as u64;
+    match len {
+        0..=23 => out.push(0x40 | len as u8),
+        24..=0xff => out.extend_from_slice(&[0x58, len as u8]),
+        0x100..=0xffff => {
+            out.push(0x59);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(0x5a);
+            out.extend_from_slice(&(len as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(0x5b);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
+/// The `Sig_structure` a COSE_Sign1 signature covers (RFC 9052 §4.4), with empty
+/// external data: `["Signature1", protected, h'', payload]`, shortest encoding.
+pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+    const CONTEXT: &[u8] = b"Signature1";
+    let mut out = Vec::with_capacity(protected.len() + payload.len() + 32);
+    out.push(0x84);
+    out.push(0x60 | CONTEXT.len() as u8);
+    out.extend_from_slice(CONTEXT);
+    for field in [protected, &[], payload] {
+        push_bstr_head(&mut out, field.len());
+        out.extend_from_slice(field);
+    }
+    out
+}
+
 struct Walker<'a> {
     input: &'a [u8],
     pos: usize,
@@ -134,7 +238,7 @@ struct Walker<'a> {
 
 type WalkError = (usize, CborIssue);
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     fn remaining(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
     }
@@ -156,6 +260,19 @@ impl Walker<'_> {
             }
             _ => Err((at, CborIssue::Truncated)),
         }
+    }
+
+    /// Reads a definite-length byte string; `None` when the next item is not one.
+    fn byte_string(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos;
+        let (2, Some(len)) = self.head().ok()? else {
+            return None;
+        };
+        self.skip(len, start).ok()?;
+        self.input.get(start..self.pos).and_then(|item| {
+            let header = item.len().checked_sub(usize::try_from(len).ok()?)?;
+            item.get(header..)
+        })
     }
 
     /// Reads an initial byte and its argument; `None` means additional info 31.
@@ -229,11 +346,70 @@ impl Walker<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::panic)]
+#[allow(clippy::panic, clippy::unwrap_used)]
 mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn sig_structure_matches_coset() {
+        use coset::{CborSerializable, CoseSign1Builder, HeaderBuilder, iana};
+        for len in [0usize, 1, 23, 24, 255, 256, 65_535, 65_536] {
+            let payload = vec![0x5a; len];
+            let sign1 = CoseSign1Builder::new()
+                .protected(
+                    HeaderBuilder::new()
+                        .algorithm(iana::Algorithm::ES384)
+                        .build(),
+                )
+                .payload(payload.clone())
+                .signature(vec![7; 96])
+                .build();
+            let bytes = sign1.clone().to_vec().unwrap();
+            let read = sign1_of(&bytes).unwrap();
+            assert_eq!(read.protected, &[0xa1, 0x01, 0x38, 0x22]);
+            assert_eq!(read.unprotected_entries, 0);
+            assert_eq!(read.payload, Some(payload.as_slice()));
+            assert_eq!(read.signature, &[7; 96]);
+            assert_eq!(
+                sig_structure(read.protected, &payload),
+                sign1.tbs_data(b""),
+                "payload of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn sign1_reads_fields_by_type() {
+        // Untagged and under tag 18; a nil payload; a non-empty unprotected map.
+        let plain = [0x84, 0x41, 0xa0, 0xa1, 0x04, 0x41, 0x6b, 0xf6, 0x40];
+        let read = sign1_of(&plain).unwrap();
+        assert_eq!(read.protected, &[0xa0]);
+        assert_eq!(read.unprotected_entries, 1);
+        assert_eq!(read.payload, None);
+        assert!(read.signature.is_empty());
+        let mut tagged = vec![0xd2];
+        tagged.extend_from_slice(&plain);
+        assert_eq!(sign1_of(&tagged).unwrap().unprotected_entries, 1);
+        // Wrong shapes: array of 3, map for the protected header, text payload,
+        // null unprotected header, a second tag.
+        for bad in [
+            &[0x83, 0x40, 0xa0, 0x40][..],
+            &[0x84, 0xa0, 0xa0, 0x40, 0x40],
+            &[0x84, 0x40, 0xa0, 0x60, 0x40],
+            &[0x84, 0x40, 0xf6, 0x40, 0x40],
+            &[0xd2, 0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40],
+        ] {
+            assert!(sign1_of(bad).is_err(), "{bad:02x?}");
+        }
+    }
+
+    /// [`sign1`] after [`check_strict`], as `parse_envelope` calls them.
+    fn sign1_of(bytes: &[u8]) -> Result<Sign1<'_>, String> {
+        check(bytes).map_err(|e| e.to_string())?;
+        sign1(bytes)
+    }
 
     fn check(bytes: &[u8]) -> Result<(), NsmError> {
         check_strict(bytes, CborPart::Document, 4)

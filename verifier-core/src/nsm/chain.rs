@@ -8,7 +8,6 @@
 //! checked here on the fields [`x509`](super::x509) reads; each certificate is
 //! parsed once by each.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -88,9 +87,11 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
     }
 }
 
-/// Certificate signatures already verified, bounded: cleared when full.
+/// Certificate signatures already verified, bounded: cleared when full. A sorted
+/// `Vec` (binary search; inserts are one per newly verified signature) rather than a
+/// `BTreeSet`, whose code the wasm module would carry for this one key type.
 #[derive(Debug, Default)]
-pub(crate) struct SignatureCache(Mutex<BTreeSet<[u8; 32]>>);
+pub(crate) struct SignatureCache(Mutex<Vec<[u8; 32]>>);
 
 impl SignatureCache {
     /// The most entries kept (a few KiB per hundred enclaves' chains).
@@ -108,7 +109,7 @@ impl SignatureCache {
 
     fn contains(&self, id: &[u8; 32]) -> bool {
         // A poisoned lock only disables the cache.
-        self.0.lock().is_ok_and(|set| set.contains(id))
+        self.0.lock().is_ok_and(|set| set.binary_search(id).is_ok())
     }
 
     fn insert(&self, id: [u8; 32]) {
@@ -116,7 +117,9 @@ impl SignatureCache {
             if set.len() >= Self::MAX_ENTRIES {
                 set.clear();
             }
-            set.insert(id);
+            if let Err(at) = set.binary_search(&id) {
+                set.insert(at, id);
+            }
         }
     }
 }

@@ -75,8 +75,8 @@ const PCR_INDICES: u8 = 32;
 /// strict walker ([`super::cbor::check_strict`]), so they hold exactly one
 /// definite-length item.
 pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDocument, NsmError> {
-    // `&mut &[u8]`, the reader coset decodes the envelope from: one instance of
-    // ciborium's deserializer in the wasm module instead of two (issue #5).
+    // One reader type (`&mut &[u8]`): a single instance of ciborium's deserializer
+    // in the wasm module (issue #5).
     let mut reader = payload;
     let value: Value =
         ciborium::de::from_reader(&mut reader).map_err(|e| NsmError::PayloadDecode {

@@ -28,7 +28,6 @@
 
 use std::collections::BTreeMap;
 
-use coset::{CborSerializable, CoseSign1, TaggedCborSerializable};
 use p384::ecdsa::Signature;
 use p384::ecdsa::signature::Verifier;
 
@@ -188,7 +187,7 @@ impl NsmVerifier {
     pub fn verify(&self, document: &[u8], at: VerifyAt) -> Result<VerifiedNsmDocument, NsmError> {
         let limits = &self.policy.limits;
         let sign1 = parse_envelope(document, limits)?;
-        let parsed = parse_payload_checked(payload(&sign1), limits)?;
+        let parsed = parse_payload_checked(sign1.payload.unwrap_or_default(), limits)?;
 
         let checked_at = match at {
             VerifyAt::DocumentTimestamp => parsed.timestamp.to_seconds(),
@@ -202,13 +201,12 @@ impl NsmVerifier {
             checked_at,
         )?;
 
-        sign1.verify_signature(b"", |sig, data| {
-            let sig = Signature::from_slice(sig).map_err(|_| NsmError::Signature)?;
-            chain
-                .leaf_key
-                .verify(data, &sig)
-                .map_err(|_| NsmError::Signature)
-        })?;
+        let signed = cbor::sig_structure(sign1.protected, sign1.payload.unwrap_or_default());
+        let sig = Signature::from_slice(sign1.signature).map_err(|_| NsmError::Signature)?;
+        chain
+            .leaf_key
+            .verify(&signed, &sig)
+            .map_err(|_| NsmError::Signature)?;
 
         let debug = parsed.is_debug();
         if debug && !self.policy.allow_debug {
@@ -243,7 +241,7 @@ impl NsmDocument {
     /// The first failed check of steps 1-3.
     pub fn parse_unverified(document: &[u8], limits: &NsmLimits) -> Result<Self, NsmError> {
         let sign1 = parse_envelope(document, limits)?;
-        parse_payload_checked(payload(&sign1), limits)
+        parse_payload_checked(sign1.payload.unwrap_or_default(), limits)
     }
 }
 
@@ -285,30 +283,23 @@ impl VerifiedNsmDocument {
     }
 }
 
-/// The payload of an envelope that [`parse_envelope`] accepted (so it is present).
-fn payload(sign1: &CoseSign1) -> &[u8] {
-    sign1.payload.as_deref().unwrap_or_default()
-}
-
-/// Steps 1-2: strict CBOR, then the COSE_Sign1 envelope of SPEC §1.5.
-fn parse_envelope(document: &[u8], limits: &NsmLimits) -> Result<CoseSign1, NsmError> {
+/// Steps 1-2: strict CBOR, then the COSE_Sign1 envelope of SPEC §1.5. On success
+/// the payload is present (`Some`).
+fn parse_envelope<'a>(document: &'a [u8], limits: &NsmLimits) -> Result<cbor::Sign1<'a>, NsmError> {
     cbor::check_strict(document, CborPart::Document, limits.max_cbor_depth)?;
-    let sign1 = match cbor::head(document) {
-        Some((6, COSE_SIGN1_TAG)) => CoseSign1::from_tagged_slice(document),
-        Some((6, tag)) => return Err(NsmError::UnexpectedTag { tag }),
-        _ => CoseSign1::from_slice(document),
+    if let Some((6, tag)) = cbor::head(document) {
+        if tag != COSE_SIGN1_TAG {
+            return Err(NsmError::UnexpectedTag { tag });
+        }
     }
-    .map_err(|e| NsmError::Cose {
-        reason: e.to_string(),
-    })?;
+    let sign1 = cbor::sign1(document).map_err(|reason| NsmError::Cose { reason })?;
 
-    let protected = sign1.protected.original_data.as_deref().unwrap_or_default();
-    if protected != PROTECTED_ES384 {
+    if sign1.protected != PROTECTED_ES384 {
         return Err(NsmError::ProtectedHeader {
-            got: protected.to_vec(),
+            got: sign1.protected.to_vec(),
         });
     }
-    if !sign1.unprotected.is_empty() {
+    if sign1.unprotected_entries != 0 {
         return Err(NsmError::UnprotectedHeader);
     }
     if sign1.signature.len() != SIGNATURE_LEN {
@@ -316,7 +307,7 @@ fn parse_envelope(document: &[u8], limits: &NsmLimits) -> Result<CoseSign1, NsmE
             len: sign1.signature.len(),
         });
     }
-    let Some(payload) = sign1.payload.as_deref() else {
+    let Some(payload) = sign1.payload else {
         return Err(NsmError::MissingPayload);
     };
     if payload.is_empty() || payload.len() > limits.max_payload_len {
@@ -373,7 +364,7 @@ pub enum NsmError {
     /// The envelope is not a COSE_Sign1 structure.
     #[error("not a COSE_Sign1: {reason}")]
     Cose {
-        /// What coset reported.
+        /// Which field is not of its COSE type, in words.
         reason: String,
     },
     /// The protected header is not exactly `{1: -35}` (`a1 01 38 22`, ES384).
