@@ -140,6 +140,16 @@ pub enum Protocol {
     Http2,
 }
 
+impl Protocol {
+    /// `"http/1.1"` or `"h2c"`, as reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http1 => "http/1.1",
+            Self::Http2 => "h2c",
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Sender {
     Http1(http1::SendRequest<Full<Bytes>>),

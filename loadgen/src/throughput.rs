@@ -144,31 +144,45 @@ pub async fn run(
     probe(&target, config.timeout).await?;
 
     let target = Arc::new(target);
-    let start = Instant::now();
-    let deadline = start + config.duration;
-    let clients = config.connections.saturating_mul(config.streams);
-    let mut tasks = Vec::with_capacity(clients);
-    for connection in 0..config.connections {
-        // HTTP/2: open the connection here and share it among its streams' loops.
-        let shared = match config.protocol {
-            Protocol::Http1 => None,
-            Protocol::Http2 => Some(Conn::connect_with(&target, Protocol::Http2).await?),
-        };
-        for s in 0..config.streams {
-            let client = u32::try_from(connection * config.streams + s)
-                .map_err(|_| out_of_range("--connections × --streams", clients, "at most 2^32"))?;
-            tasks.push(tokio::spawn(worker(
-                Arc::clone(&target),
-                config.protocol,
-                shared.as_ref().and_then(Conn::share),
-                maker,
-                client,
-                config.batch,
-                deadline,
-                config.timeout,
-            )));
+    // Every client numbers its transactions apart from the others by a u32.
+    let clients = config
+        .connections
+        .checked_mul(config.streams)
+        .and_then(|c| u32::try_from(c).ok())
+        .ok_or_else(|| {
+            out_of_range(
+                "--connections × --streams",
+                format!("{} × {}", config.connections, config.streams),
+                "at most 2^32 - 1",
+            )
+        })?;
+    // HTTP/2: every connection is opened before any client starts (a failure then stops
+    // the run with nothing left sending), and shared among its streams' loops.
+    let mut shared = Vec::new();
+    if config.protocol == Protocol::Http2 {
+        for _ in 0..config.connections {
+            shared.push(Conn::connect_with(&target, Protocol::Http2).await?);
         }
     }
+    let start = Instant::now();
+    let deadline = start + config.duration;
+    let mut tasks = Vec::with_capacity(clients as usize);
+    for client in 0..clients {
+        let conn = shared
+            .get(client as usize / config.streams)
+            .and_then(Conn::share);
+        tasks.push(tokio::spawn(worker(
+            Arc::clone(&target),
+            config.protocol,
+            conn,
+            maker,
+            client,
+            config.batch,
+            deadline,
+            config.timeout,
+        )));
+    }
+    drop(shared);
     let mut total = Tally::default();
     for task in tasks {
         match task.await {
@@ -184,10 +198,7 @@ pub async fn run(
     let elapsed = start.elapsed().as_secs_f64();
     Ok(ThroughputReport {
         connections: config.connections,
-        protocol: match config.protocol {
-            Protocol::Http1 => "http/1.1",
-            Protocol::Http2 => "h2c",
-        },
+        protocol: config.protocol.name(),
         streams: config.streams,
         batch: config.batch.unwrap_or(1),
         tx_bytes: config.tx_bytes,
