@@ -957,26 +957,31 @@ fn option_value(options: &JsValue, name: &str) -> Result<Option<JsValue>, JsValu
     Ok((!value.is_undefined() && !value.is_null()).then_some(value))
 }
 
-/// A string option, or a `TypeError` naming it.
-fn option_string(options: &JsValue, name: &str, function: &str) -> Result<Option<String>, JsValue> {
+/// Option `name` read by `read`, or a `TypeError` saying it must be `expected`.
+fn option_as<T>(
+    options: &JsValue,
+    name: &str,
+    function: &str,
+    expected: &str,
+    read: fn(&JsValue) -> Option<T>,
+) -> Result<Option<T>, JsValue> {
     option_value(options, name)?
         .map(|value| {
-            value
-                .as_string()
-                .ok_or_else(|| type_error(&format!("{function}: options.{name} must be a string")))
+            read(&value).ok_or_else(|| {
+                type_error(&format!("{function}: options.{name} must be {expected}"))
+            })
         })
         .transpose()
 }
 
+/// A string option, or a `TypeError` naming it.
+fn option_string(options: &JsValue, name: &str, function: &str) -> Result<Option<String>, JsValue> {
+    option_as(options, name, function, "a string", JsValue::as_string)
+}
+
 /// A boolean option, or a `TypeError` naming it.
 fn option_bool(options: &JsValue, name: &str, function: &str) -> Result<Option<bool>, JsValue> {
-    option_value(options, name)?
-        .map(|value| {
-            value
-                .as_bool()
-                .ok_or_else(|| type_error(&format!("{function}: options.{name} must be a boolean")))
-        })
-        .transpose()
+    option_as(options, name, function, "a boolean", JsValue::as_bool)
 }
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -988,14 +993,16 @@ fn option_safe_integer(
     name: &str,
     function: &str,
 ) -> Result<Option<u64>, JsValue> {
-    option_value(options, name)?
-        .map(|value| match value.as_f64() {
-            Some(n) if (0.0..=MAX_SAFE_INTEGER).contains(&n) && n.fract() == 0.0 => Ok(n as u64),
-            _ => Err(type_error(&format!(
-                "{function}: options.{name} must be a non-negative integer number"
-            ))),
-        })
-        .transpose()
+    option_as(
+        options,
+        name,
+        function,
+        "a non-negative integer number",
+        |value| match value.as_f64() {
+            Some(n) if (0.0..=MAX_SAFE_INTEGER).contains(&n) && n.fract() == 0.0 => Some(n as u64),
+            _ => None,
+        },
+    )
 }
 
 /// `JSON.stringify(value)` for an object argument, or a `TypeError` naming it
