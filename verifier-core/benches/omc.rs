@@ -145,7 +145,7 @@ fn main() {
     for &n in &sizes {
         let (genesis, blocks) = chain(n);
         let ts = triples(&blocks);
-        let runs = if n >= 1_000_000 { 3 } else { 7 };
+        let runs = if n >= 1_000_000 { 5 } else { 9 };
         let mut t_omc = Vec::new();
         let mut height = 0;
         for _ in 0..runs {

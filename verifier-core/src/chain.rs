@@ -416,8 +416,9 @@ fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, Seque
         return (choice, scan.coverage);
     };
     let least = least_children_by_prefix(triples, &mut scan);
-    // Built only if a link found by prefix is not a link on the whole hash.
-    let mut exact: Option<Vec<usize>> = None;
+    // Built only if a link found by prefix is not a link on the whole hash (or if
+    // there are too many triples for the join's 32-bit indices).
+    let mut exact: Option<Vec<usize>> = least.is_none().then(|| least_children_exact(triples));
     let covered = scan.coverage.covered_below;
 
     // Room for every triple up front (pages never written are never touched), so the
@@ -429,8 +430,12 @@ fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, Seque
         // A hash chain cannot loop, but a budget of one step per triple makes that
         // independent of hash assumptions.
         for _ in 0..triples.len() {
-            let (Some(&by_prefix), Some(parent)) = (least.get(current), triples.get(current))
-            else {
+            let by_prefix = match (&least, &exact) {
+                (Some(least), _) => least.get(current).map(|&c| widen(c)),
+                (None, Some(exact)) => exact.get(current).copied(),
+                (None, None) => None,
+            };
+            let (Some(by_prefix), Some(parent)) = (by_prefix, triples.get(current)) else {
                 break 'walk ChainEnd::NoChild;
             };
             let mut z = by_prefix;
@@ -474,6 +479,28 @@ fn rank_order(triples: &[ValidTriple], a: usize, b: usize) -> Ordering {
 /// "No valid child" in the least-child indices.
 const NO_CHILD: usize = usize::MAX;
 
+/// A triple's index inside the join: 32 bits, so that its buffers take less memory
+/// (at a million blocks, their pages are faulted in on every call and cost more than
+/// the join itself). [`least_children_by_prefix`] declines chains of `u32::MAX`
+/// triples or more.
+type Index = u32;
+
+/// "No valid child" in the join's answers: no triple has this index.
+const NO_CHILD_INDEX: Index = Index::MAX;
+
+/// A join index as a triple index, [`NO_CHILD_INDEX`] as [`NO_CHILD`].
+fn widen(index: Index) -> usize {
+    match index {
+        NO_CHILD_INDEX => NO_CHILD,
+        i => usize::try_from(i).unwrap_or(NO_CHILD),
+    }
+}
+
+/// A triple index as a join index (the join only runs when every index fits).
+fn narrow(index: usize) -> Index {
+    Index::try_from(index).unwrap_or(NO_CHILD_INDEX)
+}
+
 /// What the join keeps of one triple, in the triples' order: the first eight bytes of
 /// its parent timestamp hash and of its own timestamp hash, and its number.
 #[derive(Clone, Copy, Debug, Default)]
@@ -484,18 +511,22 @@ struct Link {
 }
 
 /// A triple as a child in the join: its parent's hash prefix, its number, its index.
+/// Packed to 20 bytes (fields are only ever copied out, never borrowed).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, packed(4))]
 struct ChildEntry {
     prefix: u64,
     k: u64,
-    index: usize,
+    index: Index,
 }
 
-/// A triple as a parent in the join: its timestamp's hash prefix, its index.
+/// A triple as a parent in the join: its timestamp's hash prefix, its index. Packed
+/// to 12 bytes.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, packed(4))]
 struct ParentEntry {
     prefix: u64,
-    index: usize,
+    index: Index,
 }
 
 /// The one pass over the triples.
@@ -557,8 +588,9 @@ fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
 }
 
 /// For each triple, the least-ranked triple whose parent timestamp hash has the same
-/// first eight bytes as its timestamp hash ([`NO_CHILD`] when none): the least child,
-/// unless a different hash shares those bytes (the walk checks the whole hash).
+/// first eight bytes as its timestamp hash ([`NO_CHILD_INDEX`] when none): the least
+/// child, unless a different hash shares those bytes (the walk checks the whole hash).
+/// `None` for `u32::MAX` triples or more, which the join's indices cannot name.
 ///
 /// A radix-partitioned join: both sides are scattered, sequentially over the links,
 /// into one buffer each, partitioned by the first bits of the prefix so that each
@@ -568,19 +600,22 @@ fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
 ///
 /// Consumes `scan.links`: their memory is freed once both sides are scattered, so that
 /// the answers can reuse it.
-fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usize> {
+fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Option<Vec<Index>> {
+    if Index::try_from(triples.len()).is_err() {
+        return None;
+    }
     let mut children = scatter(&scan.child_counts, &scan.links, |i, l| {
         let entry = ChildEntry {
             prefix: l.parent,
             k: l.k,
-            index: i,
+            index: narrow(i),
         };
         (partition_of(l.parent, scan.bits), entry)
     });
     let mut parents = scatter(&scan.parent_counts, &scan.links, |i, l| {
         let entry = ParentEntry {
             prefix: l.stamp,
-            index: i,
+            index: narrow(i),
         };
         (partition_of(l.stamp, scan.bits), entry)
     });
@@ -594,7 +629,7 @@ fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usi
     let mut next: Vec<usize> = (0..triples.len().div_ceil(1 << shift))
         .map(|r| r << shift)
         .collect();
-    let mut results = vec![(0usize, NO_CHILD); triples.len()];
+    let mut results = vec![(0, NO_CHILD_INDEX); triples.len()];
     let (mut kids, mut stamps) = (children.as_mut_slice(), parents.as_mut_slice());
     let mut table = JoinTable::default();
     for (&nc, &np) in scan.child_counts.iter().zip(&scan.parent_counts) {
@@ -611,7 +646,7 @@ fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usi
             part_stamps,
             &mut table,
             |index, child| {
-                if let Some(at) = next.get_mut(index >> shift) {
+                if let Some(at) = next.get_mut(widen(index) >> shift) {
                     if let Some(slot) = results.get_mut(*at) {
                         *slot = (index, child);
                     }
@@ -620,13 +655,13 @@ fn least_children_by_prefix(triples: &[ValidTriple], scan: &mut Scan) -> Vec<usi
             },
         );
     }
-    let mut least = vec![NO_CHILD; triples.len()];
+    let mut least = vec![NO_CHILD_INDEX; triples.len()];
     for (index, child) in results {
-        if let Some(slot) = least.get_mut(index) {
+        if let Some(slot) = least.get_mut(widen(index)) {
             *slot = child;
         }
     }
-    least
+    Some(least)
 }
 
 /// Index bits per range when the join's answers are gathered by triple index: fewer
@@ -649,24 +684,25 @@ const SLOT_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 struct JoinTable {
     /// Open addressing over one partition's children by prefix: for each prefix seen,
     /// the position of its least-ranked child so far, plus one (0: an empty slot).
-    slots: Vec<usize>,
+    slots: Vec<Index>,
     /// The partition's answers, given out only once all are known.
-    answers: Vec<(usize, usize)>,
+    answers: Vec<(Index, Index)>,
 }
 
 /// Whether child `b` ranks at or below child `c`.
 fn ranks_first(triples: &[ValidTriple], b: &ChildEntry, c: &ChildEntry) -> bool {
-    match b.k.cmp(&c.k) {
+    let (bk, ck) = (b.k, c.k);
+    match bk.cmp(&ck) {
         Ordering::Less => true,
         Ordering::Greater => false,
         // Equal numbers under one parent (only an equivocation makes them): the
         // rank's next keys decide.
-        Ordering::Equal => rank_order(triples, b.index, c.index).is_le(),
+        Ordering::Equal => rank_order(triples, widen(b.index), widen(c.index)).is_le(),
     }
 }
 
 /// Joins one partition: for every parent, `answer(parent index, least-ranked child
-/// index with the same prefix, or NO_CHILD)`.
+/// index with the same prefix, or NO_CHILD_INDEX)`.
 ///
 /// A hash table over the children (in cache: a partition is small), so the cost per
 /// entry does not depend on the partition's size. Linear probing is fast on hash
@@ -677,7 +713,7 @@ fn join_partition(
     kids: &mut [ChildEntry],
     stamps: &mut [ParentEntry],
     table: &mut JoinTable,
-    mut answer: impl FnMut(usize, usize),
+    mut answer: impl FnMut(Index, Index),
 ) {
     let size = (kids.len() * 2).next_power_of_two().max(16);
     let bits = size.trailing_zeros();
@@ -695,13 +731,13 @@ fn join_partition(
             loop {
                 match table.slots[slot] {
                     0 => {
-                        table.slots[slot] = j + 1;
+                        table.slots[slot] = narrow(j + 1);
                         break;
                     }
-                    held => match kids.get(held - 1) {
+                    held => match kids.get(widen(held) - 1) {
                         Some(b) if b.prefix == c.prefix => {
                             if !ranks_first(triples, b, c) {
-                                table.slots[slot] = j + 1;
+                                table.slots[slot] = narrow(j + 1);
                             }
                             break;
                         }
@@ -719,8 +755,8 @@ fn join_partition(
             let mut slot = slot_of(s.prefix);
             let child = loop {
                 match table.slots[slot] {
-                    0 => break NO_CHILD,
-                    held => match kids.get(held - 1) {
+                    0 => break NO_CHILD_INDEX,
+                    held => match kids.get(widen(held) - 1) {
                         Some(b) if b.prefix == s.prefix => break b.index,
                         _ => {}
                     },
@@ -747,7 +783,7 @@ fn join_sorted(
     triples: &[ValidTriple],
     kids: &[ChildEntry],
     stamps: &[ParentEntry],
-    mut answer: impl FnMut(usize, usize),
+    mut answer: impl FnMut(Index, Index),
 ) {
     let kid_prefix = |i: usize| kids.get(i).map(|c| c.prefix);
     let stamp_prefix = |i: usize| stamps.get(i).map(|s| s.prefix);
@@ -772,7 +808,7 @@ fn join_sorted(
                 _ => Some(*c),
             };
         }
-        let child = best.map_or(NO_CHILD, |b| b.index);
+        let child = best.map_or(NO_CHILD_INDEX, |b| b.index);
         for s in run {
             answer(s.index, child);
         }
@@ -1545,6 +1581,12 @@ mod tests {
         assert_eq!(SequenceCoverage::new([].into_iter()).max, None);
     }
 
+    /// [`least_children_by_prefix`] as triple indices.
+    fn by_prefix(ts: &[ValidTriple], scan: &mut Scan) -> Vec<usize> {
+        let least = least_children_by_prefix(ts, scan).unwrap_or_default();
+        least.into_iter().map(widen).collect()
+    }
+
     #[test]
     fn scatter_puts_every_link_once_in_its_partition() {
         assert_eq!(partition_bits(0), 0);
@@ -1587,7 +1629,7 @@ mod tests {
         let mut scan = scan(h(1000), &ts);
         assert_eq!(scan.genesis, Some(0));
         let exact = least_children_exact(&ts);
-        assert_eq!(least_children_by_prefix(&ts, &mut scan), exact);
+        assert_eq!(by_prefix(&ts, &mut scan), exact);
         for (i, &c) in exact.iter().enumerate() {
             let least = (0..ts.len())
                 .filter(|&j| ts[j].parent == ts[i].timestamp)
@@ -1643,7 +1685,7 @@ mod tests {
         assert_eq!(hashed[0], (0, 0));
         let tie = if ts[1].block < ts[601].block { 1 } else { 601 };
         assert_eq!(hashed[1], (1, tie));
-        assert!(hashed[600..].iter().all(|&(_, c)| c == NO_CHILD));
+        assert!(hashed[600..].iter().all(|&(_, c)| c == NO_CHILD_INDEX));
     }
 
     #[test]
@@ -1676,8 +1718,7 @@ mod tests {
         );
         // By prefix, every timestamp here looks like every parent: the least child of
         // the superset is b2 (k = 1), which the walk must see is not a child of b0.
-        let by_prefix = least_children_by_prefix(&ts, &mut scan(h(1000), &ts));
-        assert_eq!(by_prefix, vec![2; 4]);
+        assert_eq!(by_prefix(&ts, &mut scan(h(1000), &ts)), vec![2; 4]);
         let c = omc(h(1000), &ts);
         assert_eq!((c.chain, c.end), (vec![0, 1], ChainEnd::NoChild));
         // An equivocation: two children of b0 with the same k; the lower block
@@ -1691,10 +1732,7 @@ mod tests {
             let mut ts = vec![ts[0].clone()];
             ts.extend(order);
             assert_eq!(least_children_exact(&ts)[0], expected + 1);
-            assert_eq!(
-                least_children_by_prefix(&ts, &mut scan(h(1000), &ts))[0],
-                expected + 1
-            );
+            assert_eq!(by_prefix(&ts, &mut scan(h(1000), &ts))[0], expected + 1);
         }
     }
 }
