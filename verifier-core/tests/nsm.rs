@@ -594,6 +594,31 @@ mod vectors {
         }
     }
 
+    /// A chain the verifier has checked and cached is checked again at every other
+    /// time: inside its validity window it passes, and just outside it fails with the
+    /// same error, naming the same certificate, as a fresh verifier gives.
+    #[test]
+    fn a_cached_chain_is_rechecked_at_each_time() {
+        let shared = debug_verifier();
+        for e in entries().into_iter().filter(Entry::genuine) {
+            let (first, last) = (e.u64("leaf_not_before"), e.u64("chain_min_not_after"));
+            for secs in [
+                first,
+                first - 1,
+                last,
+                last + 1,
+                first,
+                last + 1,
+                u64::MAX / 1000,
+            ] {
+                let at = at_secs(secs);
+                let fresh = debug_verifier().verify(e.bytes, at);
+                assert_eq!(shared.verify(e.bytes, at), fresh, "{} at {secs}", e.file);
+                assert_eq!(fresh.is_ok(), (first..=last).contains(&secs));
+            }
+        }
+    }
+
     #[test]
     fn dropped_or_reordered_cabundle() {
         let bundle = cabundle(BLOCKY);

@@ -159,13 +159,90 @@ impl Root {
 }
 
 /// What a successful chain check hands to the signature check.
+#[derive(Clone, Debug)]
 pub(crate) struct CheckedChain {
     pub(crate) leaf_key: VerifyingKey,
     pub(crate) window: ValidityWindow,
 }
 
-/// Checks `root <- cabundle[1..] <- leaf` at `at` (SPEC §1.5).
+/// Chains already checked, bounded: cleared when full. The documents of one enclave
+/// carry the same `certificate` and `cabundle` for hours, and parsing, profiling and
+/// path-building them again for every document costs more than the cached signature
+/// checks saved. An entry is the exact bytes of a chain that passed every check of
+/// [`check`] at some time, with what the checks found: the leaf key and the
+/// intersection of the validity periods, the only part of those checks that depends on
+/// the time. A document whose chain is byte-identical and whose time lies in that
+/// window passes them all again; any other goes through the whole of [`check`], which
+/// also names what failed.
+#[derive(Debug, Default)]
+pub(crate) struct ChainCache(Mutex<Vec<CachedChain>>);
+
+#[derive(Debug)]
+struct CachedChain {
+    certificate: Vec<u8>,
+    cabundle: Vec<Vec<u8>>,
+    checked: CheckedChain,
+}
+
+impl ChainCache {
+    /// The most chains kept (a few KiB each).
+    const MAX_ENTRIES: usize = 64;
+
+    fn get(
+        &self,
+        certificate: &[u8],
+        cabundle: &[Vec<u8>],
+        at: UnixSeconds,
+    ) -> Option<CheckedChain> {
+        // A poisoned lock only disables the cache.
+        let chains = self.0.lock().ok()?;
+        let hit = chains
+            .iter()
+            .find(|c| c.certificate == certificate && c.cabundle == cabundle)?;
+        let window = hit.checked.window;
+        (window.not_before <= at && at <= window.not_after).then(|| hit.checked.clone())
+    }
+
+    fn insert(&self, certificate: &[u8], cabundle: &[Vec<u8>], checked: &CheckedChain) {
+        if let Ok(mut chains) = self.0.lock() {
+            if chains.len() >= Self::MAX_ENTRIES {
+                chains.clear();
+            }
+            // Another thread may have checked the same chain meanwhile.
+            if !chains
+                .iter()
+                .any(|c| c.certificate == certificate && c.cabundle == cabundle)
+            {
+                chains.push(CachedChain {
+                    certificate: certificate.to_vec(),
+                    cabundle: cabundle.to_vec(),
+                    checked: checked.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// Checks `root <- cabundle[1..] <- leaf` at `at` (SPEC §1.5), or finds the same chain
+/// already checked in `chains` with `at` inside its validity window.
 pub(crate) fn check(
+    root: &Root,
+    signatures: &SignatureCache,
+    chains: &ChainCache,
+    certificate: &[u8],
+    cabundle: &[Vec<u8>],
+    at: UnixSeconds,
+) -> Result<CheckedChain, NsmError> {
+    if let Some(checked) = chains.get(certificate, cabundle, at) {
+        return Ok(checked);
+    }
+    let checked = check_uncached(root, signatures, certificate, cabundle, at)?;
+    chains.insert(certificate, cabundle, &checked);
+    Ok(checked)
+}
+
+/// [`check`] without the chain cache: every check, in order.
+fn check_uncached(
     root: &Root,
     cache: &SignatureCache,
     certificate: &[u8],

@@ -132,14 +132,16 @@ impl Default for NsmPolicy {
 }
 
 /// Verifies NSM attestation documents under one [`NsmPolicy`], with the trusted
-/// root parsed once. Holds no clock; its only state is a bounded cache of the
-/// certificate signatures it has verified (documents of one enclave share their
-/// CA certificates), which changes no verdict. `Send + Sync`: share it.
+/// root parsed once. Holds no clock; its only state is two bounded caches, of the
+/// certificate signatures and of the whole certificate chains it has verified
+/// (documents of one enclave share their CA certificates, and for hours their leaf),
+/// which change no verdict. `Send + Sync`: share it.
 #[derive(Debug)]
 pub struct NsmVerifier {
     policy: NsmPolicy,
     root: chain::Root,
     cache: chain::SignatureCache,
+    chains: chain::ChainCache,
 }
 
 impl NsmVerifier {
@@ -155,6 +157,7 @@ impl NsmVerifier {
             policy,
             root,
             cache: chain::SignatureCache::default(),
+            chains: chain::ChainCache::default(),
         })
     }
 
@@ -170,6 +173,7 @@ impl NsmVerifier {
             policy: NsmPolicy::default(),
             root,
             cache: chain::SignatureCache::default(),
+            chains: chain::ChainCache::default(),
         }
     }
 
@@ -196,6 +200,7 @@ impl NsmVerifier {
         let chain = chain::check(
             &self.root,
             &self.cache,
+            &self.chains,
             &parsed.certificate,
             &parsed.cabundle,
             checked_at,
