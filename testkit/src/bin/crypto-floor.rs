@@ -7,11 +7,18 @@
 //! are checked once per chain, as the audit's cache does) — and divides by the cores.
 //! The audit's wall time over this floor is the ratio BENCHMARKS.md records.
 //!
+//! `crypto-floor ratio SNAPSHOT_DIR --chain chain.json [--zipchain PATH] [--rounds N]`
+//! measures the audit and its floor in alternation: each round runs `zipchain audit
+//! --json` on the snapshot (wall time, as a user sees it), then the floor, and prints the
+//! round's ratio (audit ÷ floor on all cores); then the median. Both sides of each ratio
+//! ran minutes apart at most, so the VM's drifting speed moves them together.
+//!
 //! `crypto-floor check CERT --chain chain.json [-n N]` times `check_certificate`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
@@ -38,12 +45,24 @@ fn main() -> Result<()> {
     let chain = PathBuf::from(flag("--chain").ok_or_else(|| anyhow!("--chain chain.json"))?);
     let trust = TrustDescriptor::from_json(&std::fs::read_to_string(&chain)?)?;
     match args.first().map(String::as_str) {
-        Some("floor") => floor(Path::new(args.get(1).context("SNAPSHOT_DIR")?), &trust),
+        Some("floor") => {
+            let floor = Floor::measure(Path::new(args.get(1).context("SNAPSHOT_DIR")?), &trust)?;
+            floor.print();
+            Ok(())
+        }
+        Some("ratio") => {
+            let snapshot = Path::new(args.get(1).context("SNAPSHOT_DIR")?);
+            let zipchain = flag("--zipchain").unwrap_or_else(|| "target/release/zipchain".into());
+            let rounds: usize = flag("--rounds").map_or(Ok(3), |n| n.parse())?;
+            ratio(snapshot, &chain, &trust, Path::new(&zipchain), rounds)
+        }
         Some("check") => {
             let n: usize = flag("-n").map_or(Ok(200), |n| n.parse())?;
             check(Path::new(args.get(1).context("CERT")?), &trust, n)
         }
-        _ => bail!("usage: crypto-floor (floor SNAPSHOT_DIR | check CERT) --chain chain.json"),
+        _ => bail!(
+            "usage: crypto-floor (floor SNAPSHOT_DIR | ratio SNAPSHOT_DIR [--zipchain PATH] [--rounds N] | check CERT) --chain chain.json"
+        ),
     }
 }
 
@@ -55,109 +74,199 @@ fn files(dir: &Path) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-fn floor(snapshot: &Path, trust: &TrustDescriptor) -> Result<()> {
-    // Inputs prepared outside the timed loops: only the signature checks are timed.
-    let jwks = &trust.timestamp().jwks;
-    let keys: Vec<(String, RsaKey<Sha256>)> = jwks["keys"]
-        .as_array()
-        .context("jwks.keys")?
-        .iter()
-        .map(|k| -> Result<_> {
-            let n = URL_SAFE_NO_PAD.decode(k["n"].as_str().context("n")?)?;
-            let e = URL_SAFE_NO_PAD.decode(k["e"].as_str().context("e")?)?;
-            let key = RsaPublicKey::new(
-                BoxedUint::from_be_slice_vartime(&n),
-                BoxedUint::from_be_slice_vartime(&e),
-            )?;
-            Ok((k["kid"].as_str().unwrap_or("").to_owned(), RsaKey::new(key)))
-        })
-        .collect::<Result<_>>()?;
-    let mut jwts = Vec::new();
-    for token in files(&snapshot.join("timestamps"))? {
-        let text = String::from_utf8(token)?;
-        let (input, sig) = text.rsplit_once('.').context("jwt")?;
-        jwts.push((
-            input.to_owned(),
-            RsaSignature::try_from(URL_SAFE_NO_PAD.decode(sig)?.as_slice())?,
-        ));
-    }
-    let seq_key = EdKey::from_bytes(trust.sequencer_key().as_bytes())?;
-    let mut seqs = Vec::new();
-    let mut coses = Vec::new();
-    let mut leaves = Vec::new();
-    let mut seen_leaves = HashSet::new();
-    let limits = NsmLimits::default();
-    for doc in files(&snapshot.join("attestations"))? {
-        let fields = NsmDocument::parse_unverified(&doc, &limits).map_err(|e| anyhow!("{e}"))?;
-        let s = SequenceAttestation::decode(fields.user_data.as_deref().unwrap_or(&[]))?;
-        seqs.push((
-            SequenceAttestation::signed_message(&s.y, s.k),
-            EdSignature::from_bytes(&s.g),
-        ));
-        let (_, leaf) =
-            X509Certificate::from_der(&fields.certificate).map_err(|e| anyhow!("{e}"))?;
-        let leaf_key = P384Key::from_sec1_bytes(&leaf.public_key().subject_public_key.data)?;
-        let sign1 = coset::CoseSign1::from_slice(&doc).map_err(|e| anyhow!("{e:?}"))?;
-        let tbs = sign1.tbs_data(b"");
-        coses.push((leaf_key, tbs, P384Signature::from_slice(&sign1.signature)?));
-        if seen_leaves.insert(fields.certificate.clone()) {
-            let issuer_der = fields.cabundle.last().context("cabundle")?.clone();
-            let (_, issuer) = X509Certificate::from_der(&issuer_der).map_err(|e| anyhow!("{e}"))?;
-            let issuer_key =
-                P384Key::from_sec1_bytes(&issuer.public_key().subject_public_key.data)?;
-            leaves.push((
-                issuer_key,
-                leaf.tbs_certificate.as_ref().to_vec(),
-                DerSignature::try_from(leaf.signature_value.data.as_ref())?,
-            ));
-        }
+/// The one-thread times of a snapshot's signature checks, by algorithm.
+struct Floor {
+    timestamps: usize,
+    bad: usize,
+    attestations: usize,
+    leaves: usize,
+    rsa: Duration,
+    ed25519: Duration,
+    p384: Duration,
+}
+
+impl Floor {
+    fn total(&self) -> Duration {
+        self.rsa + self.ed25519 + self.p384
     }
 
-    let start = Instant::now();
-    let mut bad = 0usize;
-    for (input, sig) in &jwts {
-        // One verify per token in the usual case: the first key is the one in use.
-        if !keys
-            .iter()
-            .any(|(_, k)| k.verify(input.as_bytes(), sig).is_ok())
-        {
-            bad += 1;
+    /// The floor on all cores: the one-thread total divided by the cores.
+    fn on_cores(&self) -> Duration {
+        self.total() / u32::try_from(cores()).unwrap_or(1)
+    }
+
+    fn print(&self) {
+        println!(
+            "objects: {} timestamps ({} not verifying), {} attestations, {} distinct leaf certificates",
+            self.timestamps, self.bad, self.attestations, self.leaves
+        );
+        println!(
+            "one thread: RS256 {:.2} s, Ed25519 {:.2} s, P-384 {:.2} s, total {:.2} s",
+            self.rsa.as_secs_f64(),
+            self.ed25519.as_secs_f64(),
+            self.p384.as_secs_f64(),
+            self.total().as_secs_f64()
+        );
+        println!(
+            "crypto floor on {} cores: {:.2} s",
+            cores(),
+            self.on_cores().as_secs_f64()
+        );
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Rounds of (audit, floor), each round's ratio, and their median.
+fn ratio(
+    snapshot: &Path,
+    chain: &Path,
+    trust: &TrustDescriptor,
+    zipchain: &Path,
+    rounds: usize,
+) -> Result<()> {
+    let mut ratios = Vec::new();
+    for round in 1..=rounds.max(1) {
+        let start = Instant::now();
+        let status = Command::new(zipchain)
+            .arg("audit")
+            .arg(snapshot)
+            .arg("--chain")
+            .arg(chain)
+            .arg("--json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", zipchain.display()))?;
+        let audit = start.elapsed();
+        if !status.success() {
+            bail!("zipchain audit failed ({status}): the snapshot must audit clean");
         }
+        let floor = Floor::measure(snapshot, trust)?;
+        let r = audit.as_secs_f64() / floor.on_cores().as_secs_f64();
+        println!(
+            "round {round}: audit {:.2} s, floor one thread {:.2} s (RS256 {:.2} + Ed25519 {:.2} + P-384 {:.2}), on {} cores {:.2} s, audit / floor {r:.3}",
+            audit.as_secs_f64(),
+            floor.total().as_secs_f64(),
+            floor.rsa.as_secs_f64(),
+            floor.ed25519.as_secs_f64(),
+            floor.p384.as_secs_f64(),
+            cores(),
+            floor.on_cores().as_secs_f64()
+        );
+        ratios.push(r);
     }
-    let t_rsa = start.elapsed();
-    let start = Instant::now();
-    for (msg, sig) in &seqs {
-        seq_key.verify_strict(msg, sig)?;
-    }
-    let t_ed = start.elapsed();
-    let start = Instant::now();
-    for (key, tbs, sig) in &coses {
-        key.verify(tbs, sig)?;
-    }
-    for (key, tbs, sig) in &leaves {
-        key.verify(tbs, sig)?;
-    }
-    let t_p384 = start.elapsed();
-    let total = t_rsa + t_ed + t_p384;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+    let sorted: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
     println!(
-        "objects: {} timestamps ({bad} not verifying), {} attestations, {} distinct leaf certificates",
-        jwts.len(),
-        coses.len(),
-        leaves.len()
-    );
-    println!(
-        "one thread: RS256 {:.2} s, Ed25519 {:.2} s, P-384 {:.2} s, total {:.2} s",
-        t_rsa.as_secs_f64(),
-        t_ed.as_secs_f64(),
-        t_p384.as_secs_f64(),
-        total.as_secs_f64()
-    );
-    println!(
-        "crypto floor on {cores} cores: {:.2} s",
-        total.as_secs_f64() / cores as f64
+        "audit / floor over {} rounds: median {median:.3} (target <= 1.3); sorted: {}",
+        ratios.len(),
+        sorted.join(" ")
     );
     Ok(())
+}
+
+impl Floor {
+    /// Times every per-block signature check of the snapshot on one thread (the
+    /// inputs are read and parsed first, untimed).
+    fn measure(snapshot: &Path, trust: &TrustDescriptor) -> Result<Floor> {
+        // Inputs prepared outside the timed loops: only the signature checks are timed.
+        let jwks = &trust.timestamp().jwks;
+        let keys: Vec<(String, RsaKey<Sha256>)> = jwks["keys"]
+            .as_array()
+            .context("jwks.keys")?
+            .iter()
+            .map(|k| -> Result<_> {
+                let n = URL_SAFE_NO_PAD.decode(k["n"].as_str().context("n")?)?;
+                let e = URL_SAFE_NO_PAD.decode(k["e"].as_str().context("e")?)?;
+                let key = RsaPublicKey::new(
+                    BoxedUint::from_be_slice_vartime(&n),
+                    BoxedUint::from_be_slice_vartime(&e),
+                )?;
+                Ok((k["kid"].as_str().unwrap_or("").to_owned(), RsaKey::new(key)))
+            })
+            .collect::<Result<_>>()?;
+        let mut jwts = Vec::new();
+        for token in files(&snapshot.join("timestamps"))? {
+            let text = String::from_utf8(token)?;
+            let (input, sig) = text.rsplit_once('.').context("jwt")?;
+            jwts.push((
+                input.to_owned(),
+                RsaSignature::try_from(URL_SAFE_NO_PAD.decode(sig)?.as_slice())?,
+            ));
+        }
+        let seq_key = EdKey::from_bytes(trust.sequencer_key().as_bytes())?;
+        let mut seqs = Vec::new();
+        let mut coses = Vec::new();
+        let mut leaves = Vec::new();
+        let mut seen_leaves = HashSet::new();
+        let limits = NsmLimits::default();
+        for doc in files(&snapshot.join("attestations"))? {
+            let fields =
+                NsmDocument::parse_unverified(&doc, &limits).map_err(|e| anyhow!("{e}"))?;
+            let s = SequenceAttestation::decode(fields.user_data.as_deref().unwrap_or(&[]))?;
+            seqs.push((
+                SequenceAttestation::signed_message(&s.y, s.k),
+                EdSignature::from_bytes(&s.g),
+            ));
+            let (_, leaf) =
+                X509Certificate::from_der(&fields.certificate).map_err(|e| anyhow!("{e}"))?;
+            let leaf_key = P384Key::from_sec1_bytes(&leaf.public_key().subject_public_key.data)?;
+            let sign1 = coset::CoseSign1::from_slice(&doc).map_err(|e| anyhow!("{e:?}"))?;
+            let tbs = sign1.tbs_data(b"");
+            coses.push((leaf_key, tbs, P384Signature::from_slice(&sign1.signature)?));
+            if seen_leaves.insert(fields.certificate.clone()) {
+                let issuer_der = fields.cabundle.last().context("cabundle")?.clone();
+                let (_, issuer) =
+                    X509Certificate::from_der(&issuer_der).map_err(|e| anyhow!("{e}"))?;
+                let issuer_key =
+                    P384Key::from_sec1_bytes(&issuer.public_key().subject_public_key.data)?;
+                leaves.push((
+                    issuer_key,
+                    leaf.tbs_certificate.as_ref().to_vec(),
+                    DerSignature::try_from(leaf.signature_value.data.as_ref())?,
+                ));
+            }
+        }
+
+        let start = Instant::now();
+        let mut bad = 0usize;
+        for (input, sig) in &jwts {
+            // One verify per token in the usual case: the first key is the one in use.
+            if !keys
+                .iter()
+                .any(|(_, k)| k.verify(input.as_bytes(), sig).is_ok())
+            {
+                bad += 1;
+            }
+        }
+        let t_rsa = start.elapsed();
+        let start = Instant::now();
+        for (msg, sig) in &seqs {
+            seq_key.verify_strict(msg, sig)?;
+        }
+        let t_ed = start.elapsed();
+        let start = Instant::now();
+        for (key, tbs, sig) in &coses {
+            key.verify(tbs, sig)?;
+        }
+        for (key, tbs, sig) in &leaves {
+            key.verify(tbs, sig)?;
+        }
+        let t_p384 = start.elapsed();
+        Ok(Floor {
+            timestamps: jwts.len(),
+            bad,
+            attestations: coses.len(),
+            leaves: leaves.len(),
+            rsa: t_rsa,
+            ed25519: t_ed,
+            p384: t_p384,
+        })
+    }
 }
 
 fn check(cert: &Path, trust: &TrustDescriptor, n: usize) -> Result<()> {
