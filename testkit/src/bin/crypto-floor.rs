@@ -8,10 +8,13 @@
 //! The audit's wall time over this floor is the ratio BENCHMARKS.md records.
 //!
 //! `crypto-floor ratio SNAPSHOT_DIR --chain chain.json [--zipchain PATH] [--rounds N]`
-//! measures the audit and its floor in alternation: each round runs `zipchain audit
-//! --json` on the snapshot (wall time, as a user sees it), then the floor, and prints the
-//! round's ratio (audit ÷ floor on all cores); then the median. Both sides of each ratio
-//! ran minutes apart at most, so the VM's drifting speed moves them together.
+//! measures the floor and the audit in alternation: each round times the floor, then
+//! runs `zipchain audit --json` on the snapshot (wall time, as a user sees it), and
+//! prints the round's ratio (audit ÷ floor on all cores); then the median. Both sides of
+//! each ratio ran minutes apart at most, so the VM's drifting speed moves them together,
+//! and the floor's reading of every file first means the audit always finds the snapshot
+//! in the page cache (a partly cached snapshot made the audit wait on the disk, which is
+//! not what the ratio is about).
 //!
 //! `crypto-floor check CERT --chain chain.json [-n N]` times `check_certificate`.
 
@@ -119,7 +122,7 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Rounds of (audit, floor), each round's ratio, and their median.
+/// Rounds of (floor, audit), each round's ratio, and their median.
 fn ratio(
     snapshot: &Path,
     chain: &Path,
@@ -129,6 +132,7 @@ fn ratio(
 ) -> Result<()> {
     let mut ratios = Vec::new();
     for round in 1..=rounds.max(1) {
+        let floor = Floor::measure(snapshot, trust)?;
         let start = Instant::now();
         let status = Command::new(zipchain)
             .arg("audit")
@@ -144,7 +148,6 @@ fn ratio(
         if !status.success() {
             bail!("zipchain audit failed ({status}): the snapshot must audit clean");
         }
-        let floor = Floor::measure(snapshot, trust)?;
         let r = audit.as_secs_f64() / floor.on_cores().as_secs_f64();
         println!(
             "round {round}: audit {:.2} s, floor one thread {:.2} s (RS256 {:.2} + Ed25519 {:.2} + P-384 {:.2}), on {} cores {:.2} s, audit / floor {r:.3}",
