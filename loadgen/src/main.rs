@@ -109,6 +109,11 @@ fn seconds(name: &str, s: f64) -> Result<Duration, String> {
         .map_err(|_| format!("{name} is {s}, expected a non-negative number of seconds"))
 }
 
+/// mimalloc, not glibc's malloc: every request allocates and frees a task and buffers, and
+/// glibc spent much of that time consolidating its free lists (issue #4).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

@@ -7,6 +7,11 @@ use clap::Parser as _;
 use services::http::{init_logging, shutdown_signal};
 use zipchain_writer::{Args, Config};
 
+/// mimalloc, not glibc's malloc: every request allocates and frees a task and buffers, and
+/// glibc spent much of that time consolidating its free lists (issue #4).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     init_logging();
     let args = Args::parse();

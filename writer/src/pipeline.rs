@@ -75,8 +75,24 @@ pub enum WriteError {
 }
 
 struct WriteRequest {
-    items: Vec<(Bytes, Hash32)>,
+    items: Items,
     reply: oneshot::Sender<Result<(), WriteError>>,
+}
+
+/// The transactions of one write request: one (`POST /v1/transactions`, no vector to
+/// allocate) or many (a batch upload).
+enum Items {
+    One((Bytes, Hash32)),
+    Many(Vec<(Bytes, Hash32)>),
+}
+
+impl Items {
+    fn iter(&self) -> std::slice::Iter<'_, (Bytes, Hash32)> {
+        match self {
+            Self::One(item) => std::slice::from_ref(item).iter(),
+            Self::Many(v) => v.iter(),
+        }
+    }
 }
 
 /// The HTTP side of the group commit: submit transactions, wait until they are durable.
@@ -91,6 +107,18 @@ impl WalHandle {
     /// # Errors
     /// [`WriteError`] when they are not durable; they must not be acknowledged.
     pub async fn write(&self, items: Vec<(Bytes, Hash32)>) -> Result<(), WriteError> {
+        self.submit(Items::Many(items)).await
+    }
+
+    /// [`WalHandle::write`] for one transaction `d` with its id `tx`.
+    ///
+    /// # Errors
+    /// As [`WalHandle::write`].
+    pub async fn write_one(&self, d: Bytes, tx: Hash32) -> Result<(), WriteError> {
+        self.submit(Items::One((d, tx))).await
+    }
+
+    async fn submit(&self, items: Items) -> Result<(), WriteError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(WriteRequest { items, reply })
@@ -135,7 +163,7 @@ pub fn spawn_appender(
                         let mut index = first_index;
                         let mut n = 0u64;
                         for r in &group {
-                            for (data, tx) in &r.items {
+                            for (data, tx) in r.items.iter() {
                                 // A closed queue (sealing halted or shutting down) loses
                                 // nothing: the record is in the log.
                                 let _ = queue.send(Queued {
