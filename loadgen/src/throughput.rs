@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 use verifier_core::batch::Batch;
 
-use crate::conn::{Conn, ConnError, Protocol, Target, probe};
+use crate::conn::{Conn, ConnError, Protocol, Target, Watchdog, probe};
 use crate::stats::{ErrorCounts, LatencySummary, micros};
 use crate::tx::{MIN_TX_BYTES, TxMaker};
 
@@ -239,6 +239,7 @@ async fn worker(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut counter = 0u64;
+    let mut watchdog = Watchdog::new(timeout);
     while Instant::now() < deadline {
         let mut c = match conn.take() {
             Some(c) if !c.is_closed() => c,
@@ -263,7 +264,7 @@ async fn worker(
         counter += n;
         let sent = Instant::now();
         let answer = c
-            .request(Method::POST, path, Bytes::from(body), timeout)
+            .request_watched(Method::POST, path, Bytes::from(body), sent, &mut watchdog)
             .await;
         tally.requests += 1;
         match answer {
