@@ -17,8 +17,9 @@
 //! when the log cannot be written.
 
 use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,7 +29,9 @@ use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
@@ -348,6 +351,48 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The executor of one connection's HTTP/2 streams: rather than a task of their own each
+/// (hyper's default, `tokio::spawn` per request), the streams run inside the connection's
+/// task, which polls them beside the connection. A stream woken by the group commit is then
+/// an entry pushed on the connection's ready queue, and the runtime schedules one task per
+/// connection, not one per acknowledged request (those wakes come from the appender
+/// thread, so each went through the runtime's shared injection queue).
+#[derive(Clone, Default)]
+struct StreamExec {
+    started: Arc<Mutex<Vec<StreamFuture>>>,
+}
+
+type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl StreamExec {
+    fn take_into(&self, running: &mut FuturesUnordered<StreamFuture>) {
+        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        for f in started.drain(..) {
+            running.push(f);
+        }
+    }
+
+    fn any(&self) -> bool {
+        !self
+            .started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for StreamExec
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::pin(fut));
+    }
+}
+
 /// Requests in flight on one HTTP/2 connection (hyper's default is 200; the load generator
 /// runs up to 128 a connection, real clients fewer).
 const MAX_CONCURRENT_STREAMS: u32 = 1024;
@@ -367,11 +412,6 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http2()
-        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
-    let builder = Arc::new(builder);
     // The shutdown signal is `signal_rx` dropped (every connection watches
     // `signal_tx.closed()`); each connection holds a `close_rx` clone, so
     // `close_tx.closed()` returns when the last one has ended.
@@ -397,26 +437,38 @@ pub async fn serve(
             }
         };
         let service = TowerToHyperService::new(app.clone());
-        let builder = Arc::clone(&builder);
         let signal_tx = signal_tx.clone();
         let close_rx = close_rx.clone();
         tokio::spawn(async move {
+            let streams = StreamExec::default();
+            let mut builder = auto::Builder::new(streams.clone());
+            builder
+                .http2()
+                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
             let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
             let mut signal = pin!(signal_tx.closed());
             let mut signalled = false;
-            loop {
-                tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::trace!(error = %e, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    () = &mut signal, if !signalled => {
-                        signalled = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
+            let mut running = FuturesUnordered::new();
+            let result = std::future::poll_fn(|cx| {
+                if !signalled && signal.as_mut().poll(cx).is_ready() {
+                    signalled = true;
+                    conn.as_mut().graceful_shutdown();
                 }
+                if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+                    return Poll::Ready(result);
+                }
+                streams.take_into(&mut running);
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                // A stream started while the streams were polled (an upgrade) waits for
+                // the next pass.
+                if streams.any() {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            })
+            .await;
+            if let Err(e) = result {
+                tracing::trace!(error = %e, "connection ended with an error");
             }
             drop(close_rx);
         });
