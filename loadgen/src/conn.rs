@@ -11,6 +11,8 @@
 //! [`Pool`] lends idle HTTP/1.1 connections out to many tasks, at most `size` at a time, for
 //! the pollers.
 
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,6 +25,7 @@ use hyper::{Method, Request, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio::time::{Instant, Sleep};
 
 /// Why a connection or a request failed.
 #[non_exhaustive]
@@ -277,7 +280,37 @@ impl Conn {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Answer, ConnError> {
-        let exchange = async {
+        tokio::time::timeout(timeout, self.exchange(method, path, body))
+            .await
+            .map_err(|_| timed_out(timeout))?
+    }
+
+    /// [`Conn::request`] under a [`Watchdog`] instead of a timer of its own: the request
+    /// started at `sent` fails once `watchdog`'s timeout has passed since then.
+    ///
+    /// # Errors
+    /// As [`Conn::request`].
+    pub async fn request_watched(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        sent: Instant,
+        watchdog: &mut Watchdog,
+    ) -> Result<Answer, ConnError> {
+        watchdog
+            .guard(sent, self.exchange(method, path, body))
+            .await?
+    }
+
+    /// One exchange, without a time limit.
+    async fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Answer, ConnError> {
+        {
             match &mut self.sender {
                 Sender::Http1(s) => {
                     let mut builder = Request::builder()
@@ -351,12 +384,63 @@ impl Conn {
                     })
                 }
             }
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| ConnError::Timeout {
-                after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            })?
+        }
+    }
+}
+
+fn timed_out(timeout: Duration) -> ConnError {
+    ConnError::Timeout {
+        after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// A request timeout for a closed loop that sends one request after another: one timer,
+/// armed for the whole loop, instead of a timer inserted into and removed from tokio's
+/// timer wheel for every request (`tokio::time::timeout`).
+///
+/// The timer's deadline trails the current request's: when it fires, a request that has
+/// not yet run `timeout` pushes it to its own deadline, so a request still fails exactly
+/// `timeout` after it was sent, and the timer fires about once per `timeout` while
+/// requests keep completing.
+#[derive(Debug)]
+pub struct Watchdog {
+    timer: Pin<Box<Sleep>>,
+    timeout: Duration,
+}
+
+impl Watchdog {
+    /// A watchdog failing requests that take longer than `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timer: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+        }
+    }
+
+    /// Runs `work`, started at `started`, failing with [`ConnError::Timeout`] once
+    /// `timeout` has passed since then.
+    ///
+    /// # Errors
+    /// [`ConnError::Timeout`].
+    pub async fn guard<F: Future>(
+        &mut self,
+        started: Instant,
+        work: F,
+    ) -> Result<F::Output, ConnError> {
+        let deadline = started + self.timeout;
+        let mut work = pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut work => return Ok(out),
+                () = self.timer.as_mut() => {
+                    if Instant::now() >= deadline {
+                        return Err(timed_out(self.timeout));
+                    }
+                    self.timer.as_mut().reset(deadline);
+                }
+            }
+        }
     }
 }
 
@@ -445,6 +529,32 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<Answer, ConnErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The watchdog fails a request exactly `timeout` after it was sent, however long
+    /// the requests before it took, and passes the ones that finish in time.
+    #[tokio::test(start_paused = true)]
+    async fn watchdog_fails_only_late_requests() {
+        let timeout = Duration::from_secs(30);
+        let mut dog = Watchdog::new(timeout);
+        // Quick requests over three timeouts: the timer fires and trails them.
+        for _ in 0..90 {
+            let sent = Instant::now();
+            let out = dog
+                .guard(sent, tokio::time::sleep(Duration::from_secs(1)))
+                .await;
+            assert_eq!(out, Ok(()));
+        }
+        // One just in time, one stuck.
+        let sent = Instant::now();
+        let out = dog
+            .guard(sent, tokio::time::sleep(timeout - Duration::from_millis(1)))
+            .await;
+        assert_eq!(out, Ok(()));
+        let sent = Instant::now();
+        let out = dog.guard(sent, std::future::pending::<()>()).await;
+        assert_eq!(out, Err(ConnError::Timeout { after_ms: 30_000 }));
+        assert_eq!(sent.elapsed(), timeout);
+    }
 
     #[test]
     fn parses_base_urls() {

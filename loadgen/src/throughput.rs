@@ -14,13 +14,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use hyper::body::Bytes;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 use tokio::time::Instant;
 use verifier_core::batch::Batch;
 
-use crate::conn::{Conn, ConnError, Protocol, Target, probe};
+use crate::conn::{Conn, ConnError, Protocol, Target, Watchdog, probe};
 use crate::stats::{ErrorCounts, LatencySummary, micros};
 use crate::tx::{MIN_TX_BYTES, TxMaker};
 
@@ -108,6 +110,15 @@ struct Tally {
     errors: ErrorCounts,
 }
 
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.requests += other.requests;
+        self.acked += other.acked;
+        self.latencies.extend(other.latencies);
+        self.errors.merge(other.errors);
+    }
+}
+
 /// Runs a throughput measurement against the writer at `target`.
 ///
 /// # Errors
@@ -166,32 +177,50 @@ pub async fn run(
     }
     let start = Instant::now();
     let deadline = start + config.duration;
-    let mut tasks = Vec::with_capacity(clients as usize);
-    for client in 0..clients {
-        let conn = shared
-            .get(client as usize / config.streams)
-            .and_then(Conn::share);
-        tasks.push(tokio::spawn(worker(
-            Arc::clone(&target),
-            config.protocol,
-            conn,
-            maker,
-            client,
-            config.batch,
-            deadline,
-            config.timeout,
-        )));
+    // One task per connection: over HTTP/2 its streams' loops run together in it, so an
+    // answer read by the connection wakes an entry of that task's ready queue rather than
+    // a task of its own, and the runtime schedules one task per connection.
+    let per_task = if config.protocol == Protocol::Http2 {
+        config.streams
+    } else {
+        1
+    };
+    let mut tasks = Vec::with_capacity(clients as usize / per_task + 1);
+    let mut client = 0u32;
+    while client < clients {
+        let mut loops = FuturesUnordered::new();
+        for _ in 0..per_task {
+            if client >= clients {
+                break;
+            }
+            let conn = shared
+                .get(client as usize / config.streams)
+                .and_then(Conn::share);
+            loops.push(worker(
+                Arc::clone(&target),
+                config.protocol,
+                conn,
+                maker,
+                client,
+                config.batch,
+                deadline,
+                config.timeout,
+            ));
+            client += 1;
+        }
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            while let Some(t) = loops.next().await {
+                tally.merge(t);
+            }
+            tally
+        }));
     }
     drop(shared);
     let mut total = Tally::default();
     for task in tasks {
         match task.await {
-            Ok(t) => {
-                total.requests += t.requests;
-                total.acked += t.acked;
-                total.latencies.extend(t.latencies);
-                total.errors.merge(t.errors);
-            }
+            Ok(t) => total.merge(t),
             Err(_) => total.errors.add("task-failed"),
         }
     }
@@ -239,6 +268,7 @@ async fn worker(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut counter = 0u64;
+    let mut watchdog = Watchdog::new(timeout);
     while Instant::now() < deadline {
         let mut c = match conn.take() {
             Some(c) if !c.is_closed() => c,
@@ -263,7 +293,7 @@ async fn worker(
         counter += n;
         let sent = Instant::now();
         let answer = c
-            .request(Method::POST, path, Bytes::from(body), timeout)
+            .request_watched(Method::POST, path, Bytes::from(body), sent, &mut watchdog)
             .await;
         tally.requests += 1;
         match answer {

@@ -211,7 +211,7 @@ impl Writer {
             halt = recovered.halt;
             Ledger {
                 main: recovered.audit.main_chain,
-                finals: recovered.audit.final_transactions,
+                finals: recovered.audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
             }
         } else {
@@ -220,7 +220,7 @@ impl Writer {
             let audit = sealer.auditor.audit(&snapshot, &mut |_, _| {});
             Ledger {
                 main: audit.main_chain,
-                finals: audit.final_transactions,
+                finals: audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
             }
         };
@@ -336,13 +336,7 @@ pub async fn run(
     tracing::info!("listening on http://{addr}");
     eprintln!("zipchain-writer: listening on http://{addr}");
     let app = http::app(writer.app_state());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| WriterError::Io {
-            path: PathBuf::from("http server"),
-            reason: e.to_string(),
-        })?;
+    http::serve(listener, app, shutdown).await;
     tracing::info!("shutting down");
     writer.shutdown(Duration::from_secs(20)).await;
     Ok(())

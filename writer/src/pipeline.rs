@@ -25,7 +25,6 @@ use bytes::Bytes;
 use replication::Stores;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use verifier_core::batch::Batch;
 use verifier_core::block::Block;
 use verifier_core::chain::{Auditor, CLOCK_SKEW_MS, MainChainBlock};
 use verifier_core::hash::Hash32;
@@ -549,7 +548,8 @@ async fn zip_it(
         // them rather than hashing every transaction again.
         let tx_ids: Vec<Hash32> = queued.iter().map(|q| q.tx).collect();
         let batch_root = merkle::root(&tx_ids);
-        let batch = Batch::new(queued.into_iter().map(|q| q.data.to_vec()).collect());
+        let batch_bytes = encode_batch(&queued);
+        drop(queued);
         let uuid = match random_uuid() {
             Ok(u) => u,
             Err(e) => return sealer.halt(format!("the random source failed: {e}")),
@@ -569,7 +569,7 @@ async fn zip_it(
         let sealed = SealedBlock {
             block,
             block_hash,
-            batch_bytes: batch.encode(),
+            batch_bytes,
             tx_ids,
             token,
             token_hash,
@@ -581,6 +581,43 @@ async fn zip_it(
             return;
         }
     }
+}
+
+/// The batch's canonical CBOR (SPEC §1.1: a definite-length array of byte strings, shortest
+/// heads), the bytes `Batch::new(..).encode()` gives, written straight from the queued
+/// transactions: each is copied once, into the batch, rather than first into a `Vec` of its
+/// own.
+fn encode_batch(queued: &[Queued]) -> Vec<u8> {
+    const MAJOR_BYTES: u8 = 2 << 5;
+    const MAJOR_ARRAY: u8 = 4 << 5;
+    fn head(out: &mut Vec<u8>, major: u8, len: usize) {
+        let n = len as u64;
+        // Each arm has checked that the value fits the width it writes.
+        match n {
+            0..=23 => out.push(major | n as u8),
+            24..=0xff => out.extend_from_slice(&[major | 24, n as u8]),
+            0x100..=0xffff => {
+                out.push(major | 25);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(major | 26);
+                out.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(major | 27);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+    }
+    let body: usize = queued.iter().map(|q| 9 + q.data.len()).sum();
+    let mut out = Vec::with_capacity(9 + body);
+    head(&mut out, MAJOR_ARRAY, queued.len());
+    for q in queued {
+        head(&mut out, MAJOR_BYTES, q.data.len());
+        out.extend_from_slice(&q.data);
+    }
+    out
 }
 
 async fn store_it(sealer: Arc<Sealer>, mut blocks: mpsc::Receiver<SealedBlock>) {
@@ -676,6 +713,7 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use verifier_core::batch::Batch;
 
     fn queued(index: u64) -> Queued {
         let data = Bytes::from(index.to_be_bytes().to_vec());
@@ -683,6 +721,39 @@ mod tests {
             index,
             tx: Hash32::digest(&data),
             data,
+        }
+    }
+
+    /// The batch written straight from the queue is `Batch::encode`'s, byte for byte, at
+    /// every head width.
+    #[test]
+    fn encode_batch_is_batch_encode() {
+        for sizes in [
+            vec![],
+            vec![1],
+            vec![23, 24, 255, 256, 65_535, 65_536, 64],
+            vec![64; 300],
+            vec![0; 70_000],
+        ] {
+            let queued: Vec<Queued> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let data = Bytes::from(vec![i as u8; n]);
+                    Queued {
+                        index: i as u64,
+                        tx: Hash32::digest(&data),
+                        data,
+                    }
+                })
+                .collect();
+            let expected = Batch::new(queued.iter().map(|q| q.data.to_vec()).collect()).encode();
+            assert_eq!(
+                encode_batch(&queued),
+                expected,
+                "sizes {:?}",
+                &sizes[..sizes.len().min(8)]
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the writer knows, shared by the HTTP handlers and the pipeline: its own main chain,
 //! the transactions final on it and those still pending, the health reasons, the metrics.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -23,6 +24,16 @@ pub enum TxStatus {
     Final(u64),
 }
 
+/// The map of transaction ids the writer keeps (pending and final), hashed with
+/// [`foldhash`] under a random per-process seed rather than SipHash.
+///
+/// Every acknowledged transaction is inserted once and removed or looked up a few times, so
+/// the hash is on the write path. Why a fast hasher is safe here: the keys are SHA3-256
+/// outputs. A client chooses `d`, not `H(d)`; to crowd one bucket it would have to grind
+/// SHA3 preimages for bucket bits it cannot even see, since the seed is random per process
+/// and never leaves it. SipHash's guarantee buys nothing against that.
+pub type TxMap<V> = HashMap<Hash32, V, foldhash::fast::RandomState>;
+
 /// The main chain the writer has built (audited at startup, extended block by block) and
 /// the transactions on and off it.
 #[derive(Debug, Default)]
@@ -30,9 +41,9 @@ pub struct Ledger {
     /// The main chain, `b0` first.
     pub main: Vec<MainChainBlock>,
     /// Every final transaction: the height of its first main-chain occurrence after `b0`.
-    pub finals: HashMap<Hash32, u64>,
+    pub finals: TxMap<u64>,
     /// Acknowledged transactions not final yet, with how many times each is queued.
-    pub pending: HashMap<Hash32, u32>,
+    pub pending: TxMap<u32>,
 }
 
 /// State shared by the HTTP handlers and the pipeline.
@@ -127,11 +138,12 @@ impl Shared {
         let mut dequeued = 0;
         for tx in tx_ids {
             ledger.finals.entry(*tx).or_insert(height);
-            if let Some(n) = ledger.pending.get_mut(tx) {
-                *n -= 1;
+            // One lookup for both the count and its removal.
+            if let Entry::Occupied(mut n) = ledger.pending.entry(*tx) {
+                *n.get_mut() -= 1;
                 dequeued += 1;
-                if *n == 0 {
-                    ledger.pending.remove(tx);
+                if *n.get() == 0 {
+                    n.remove();
                 }
             }
         }
