@@ -12,9 +12,9 @@
 # and its /metrics after each run are kept in $OUT (printed at the end).
 #
 # Settings (environment): DURATION (throughput window, s, default 10), CONNECTIONS ("64 256"),
-# H2_CONNECTIONS (default 8; 0 skips the HTTP/2 run), H2_STREAMS (64),
+# H2_CONNECTIONS (default 8; 0 skips the HTTP/2 run), H2_STREAMS (128),
 # BATCH (default 1000; 0 skips the batch run), RATE (10000), FINALITY_DURATION (20),
-# LOAD_THREADS (the load generator's worker threads, default 1), WRITER_ARGS (extra writer
+# LOAD_THREADS (the load generator's worker threads, default 2), WRITER_ARGS (extra writer
 # arguments, e.g. "--batch-wait 20"), OUT (a directory for the results; default a new temp dir).
 #
 # Targets: >= 50,000 tx/s acknowledged; p99 finality <= 1 s at 10,000 tx/s.
@@ -26,11 +26,11 @@ source scripts/common.sh
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64 256}
 H2_CONNECTIONS=${H2_CONNECTIONS:-8}
-H2_STREAMS=${H2_STREAMS:-64}
+H2_STREAMS=${H2_STREAMS:-128}
 BATCH=${BATCH:-1000}
 RATE=${RATE:-10000}
 FINALITY_DURATION=${FINALITY_DURATION:-20}
-LOAD_THREADS=${LOAD_THREADS:-1}
+LOAD_THREADS=${LOAD_THREADS:-2}
 WRITER_ARGS=${WRITER_ARGS:-}
 OUT=${OUT:-$(mktemp -d -t zipchain-bench-XXXXXX)}
 mkdir -p "$OUT"
