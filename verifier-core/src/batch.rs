@@ -105,14 +105,7 @@ impl Batch {
 
     /// The canonical CBOR encoding: a definite-length array of byte strings, shortest heads.
     pub fn encode(&self) -> Vec<u8> {
-        let body: usize = self.txs.iter().map(|d| 9 + d.len()).sum();
-        let mut out = Vec::with_capacity(9 + body);
-        write_head(&mut out, MAJOR_ARRAY, len_u64(self.txs.len()));
-        for d in &self.txs {
-            write_head(&mut out, MAJOR_BYTES, len_u64(d.len()));
-            out.extend_from_slice(d);
-        }
-        out
+        encode_txs(self.txs.iter().map(Vec::as_slice))
     }
 
     /// Parses a batch strictly, within [`BatchBudget::DEFAULT`].
@@ -252,6 +245,24 @@ impl<'a> Reader<'a> {
 }
 
 /// Appends a CBOR head in its shortest form.
+/// [`Batch::encode`] of the transactions `txs`, borrowed where they are: a writer holding
+/// them elsewhere need not copy each into a [`Batch`] first.
+pub fn encode_txs<'a, I>(txs: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
+    let txs = txs.into_iter();
+    let body: usize = txs.clone().map(|d| 9 + d.len()).sum();
+    let mut out = Vec::with_capacity(9 + body);
+    write_head(&mut out, MAJOR_ARRAY, len_u64(txs.len()));
+    for d in txs {
+        write_head(&mut out, MAJOR_BYTES, len_u64(d.len()));
+        out.extend_from_slice(d);
+    }
+    out
+}
+
 fn write_head(out: &mut Vec<u8>, major: u8, value: u64) {
     let major = major << 5;
     let be = value.to_be_bytes();

@@ -583,41 +583,11 @@ async fn zip_it(
     }
 }
 
-/// The batch's canonical CBOR (SPEC §1.1: a definite-length array of byte strings, shortest
-/// heads), the bytes `Batch::new(..).encode()` gives, written straight from the queued
-/// transactions: each is copied once, into the batch, rather than first into a `Vec` of its
-/// own.
+/// The batch's canonical CBOR (SPEC §1.1), the bytes `Batch::new(..).encode()` gives,
+/// written straight from the queued transactions: each is copied once, into the batch,
+/// rather than first into a `Vec` of its own.
 fn encode_batch(queued: &[Queued]) -> Vec<u8> {
-    const MAJOR_BYTES: u8 = 2 << 5;
-    const MAJOR_ARRAY: u8 = 4 << 5;
-    fn head(out: &mut Vec<u8>, major: u8, len: usize) {
-        let n = len as u64;
-        // Each arm has checked that the value fits the width it writes.
-        match n {
-            0..=23 => out.push(major | n as u8),
-            24..=0xff => out.extend_from_slice(&[major | 24, n as u8]),
-            0x100..=0xffff => {
-                out.push(major | 25);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            0x1_0000..=0xffff_ffff => {
-                out.push(major | 26);
-                out.extend_from_slice(&(n as u32).to_be_bytes());
-            }
-            _ => {
-                out.push(major | 27);
-                out.extend_from_slice(&n.to_be_bytes());
-            }
-        }
-    }
-    let body: usize = queued.iter().map(|q| 9 + q.data.len()).sum();
-    let mut out = Vec::with_capacity(9 + body);
-    head(&mut out, MAJOR_ARRAY, queued.len());
-    for q in queued {
-        head(&mut out, MAJOR_BYTES, q.data.len());
-        out.extend_from_slice(&q.data);
-    }
-    out
+    verifier_core::batch::encode_txs(queued.iter().map(|q| &q.data[..]))
 }
 
 async fn store_it(sealer: Arc<Sealer>, mut blocks: mpsc::Receiver<SealedBlock>) {
