@@ -184,6 +184,13 @@ struct CachedChain {
     checked: CheckedChain,
 }
 
+impl CachedChain {
+    /// Whether this entry is the chain of exactly these bytes.
+    fn is(&self, certificate: &[u8], cabundle: &[Vec<u8>]) -> bool {
+        self.certificate == certificate && self.cabundle == cabundle
+    }
+}
+
 impl ChainCache {
     /// The most chains kept (a few KiB each).
     const MAX_ENTRIES: usize = 64;
@@ -196,9 +203,7 @@ impl ChainCache {
     ) -> Option<CheckedChain> {
         // A poisoned lock only disables the cache.
         let chains = self.0.lock().ok()?;
-        let hit = chains
-            .iter()
-            .find(|c| c.certificate == certificate && c.cabundle == cabundle)?;
+        let hit = chains.iter().find(|c| c.is(certificate, cabundle))?;
         let window = hit.checked.window;
         (window.not_before <= at && at <= window.not_after).then(|| hit.checked.clone())
     }
@@ -209,10 +214,7 @@ impl ChainCache {
                 chains.clear();
             }
             // Another thread may have checked the same chain meanwhile.
-            if !chains
-                .iter()
-                .any(|c| c.certificate == certificate && c.cabundle == cabundle)
-            {
+            if !chains.iter().any(|c| c.is(certificate, cabundle)) {
                 chains.push(CachedChain {
                     certificate: certificate.to_vec(),
                     cabundle: cabundle.to_vec(),
