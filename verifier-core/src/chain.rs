@@ -305,26 +305,38 @@ fn sort_items<T>(items: &mut Vec<T>, cmp: &dyn Fn(&T, &T) -> Ordering) {
     );
 }
 
-/// Items grouped by a key without a `Vec` per key: the item indices sorted by key,
-/// and for each key the range of that order holding its items.
+/// Items grouped by a key without a `Vec` per key: the item indices grouped by key
+/// (each group in index order), and for each key the range of that order holding its
+/// items.
 struct GroupIndex<K> {
     order: Vec<usize>,
     ranges: FastMap<K, (usize, usize)>,
 }
 
-impl<K: Copy + Eq + Hash + Ord> GroupIndex<K> {
+impl<K: Copy + Eq + Hash> GroupIndex<K> {
+    /// A counting sort over the distinct keys: count each key's items, give each key
+    /// its range, then place the indices. Two hash lookups per item, where sorting the
+    /// indices by key cost 17 comparisons of 32–48-byte keys each at 100k items.
     fn new(len: usize, key: impl Fn(usize) -> K) -> Self {
-        let order = sorted_order(len, &|a, b| key(a).cmp(&key(b)));
-        let mut ranges = fast_map(len);
-        let mut start = 0;
-        while start < order.len() {
-            let k = key(order[start]);
-            let mut end = start + 1;
-            while end < order.len() && key(order[end]) == k {
-                end += 1;
+        // (start, count) per key, then (start, next free slot) while placing.
+        let mut ranges: FastMap<K, (usize, usize)> = fast_map(len);
+        for i in 0..len {
+            ranges.entry(key(i)).or_insert((0, 0)).1 += 1;
+        }
+        let mut next = 0;
+        for range in ranges.values_mut() {
+            let count = range.1;
+            *range = (next, next);
+            next += count;
+        }
+        let mut order = vec![0; len];
+        for i in 0..len {
+            if let Some(range) = ranges.get_mut(&key(i)) {
+                if let Some(slot) = order.get_mut(range.1) {
+                    *slot = i;
+                }
+                range.1 += 1;
             }
-            ranges.insert(k, (start, end));
-            start = end;
         }
         Self { order, ranges }
     }
