@@ -488,7 +488,6 @@ impl TimestampVerifier {
             claims,
             iat,
             attested,
-            token_hash: Hash32::digest(token.as_bytes()),
         })
     }
 }
@@ -528,7 +527,6 @@ pub struct VerifiedTimestamp {
     claims: Map<String, Value>,
     iat: UnixSeconds,
     attested: Option<Vec<u8>>,
-    token_hash: Hash32,
 }
 
 impl VerifiedTimestamp {
@@ -554,8 +552,11 @@ impl VerifiedTimestamp {
     }
 
     /// `H(t)`: SHA3-256 of the token's ASCII bytes exactly as received.
+    ///
+    /// Computed on each call rather than at validation: an audit already has every
+    /// token's hash (its file name) and would otherwise hash each token twice.
     pub fn token_hash(&self) -> Hash32 {
-        self.token_hash
+        Hash32::digest(self.token.as_bytes())
     }
 
     /// The token text exactly as received.
