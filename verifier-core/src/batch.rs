@@ -244,7 +244,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Appends a CBOR head in its shortest form.
 /// [`Batch::encode`] of the transactions `txs`, borrowed where they are: a writer holding
 /// them elsewhere need not copy each into a [`Batch`] first.
 pub fn encode_txs<'a, I>(txs: I) -> Vec<u8>
@@ -263,6 +262,7 @@ where
     out
 }
 
+/// Appends a CBOR head in its shortest form.
 fn write_head(out: &mut Vec<u8>, major: u8, value: u64) {
     let major = major << 5;
     let be = value.to_be_bytes();
