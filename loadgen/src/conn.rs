@@ -310,79 +310,77 @@ impl Conn {
         path: &str,
         body: Bytes,
     ) -> Result<Answer, ConnError> {
-        {
-            match &mut self.sender {
-                Sender::Http1(s) => {
-                    let mut builder = Request::builder()
-                        .method(method)
-                        .uri(path)
-                        .header(header::HOST, self.authority.as_str());
-                    if !body.is_empty() {
-                        builder = builder.header(header::CONTENT_TYPE, OCTET_STREAM);
-                    }
-                    let request = builder.body(Full::new(body)).map_err(|e| ConnError::Http {
-                        reason: e.to_string(),
-                    })?;
-                    s.ready().await.map_err(http_error)?;
-                    let response = s.send_request(request).await.map_err(http_error)?;
-                    let status = response.status();
-                    let body = response
-                        .into_body()
-                        .collect()
-                        .await
-                        .map_err(http_error)?
-                        .to_bytes();
-                    Ok(Answer { status, body })
+        match &mut self.sender {
+            Sender::Http1(s) => {
+                let mut builder = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(header::HOST, self.authority.as_str());
+                if !body.is_empty() {
+                    builder = builder.header(header::CONTENT_TYPE, OCTET_STREAM);
                 }
-                Sender::Http2 { send, .. } => {
-                    // HTTP/2 carries the authority in the `:authority` pseudo-header of an
-                    // absolute URI, put together from parts rather than formatted and parsed.
-                    let mut parts = hyper::http::uri::Parts::default();
-                    parts.scheme = Some(Scheme::HTTP);
-                    parts.authority = Some(self.authority.clone());
-                    parts.path_and_query =
-                        Some(PathAndQuery::try_from(path).map_err(|e| ConnError::Http {
-                            reason: e.to_string(),
-                        })?);
-                    let uri = Uri::from_parts(parts).map_err(|e| ConnError::Http {
+                let request = builder.body(Full::new(body)).map_err(|e| ConnError::Http {
+                    reason: e.to_string(),
+                })?;
+                s.ready().await.map_err(http_error)?;
+                let response = s.send_request(request).await.map_err(http_error)?;
+                let status = response.status();
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(http_error)?
+                    .to_bytes();
+                Ok(Answer { status, body })
+            }
+            Sender::Http2 { send, .. } => {
+                // HTTP/2 carries the authority in the `:authority` pseudo-header of an
+                // absolute URI, put together from parts rather than formatted and parsed.
+                let mut parts = hyper::http::uri::Parts::default();
+                parts.scheme = Some(Scheme::HTTP);
+                parts.authority = Some(self.authority.clone());
+                parts.path_and_query =
+                    Some(PathAndQuery::try_from(path).map_err(|e| ConnError::Http {
                         reason: e.to_string(),
-                    })?;
-                    let mut builder = Request::builder().method(method).uri(uri);
-                    if !body.is_empty() {
-                        builder = builder.header(header::CONTENT_TYPE, OCTET_STREAM);
-                    }
-                    let request = builder.body(()).map_err(|e| ConnError::Http {
-                        reason: e.to_string(),
-                    })?;
-                    std::future::poll_fn(|cx| send.poll_ready(cx))
-                        .await
-                        .map_err(h2_error)?;
-                    let (response, mut stream) = send
-                        .send_request(request, body.is_empty())
-                        .map_err(h2_error)?;
-                    if !body.is_empty() {
-                        stream.send_data(body, true).map_err(h2_error)?;
-                    }
-                    let response = response.await.map_err(h2_error)?;
-                    let status = response.status();
-                    let mut recv = response.into_body();
-                    let mut whole = Bytes::new();
-                    while let Some(chunk) = recv.data().await {
-                        let chunk = chunk.map_err(h2_error)?;
-                        recv.flow_control()
-                            .release_capacity(chunk.len())
-                            .map_err(h2_error)?;
-                        whole = if whole.is_empty() {
-                            chunk
-                        } else {
-                            [whole, chunk].concat().into()
-                        };
-                    }
-                    Ok(Answer {
-                        status,
-                        body: whole,
-                    })
+                    })?);
+                let uri = Uri::from_parts(parts).map_err(|e| ConnError::Http {
+                    reason: e.to_string(),
+                })?;
+                let mut builder = Request::builder().method(method).uri(uri);
+                if !body.is_empty() {
+                    builder = builder.header(header::CONTENT_TYPE, OCTET_STREAM);
                 }
+                let request = builder.body(()).map_err(|e| ConnError::Http {
+                    reason: e.to_string(),
+                })?;
+                std::future::poll_fn(|cx| send.poll_ready(cx))
+                    .await
+                    .map_err(h2_error)?;
+                let (response, mut stream) = send
+                    .send_request(request, body.is_empty())
+                    .map_err(h2_error)?;
+                if !body.is_empty() {
+                    stream.send_data(body, true).map_err(h2_error)?;
+                }
+                let response = response.await.map_err(h2_error)?;
+                let status = response.status();
+                let mut recv = response.into_body();
+                let mut whole = Bytes::new();
+                while let Some(chunk) = recv.data().await {
+                    let chunk = chunk.map_err(h2_error)?;
+                    recv.flow_control()
+                        .release_capacity(chunk.len())
+                        .map_err(h2_error)?;
+                    whole = if whole.is_empty() {
+                        chunk
+                    } else {
+                        [whole, chunk].concat().into()
+                    };
+                }
+                Ok(Answer {
+                    status,
+                    body: whole,
+                })
             }
         }
     }
