@@ -109,7 +109,7 @@ impl KindDir {
             .handle
             .as_ref()
             .ok_or_else(|| read_err(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
-        let mut file = handle.open_file(&self.path, name).map_err(read_err)?;
+        let mut file = handle.open_file(name).map_err(read_err)?;
         read_whole(&mut file, buf).map_err(read_err)
     }
 }
@@ -151,7 +151,7 @@ impl DirHandle {
         Ok(Self(fd))
     }
 
-    fn open_file(&self, _dir: &Path, name: &str) -> std::io::Result<File> {
+    fn open_file(&self, name: &str) -> std::io::Result<File> {
         use rustix::fs::{Mode, OFlags};
         let fd = rustix::fs::openat(
             &self.0,
@@ -165,16 +165,16 @@ impl DirHandle {
 
 /// Elsewhere, files are opened by their whole path.
 #[cfg(not(unix))]
-struct DirHandle;
+struct DirHandle(PathBuf);
 
 #[cfg(not(unix))]
 impl DirHandle {
-    fn open(_path: &Path) -> std::io::Result<Self> {
-        Ok(Self)
+    fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(Self(path.to_owned()))
     }
 
-    fn open_file(&self, dir: &Path, name: &str) -> std::io::Result<File> {
-        File::open(dir.join(name))
+    fn open_file(&self, name: &str) -> std::io::Result<File> {
+        File::open(self.0.join(name))
     }
 }
 
