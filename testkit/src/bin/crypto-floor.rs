@@ -7,14 +7,15 @@
 //! are checked once per chain, as the audit's cache does) — and divides by the cores.
 //! It then runs the same checks again shared out over all cores at once (one thread per
 //! core, each taking every n-th check) and prints that wall time too: on this VM two
-//! busy vCPUs each run 3–10% slower than one alone, which the division does not see.
+//! busy vCPUs each run slower than one alone (0.4–12.6% in the rounds BENCHMARKS.md
+//! records), which the division does not see.
 //!
 //! `crypto-floor ratio SNAPSHOT_DIR --chain chain.json [--zipchain PATH] [--rounds N]`
 //! measures the floor and the audit in alternation — floor, audit, floor, audit, …,
 //! floor — running `zipchain audit --json` on the snapshot (wall time, as a user sees
 //! it) and dividing each audit by the mean of the floors on either side of it; then the
-//! median and the largest ratio, against both floors (one thread ÷ cores, the figure
-//! BENCHMARKS.md holds to the target; and measured on all cores at once). The VM's speed
+//! median and the largest ratio, against both floors (one thread ÷ cores; and measured
+//! on all cores at once, the least time this machine needs for the checks). The VM's speed
 //! drifts by ±10% over minutes; bracketing each audit makes that drift move both sides
 //! of its ratio alike. The floor's reading of every file first means the audit finds
 //! most of the snapshot in the page cache (a cold snapshot makes the audit wait on the
@@ -243,7 +244,6 @@ struct Checks {
 
 /// The time one share of the checks took, by algorithm, and the tokens that verified
 /// under no key.
-#[derive(Default)]
 struct ShareTimes {
     rsa: Duration,
     ed25519: Duration,
@@ -324,10 +324,9 @@ impl Checks {
 
     /// Runs the checks whose index is `share` modulo `shares`, timing each algorithm.
     fn run(&self, share: usize, shares: usize) -> Result<ShareTimes> {
-        let mine = |i: &usize| i % shares == share;
         let start = Instant::now();
         let mut bad = 0usize;
-        for (_, (input, sig)) in self.jwts.iter().enumerate().filter(|(i, _)| mine(i)) {
+        for (input, sig) in self.jwts.iter().skip(share).step_by(shares.max(1)) {
             // One verify per token in the usual case: the first key is the one in use.
             if !self
                 .keys
@@ -339,15 +338,15 @@ impl Checks {
         }
         let rsa = start.elapsed();
         let start = Instant::now();
-        for (_, (msg, sig)) in self.seqs.iter().enumerate().filter(|(i, _)| mine(i)) {
+        for (msg, sig) in self.seqs.iter().skip(share).step_by(shares.max(1)) {
             self.seq_key.verify_strict(msg, sig)?;
         }
         let ed25519 = start.elapsed();
         let start = Instant::now();
-        for (_, (key, tbs, sig)) in self.coses.iter().enumerate().filter(|(i, _)| mine(i)) {
+        for (key, tbs, sig) in self.coses.iter().skip(share).step_by(shares.max(1)) {
             key.verify(tbs, sig)?;
         }
-        for (_, (key, tbs, sig)) in self.leaves.iter().enumerate().filter(|(i, _)| mine(i)) {
+        for (key, tbs, sig) in self.leaves.iter().skip(share).step_by(shares.max(1)) {
             key.verify(tbs, sig)?;
         }
         let p384 = start.elapsed();
