@@ -12,7 +12,10 @@
 //! COSE_Sign1 with protected header `{1: -35}` and an empty unprotected header;
 //! a payload map with all nine keys in AWS order, CBOR null for absent optional
 //! fields and the timestamp in the 8-byte form `1b ..`; a raw 96-byte `r || s`
-//! ES384 signature.
+//! ES384 signature. The outer payload map is indefinite-length (`bf … ff`), as
+//! AWS's NSM has written it since September 2025 (the nested `pcrs` map and
+//! `cabundle` array stay definite); [`PayloadEncoding::Definite`] gives the
+//! earlier `a9 …` form.
 //!
 //! Like the NSM, [`TestCa::issue`] signs with a fresh short-lived leaf and renews
 //! the intermediates before they expire, so a stand-in that runs for weeks keeps
@@ -55,6 +58,10 @@ const DAY: i64 = 24 * HOUR;
 /// document's leaf has at least this long to run (the NSM reuses a leaf for a
 /// while too: research `nitro-FINDINGS.md` §1.3).
 const LEAF_MIN_REMAINING: i64 = HOUR;
+
+/// The head of an indefinite-length map, and the "break" that ends it (RFC 8949 §3.2.2).
+const INDEFINITE_MAP: u8 = 0xbf;
+const BREAK: u8 = 0xff;
 
 /// The protected header of every NSM document: `{1: -35}` (alg ES384).
 const PROTECTED_ES384: [u8; 4] = [0xa1, 0x01, 0x38, 0x22];
@@ -184,6 +191,19 @@ pub struct DocumentRequest {
     pub user_data: Option<Vec<u8>>,
     /// `nonce`, or CBOR null when `None`.
     pub nonce: Option<Vec<u8>>,
+    /// How the outer payload map is encoded. Default: [`PayloadEncoding::Indefinite`].
+    pub encoding: PayloadEncoding,
+}
+
+/// The two encodings of the outer payload map that real NSM documents have
+/// (research `nitro-FINDINGS.md` §1.2, vectors `nitro/docs-current/`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadEncoding {
+    /// `bf … ff`: indefinite length, as AWS's NSM writes it since 2025-09-16.
+    #[default]
+    Indefinite,
+    /// `a9 …`: definite length, as in every document before then.
+    Definite,
 }
 
 impl DocumentRequest {
@@ -195,6 +215,7 @@ impl DocumentRequest {
             public_key: None,
             user_data: None,
             nonce: None,
+            encoding: PayloadEncoding::default(),
         }
     }
 
@@ -469,10 +490,14 @@ impl TestCa {
 
     /// The payload map for `req` at `now` with the current certificates, in the
     /// exact layout of real documents (nine keys in AWS order, null for absent
-    /// optional fields, 8-byte timestamp). Does not renew anything.
+    /// optional fields, 8-byte timestamp, the outer map as `req.encoding` says).
+    /// Does not renew anything.
     pub fn encode_payload(&self, req: &DocumentRequest, now: UnixMillis) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
-        head(&mut out, 5, 9);
+        match req.encoding {
+            PayloadEncoding::Indefinite => out.push(INDEFINITE_MAP),
+            PayloadEncoding::Definite => head(&mut out, 5, 9),
+        }
         text(&mut out, "module_id");
         text(&mut out, &req.module_id);
         text(&mut out, "digest");
@@ -503,6 +528,9 @@ impl TestCa {
                 Some(value) => bytes(&mut out, value),
                 None => out.push(0xf6),
             }
+        }
+        if req.encoding == PayloadEncoding::Indefinite {
+            out.push(BREAK);
         }
         out
     }

@@ -6,7 +6,7 @@ use ciborium::Value;
 use coset::{CborSerializable, CoseSign1};
 use verifier_core::nsm::{CertPosition, NsmError, NsmPolicy, NsmVerifier, VerifyAt};
 use verifier_core::time::UnixSeconds;
-use zipchain_nsm_issuer::{DocumentRequest, IssuerError, TestCa, UnixMillis};
+use zipchain_nsm_issuer::{DocumentRequest, IssuerError, PayloadEncoding, TestCa, UnixMillis};
 
 /// 2026-01-01T00:00:00Z.
 const T0: u64 = 1_767_225_600_000;
@@ -108,6 +108,83 @@ fn documents_have_the_real_layout() {
     let mut ts = b"\x69timestamp\x1b".to_vec();
     ts.extend_from_slice(&T0.to_be_bytes());
     assert!(payload.windows(ts.len()).any(|w| w == ts.as_slice()));
+    // The outer map indefinite-length, as AWS's NSM writes it since 2025-09; `pcrs`
+    // and `cabundle` definite.
+    assert_eq!(payload[0], 0xbf);
+    assert_eq!(payload.last(), Some(&0xff));
+    assert!(payload.windows(6).any(|w| w == b"\x64pcrs\xb0"));
+    assert!(payload.windows(10).any(|w| w == b"\x68cabundle\x84"));
+}
+
+#[test]
+fn both_payload_encodings_verify_and_carry_the_same_fields() {
+    let mut ca = TestCa::generate(UnixMillis(T0)).unwrap();
+    let indefinite = sequencer_request(&ca);
+    assert_eq!(indefinite.encoding, PayloadEncoding::Indefinite);
+    let definite = DocumentRequest {
+        encoding: PayloadEncoding::Definite,
+        ..indefinite.clone()
+    };
+    let now = UnixMillis(T0 + 5);
+    let new = ca.issue(&indefinite, now).unwrap();
+    let old = ca.issue(&definite, now).unwrap();
+    let (new_payload, old_payload) = (
+        CoseSign1::from_slice(&new).unwrap().payload.unwrap(),
+        CoseSign1::from_slice(&old).unwrap().payload.unwrap(),
+    );
+    assert_eq!(old_payload[0], 0xa9);
+    assert_eq!(new_payload[0], 0xbf);
+    // The same content: only the outer map's head and its break differ.
+    assert_eq!(new_payload[1..new_payload.len() - 1], old_payload[1..]);
+
+    let v = verifier(&ca);
+    let (new_v, old_v) = (
+        v.verify(&new, VerifyAt::DocumentTimestamp).unwrap(),
+        v.verify(&old, VerifyAt::DocumentTimestamp).unwrap(),
+    );
+    assert_eq!(new_v.document(), old_v.document());
+    assert_eq!(new_v.document().user_data, indefinite.user_data);
+}
+
+#[test]
+fn thirty_two_pcrs_and_empty_fields_verify() {
+    // PCR maps of 32 registers and empty public_key / user_data / nonce byte strings
+    // occur in real documents (SPEC §1.5, vectors `nitro/docs-current/`).
+    let mut ca = TestCa::generate(UnixMillis(T0)).unwrap();
+    let mut pcrs = DocumentRequest::default_pcrs();
+    pcrs.extend((16u8..32).map(|i| (i, vec![i; 48])));
+    let req = DocumentRequest {
+        pcrs: pcrs.clone(),
+        public_key: Some(Vec::new()),
+        user_data: Some(Vec::new()),
+        nonce: Some(Vec::new()),
+        ..ca.request()
+    };
+    let doc = ca.issue(&req, UnixMillis(T0)).unwrap();
+    let v = verifier(&ca)
+        .verify(&doc, VerifyAt::DocumentTimestamp)
+        .unwrap();
+    assert_eq!(v.document().pcrs.len(), 32);
+    assert_eq!(v.document().pcrs, pcrs);
+    assert_eq!(v.document().public_key, Some(Vec::new()));
+    assert_eq!(v.document().user_data, Some(Vec::new()));
+    assert_eq!(v.document().nonce, Some(Vec::new()));
+    // A 33rd register cannot be (indices are 0..=31).
+    let mut too_many = pcrs;
+    too_many.insert(32, vec![0; 48]);
+    let doc = ca
+        .issue(
+            &DocumentRequest {
+                pcrs: too_many,
+                ..ca.request()
+            },
+            UnixMillis(T0),
+        )
+        .unwrap();
+    assert!(matches!(
+        verifier(&ca).verify(&doc, VerifyAt::DocumentTimestamp),
+        Err(NsmError::PcrCount { count: 33, max: 32 })
+    ));
 }
 
 #[test]
@@ -171,21 +248,13 @@ fn oversized_fields_are_rejected_though_correctly_signed() {
         r.nonce = Some(vec![1; 1024]);
     })
     .unwrap();
-    // Empty user_data and nonce are allowed, an empty public_key is not.
+    // Empty public_key, user_data and nonce are allowed (real documents have each).
     issue(&mut ca, &|r| {
+        r.public_key = Some(vec![]);
         r.user_data = Some(vec![]);
         r.nonce = Some(vec![]);
     })
     .unwrap();
-    assert_eq!(
-        issue(&mut ca, &|r| r.public_key = Some(vec![])),
-        Err(NsmError::FieldLength {
-            field: "public_key",
-            len: 0,
-            min: 1,
-            max: 1024
-        })
-    );
     for field in ["public_key", "user_data", "nonce"] {
         let err = issue(&mut ca, &|r| {
             let slot = match field {
@@ -201,7 +270,7 @@ fn oversized_fields_are_rejected_though_correctly_signed() {
             NsmError::FieldLength {
                 field,
                 len: 1025,
-                min: if field == "public_key" { 1 } else { 0 },
+                min: 0,
                 max: 1024
             }
         );

@@ -116,6 +116,30 @@ mod vectors {
         ]
     }
 
+    const MANIFEST_CURRENT: &str = vector_str!("nitro/docs-current/MANIFEST.json");
+
+    /// The three documents of `nitro/docs-current/`, as real enclaves make them now.
+    fn current_docs() -> Vec<(&'static str, &'static [u8])> {
+        vec![
+            (
+                "hf_nitrite_nitrite_test_6c096a02.cbor",
+                vector!("nitro/docs-current/hf_nitrite_nitrite_test_6c096a02.cbor"),
+            ),
+            (
+                "tkhq_rust_sdk_lib_ce1e1c6e.cbor",
+                vector!("nitro/docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor"),
+            ),
+            (
+                "worldcoin_world_chain_real_attestation_13a44c64.cbor",
+                vector!("nitro/docs-current/worldcoin_world_chain_real_attestation_13a44c64.cbor"),
+            ),
+        ]
+    }
+
+    /// tkhq's production document of 2025-09-16, the first public one whose payload
+    /// map is indefinite-length (`bf … ff`).
+    const TKHQ: &[u8] = vector!("nitro/docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor");
+
     /// The primary vector: Blocky's production-style document, timestamp
     /// 1725719859545 = 2024-09-07T14:37:39.545Z.
     const BLOCKY: &[u8] = vector!("nitro/docs/blocky_nitrite_nitro_attestation.cbor");
@@ -142,9 +166,13 @@ mod vectors {
         }
     }
 
+    /// Every entry of both manifests (`docs/` and `docs-current/`) with its bytes.
     fn entries() -> Vec<Entry> {
-        let manifest: Vec<Json> = serde_json::from_str(MANIFEST).unwrap();
-        let docs = docs();
+        let mut manifest: Vec<Json> = serde_json::from_str(MANIFEST).unwrap();
+        let current: Vec<Json> = serde_json::from_str(MANIFEST_CURRENT).unwrap();
+        manifest.extend(current);
+        let mut docs = docs();
+        docs.extend(current_docs());
         assert_eq!(
             manifest.len(),
             docs.len(),
@@ -237,7 +265,7 @@ mod vectors {
                 assert!(debug.verify(e.bytes, VerifyAt::DocumentTimestamp).is_err());
             }
         }
-        assert_eq!((production, debug_docs), (11, 5));
+        assert_eq!((production, debug_docs), (12, 7));
     }
 
     #[test]
@@ -698,19 +726,86 @@ mod vectors {
                 issue: CborIssue::IndefiniteLength { major: 4 }
             })
         );
-        // The payload map as bf .. ff (re-wrapped in a definite byte string).
+        // The envelope stays definite even around a current (indefinite) payload.
+        let mut doc = TKHQ.to_vec();
+        assert_eq!(doc[0], 0x84);
+        doc[0] = 0x9f;
+        doc.push(0xff);
+        assert!(matches!(
+            verify(&doc),
+            Err(NsmError::Cbor {
+                part: CborPart::Document,
+                offset: 0,
+                issue: CborIssue::IndefiniteLength { major: 4 }
+            })
+        ));
+        // The payload map as bf .. ff reads as the same document: the fields parse
+        // and the signature is checked over the bytes as received, so the re-encoded
+        // document (whose signature covered a9 ..) fails only at the signature.
         let sign1 = CoseSign1::from_slice(BLOCKY).unwrap();
         let mut payload = sign1.payload.unwrap();
         assert_eq!(payload[0], 0xa9);
         payload[0] = 0xbf;
         payload.push(0xff);
+        let rewrapped = with_payload(BLOCKY, payload);
         assert_eq!(
-            verify(&with_payload(BLOCKY, payload)),
+            NsmDocument::parse_unverified(&rewrapped, &NsmLimits::default()),
+            NsmDocument::parse_unverified(BLOCKY, &NsmLimits::default())
+        );
+        assert_eq!(verify(&rewrapped), Err(NsmError::Signature));
+        // And a genuine indefinite payload re-encoded as definite fails the same way.
+        let sign1 = CoseSign1::from_slice(TKHQ).unwrap();
+        let payload = sign1.payload.unwrap();
+        assert_eq!((payload[0], payload.last()), (0xbf, Some(&0xff)));
+        let mut definite = vec![0xa9];
+        definite.extend_from_slice(&payload[1..payload.len() - 1]);
+        let rewrapped = with_payload(TKHQ, definite);
+        assert_eq!(
+            NsmDocument::parse_unverified(&rewrapped, &NsmLimits::default()),
+            NsmDocument::parse_unverified(TKHQ, &NsmLimits::default())
+        );
+        assert_eq!(
+            NsmVerifier::aws().verify(&rewrapped, VerifyAt::DocumentTimestamp),
+            Err(NsmError::Signature)
+        );
+        // A missing break, a break where a value belongs, and a nested tag in the
+        // current payload: each a named CBOR error.
+        let mut open = payload.clone();
+        open.pop();
+        assert!(matches!(
+            NsmDocument::parse_unverified(&with_payload(TKHQ, open), &NsmLimits::default()),
             Err(NsmError::Cbor {
                 part: CborPart::Payload,
                 offset: 0,
-                issue: CborIssue::IndefiniteLength { major: 5 }
+                issue: CborIssue::Truncated
             })
+        ));
+        let mut early = payload[..payload.len() - 1].to_vec();
+        early.extend_from_slice(&[0x65, b'n', b'o', b'n', b'c', b'e', 0xff]);
+        assert!(matches!(
+            NsmDocument::parse_unverified(&with_payload(TKHQ, early), &NsmLimits::default()),
+            Err(NsmError::Cbor {
+                part: CborPart::Payload,
+                issue: CborIssue::BreakAfterKey,
+                ..
+            })
+        ));
+        let mut tagged = payload[..payload.len() - 1].to_vec();
+        tagged.extend_from_slice(&[0x61, b'x', 0xc2, 0x41, 0x01, 0xff]);
+        assert!(matches!(
+            NsmDocument::parse_unverified(&with_payload(TKHQ, tagged), &NsmLimits::default()),
+            Err(NsmError::Cbor {
+                part: CborPart::Payload,
+                issue: CborIssue::Tag { tag: 2 },
+                ..
+            })
+        ));
+        // Repeated keys are still caught in an indefinite map.
+        let mut repeated = payload[..payload.len() - 1].to_vec();
+        repeated.extend_from_slice(&[0x65, b'n', b'o', b'n', b'c', b'e', 0xf6, 0xff]);
+        assert_eq!(
+            NsmDocument::parse_unverified(&with_payload(TKHQ, repeated), &NsmLimits::default()),
+            Err(NsmError::DuplicateField { field: "nonce" })
         );
         // The signature as an indefinite-length byte string (5f 58 60 .. ff).
         let mut doc = BLOCKY[..BLOCKY.len() - 98].to_vec();
@@ -777,11 +872,11 @@ mod vectors {
                 },
             ),
             (
-                with_field(BLOCKY, "public_key", Value::Bytes(vec![])),
+                with_field(BLOCKY, "public_key", Value::Bytes(vec![0; 1025])),
                 NsmError::FieldLength {
                     field: "public_key",
-                    len: 0,
-                    min: 1,
+                    len: 1025,
+                    min: 0,
                     max: 1024,
                 },
             ),

@@ -1,12 +1,25 @@
 //! A strict CBOR well-formedness walker (RFC 8949 §3 and Appendix C).
 //!
-//! `ciborium` accepts indefinite-length items and says nothing about nesting
-//! depth, so before any decoding the raw bytes of the document, and then of its
-//! payload, are walked once here: every item must be well formed, every length
-//! definite, the nesting no deeper than the budget, and exactly one item must
-//! fill the input (no trailing bytes). The walk allocates nothing and visits each
-//! byte at most once; every declared length is checked against the bytes that
-//! remain before it is used, so a hostile length cannot make it loop.
+//! `ciborium` says nothing about nesting depth and takes what it is given, so
+//! before any decoding the raw bytes of the document, and then of its payload, are
+//! walked once here: every item must be well formed, the nesting no deeper than the
+//! budget, and exactly one item must fill the input (no trailing bytes). The two
+//! layers differ in what they may contain (SPEC §1.5):
+//!
+//! - the COSE_Sign1 **envelope** ([`CborPart::Document`]) has definite lengths only;
+//! - the **payload** ([`CborPart::Payload`]) is read as the NSM wrote it: maps,
+//!   arrays and strings of definite or indefinite length (AWS's NSM has written the
+//!   outer map as `bf … ff` since September 2025), but no tags, which the NSM's
+//!   CDDL has none of (a bignum-tagged `timestamp` would otherwise decode as an
+//!   integer).
+//!
+//! An indefinite item counts as one level of nesting like any other, its chunks or
+//! members one level below it, so `9f 9f 9f …` stops at the depth budget; a missing
+//! `break` is truncated input; a `break` after a map key, or a string chunk that is
+//! not a definite string of its parent's type, is ill-formed. The walk allocates
+//! nothing and visits each byte at most once; every declared length is checked
+//! against the bytes that remain before it is used, so a hostile length cannot make
+//! it loop.
 
 use core::fmt;
 
@@ -37,8 +50,8 @@ impl fmt::Display for CborPart {
 pub enum CborIssue {
     /// The input ended inside an item.
     Truncated,
-    /// An indefinite-length string, array or map (additional information 31);
-    /// NSM documents use definite lengths only.
+    /// An indefinite-length string, array or map (additional information 31) in
+    /// the COSE_Sign1 envelope, which has definite lengths only.
     IndefiniteLength {
         /// The major type (2 byte string, 3 text, 4 array, 5 map).
         major: u8,
@@ -61,6 +74,20 @@ pub enum CborIssue {
         /// The maximum nesting depth ([`super::NsmLimits::max_cbor_depth`]).
         max: usize,
     },
+    /// A "break" stop code after a key of an indefinite-length map, where its value
+    /// belongs.
+    BreakAfterKey,
+    /// A chunk of an indefinite-length string that is not a definite-length string
+    /// of the same major type (RFC 8949 §3.2.3).
+    BadChunk {
+        /// The major type of the string (2 byte string, 3 text).
+        major: u8,
+    },
+    /// A tag (major type 6) in the payload, whose CDDL has none.
+    Tag {
+        /// The tag number.
+        tag: u64,
+    },
 }
 
 impl fmt::Display for CborIssue {
@@ -81,12 +108,22 @@ impl fmt::Display for CborIssue {
                 write!(f, "two-byte simple value {value}; expected 32 or more")
             }
             Self::TooDeep { max } => write!(f, "items nest deeper than {max} levels"),
+            Self::BreakAfterKey => {
+                f.write_str("break stop code after a map key; expected the key's value")
+            }
+            Self::BadChunk { major } => write!(
+                f,
+                "a chunk of an indefinite-length string of major type {major} is not a definite string of that type"
+            ),
+            Self::Tag { tag } => write!(f, "tag {tag}; the payload has no tags"),
         }
     }
 }
 
-/// Checks that `input` is exactly one well-formed, definite-length CBOR item
-/// nested at most `max_depth` levels deep (a scalar is depth 1).
+/// Checks that `input` is exactly one well-formed CBOR item nested at most
+/// `max_depth` levels deep (a scalar is depth 1), under the rules of its `part`
+/// (the [module documentation](self)): definite lengths only in the envelope;
+/// definite or indefinite lengths and no tags in the payload.
 ///
 /// # Errors
 /// [`NsmError::Cbor`] naming the first problem and its byte offset, or
@@ -96,6 +133,7 @@ pub(crate) fn check_strict(input: &[u8], part: CborPart, max_depth: usize) -> Re
         input,
         pos: 0,
         max_depth,
+        payload: part == CborPart::Payload,
     };
     walker.item(1).map_err(|(offset, issue)| NsmError::Cbor {
         part,
@@ -119,6 +157,7 @@ pub(crate) fn head(input: &[u8]) -> Option<(u8, u64)> {
         input,
         pos: 0,
         max_depth: 1,
+        payload: false,
     };
     match walker.head() {
         Ok((major, Some(arg))) => Some((major, arg)),
@@ -150,6 +189,7 @@ pub(crate) fn sign1(input: &[u8]) -> Result<Sign1<'_>, String> {
         input,
         pos: 0,
         max_depth: usize::MAX,
+        payload: false,
     };
     let mut outer = walker.head().ok();
     if let Some((6, Some(super::COSE_SIGN1_TAG))) = outer {
@@ -230,10 +270,16 @@ pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The "break" stop code that ends an indefinite-length item.
+const BREAK: u8 = 0xff;
+
 struct Walker<'a> {
     input: &'a [u8],
     pos: usize,
     max_depth: usize,
+    /// The payload's rules (indefinite lengths allowed, tags not) instead of the
+    /// envelope's.
+    payload: bool,
 }
 
 type WalkError = (usize, CborIssue);
@@ -309,13 +355,11 @@ impl<'a> Walker<'a> {
         }
         let (major, arg) = self.head()?;
         let Some(arg) = arg else {
-            return Err((
-                start,
-                match major {
-                    2..=5 => CborIssue::IndefiniteLength { major },
-                    _ => CborIssue::UnexpectedBreak,
-                },
-            ));
+            return match major {
+                2..=5 if self.payload => self.indefinite(major, depth, start),
+                2..=5 => Err((start, CborIssue::IndefiniteLength { major })),
+                _ => Err((start, CborIssue::UnexpectedBreak)),
+            };
         };
         match major {
             2 | 3 => self.skip(arg, start),
@@ -332,6 +376,7 @@ impl<'a> Walker<'a> {
                 }
                 Ok(())
             }
+            6 if self.payload => Err((start, CborIssue::Tag { tag: arg })),
             6 => self.item(depth + 1),
             7 if (self.pos - start) == 2 && arg < 32 => Err((
                 start,
@@ -341,6 +386,43 @@ impl<'a> Walker<'a> {
             )),
             // Integers (0, 1), simple values and floats (7): the head was all of it.
             _ => Ok(()),
+        }
+    }
+
+    /// The rest of an indefinite-length string, array or map whose head began at
+    /// `start`: its chunks or members, one level below `depth`, up to and including
+    /// the `break`. Each member takes at least one byte, so the loop ends with the
+    /// input.
+    fn indefinite(&mut self, major: u8, depth: usize, start: usize) -> Result<(), WalkError> {
+        let mut members = 0usize;
+        loop {
+            let at = self.pos;
+            match self.input.get(at) {
+                None => return Err((start, CborIssue::Truncated)),
+                Some(&BREAK) if major == 5 && members % 2 == 1 => {
+                    return Err((at, CborIssue::BreakAfterKey));
+                }
+                Some(&BREAK) => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(_) if major <= 3 => {
+                    if depth + 1 > self.max_depth {
+                        return Err((
+                            at,
+                            CborIssue::TooDeep {
+                                max: self.max_depth,
+                            },
+                        ));
+                    }
+                    match self.head()? {
+                        (chunk, Some(len)) if chunk == major => self.skip(len, at)?,
+                        _ => return Err((at, CborIssue::BadChunk { major })),
+                    }
+                }
+                Some(_) => self.item(depth + 1)?,
+            }
+            members += 1;
         }
     }
 }
@@ -484,6 +566,124 @@ mod tests {
             (4, CborIssue::TooDeep { max: 4 })
         );
         assert_eq!(check(&[0x81, 0x81, 0x81, 0x00]), Ok(()));
+    }
+
+    fn payload(bytes: &[u8]) -> Result<(), NsmError> {
+        check_strict(bytes, CborPart::Payload, 4)
+    }
+
+    fn payload_issue(bytes: &[u8]) -> (usize, CborIssue) {
+        match payload(bytes) {
+            Err(NsmError::Cbor { offset, issue, .. }) => (offset, issue),
+            other => panic!("expected a CBOR error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_payload_takes_indefinite_lengths_at_any_depth() {
+        for ok in [
+            // {_ "a": 1}, as AWS's NSM writes the outer map since 2025-09.
+            &[0xbf, 0x61, 0x61, 0x01, 0xff][..],
+            &[0xbf, 0xff],
+            &[0x9f, 0xff],
+            // [_ [_ {_ }]]: three levels, each indefinite.
+            &[0x9f, 0x9f, 0xbf, 0xff, 0xff, 0xff],
+            // {_ "a": [_ 1, 2]}, and a definite map inside an indefinite one.
+            &[0xbf, 0x61, 0x61, 0x9f, 0x01, 0x02, 0xff, 0xff],
+            &[0xbf, 0x61, 0x61, 0xa1, 0x01, 0x02, 0xff],
+            // (_ h'00', h'') and (_ "a", "b"): chunked strings.
+            &[0x5f, 0x41, 0x00, 0x40, 0xff],
+            &[0x7f, 0x61, 0x61, 0x61, 0x62, 0xff],
+            &[0x5f, 0xff],
+            // Definite items keep working.
+            &[0xa1, 0x61, 0x61, 0xf6],
+        ] {
+            assert_eq!(payload(ok), Ok(()), "{ok:02x?}");
+        }
+    }
+
+    #[test]
+    fn indefinite_items_keep_the_budgets() {
+        // Endless nesting stops at the depth budget, wherever it starts.
+        let endless = [0x9f; 4096];
+        assert_eq!(payload_issue(&endless), (4, CborIssue::TooDeep { max: 4 }));
+        let endless_maps = [0xbf, 0x61, 0x61].repeat(1000);
+        assert_eq!(
+            payload_issue(&endless_maps),
+            (10, CborIssue::TooDeep { max: 4 })
+        );
+        // A chunked string counts its chunks one level down.
+        assert_eq!(
+            payload_issue(&[0x81, 0x81, 0x81, 0x5f, 0x40, 0xff]),
+            (4, CborIssue::TooDeep { max: 4 })
+        );
+        assert_eq!(payload(&[0x81, 0x81, 0x5f, 0x40, 0xff]), Ok(()));
+        // A missing break is truncated input, reported at the item it leaves open.
+        assert_eq!(
+            payload_issue(&[0xbf, 0x61, 0x61, 0x01]),
+            (0, CborIssue::Truncated)
+        );
+        assert_eq!(
+            payload_issue(&[0x9f, 0x9f, 0xff]),
+            (0, CborIssue::Truncated)
+        );
+        assert_eq!(
+            payload_issue(&[0x5f, 0x41, 0x00]),
+            (0, CborIssue::Truncated)
+        );
+        // A break where a map's value belongs, or where no indefinite item is open.
+        assert_eq!(
+            payload_issue(&[0xbf, 0x61, 0x61, 0xff]),
+            (3, CborIssue::BreakAfterKey)
+        );
+        assert_eq!(payload_issue(&[0xff]), (0, CborIssue::UnexpectedBreak));
+        assert_eq!(
+            payload_issue(&[0x82, 0x01, 0xff]),
+            (2, CborIssue::UnexpectedBreak)
+        );
+        assert_eq!(
+            payload_issue(&[0xa1, 0x61, 0x61, 0xff]),
+            (3, CborIssue::UnexpectedBreak)
+        );
+        // A break that closes the item early leaves the rest as trailing bytes.
+        assert_eq!(
+            payload(&[0x9f, 0xff, 0xff]),
+            Err(NsmError::TrailingData {
+                part: CborPart::Payload,
+                item_len: 2,
+                total_len: 3
+            })
+        );
+        // Chunks must be definite strings of the string's own major type.
+        for bad in [
+            &[0x5f, 0x61, 0x61, 0xff][..],
+            &[0x5f, 0x5f, 0xff, 0xff],
+            &[0x7f, 0x41, 0x00, 0xff],
+            &[0x5f, 0x01, 0xff],
+        ] {
+            assert!(
+                matches!(payload_issue(bad), (1, CborIssue::BadChunk { .. })),
+                "{bad:02x?}"
+            );
+        }
+        // Indefinite lengths on integers, tags and simple values are not lengths.
+        assert_eq!(payload_issue(&[0x1f]), (0, CborIssue::UnexpectedBreak));
+        assert_eq!(payload_issue(&[0x3f]), (0, CborIssue::UnexpectedBreak));
+    }
+
+    #[test]
+    fn the_payload_has_no_tags() {
+        // A bignum timestamp (tag 2), and tags nested inside an indefinite map.
+        assert_eq!(
+            payload_issue(&[0xc2, 0x41, 0x01]),
+            (0, CborIssue::Tag { tag: 2 })
+        );
+        assert_eq!(
+            payload_issue(&[0xbf, 0x61, 0x61, 0xd8, 0x18, 0x40, 0xff]),
+            (3, CborIssue::Tag { tag: 24 })
+        );
+        // The envelope keeps its tag 18.
+        assert_eq!(check(&[0xd2, 0x80]), Ok(()));
     }
 
     #[test]

@@ -73,7 +73,9 @@ const PCR_INDICES: u8 = 32;
 
 /// Decodes and checks the payload map. The bytes must already have passed the
 /// strict walker ([`super::cbor::check_strict`]), so they hold exactly one
-/// definite-length item.
+/// well-formed, tag-free item within the depth budget, of definite or indefinite
+/// length (ciborium reads both; the signature is checked over the bytes as
+/// received, never over a re-encoding).
 pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDocument, NsmError> {
     // One reader type (`&mut &[u8]`): a single instance of ciborium's deserializer
     // in the wasm module (issue #5).
@@ -140,7 +142,8 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
             }
             "cabundle" => set(&mut cabundle, "cabundle", parse_cabundle(value, limits)?)?,
             "public_key" => {
-                let v = optional_bytes(value, "public_key", 1, limits.max_field_len)?;
+                // Empty in real documents too (hf/nitrite's of 2021-10-28, SPEC §1.5).
+                let v = optional_bytes(value, "public_key", 0, limits.max_field_len)?;
                 set(&mut public_key, "public_key", v)?;
             }
             "user_data" => {

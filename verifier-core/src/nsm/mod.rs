@@ -5,8 +5,10 @@
 //! document's own `cabundle` to the AWS Nitro Enclaves root. [`NsmVerifier::verify`]
 //! checks, in this order, each failure its own [`NsmError`] variant:
 //!
-//! 1. strict CBOR: definite lengths, bounded nesting, no trailing bytes, in the
-//!    envelope and in the payload ([`NsmError::check`] = `"cbor"`);
+//! 1. strict CBOR: well formed, bounded nesting and no trailing bytes in the
+//!    envelope and in the payload; definite lengths only in the envelope, definite
+//!    or indefinite lengths and no tags in the payload, read as received
+//!    ([`NsmError::check`] = `"cbor"`);
 //! 2. the envelope: protected header exactly `{1: -35}`, empty unprotected header,
 //!    payload of 1..=16384 bytes, signature of 96 bytes (`"cose"`);
 //! 3. the payload fields with the AWS rules and 1024-byte limits, CBOR null meaning
@@ -89,7 +91,8 @@ pub struct NsmLimits {
     /// The most `cabundle` entries. Real documents have 4 (root, regional, zonal,
     /// instance); default 8.
     pub max_cabundle: usize,
-    /// The deepest CBOR nesting in the envelope or the payload (a scalar is 1).
+    /// The deepest CBOR nesting in the envelope or the payload (a scalar is 1; an
+    /// indefinite-length item is a level like any other, its members one below).
     /// Real documents reach 3; default 8.
     pub max_cbor_depth: usize,
 }
@@ -340,7 +343,8 @@ pub enum NsmError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The bytes are not well-formed, definite-length CBOR within the depth budget.
+    /// The bytes are not well-formed CBOR of the part's rules within the depth
+    /// budget (definite lengths in the envelope; no tags in the payload).
     #[error("{part} CBOR at byte {offset}: {issue}")]
     Cbor {
         /// Envelope or payload.
