@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use nsm_issuer::{DocumentRequest, TestCa};
+use nsm_issuer::{DocumentRequest, PayloadEncoding, TestCa};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha384};
 use verifier_core::sequence::SequenceAttestation;
@@ -123,6 +123,14 @@ impl Sequencer {
             ys: Vec::new(),
             index: HashMap::new(),
         }
+    }
+
+    /// Sets how the outer payload map of the next documents is encoded:
+    /// indefinite-length by default, as AWS's NSM writes it since 2025-09
+    /// ([`PayloadEncoding`]); `Definite` gives the earlier form, so tests can make the
+    /// chains of either era, or one that changes encoding midway, as real ones did.
+    pub fn set_payload_encoding(&mut self, encoding: PayloadEncoding) {
+        self.request.encoding = encoding;
     }
 
     /// `K_S+`: the Ed25519 public key.

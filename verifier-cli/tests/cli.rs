@@ -109,6 +109,59 @@ fn nsm_verify_debug_document_human_names_the_check() {
         .stdout_has("debug mode     yes (allowed by --allow-debug)");
 }
 
+/// The three documents of `nitro/docs-current/` (indefinite-length payload maps of
+/// 2025-09 and 2026-08, an empty `public_key` of 2021), as real enclaves make them now:
+/// each gets its manifest's verdict, with its fields shown.
+#[test]
+fn nsm_verify_current_documents() {
+    let v = vectors_or_skip!();
+    let dir = v.join("nitro/docs-current");
+    let all = read_json(&dir.join("MANIFEST.json"));
+    let entries = all.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    for m in entries {
+        let path = dir.join(m["file"].as_str().unwrap());
+        let debug = m["debug_mode"] == true;
+        let out = zipchain(["nsm", "verify", "--json"]).args([&path]).run();
+        let j = out.json();
+        if debug {
+            out.code(1);
+            assert_eq!(j["failed_check"], "debug", "{}", m["file"]);
+        } else {
+            out.code(0);
+            assert_eq!(j["valid"], true, "{}", m["file"]);
+            assert_eq!(j["chain_validity"]["not_after"], m["chain_min_not_after"]);
+        }
+        assert_eq!(j["document"]["module_id"], m["module_id"]);
+        assert_eq!(j["document"]["timestamp"], m["timestamp_ms"]);
+        assert_eq!(j["document"]["pcrs"]["0"], m["pcr0"]);
+        assert_eq!(
+            j["document"]["pcrs"].as_object().unwrap().len() as u64,
+            m["pcr_count"].as_u64().unwrap()
+        );
+        for field in ["public_key", "user_data", "nonce"] {
+            let shape = match &j["document"][field] {
+                Value::Null => "null".to_owned(),
+                Value::String(hex) => format!("bstr[{}]", hex.len() / 2),
+                other => panic!("{field}: {other}"),
+            };
+            assert_eq!(shape, m[field].as_str().unwrap(), "{} {field}", m["file"]);
+        }
+        let out = zipchain(["nsm", "verify", "--json", "--allow-debug"])
+            .args([&path])
+            .run();
+        out.code(0);
+        assert_eq!(out.json()["debug"], debug);
+    }
+    // The human output of the first production document with an indefinite-length map.
+    zipchain(["nsm", "verify"])
+        .args([dir.join("tkhq_rust_sdk_lib_ce1e1c6e.cbor")])
+        .run()
+        .code(0)
+        .stdout_has("NSM attestation document: VALID")
+        .stdout_has("i-02dc40d2256544b3a-enc01995469a96f5a2b");
+}
+
 #[test]
 fn nsm_verify_bad_signature() {
     let v = vectors_or_skip!();
@@ -591,6 +644,32 @@ fn audit_json_has_exactly_the_spec_fields_and_values() {
     assert_eq!(j["transactions_final"], txs.len());
     assert_eq!(j["first_time"], label_of(main[0])["iat"]);
     assert_eq!(j["last_time"], label_of(main[main.len() - 1])["iat"]);
+}
+
+/// A chain made by the stand-in enclave, whose NSM documents have today's AWS encoding
+/// (an indefinite-length payload map), audits clean through the binary.
+#[test]
+fn audit_of_a_chain_with_indefinite_length_attestations() {
+    let mut kit = zipchain_testkit::ChainKit::new();
+    let mut parent = kit.genesis().clone();
+    for h in 1..=3 {
+        parent = kit.append(&parent, &[format!("tx {h}").as_bytes()]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    kit.write_dir(dir.path()).unwrap();
+    for entry in std::fs::read_dir(dir.path().join("attestations")).unwrap() {
+        let doc = std::fs::read(entry.unwrap().path()).unwrap();
+        // 84 44 a1013822 a0 59 <len16> bf … ff 58 60 <signature>
+        assert_eq!((doc[7], doc[10]), (0x59, 0xbf), "payload map head");
+    }
+    let out = zipchain(["audit", "--json", "--strict", "--chain"])
+        .args([dir.path().join("chain.json"), dir.path().to_path_buf()])
+        .run();
+    out.code(0);
+    let j = out.json();
+    assert_eq!(j["main_chain_height"], 3);
+    assert_eq!(j["attestations"], 4);
+    assert_eq!(j["invalid_objects"], json!([]));
 }
 
 #[test]
