@@ -103,6 +103,10 @@ if [[ -d $VECTORS/nitro/docs ]]; then
     POOL=us-east-1_PDsy6i0Bf
     step 0 "a real AWS Nitro NSM document, checked at its own timestamp (expect: valid)" \
         nsm verify "$DOCS/blocky_nitrite_nitro_attestation.cbor"
+    if [[ -f $VECTORS/nitro/docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor ]]; then
+        step 0 "a real NSM document as enclaves encode it now (indefinite-length payload map; expect: valid)" \
+            nsm verify "$VECTORS/nitro/docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor"
+    fi
     step 1 "a document with a bad COSE signature (expect: invalid, exit 1)" \
         nsm verify "$DOCS/NEGATIVE_eternis_invalid_attestation_badsig.cbor" --allow-debug
     step 0 "a real Amazon Cognito ID token with its pool's JWKS, archival (expect: valid)" \

@@ -8,7 +8,17 @@ import { test } from 'node:test';
 
 import { auditSnapshot, checkCertificate, sha3_256Hex } from 'zipchain-verifier';
 
-import { assertCheckShape, firstFailure, fixtureBytes, fixtureText, summary } from './helpers.mjs';
+import {
+  assertCheckShape,
+  firstFailure,
+  fixtureBytes,
+  fixtureText,
+  skipVectors,
+  summary,
+  tarWith,
+  vectorBytes,
+  vectorText,
+} from './helpers.mjs';
 
 const certText = fixtureText('cert.json');
 const chainText = fixtureText('chain.json');
@@ -224,6 +234,30 @@ test('auditSnapshot: an invalid object is reported, not fatal', () => {
   assert.equal(report.invalidObjects.length, 1);
   assert.equal(report.invalidObjects[0].kind, 'block');
   assert.deepEqual(Object.keys(report.invalidObjects[0]).sort(), ['key', 'kind', 'reason']);
+});
+
+test('auditSnapshot reads the attestations of the fixture chain and real current NSM documents', { skip: skipVectors }, () => {
+  // The fixture chain's attestations come from the stand-in enclave, which encodes the
+  // payload map as AWS does now (indefinite length); they all verify.
+  const report = auditSnapshot(tar, chainText);
+  assert.equal(report.invalidObjects.length, 0);
+  assert.ok(report.attestations > 20);
+  // The three real documents of docs-current, filed as attestations: each is read past
+  // its CBOR and fields, and fails where it must, at the descriptor's test root.
+  const current = JSON.parse(vectorText('nitro/docs-current/MANIFEST.json'));
+  const added = current.map((e) => {
+    const bytes = vectorBytes(`nitro/docs-current/${e.file}`);
+    return [`./attestations/${sha3_256Hex(bytes)}`, bytes];
+  });
+  const mixed = auditSnapshot(tarWith(tar, added), chainText);
+  assert.equal(mixed.attestations, report.attestations + 3);
+  assert.equal(mixed.mainChainHeight, 20);
+  assert.equal(mixed.invalidObjects.length, 3);
+  for (const o of mixed.invalidObjects) {
+    assert.equal(o.kind, 'attestation');
+    assert.match(o.reason, /cabundle\[0\]/, o.reason);
+    assert.doesNotMatch(o.reason, /CBOR/, o.reason);
+  }
 });
 
 test('auditSnapshot: unreadable input is a verdict naming it', () => {

@@ -54,3 +54,43 @@ export function assertCheckShape(verdict) {
   }
   assert.equal(verdict.valid, verdict.checks.every((c) => c.ok));
 }
+
+/**
+ * A copy of the ustar archive `tar` with `entries` ([name, Uint8Array] pairs) added
+ * after its last member: regular files, mode 0644, owner 0, mtime 0.
+ */
+export function tarWith(tar, entries) {
+  let end = 0;
+  while (end + 512 <= tar.length && tar.subarray(end, end + 512).some((b) => b !== 0)) {
+    const size = parseInt(new TextDecoder().decode(tar.subarray(end + 124, end + 136)).replace(/\0.*$/, '').trim(), 8);
+    end += 512 + Math.ceil(size / 512) * 512;
+  }
+  const parts = [tar.subarray(0, end)];
+  for (const [name, data] of entries) {
+    const header = new Uint8Array(512);
+    const put = (at, text) => header.set(new TextEncoder().encode(text), at);
+    put(0, name);
+    put(100, '0000644\0');
+    put(108, '0000000\0');
+    put(116, '0000000\0');
+    put(124, `${data.length.toString(8).padStart(11, '0')}\0`);
+    put(136, '00000000000\0');
+    put(148, '        ');
+    put(156, '0');
+    put(257, 'ustar\0');
+    put(263, '00');
+    const sum = header.reduce((a, b) => a + b, 0);
+    put(148, `${sum.toString(8).padStart(6, '0')}\0 `);
+    const padded = new Uint8Array(Math.ceil(data.length / 512) * 512);
+    padded.set(data);
+    parts.push(header, padded);
+  }
+  parts.push(new Uint8Array(1024));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
-// verifyNsmDocument on the eighteen real NSM documents of shared/vectors/nitro,
-// each against the verdict its MANIFEST.json implies, and its options.
+// verifyNsmDocument on the real NSM documents of shared/vectors/nitro (the
+// eighteen of docs/ and the three of docs-current/, as real enclaves encode them
+// now), each against the verdict its MANIFEST.json implies, and its options.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -8,8 +9,16 @@ import { verifyNsmDocument } from 'zipchain-verifier';
 import { assertCheckShape, skipVectors, summary, vectorBytes, vectorText } from './helpers.mjs';
 
 const ALL = ['cbor', 'cose', 'fields', 'root', 'chain', 'validity', 'signature', 'debug'];
-const manifest = skipVectors ? [] : JSON.parse(vectorText('nitro/docs/MANIFEST.json'));
-const doc = (file) => vectorBytes(`nitro/docs/${file}`);
+const folders = ['docs', 'docs-current'];
+const manifest = skipVectors
+  ? []
+  : folders.flatMap((folder) =>
+      JSON.parse(vectorText(`nitro/${folder}/MANIFEST.json`)).map((e) => ({ ...e, folder })),
+    );
+const byFile = new Map(manifest.map((e) => [e.file, e]));
+const doc = (file) => vectorBytes(`nitro/${byFile.get(file)?.folder ?? 'docs'}/${file}`);
+/** `"null"` or `"bstr[N]"`, as the manifests describe an optional field. */
+const shape = (hex) => (hex === null ? 'null' : `bstr[${hex.length / 2}]`);
 
 /** What the manifest says a document is. */
 const kind = (e) =>
@@ -64,9 +73,30 @@ test('every manifest document gets its verdict, with and without allowDebug', { 
       assert.equal(d.cabundle.length, e.cabundle_len, where);
       assert.equal(d.debug, e.debug_mode, where);
       assert.match(d.certificate, /^30[0-9a-f]+$/, where);
+      assert.equal(shape(d.publicKey), e.public_key, where);
+      assert.equal(shape(d.userData), e.user_data, where);
+      assert.equal(shape(d.nonce), e.nonce, where);
     }
   }
-  assert.deepEqual(counts, { production: 11, debug: 5, 'bad-signature': 1, 'not-aws': 1 });
+  assert.deepEqual(counts, { production: 12, debug: 7, 'bad-signature': 1, 'not-aws': 1 });
+});
+
+test('documents as enclaves make them now: indefinite-length payload maps, an empty public_key', { skip: skipVectors }, () => {
+  // tkhq's production document of 2025-09-16: the outer payload map is bf … ff.
+  const tkhq = verifyNsmDocument(doc('tkhq_rust_sdk_lib_ce1e1c6e.cbor'));
+  assert.equal(tkhq.valid, true, JSON.stringify(tkhq.checks));
+  assert.equal(tkhq.document.moduleId, 'i-02dc40d2256544b3a-enc01995469a96f5a2b');
+  assert.equal(tkhq.document.publicKey.length, 260);
+  assert.equal(tkhq.document.nonce, null);
+  // worldcoin's of 2026-08-03 (indefinite too) and hf/nitrite's of 2021 with an empty
+  // public_key: genuine debug-mode documents, valid when debug is allowed.
+  for (const file of ['worldcoin_world_chain_real_attestation_13a44c64.cbor', 'hf_nitrite_nitrite_test_6c096a02.cbor']) {
+    const strict = verifyNsmDocument(doc(file));
+    assert.deepEqual(summary(strict).failed, ['debug'], file);
+    const lenient = verifyNsmDocument(doc(file), { allowDebug: true });
+    assert.equal(lenient.valid, true, `${file}: ${JSON.stringify(lenient.checks)}`);
+  }
+  assert.equal(verifyNsmDocument(doc('hf_nitrite_nitrite_test_6c096a02.cbor'), { allowDebug: true }).document.publicKey, '');
 });
 
 test('the self-signed (non-AWS format) document fails at `cose`', { skip: skipVectors }, () => {

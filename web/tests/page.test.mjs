@@ -440,6 +440,25 @@ describe('on its own', () => {
     await close();
   });
 
+  test('real NSM documents as enclaves make them now: indefinite-length payload maps, an empty public_key', { skip: skipVectors }, async () => {
+    const dir = join(vectors, 'nitro/docs-current');
+    const manifest = JSON.parse(readFileSync(join(dir, 'MANIFEST.json'), 'utf8'));
+    assert.equal(manifest.length, 3);
+    for (const entry of manifest) {
+      const { page, close } = await openPage();
+      const verdict = await verdictOf(page, [file(entry.file, readFileSync(join(dir, entry.file)))]);
+      assert.equal(await verdict.getAttribute('data-subject'), 'nsm', entry.file);
+      assert.equal((await page.textContent('[data-field=module_id]')).trim(), entry.module_id, entry.file);
+      assert.equal((await page.textContent('[data-pcr="0"] td')).trim(), entry.pcr0, entry.file);
+      const checks = await checksOn(page);
+      const failed = checks.filter((c) => c.ok !== 'true').map((c) => c.name);
+      // Genuine at their own time: only the debug-mode ones fail, and only at `debug`.
+      assert.deepEqual(failed, entry.debug_mode ? ['debug'] : [], `${entry.file}: ${JSON.stringify(checks)}`);
+      assert.equal(await verdict.getAttribute('data-verdict'), entry.debug_mode ? 'invalid' : 'valid', entry.file);
+      await close();
+    }
+  });
+
   test('a real Cognito ID token with its pool JWKS shows its claims', { skip: skipVectors }, async () => {
     const dir = join(vectors, 'jwt/cognito-us-east-1_PDsy6i0Bf');
     const { page, close } = await openPage();
