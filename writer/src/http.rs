@@ -14,22 +14,25 @@
 //! Errors are `{"error": "..."}`: 400 bad input or empty body, 401 missing or wrong bearer
 //! token (writes, when a token is configured), 404 unknown route or transaction, 405 wrong
 //! method, 413 body over `--max-tx-bytes` (a batch body may be [`MAX_BATCH_BODY`]), 503
-//! when the log cannot be written.
+//! when the log cannot be written. Every write route is checked from its headers before a
+//! byte of its body is read (`WriteGuard`).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use futures::StreamExt as _;
+use futures::future::{Either, Ready, ready};
 use futures::stream::FuturesUnordered;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
@@ -38,6 +41,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::{Layer, Service};
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
 
@@ -144,11 +148,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/v1/transactions",
-            post(post_transaction).layer(DefaultBodyLimit::max(tx_limit)),
+            write_route(&state, post(post_transaction)).layer(DefaultBodyLimit::max(tx_limit)),
         )
         .route(
             "/v1/transactions/batch",
-            post(post_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+            write_route(&state, post(post_batch)).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
         )
         .route("/v1/transactions/{tx}", get(get_transaction))
         .route("/v1/transactions/{tx}/certificate", get(get_certificate))
@@ -158,6 +162,64 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state)
+}
+
+/// `route` behind the [`WriteGuard`]: every route that writes is made through this, so
+/// that none reads a byte of its body before the request is allowed to write.
+fn write_route(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    // `route_layer`, not `layer`: the guard wraps the route's handlers only, so a wrong
+    // method still gets 405 as on every other route.
+    route.route_layer(WriteGuard {
+        state: state.clone(),
+    })
+}
+
+/// The check a write passes before its handler runs, from the request's headers alone, so
+/// that a rejected write costs no body: the body is never polled, a large one is never
+/// buffered, and HTTP/1.1 sends no `100 Continue` for it (issue #13: 32 unauthenticated
+/// 64 MiB batch uploads, read before the token was checked, took the writer from 430 MB
+/// to 1.6 GB).
+#[derive(Clone, Debug)]
+struct WriteGuard {
+    state: AppState,
+}
+
+impl<S> Layer<S> for WriteGuard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            guard: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// A write route's handler behind its [`WriteGuard`].
+#[derive(Clone, Debug)]
+struct Guarded<S> {
+    guard: WriteGuard,
+    inner: S,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match authorize(&self.guard.state, request.headers()) {
+            Ok(()) => Either::Right(self.inner.call(request)),
+            Err(e) => Either::Left(ready(Ok(e.into_response()))),
+        }
+    }
 }
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
@@ -190,13 +252,11 @@ fn write_error(e: WriteError) -> AppError {
     AppError::Unavailable(e.to_string())
 }
 
-async fn post_transaction(State(state): State<AppState>, request: Request) -> Response {
-    // The request is taken whole: a `HeaderMap` extractor would copy every header of every
-    // write only for the token check to read one.
-    if let Err(e) = authorize(&state, request.headers()) {
-        return e.into_response();
-    }
-    let raw = Bytes::from_request(request, &state).await;
+/// Behind the [`WriteGuard`], like every write.
+async fn post_transaction(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
     let data = match body(raw, state.inner.max_tx_bytes) {
         Ok(d) => d,
         Err(e) => return e.into_response(),
@@ -231,12 +291,11 @@ fn accepted_tx(tx: &Hash32) -> Response {
 /// The content type `axum::Json` answers with.
 const JSON: &str = "application/json";
 
+/// Behind the [`WriteGuard`], like every write.
 async fn post_batch(
     State(state): State<AppState>,
-    headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    authorize(&state, &headers)?;
     let data = body(raw, MAX_BATCH_BODY)?;
     let batch = Batch::decode(&data)
         .map_err(|e| AppError::BadRequest(format!("not a CBOR array of byte strings: {e}")))?;
