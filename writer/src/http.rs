@@ -12,10 +12,12 @@
 //! | `GET /metrics` | Prometheus text |
 //!
 //! Errors are `{"error": "..."}`: 400 bad input or empty body, 401 missing or wrong bearer
-//! token (writes, when a token is configured), 404 unknown route or transaction, 405 wrong
-//! method, 413 body over `--max-tx-bytes` (a batch body may be [`MAX_BATCH_BODY`]), 503
-//! when the log cannot be written. Every write route is checked from its headers before a
-//! byte of its body is read (`WriteGuard`).
+//! token (writes, when a token is configured), 403 a write from a web page (`Origin`) and
+//! 415 a write whose `Content-Type` is not one of [`TX_TYPES`] or [`BATCH_TYPES`] (both
+//! only without a token: no web page may write to a loopback writer), 404 unknown route or
+//! transaction, 405 wrong method, 413 body over `--max-tx-bytes` (a batch body may be
+//! [`MAX_BATCH_BODY`]), 503 when the log cannot be written. Every write route is checked
+//! from its headers before a byte of its body is read (`WriteGuard`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -97,6 +99,9 @@ pub enum AppError {
     /// 401: a write without the right bearer token.
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// 403: a write without a token that comes from a web page (it carries `Origin`).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such route or transaction.
     #[error("{0}")]
     NotFound(String),
@@ -108,6 +113,17 @@ pub enum AppError {
     TooLarge {
         /// The limit.
         limit: usize,
+    },
+    /// 415: a write without a token whose `Content-Type` is not one the route takes (a web
+    /// page can send the others to any origin without asking).
+    #[error(
+        "got Content-Type {got}, expected {expected}: without a token the writer takes no write a web page could send (text/plain, application/x-www-form-urlencoded, multipart/form-data or no Content-Type)"
+    )]
+    UnsupportedMediaType {
+        /// The content type given: its value, `none` or `several`.
+        got: String,
+        /// The content types the route takes.
+        expected: String,
     },
     /// 503: the writer cannot take the write now.
     #[error("{0}")]
@@ -122,9 +138,11 @@ impl IntoResponse for AppError {
         let status = match &self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
@@ -148,11 +166,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/v1/transactions",
-            write_route(&state, post(post_transaction)).layer(DefaultBodyLimit::max(tx_limit)),
+            write_route(&state, TX_TYPES, post(post_transaction))
+                .layer(DefaultBodyLimit::max(tx_limit)),
         )
         .route(
             "/v1/transactions/batch",
-            write_route(&state, post(post_batch)).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+            write_route(&state, BATCH_TYPES, post(post_batch))
+                .layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
         )
         .route("/v1/transactions/{tx}", get(get_transaction))
         .route("/v1/transactions/{tx}/certificate", get(get_certificate))
@@ -164,13 +184,26 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The content types `POST /v1/transactions` takes without a token.
+pub const TX_TYPES: &[&str] = &["application/octet-stream"];
+
+/// The content types `POST /v1/transactions/batch` takes without a token
+/// (`zipchain-load` sends `application/octet-stream` on both routes).
+pub const BATCH_TYPES: &[&str] = &["application/cbor", "application/octet-stream"];
+
 /// `route` behind the [`WriteGuard`]: every route that writes is made through this, so
-/// that none reads a byte of its body before the request is allowed to write.
-fn write_route(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+/// that none reads a byte of its body before the request is allowed to write. `accepts`
+/// are the content types it takes without a token.
+fn write_route(
+    state: &AppState,
+    accepts: &'static [&'static str],
+    route: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
     // `route_layer`, not `layer`: the guard wraps the route's handlers only, so a wrong
     // method still gets 405 as on every other route.
     route.route_layer(WriteGuard {
         state: state.clone(),
+        accepts,
     })
 }
 
@@ -179,9 +212,61 @@ fn write_route(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<
 /// buffered, and HTTP/1.1 sends no `100 Continue` for it (issue #13: 32 unauthenticated
 /// 64 MiB batch uploads, read before the token was checked, took the writer from 430 MB
 /// to 1.6 GB).
+///
+/// With a token, a write needs `Authorization: Bearer <token>` (else 401). Without one (the
+/// writer is then on loopback), a write must come from a program, not a web page: no
+/// `Origin` header (else 403), and a `Content-Type` among `accepts` (else 415), none of
+/// which is one of the three a page may send to another origin without a CORS preflight
+/// (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`, or none at
+/// all). The writer answers no preflight, so a browser never sends such a write.
 #[derive(Clone, Debug)]
 struct WriteGuard {
     state: AppState,
+    accepts: &'static [&'static str],
+}
+
+impl WriteGuard {
+    fn check(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        if self.state.inner.token.is_some() {
+            return authorize(&self.state, headers);
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            return Err(AppError::Forbidden(format!(
+                "a write without a token must not come from a web page, and this one carries Origin: {}; give the writer a --token for browser clients",
+                shown(origin)
+            )));
+        }
+        let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+        let got = match (types.next(), types.next()) {
+            (None, _) => "none".to_owned(),
+            (Some(value), None) => {
+                // The MIME type's essence: what a browser compares with its three
+                // preflight-free types, parameters and surrounding blanks ignored.
+                let essence = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.split(';').next())
+                    .map(str::trim);
+                if essence.is_some_and(|e| self.accepts.iter().any(|a| e.eq_ignore_ascii_case(a))) {
+                    return Ok(());
+                }
+                shown(value)
+            }
+            (Some(_), Some(_)) => "several".to_owned(),
+        };
+        Err(AppError::UnsupportedMediaType {
+            got,
+            expected: self.accepts.join(" or "),
+        })
+    }
+}
+
+/// A header value as an error message shows it: its first 100 characters.
+fn shown(value: &HeaderValue) -> String {
+    String::from_utf8_lossy(value.as_bytes())
+        .chars()
+        .take(100)
+        .collect()
 }
 
 impl<S> Layer<S> for WriteGuard {
@@ -215,7 +300,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        match authorize(&self.guard.state, request.headers()) {
+        match self.guard.check(request.headers()) {
             Ok(()) => Either::Right(self.inner.call(request)),
             Err(e) => Either::Left(ready(Ok(e.into_response()))),
         }

@@ -177,3 +177,132 @@ async fn unauthorized_writes_are_refused_before_the_body_is_read() {
     drop(router);
     writer.shutdown(Duration::from_secs(20)).await;
 }
+
+/// A request to `path` with `headers`, and the status and JSON it gets; `polled` tells
+/// whether the body was read.
+async fn write_with(
+    router: &axum::Router,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> (StatusCode, serde_json::Value, bool) {
+    let polled = Arc::new(AtomicBool::new(false));
+    let mut req = Request::post(path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = match body {
+        Some(b) => req.body(Body::from(b)).unwrap(),
+        None => req.body(unending_body(&polled)).unwrap(),
+    };
+    let res = tokio::time::timeout(Duration::from_secs(60), router.clone().oneshot(req))
+        .await
+        .unwrap_or_else(|_| panic!("{path} {headers:?}: no answer"))
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, v, polled.load(Ordering::SeqCst))
+}
+
+/// Issue #13, CSRF: without a token (loopback), a write a web page could send to another
+/// origin without a CORS preflight (a form's content types, or none) is refused with 415,
+/// and one that carries `Origin` with 403, both before the body is read. Before, a page
+/// could POST to http://127.0.0.1:8080 and the writer took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_writes_from_web_pages_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let writer = Writer::start(&Config::new(tmp.path())).await.unwrap();
+    let router = app(writer.app_state());
+    let tx = "/v1/transactions";
+    let batch = "/v1/transactions/batch";
+    for path in [tx, batch] {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("text/plain; charset=utf-8"),
+            Some(" Application/X-WWW-Form-Urlencoded "),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/json, application/octet-stream"),
+        ] {
+            let headers: Vec<(&str, &str)> =
+                content_type.iter().map(|t| ("content-type", *t)).collect();
+            let (s, v, polled) = write_with(&router, path, &headers, None).await;
+            assert_eq!(
+                s,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{path} {content_type:?}"
+            );
+            let error = v["error"].as_str().unwrap();
+            assert!(error.contains("expected application/"), "{error}");
+            assert!(!polled, "{path} {content_type:?}: body polled");
+        }
+        let (s, v, polled) = write_with(
+            &router,
+            path,
+            &[
+                ("content-type", "application/octet-stream"),
+                ("origin", "https://evil.example"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("Origin: https://evil.example")
+        );
+        assert!(!polled);
+        let (s, v, polled) = write_with(
+            &router,
+            path,
+            &[
+                ("content-type", "application/octet-stream"),
+                ("content-type", "application/octet-stream"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}: {v}");
+        assert!(!polled);
+    }
+    let (s, v, _) = write_with(&router, tx, &[("content-type", "application/cbor")], None).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert_eq!(
+        v["error"].as_str().unwrap().split(':').next(),
+        Some("got Content-Type application/cbor, expected application/octet-stream")
+    );
+
+    // What programs send is taken.
+    for content_type in ["application/octet-stream", "Application/Octet-Stream; x=y"] {
+        let (s, v, _) = write_with(
+            &router,
+            tx,
+            &[("content-type", content_type)],
+            Some(content_type.as_bytes().to_vec()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{content_type}: {v}");
+    }
+    for content_type in ["application/cbor", "application/octet-stream"] {
+        let body = verifier_core::batch::Batch::new(vec![content_type.as_bytes().to_vec()]);
+        let (s, v, _) = write_with(
+            &router,
+            batch,
+            &[("content-type", content_type)],
+            Some(body.encode()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{content_type}: {v}");
+    }
+    // Reads are not affected.
+    let req = Request::get("/v1/chain")
+        .header("origin", "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(router.clone(), req).await.0, StatusCode::OK);
+    drop(router);
+    writer.shutdown(Duration::from_secs(20)).await;
+}

@@ -16,6 +16,7 @@ fn post(uri: &str, data: &'static [u8]) -> Request<Full<Bytes>> {
         .method(Method::POST)
         .uri(uri)
         .header("host", "127.0.0.1")
+        .header("content-type", "application/octet-stream")
         .body(Full::new(Bytes::from_static(data)))
         .unwrap()
 }

@@ -7,6 +7,15 @@
 //! validity, nor that the bundle is exactly the path in AWS order, so those are
 //! checked here on the fields [`x509`](super::x509) reads; each certificate is
 //! parsed once by each.
+//!
+//! The bundle's shape is checked before any signature: an NSM document carries
+//! exactly one path, root first, so each CA must name the one before it as its
+//! issuer (and match its key identifier where both have one), the leaf the last
+//! one, and no two CAs may share a subject name. webpki's path building then finds
+//! exactly one candidate at each step and verifies one signature per link, at most
+//! `cabundle.len()` in all; without the check, a bundle of look-alike CAs (a CA's
+//! names copied with other keys) made it try combinations until its budget of 100
+//! signature checks ran out (issue #13).
 
 use std::fmt;
 use std::sync::Mutex;
@@ -14,6 +23,7 @@ use std::sync::Mutex;
 use super::NsmError;
 use super::x509::{self, Certificate};
 use crate::time::{UnixSeconds, ValidityWindow};
+use crate::timestamp::bounded_reason;
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{DerSignature, VerifyingKey};
 use rustls_pki_types::{
@@ -70,6 +80,8 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
         if self.cache.contains(&id) {
             return Ok(());
         }
+        #[cfg(test)]
+        tests::VERIFICATIONS.with(|n| n.set(n.get() + 1));
         let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
         let signature = DerSignature::from_bytes(signature).map_err(|_| InvalidSignature)?;
         key.verify(message, &signature)
@@ -132,6 +144,10 @@ pub(crate) struct Root {
     pub(crate) not_before: i64,
     pub(crate) not_after: i64,
     pub(crate) path_len: Option<u32>,
+    /// The subject Name's contents, which `cabundle[1]` must name as its issuer.
+    pub(crate) subject: Vec<u8>,
+    /// The subjectKeyIdentifier, when the root has one.
+    pub(crate) key_id: Option<Vec<u8>>,
 }
 
 impl Root {
@@ -145,8 +161,15 @@ impl Root {
         })?;
         let (not_before, not_after) = validity(&cert);
         let path_len = path_len(&cert);
+        let subject = cert.subject.to_vec();
+        let key_id = cert.subject_key_id.map(<[u8]>::to_vec);
         let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
-            .map_err(|e| bad(format!("not usable as a trust anchor: {e}")))?
+            .map_err(|e| {
+                bad(format!(
+                    "not usable as a trust anchor: {}",
+                    bounded_reason(&e.to_string())
+                ))
+            })?
             .to_owned();
         Ok(Self {
             der,
@@ -154,6 +177,8 @@ impl Root {
             not_before,
             not_after,
             path_len,
+            subject,
+            key_id,
         })
     }
 }
@@ -320,12 +345,15 @@ fn check_uncached(
 
     let leaf_key = leaf_key(&leaf)?;
 
+    // One path, root first, on names and key identifiers: no signature yet.
+    check_shape(root, &parsed, &leaf)?;
+
     // Path validation by webpki, anchored on the policy root only.
     let leaf_der = CertificateDer::from(certificate);
     let end_entity =
         EndEntityCert::try_from(&leaf_der).map_err(|e| NsmError::CertificateParse {
             cert: CertPosition::Leaf,
-            reason: e.to_string(),
+            reason: bounded_reason(&e.to_string()),
         })?;
     let intermediate_ders: Vec<CertificateDer<'_>> = intermediates
         .iter()
@@ -343,11 +371,11 @@ fn check_uncached(
             None,
         )
         .map_err(|e| NsmError::Chain {
-            reason: e.to_string(),
+            reason: bounded_reason(&e.to_string()),
         })?;
 
-    // The bundle must be exactly the path, root first (AWS §3.2.3): webpki builds
-    // paths in any order and may leave certificates out.
+    // The bundle must be exactly the path, root first (AWS §3.2.3). The shape check
+    // leaves webpki one path to build, so this only guards that reasoning.
     let used: Vec<CertificateDer<'_>> = path.intermediate_certificates().map(|c| c.der()).collect();
     let in_order = used.len() == n
         && used
@@ -363,6 +391,82 @@ fn check_uncached(
     }
 
     Ok(CheckedChain { leaf_key, window })
+}
+
+/// A CA of the path as the certificate below it must name it.
+struct Issuer<'a> {
+    pos: CertPosition,
+    subject: &'a [u8],
+    key_id: Option<&'a [u8]>,
+}
+
+/// The bundle's shape before any signature (SPEC §1.5: the one path from the root
+/// through `cabundle[1..]` to the leaf): going down from the root, each CA has a
+/// subject name no CA above it has, and each certificate, the leaf last, names the
+/// CA just above it as its issuer. webpki matches issuers to subjects by name, so
+/// every step of its path building then has exactly one candidate.
+///
+/// # Errors
+/// [`NsmError::DuplicateSubject`] for a look-alike of a CA above it, and
+/// [`NsmError::Chain`] naming the first certificate that is not issued (by name, or by
+/// key identifier where both carry one) by the one above it.
+fn check_shape(
+    root: &Root,
+    cas: &[Certificate<'_>],
+    leaf: &Certificate<'_>,
+) -> Result<(), NsmError> {
+    let mut above = Vec::with_capacity(cas.len() + 1);
+    above.push(Issuer {
+        pos: CertPosition::Root,
+        subject: &root.subject,
+        key_id: root.key_id.as_deref(),
+    });
+    for (i, cert) in cas.iter().enumerate() {
+        let pos = CertPosition::Cabundle(i + 1);
+        if let Some(first) = above.iter().find(|ca| ca.subject == cert.subject) {
+            return Err(NsmError::DuplicateSubject {
+                cert: pos,
+                first: first.pos,
+            });
+        }
+        check_link(cert, pos, &above)?;
+        above.push(Issuer {
+            pos,
+            subject: cert.subject,
+            key_id: cert.subject_key_id,
+        });
+    }
+    check_link(leaf, CertPosition::Leaf, &above)
+}
+
+/// `cert` (at `pos`) names the last CA of `above` as its issuer.
+fn check_link(
+    cert: &Certificate<'_>,
+    pos: CertPosition,
+    above: &[Issuer<'_>],
+) -> Result<(), NsmError> {
+    let Some(issuer) = above.last() else {
+        return Ok(());
+    };
+    if cert.issuer != issuer.subject {
+        return Err(NsmError::Chain {
+            reason: format!(
+                "{pos} names an issuer that is not the subject of {}, the certificate above it in the bundle",
+                issuer.pos
+            ),
+        });
+    }
+    if let (Some(authority), Some(subject)) = (cert.authority_key_id, issuer.key_id) {
+        if authority != subject {
+            return Err(NsmError::Chain {
+                reason: format!(
+                    "the authorityKeyIdentifier of {pos} is not the subjectKeyIdentifier of {}, the certificate above it in the bundle",
+                    issuer.pos
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_at(der: &[u8], cert: CertPosition) -> Result<Certificate<'_>, NsmError> {
@@ -464,4 +568,237 @@ fn leaf_key(leaf: &Certificate<'_>) -> Result<VerifyingKey, NsmError> {
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "../../tests/support/ca_kit.rs"]
+mod ca_kit;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    thread_local! {
+        /// P-384 certificate signatures verified on this thread (cache hits not counted).
+        pub(super) static VERIFICATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Runs `f` and counts the certificate signatures it verifies.
+    fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = VERIFICATIONS.with(Cell::get);
+        let out = f();
+        (out, VERIFICATIONS.with(Cell::get) - before)
+    }
+
+    /// Every real document's chain costs exactly one signature per link (the
+    /// intermediates and the leaf: `cabundle.len()`), and still passes.
+    #[cfg(zipchain_vectors)]
+    #[test]
+    fn real_chains_cost_one_signature_per_link() {
+        use crate::nsm::{NsmDocument, NsmLimits};
+        macro_rules! docs {
+            ($($path:literal),* $(,)?) => {
+                [$(($path, include_bytes!(concat!(env!("ZIPCHAIN_VECTORS_DIR"), "/nitro/", $path)).as_slice())),*]
+            };
+        }
+        let docs = docs![
+            "docs/blocky_nitrite_nitro_attestation.cbor",
+            "docs/blocky_nitrite_nitro_attestation_debug.cbor",
+            "docs/blocky_nitrite_stag_attestation.cbor",
+            "docs/evervault_ga_valid_attestation_doc.cbor",
+            "docs/evervault_beta_valid_attestation_doc.cbor",
+            "docs/evervault_beta_debug_mode_attestation_doc.cbor",
+            "docs/marlin_oyster_sdk_aws.cbor",
+            "docs/marlin_oyster_sdk_aws_pcr16.cbor",
+            "docs/marlin_oyster_verifier_attestation.cbor",
+            "docs/tkhq_qos_mock_attestation_doc.cbor",
+            "docs/yawn_nitro_attest_attestation.cbor",
+            "docs/anjuna_attestdoc_sample_prod_doc.cbor",
+            "docs/anjuna_attestdoc_sample_prod_doc_with_publickey.cbor",
+            "docs/anjuna_attester_sample_attestation_doc_full.cbor",
+            "docs/anjuna_attester_sample_prod_doc.cbor",
+            "docs/eternis_example_attestation.cbor",
+            "docs/NEGATIVE_eternis_invalid_attestation_badsig.cbor",
+            "docs-current/hf_nitrite_nitrite_test_6c096a02.cbor",
+            "docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor",
+            "docs-current/worldcoin_world_chain_real_attestation_13a44c64.cbor",
+        ];
+        let root = Root::new(crate::nsm::AWS_NITRO_ROOT_G1_DER.to_vec()).unwrap();
+        for (path, bytes) in docs {
+            let doc = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).unwrap();
+            let cache = SignatureCache::default();
+            let at = doc.timestamp.to_seconds();
+            let (result, n) =
+                counted(|| check_uncached(&root, &cache, &doc.certificate, &doc.cabundle, at));
+            assert!(result.is_ok(), "{path}: {result:?}");
+            assert_eq!(n, doc.cabundle.len(), "{path}");
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod crafted {
+        use super::super::ca_kit::{self, Key, Role, TestChain};
+        use super::*;
+
+        fn check_chain(
+            root: &[u8],
+            leaf: &[u8],
+            cabundle: &[Vec<u8>],
+        ) -> (Result<CheckedChain, NsmError>, usize) {
+            let root = Root::new(root.to_vec()).unwrap();
+            let cache = SignatureCache::default();
+            counted(|| check_uncached(&root, &cache, leaf, cabundle, UnixSeconds(ca_kit::AT_SECS)))
+        }
+
+        #[test]
+        fn a_genuine_chain_costs_one_signature_per_link() {
+            let chain = TestChain::genuine();
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &chain.cabundle);
+            assert!(result.is_ok(), "{result:?}");
+            assert_eq!(n, chain.cabundle.len());
+        }
+
+        /// Issue #13: before the shape check, this bundle made webpki spend its whole
+        /// budget (100 P-384 verifications, MaximumSignatureChecksExceeded).
+        #[test]
+        fn a_bundle_stuffed_with_root_lookalikes_costs_no_signature() {
+            let chain = TestChain::genuine();
+            // A leaf that names the root as its issuer, and seven look-alikes of the root.
+            let leaf = ca_kit::cert(
+                "attacker leaf",
+                Role::Leaf,
+                &Key::from_seed(60),
+                Some((ca_kit::ROOT, &Key::from_seed(61))),
+                60,
+            );
+            let mut cabundle = vec![chain.root.clone()];
+            cabundle.extend(ca_kit::root_lookalikes(7, 70));
+            let (result, n) = check_chain(&chain.root, &leaf, &cabundle);
+            assert_eq!(
+                result.unwrap_err(),
+                NsmError::DuplicateSubject {
+                    cert: CertPosition::Cabundle(1),
+                    first: CertPosition::Root
+                }
+            );
+            assert_eq!(n, 0);
+        }
+
+        /// A look-alike of each CA level in turn, in its place: it copies the names (so
+        /// the shape holds) but not the key, and webpki checks one signature per link
+        /// until the first that fails, never more than the bundle's length.
+        #[test]
+        fn a_lookalike_in_place_costs_at_most_one_signature_per_link() {
+            let chain = TestChain::genuine();
+            let levels = [
+                (ca_kit::REGIONAL, Role::CaPathLen(2), ca_kit::ROOT),
+                (ca_kit::ZONAL, Role::CaPathLen(1), ca_kit::REGIONAL),
+                (ca_kit::INSTANCE, Role::CaPathLen(0), ca_kit::ZONAL),
+            ];
+            for (i, (cn, role, issuer)) in levels.into_iter().enumerate() {
+                let fake = ca_kit::lookalike(cn, role, issuer, 80 + 2 * i as u8);
+                let mut cabundle = chain.cabundle.clone();
+                cabundle[i + 1] = fake;
+                let (result, n) = check_chain(&chain.root, &chain.leaf, &cabundle);
+                let err = result.unwrap_err();
+                assert!(matches!(err, NsmError::Chain { .. }), "{i}: {err:?}");
+                assert!(n <= cabundle.len(), "{i}: {n} signatures");
+            }
+        }
+
+        /// Look-alikes of a lower CA appended, or in front of the genuine one: the shape
+        /// check rejects the bundle before webpki sees it.
+        #[test]
+        fn lookalikes_of_an_intermediate_cost_no_signature() {
+            let chain = TestChain::genuine();
+            let fake_instance =
+                |seed| ca_kit::lookalike(ca_kit::INSTANCE, Role::Ca, ca_kit::ZONAL, seed);
+            // [root, regional, zonal, instance, instance', instance'']: pathLen already says no.
+            let mut appended = chain.cabundle.clone();
+            appended.extend([fake_instance(100), fake_instance(102)]);
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &appended);
+            assert!(
+                matches!(result, Err(NsmError::PathLenExceeded { .. })),
+                "{result:?}"
+            );
+            assert_eq!(n, 0);
+            // Unconstrained look-alikes of every CA, each named as issued by the one
+            // above: the names link, but the same subject comes twice.
+            let ca = |cn, issuer, seed| ca_kit::lookalike(cn, Role::Ca, issuer, seed);
+            let cabundle = vec![
+                chain.root.clone(),
+                ca(ca_kit::REGIONAL, ca_kit::ROOT, 110),
+                ca(ca_kit::ZONAL, ca_kit::REGIONAL, 112),
+                ca(ca_kit::ZONAL, ca_kit::ZONAL, 114),
+                ca(ca_kit::INSTANCE, ca_kit::ZONAL, 116),
+            ];
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &cabundle);
+            assert_eq!(
+                result.unwrap_err(),
+                NsmError::DuplicateSubject {
+                    cert: CertPosition::Cabundle(3),
+                    first: CertPosition::Cabundle(2)
+                }
+            );
+            assert_eq!(n, 0);
+            // The same certificate twice.
+            let mut twice = chain.cabundle.clone();
+            twice.insert(2, chain.cabundle[1].clone());
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &twice);
+            assert!(result.is_err());
+            assert_eq!(n, 0);
+        }
+
+        /// Names that do not link, and key identifiers that do not match, are the
+        /// `chain` check's, before any signature.
+        #[test]
+        fn broken_links_cost_no_signature() {
+            let chain = TestChain::genuine();
+            // The leaf names the zonal CA, not the instance CA above it.
+            let leaf = ca_kit::cert(
+                ca_kit::LEAF,
+                Role::Leaf,
+                &Key::from_seed(5),
+                Some((ca_kit::ZONAL, &Key::from_seed(3))),
+                5,
+            );
+            let (result, n) = check_chain(&chain.root, &leaf, &chain.cabundle);
+            let err = result.unwrap_err();
+            assert_eq!(
+                err,
+                NsmError::Chain {
+                    reason: "certificate names an issuer that is not the subject of cabundle[3], \
+                             the certificate above it in the bundle"
+                        .into()
+                }
+            );
+            assert_eq!(n, 0);
+            // Right name, but the authority key identifier of another key.
+            let regional = ca_kit::cert(
+                ca_kit::REGIONAL,
+                Role::CaPathLen(2),
+                &Key::from_seed(2),
+                Some((ca_kit::ROOT, &Key::from_seed(9))),
+                2,
+            );
+            let mut cabundle = chain.cabundle.clone();
+            cabundle[1] = regional;
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &cabundle);
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, NsmError::Chain { reason } if reason.contains("authorityKeyIdentifier of cabundle[1]")),
+                "{err:?}"
+            );
+            assert_eq!(n, 0);
+            // Only the root: the leaf does not name it.
+            let (result, n) = check_chain(&chain.root, &chain.leaf, &chain.cabundle[..1]);
+            assert!(matches!(result, Err(NsmError::Chain { .. })), "{result:?}");
+            assert_eq!(n, 0);
+        }
+    }
 }

@@ -595,6 +595,16 @@ pub enum NsmError {
         /// The certificates above the leaf in the validated path, root included.
         path_len: usize,
     },
+    /// Two CA certificates of the chain, the root included, have the same subject
+    /// name. The chain is one path in which each CA appears once (SPEC §1.5), so a
+    /// look-alike (a CA's name with another key) is rejected before any signature.
+    #[error("{cert} has the same subject name as {first}; each CA of the path appears once")]
+    DuplicateSubject {
+        /// The later certificate.
+        cert: CertPosition,
+        /// The earlier one with that subject name.
+        first: CertPosition,
+    },
     /// The COSE ES384 signature does not verify with the leaf key.
     #[error("the COSE signature does not verify with the leaf key")]
     Signature,
@@ -648,7 +658,8 @@ impl NsmError {
             | Self::LeafIsCa { .. }
             | Self::LeafKey { .. }
             | Self::Chain { .. }
-            | Self::ChainOrder { .. } => "chain",
+            | Self::ChainOrder { .. }
+            | Self::DuplicateSubject { .. } => "chain",
             Self::CertificateNotYetValid { .. } | Self::CertificateExpired { .. } => "validity",
             Self::Signature => "signature",
             Self::DebugMode => "debug",

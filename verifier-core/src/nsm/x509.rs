@@ -1,23 +1,29 @@
 //! A strict DER reader for the X.509 fields the NSM chain checks need beyond
-//! rustls-webpki's path validation (SPEC §1.5): the validity window,
-//! basicConstraints, keyUsage and the subject public key.
+//! rustls-webpki's path validation (SPEC §1.5): the issuer and subject names, the
+//! validity window, basicConstraints, keyUsage, the key identifiers and the subject
+//! public key.
 //!
 //! The whole certificate structure is read (RFC 5280 §4.1: version, serial,
 //! algorithms, names, validity, key, unique IDs, extensions, signature) under
 //! DER's rules: definite minimal lengths, low tag numbers, canonical BOOLEAN,
 //! INTEGER, OBJECT IDENTIFIER and BIT STRING, `YYMMDDHHMMSSZ` /
 //! `YYYYMMDDHHMMSSZ` times of real dates; nothing may follow the certificate or
-//! any of its parts. basicConstraints and keyUsage are decoded as strictly; an
-//! extension present twice is rejected. Other extensions are left to webpki,
-//! which rejects unknown critical ones on every certificate but the root.
+//! any of its parts. basicConstraints, keyUsage, subjectKeyIdentifier and
+//! authorityKeyIdentifier are decoded as strictly; an extension present twice is
+//! rejected. Other extensions are left to webpki, which rejects unknown critical
+//! ones on every certificate but the root.
 //!
 //! Hand-written rather than built on a generic ASN.1 crate: it is all the
 //! module needs, and it keeps the npm package's WebAssembly small (issue #5).
 //! Errors are reasons in words, for
 //! [`NsmError::CertificateParse`](super::NsmError::CertificateParse) and
-//! [`NsmError::BadRoot`](super::NsmError::BadRoot).
+//! [`NsmError::BadRoot`](super::NsmError::BadRoot); whatever they quote of the
+//! certificate (a time's text, an OID, a BOOLEAN's bytes) is bounded, so a
+//! crafted certificate cannot make a long report.
 
 use std::fmt;
+
+use crate::timestamp::bounded;
 
 /// Universal tags used here.
 const BOOLEAN: u8 = 0x01;
@@ -34,6 +40,10 @@ const SET: u8 = 0x31;
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 /// id-ce-keyUsage (2.5.29.15), DER contents.
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+/// id-ce-subjectKeyIdentifier (2.5.29.14), DER contents.
+const OID_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
+/// id-ce-authorityKeyIdentifier (2.5.29.35), DER contents.
+const OID_AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
 
 /// An extension's decoded value and its criticality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +84,11 @@ impl<'a> Oid<'a> {
 }
 
 impl fmt::Display for Oid<'_> {
+    /// Dotted decimal, bounded like every input an error quotes (a crafted OID may
+    /// fill most of a certificate).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        let mut dotted = String::new();
         let mut value: u64 = 0;
         let mut first = true;
         for &byte in self.0 {
@@ -84,14 +98,14 @@ impl fmt::Display for Oid<'_> {
             }
             if first {
                 let arc = (value / 40).min(2);
-                write!(f, "{arc}.{}", value - 40 * arc)?;
+                write!(dotted, "{arc}.{}", value - 40 * arc)?;
                 first = false;
             } else {
-                write!(f, ".{value}")?;
+                write!(dotted, ".{value}")?;
             }
             value = 0;
         }
-        Ok(())
+        f.write_str(&bounded(&dotted))
     }
 }
 
@@ -101,6 +115,11 @@ pub(crate) type Tlv<'a> = (u8, &'a [u8]);
 /// The parts of a certificate the chain checks read.
 #[derive(Clone, Debug)]
 pub(crate) struct Certificate<'a> {
+    /// The issuer Name: the contents of its SEQUENCE, exactly as encoded (names
+    /// are compared byte for byte, as webpki compares them).
+    pub(crate) issuer: &'a [u8],
+    /// The subject Name, likewise.
+    pub(crate) subject: &'a [u8],
     /// notBefore, Unix seconds.
     pub(crate) not_before: i64,
     /// notAfter, Unix seconds.
@@ -109,6 +128,10 @@ pub(crate) struct Certificate<'a> {
     pub(crate) basic_constraints: Option<Extension<BasicConstraints>>,
     /// keyUsage, when present.
     pub(crate) key_usage: Option<Extension<KeyUsage>>,
+    /// The subjectKeyIdentifier, when present.
+    pub(crate) subject_key_id: Option<&'a [u8]>,
+    /// The keyIdentifier of the authorityKeyIdentifier, when present.
+    pub(crate) authority_key_id: Option<&'a [u8]>,
     /// The subject public key's algorithm.
     pub(crate) key_algorithm: Oid<'a>,
     /// The parameters of the key's algorithm, when present.
@@ -201,7 +224,10 @@ impl<'a> Der<'a> {
         match self.read(BOOLEAN, what)? {
             [0x00] => Ok(false),
             [0xff] => Ok(true),
-            other => Err(format!("{what} is not a DER BOOLEAN ({other:02x?})")),
+            other => Err(format!(
+                "{what} is not a DER BOOLEAN ({})",
+                bounded(&hex::encode(other))
+            )),
         }
     }
 
@@ -297,12 +323,12 @@ fn tbs_certificate(mut tbs: Der<'_>) -> Result<Certificate<'_>, String> {
     // Any INTEGER: RFC 5280 asks for a positive one, real CAs vary.
     tbs.integer("serialNumber")?;
     algorithm_identifier(&mut tbs, "signature")?;
-    name(&mut tbs, "issuer")?;
+    let issuer = name(&mut tbs, "issuer")?;
     let mut validity = tbs.nested(SEQUENCE, "validity")?;
     let not_before = time(&mut validity, "notBefore")?;
     let not_after = time(&mut validity, "notAfter")?;
     validity.finish("validity")?;
-    name(&mut tbs, "subject")?;
+    let subject = name(&mut tbs, "subject")?;
     let mut spki = tbs.nested(SEQUENCE, "subjectPublicKeyInfo")?;
     let (key_algorithm, key_parameters) = algorithm_identifier(&mut spki, "the key's algorithm")?;
     let (unused, public_key) = spki.bit_string("subjectPublicKey")?;
@@ -318,6 +344,8 @@ fn tbs_certificate(mut tbs: Der<'_>) -> Result<Certificate<'_>, String> {
     }
     let mut basic_constraints = None;
     let mut key_usage = None;
+    let mut subject_key_id = None;
+    let mut authority_key_id = None;
     if tbs.next_is(0xa3) {
         let mut explicit = tbs.nested(0xa3, "extensions")?;
         let mut extensions = explicit.nested(SEQUENCE, "extensions")?;
@@ -344,15 +372,27 @@ fn tbs_certificate(mut tbs: Der<'_>) -> Result<Certificate<'_>, String> {
                 let value =
                     key_usage_value(value).map_err(|reason| format!("keyUsage: {reason}"))?;
                 key_usage = Some(Extension { critical, value });
+            } else if oid.as_bytes() == OID_SUBJECT_KEY_ID {
+                subject_key_id = Some(
+                    subject_key_id_value(value)
+                        .map_err(|reason| format!("subjectKeyIdentifier: {reason}"))?,
+                );
+            } else if oid.as_bytes() == OID_AUTHORITY_KEY_ID {
+                authority_key_id = authority_key_id_value(value)
+                    .map_err(|reason| format!("authorityKeyIdentifier: {reason}"))?;
             }
         }
     }
     tbs.finish("TBSCertificate")?;
     Ok(Certificate {
+        issuer,
+        subject,
         not_before,
         not_after,
         basic_constraints,
         key_usage,
+        subject_key_id,
+        authority_key_id,
         key_algorithm,
         key_parameters,
         public_key,
@@ -387,6 +427,37 @@ fn key_usage_value(value: &[u8]) -> Result<KeyUsage, String> {
     })
 }
 
+/// `SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING`: the identifier.
+fn subject_key_id_value(value: &[u8]) -> Result<&[u8], String> {
+    let mut outer = Der(value);
+    let id = outer.read(OCTET_STRING, "SubjectKeyIdentifier")?;
+    outer.finish("the extension value")?;
+    Ok(id)
+}
+
+/// `AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] KeyIdentifier OPTIONAL,
+/// authorityCertIssuer [1] GeneralNames OPTIONAL, authorityCertSerialNumber [2]
+/// CertificateSerialNumber OPTIONAL }` (implicit tags): the keyIdentifier, if any. The
+/// other two are read as elements of their tags, in order, and not used.
+fn authority_key_id_value(value: &[u8]) -> Result<Option<&[u8]>, String> {
+    let mut outer = Der(value);
+    let mut seq = outer.nested(SEQUENCE, "AuthorityKeyIdentifier")?;
+    outer.finish("the extension value")?;
+    let key_id = if seq.next_is(0x80) {
+        Some(seq.read(0x80, "keyIdentifier")?)
+    } else {
+        None
+    };
+    if seq.next_is(0xa1) {
+        seq.read(0xa1, "authorityCertIssuer")?;
+    }
+    if seq.next_is(0x82) {
+        seq.read(0x82, "authorityCertSerialNumber")?;
+    }
+    seq.finish("AuthorityKeyIdentifier")?;
+    Ok(key_id)
+}
+
 /// `AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
 fn algorithm_identifier<'a>(
     input: &mut Der<'a>,
@@ -403,9 +474,11 @@ fn algorithm_identifier<'a>(
     Ok((algorithm, parameters))
 }
 
-/// `Name ::= SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OBJECT IDENTIFIER, value ANY }`.
-fn name(input: &mut Der<'_>, what: &str) -> Result<(), String> {
-    let mut rdns = input.nested(SEQUENCE, what)?;
+/// `Name ::= SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OBJECT IDENTIFIER, value ANY }`:
+/// the contents of the SEQUENCE, checked.
+fn name<'a>(input: &mut Der<'a>, what: &str) -> Result<&'a [u8], String> {
+    let contents = input.read(SEQUENCE, what)?;
+    let mut rdns = Der(contents);
     while !rdns.0.is_empty() {
         let mut set = rdns.nested(SET, what)?;
         if set.0.is_empty() {
@@ -418,7 +491,7 @@ fn name(input: &mut Der<'_>, what: &str) -> Result<(), String> {
             attribute.finish(what)?;
         }
     }
-    Ok(())
+    Ok(contents)
 }
 
 /// `Time ::= CHOICE { utcTime UTCTime, generalTime GeneralizedTime }` in DER
@@ -428,7 +501,7 @@ fn time(input: &mut Der<'_>, what: &str) -> Result<i64, String> {
     let bad = || {
         format!(
             "{what} is not a DER time ({:?})",
-            String::from_utf8_lossy(text)
+            bounded(&String::from_utf8_lossy(text))
         )
     };
     let (year, rest) = match (tag, text.len()) {
@@ -595,5 +668,45 @@ mod tests {
             assert!(Der(bad).bit_string("x").is_err(), "{bad:02x?}");
         }
         assert!(Der(&[0x1f, 0x01, 0x00]).any("x").is_err());
+    }
+
+    #[test]
+    fn key_identifiers() {
+        let id = [0xab; 20];
+        let mut ski = vec![0x04, 20];
+        ski.extend(id);
+        assert_eq!(subject_key_id_value(&ski), Ok(&id[..]));
+        assert!(subject_key_id_value(&[0x30, 0x00]).is_err());
+        let mut aki = vec![0x30, 22, 0x80, 20];
+        aki.extend(id);
+        assert_eq!(authority_key_id_value(&aki), Ok(Some(&id[..])));
+        assert_eq!(authority_key_id_value(&[0x30, 0x00]), Ok(None));
+        // issuer and serial only; out of order; something else inside.
+        assert_eq!(
+            authority_key_id_value(&[0x30, 0x05, 0xa1, 0x00, 0x82, 0x01, 0x01]),
+            Ok(None)
+        );
+        assert!(authority_key_id_value(&[0x30, 0x05, 0x82, 0x01, 0x01, 0x80, 0x00]).is_err());
+        assert!(authority_key_id_value(&[0x30, 0x03, 0x04, 0x01, 0x00]).is_err());
+        assert!(authority_key_id_value(&[0x30, 0x00, 0x00]).is_err());
+    }
+
+    /// A crafted certificate cannot make a long reason: what a reason quotes is bounded.
+    #[test]
+    fn reasons_quote_input_boundedly() {
+        let mut long_time = vec![UTC_TIME, 0x82, 0x10, 0x00];
+        long_time.extend([b'9'; 0x1000]);
+        let err = time(&mut Der(&long_time), "notBefore").unwrap_err();
+        assert!(err.len() < 200, "{} bytes: {err}", err.len());
+        assert!(err.ends_with("…(4096 bytes)\")"), "{err}");
+        let mut long_oid = vec![0x2a];
+        long_oid.extend([0x01; 0x1000]);
+        let shown = Oid(&long_oid).to_string();
+        assert!(shown.len() < 150, "{shown}");
+        assert!(shown.starts_with("1.2.1.1."), "{shown}");
+        let mut long_bool = vec![BOOLEAN, 0x82, 0x10, 0x00];
+        long_bool.extend([0x01; 0x1000]);
+        let err = Der(&long_bool).boolean("cA").unwrap_err();
+        assert!(err.len() < 200, "{err}");
     }
 }

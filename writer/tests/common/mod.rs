@@ -110,6 +110,7 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
 pub async fn post(client: &reqwest::Client, base: &str, data: Vec<u8>) -> Option<String> {
     let r = client
         .post(format!("{base}/v1/transactions"))
+        .header("content-type", "application/octet-stream")
         .body(data)
         .send()
         .await
