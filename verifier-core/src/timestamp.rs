@@ -18,10 +18,12 @@
 //!    for ID tokens, `username` for access tokens) is a string, and with a username
 //!    domain it is exactly `<lowercase hex>@<domain>`;
 //! 7. `iat` is an integer `>= 0` (the attested time); `exp` and `auth_time`, when present,
-//!    are integers.
+//!    are integers, related as in every Cognito token: `auth_time <= iat < exp` and
+//!    `exp - iat <= 86400` ([`MAX_TOKEN_LIFETIME_SECS`]: Cognito tokens live 5 minutes to
+//!    1 day, FINDINGS §1.3).
 //!
-//! `exp` is never compared with any time: every real proof is long expired, and this
-//! crate reads no clock. The token is not trimmed: a token with surrounding whitespace or
+//! `exp` is never compared with any clock, only with `iat`: every real proof is long
+//! expired, and this crate reads no clock. The token is not trimmed: a token with surrounding whitespace or
 //! a trailing newline is malformed (readers of files strip their own line endings, and
 //! `H(t)` is over the token's bytes exactly as issued).
 //!
@@ -50,6 +52,11 @@ pub const MIN_RSA_BITS: usize = 2048;
 
 /// The largest RSA modulus accepted in a JWK, in bits (bounds the work per signature).
 pub const MAX_RSA_BITS: usize = 8192;
+
+/// The longest token lifetime accepted, `exp - iat`, in seconds: one day, the most a
+/// Cognito app client allows for ID and access tokens (jwt-FINDINGS §1.3; the default
+/// is one hour).
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 /// Header parameters that would make the token name its own key or add semantics we do
 /// not implement (RFC 7515 §4.1); Cognito never sends them.
@@ -471,17 +478,18 @@ impl TimestampVerifier {
                 });
             }
         };
-        for name in ["exp", "auth_time"] {
-            if let Some(value) = claims.get(name) {
-                if !(value.is_u64() || value.is_i64()) {
-                    return Err(TimestampError::Claim {
-                        name,
-                        got: Some(describe(value)),
-                        expected: "an integer when present",
-                    });
-                }
-            }
-        }
+        let [exp, auth_time] = ["exp", "auth_time"].map(|name| match claims.get(name) {
+            None => Ok(None),
+            Some(value) => integer(value)
+                .map(Some)
+                .ok_or_else(|| TimestampError::Claim {
+                    name,
+                    got: Some(describe(value)),
+                    expected: "an integer when present",
+                }),
+        });
+        let (exp, auth_time) = (exp?, auth_time?);
+        check_times(iat, exp, auth_time)?;
         Ok(VerifiedTimestamp {
             token: token.to_string(),
             header,
@@ -490,6 +498,43 @@ impl TimestampVerifier {
             attested,
         })
     }
+}
+
+/// A JSON integer (of either sign, up to `u64::MAX`), or `None` for anything else.
+fn integer(value: &Value) -> Option<i128> {
+    value
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| value.as_u64().map(i128::from))
+}
+
+/// The relations every Cognito token's times have: `auth_time <= iat < exp` and
+/// `exp - iat <= MAX_TOKEN_LIFETIME_SECS`, each checked when the claims are present.
+/// Nothing is compared with a clock.
+fn check_times(
+    iat: UnixSeconds,
+    exp: Option<i128>,
+    auth_time: Option<i128>,
+) -> Result<(), TimestampError> {
+    let issued = i128::from(iat.0);
+    if let Some(auth_time) = auth_time {
+        if auth_time > issued {
+            return Err(TimestampError::AuthTimeAfterIat { auth_time, iat });
+        }
+    }
+    if let Some(exp) = exp {
+        if exp <= issued {
+            return Err(TimestampError::ExpNotAfterIat { iat, exp });
+        }
+        if exp - issued > i128::from(MAX_TOKEN_LIFETIME_SECS) {
+            return Err(TimestampError::LifetimeTooLong {
+                iat,
+                exp,
+                max: MAX_TOKEN_LIFETIME_SECS,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `<lowercase hex>@<domain>` → the bytes, or `None` if the username is anything else.
@@ -937,6 +982,33 @@ pub enum TimestampError {
         /// What was required.
         expected: &'static str,
     },
+    /// `auth_time` is after `iat`: a Cognito token is issued at or after the
+    /// authentication it records (later, when it comes from a refresh).
+    #[error("auth_time {auth_time} is after iat {}; a token is issued at or after its authentication", iat.0)]
+    AuthTimeAfterIat {
+        /// The `auth_time` claim.
+        auth_time: i128,
+        /// The `iat` claim.
+        iat: UnixSeconds,
+    },
+    /// `exp` is not after `iat`: no Cognito token expires when or before it is issued.
+    #[error("exp {exp} is not after iat {}", iat.0)]
+    ExpNotAfterIat {
+        /// The `iat` claim.
+        iat: UnixSeconds,
+        /// The `exp` claim.
+        exp: i128,
+    },
+    /// `exp - iat` is longer than any Cognito token lives ([`MAX_TOKEN_LIFETIME_SECS`]).
+    #[error("the token lives {} s (iat {}, exp {exp}); Cognito tokens live at most {max} s", exp - i128::from(iat.0), iat.0)]
+    LifetimeTooLong {
+        /// The `iat` claim.
+        iat: UnixSeconds,
+        /// The `exp` claim.
+        exp: i128,
+        /// The longest lifetime accepted, in seconds.
+        max: u64,
+    },
     /// A JWK Set or JWK is not a set of usable RS256 verification keys.
     #[error("unusable JWK{}: {reason}", kid.as_ref().map(|k| format!(" {k:?}")).unwrap_or_default())]
     Jwks {
@@ -972,7 +1044,11 @@ impl TimestampError {
             Self::Alg { .. } => "alg",
             Self::KidMissing { .. } | Self::KidUnknown { .. } | Self::KeyAmbiguous { .. } => "kid",
             Self::Signature { .. } => "signature",
-            Self::ClaimsJson { .. } | Self::Claim { .. } => "claims",
+            Self::ClaimsJson { .. }
+            | Self::Claim { .. }
+            | Self::AuthTimeAfterIat { .. }
+            | Self::ExpNotAfterIat { .. }
+            | Self::LifetimeTooLong { .. } => "claims",
             Self::Issuer { .. } => "issuer",
             Self::TokenUse { .. } => "token_use",
             Self::UsernameMissing { .. } | Self::UsernameFormat { .. } => "username",

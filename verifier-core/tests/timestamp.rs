@@ -214,18 +214,114 @@ fn time_claims_must_be_integers_and_exp_is_not_checked() {
         assert!(matches!(err, TimestampError::Claim { .. }), "{to}: {err}");
         assert_eq!(err.check(), "claims");
     }
-    // Long expired, and even exp before iat: archival proofs never look at exp.
-    let expired = base.replace(r#""exp":1795003600"#, r#""exp":1"#);
+    // Archival proofs never compare exp with a clock: long expired is fine.
+    let expired = base
+        .replace(r#""auth_time":1795000000"#, r#""auth_time":1"#)
+        .replace(r#""iat":1795000000"#, r#""iat":1"#)
+        .replace(r#""exp":1795003600"#, r#""exp":3601"#);
     assert!(v.validate(&signer.sign_raw(GOOD_HEADER, &expired)).is_ok());
     let no_exp = base.replace(r#","exp":1795003600"#, "");
     assert!(v.validate(&signer.sign_raw(GOOD_HEADER, &no_exp)).is_ok());
-    let iat_zero = base.replace(r#""iat":1795000000"#, r#""iat":0"#);
+    let iat_zero = base
+        .replace(r#""auth_time":1795000000"#, r#""auth_time":0"#)
+        .replace(r#""iat":1795000000"#, r#""iat":0"#)
+        .replace(r#""exp":1795003600"#, r#""exp":3600"#);
     assert_eq!(
         v.validate(&signer.sign_raw(GOOD_HEADER, &iat_zero))
             .unwrap()
             .iat(),
         UnixSeconds(0)
     );
+}
+
+/// `auth_time <= iat < exp` and `exp - iat <= 86400`, as in every Cognito token
+/// (jwt-FINDINGS §1.3, §2.5): each broken relation is its own error of the `claims`
+/// check, carrying the values compared.
+#[test]
+fn time_claims_relate_as_in_cognito_tokens() {
+    let signer = TestSigner::new();
+    let v = signer.verifier(None);
+    let with_times = |auth_time: Option<i64>, iat: i64, exp: Option<i64>| {
+        let mut claims = format!(
+            r#"{{"sub":"s","iss":"{TEST_ISSUER}","token_use":"id","cognito:username":"u","iat":{iat}"#
+        );
+        if let Some(auth_time) = auth_time {
+            claims.push_str(&format!(r#","auth_time":{auth_time}"#));
+        }
+        if let Some(exp) = exp {
+            claims.push_str(&format!(r#","exp":{exp}"#));
+        }
+        claims.push('}');
+        v.validate(&signer.sign_raw(GOOD_HEADER, &claims))
+    };
+    let t = 1_795_000_000;
+    // Cognito's shapes: a fresh login, a refresh (auth_time earlier), 5 min to 1 day.
+    for (auth_time, exp) in [
+        (t, t + 3600),
+        (t - 7 * 86_400, t + 3600),
+        (t, t + 300),
+        (t, t + 86_400),
+        (t, t + 1),
+    ] {
+        assert!(
+            with_times(Some(auth_time), t, Some(exp)).is_ok(),
+            "{auth_time} {exp}"
+        );
+    }
+    // Each relation is checked when its claims are present.
+    assert!(with_times(None, t, None).is_ok());
+    assert!(with_times(None, t, Some(t + 3600)).is_ok());
+    assert!(with_times(Some(t), t, None).is_ok());
+
+    let iat = UnixSeconds(1_795_000_000);
+    let err = with_times(Some(t + 1), t, Some(t + 3600)).unwrap_err();
+    assert_eq!(
+        err,
+        TimestampError::AuthTimeAfterIat {
+            auth_time: i128::from(t + 1),
+            iat
+        }
+    );
+    assert_eq!(err.check(), "claims");
+    assert_eq!(
+        err.to_string(),
+        "auth_time 1795000001 is after iat 1795000000; a token is issued at or after its authentication"
+    );
+    for exp in [t, t - 1, 0, -1] {
+        let err = with_times(Some(t), t, Some(exp)).unwrap_err();
+        assert_eq!(
+            err,
+            TimestampError::ExpNotAfterIat {
+                iat,
+                exp: i128::from(exp)
+            }
+        );
+        assert_eq!(err.check(), "claims");
+    }
+    for exp in [t + 86_401, t + 30 * 86_400, i64::MAX] {
+        let err = with_times(Some(t), t, Some(exp)).unwrap_err();
+        assert_eq!(
+            err,
+            TimestampError::LifetimeTooLong {
+                iat,
+                exp: i128::from(exp),
+                max: 86_400
+            }
+        );
+        assert_eq!(err.check(), "claims");
+    }
+    assert_eq!(
+        with_times(Some(t), t, Some(t + 86_401))
+            .unwrap_err()
+            .to_string(),
+        "the token lives 86401 s (iat 1795000000, exp 1795086401); Cognito tokens live at most 86400 s"
+    );
+    // An exp beyond i64 is still an integer, and far too late.
+    let huge = good_claims("u").replace(r#""exp":1795003600"#, r#""exp":18446744073709551615"#);
+    assert!(matches!(
+        v.validate(&signer.sign_raw(GOOD_HEADER, &huge)),
+        Err(TimestampError::LifetimeTooLong { .. })
+    ));
 }
 
 #[test]
@@ -442,6 +538,41 @@ mod vectors {
             b.claims()["cognito:username"],
             "24e26910-e7b9-4aad-a994-387942f164e7"
         );
+    }
+
+    /// The real tokens' times, which the relations of `validate` must accept:
+    /// `auth_time <= iat < exp`, lifetimes of 900 s (pool A) and 3600 s (pool B).
+    #[test]
+    fn real_cognito_token_times_meet_the_relations() {
+        for (token, issuer, token_use, jwks, times) in [
+            (
+                A_ACCESS,
+                POOL_A,
+                TokenUse::Access,
+                pool_a(),
+                (1_617_954_848, 1_617_954_851, 1_617_955_748),
+            ),
+            (
+                A_ID,
+                POOL_A,
+                TokenUse::Id,
+                pool_a(),
+                (1_617_954_848, 1_617_954_848, 1_617_955_748),
+            ),
+            (
+                B_ID,
+                POOL_B,
+                TokenUse::Id,
+                pool_b(),
+                (1_587_311_838, 1_587_311_838, 1_587_315_438),
+            ),
+        ] {
+            let t = verifier(issuer, token_use, jwks).validate(token).unwrap();
+            let claim = |name: &str| t.claims()[name].as_u64().unwrap();
+            assert_eq!((claim("auth_time"), claim("iat"), claim("exp")), times);
+            assert!(times.0 <= times.1 && times.1 < times.2);
+            assert!(times.2 - times.1 <= 86_400);
+        }
     }
 
     #[test]
