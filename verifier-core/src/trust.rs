@@ -19,7 +19,12 @@
 //! that parses yields verifiers that build.
 //!
 //! Choices where SPEC §1.6 is silent: `timestamp.username_domain` is required (a chain's
-//! timestamps must attest block hashes); the `nitro` section may be omitted, meaning the
+//! timestamps must attest block hashes); every key of `timestamp.jwks` has a `kid` (a
+//! timestamp names its key by `kid`, SPEC §1.3), and a `kid` of Cognito's form (the
+//! standard base64 of 32 bytes) must be `base64(SHA-256(DER SubjectPublicKeyInfo))` of
+//! its key, as every real Cognito key's is (research `jwt-FINDINGS.md` §1.3), so a
+//! descriptor cannot pin a key under another key's Cognito kid; the `nitro` section may
+//! be omitted, meaning the
 //! AWS Nitro Enclaves Root-G1 root, no PCR allow-list and no debug documents; PCR values are
 //! 32, 48 or 64 bytes (the NSM's PCR sizes); hex is accepted in either case and written in
 //! lowercase.
@@ -126,6 +131,7 @@ impl TrustDescriptor {
         nitro: NitroTrust,
     ) -> Result<Self, TrustError> {
         let jwks = Jwks::from_value(&timestamp.jwks).map_err(TrustError::Timestamp)?;
+        check_kids(&timestamp.jwks, &jwks).map_err(TrustError::Timestamp)?;
         let root_der = nitro
             .root_pem
             .as_deref()
@@ -264,6 +270,27 @@ impl From<TrustDescriptor> for Wire {
             nitro: d.nitro,
         }
     }
+}
+
+/// The descriptor's rules for its JWKS beyond [`Jwks::from_value`]'s (which already
+/// requires RSA keys, `alg` RS256 and `use` sig when present, and distinct kids): every
+/// key has a `kid`, and Cognito-style kids are the SHA-256 of their key's SPKI
+/// ([`Jwks::check_cognito_kids`]).
+fn check_kids(written: &Value, jwks: &Jwks) -> Result<(), TimestampError> {
+    let keys = written
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if let Some(at) = keys.iter().position(|key| key.get("kid").is_none()) {
+        return Err(TimestampError::Jwks {
+            kid: None,
+            reason: format!(
+                "keys[{at}] has no kid; a trust descriptor names each key by kid, as a timestamp's header does"
+            ),
+        });
+    }
+    jwks.check_cognito_kids().map(|_| ())
 }
 
 /// `"0"`..`"31"` (canonical decimal) → 32, 48 or 64 bytes of hex.

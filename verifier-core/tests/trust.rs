@@ -228,6 +228,76 @@ mod vectors {
         assert!(TrustDescriptor::from_json(&format!("{CHAIN_JSON} {{}}")).is_err());
     }
 
+    /// Every key of the descriptor's JWKS is named by a kid, and a Cognito-style kid
+    /// is the SHA-256 of its key's SPKI (as for every real Cognito key).
+    #[test]
+    fn jwks_kid_rules() {
+        use zipchain_verifier_core::timestamp::TimestampError;
+        // The real pools' JWKS as a descriptor's.
+        for jwks in [
+            vector_str!("jwt/cognito-us-east-1_iWcTPhZBA/jwks.json"),
+            vector_str!("jwt/cognito-us-east-1_PDsy6i0Bf/jwks.json"),
+        ] {
+            let mut v = chain_value();
+            v["timestamp"]["jwks"] = serde_json::from_str(jwks).unwrap();
+            let d = parse(&v).unwrap();
+            assert_eq!(d.timestamp_policy().jwks.check_cognito_kids(), Ok(2));
+        }
+        // No kid.
+        let mut v = chain_value();
+        v["timestamp"]["jwks"]["keys"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("kid");
+        let err = parse(&v).unwrap_err();
+        assert!(
+            matches!(&err, TrustError::Timestamp(TimestampError::Jwks { kid: None, reason }) if reason.starts_with("keys[0] has no kid")),
+            "{err}"
+        );
+        // Another key's Cognito kid: here pool A's first kid on the conformance key.
+        let pool_a: Value =
+            serde_json::from_str(vector_str!("jwt/cognito-us-east-1_iWcTPhZBA/jwks.json")).unwrap();
+        let mut v = chain_value();
+        v["timestamp"]["jwks"]["keys"][0]["kid"] = pool_a["keys"][0]["kid"].clone();
+        let err = parse(&v).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TrustError::Timestamp(TimestampError::JwkKidMismatch { kid, computed })
+                    if kid == pool_a["keys"][0]["kid"].as_str().unwrap()
+                        && computed == chain_value()["timestamp"]["jwks"]["keys"][0]["kid"].as_str().unwrap()
+            ),
+            "{err}"
+        );
+        // Two keys under one kid, a key of another type, alg or use.
+        let mut v = chain_value();
+        let key = v["timestamp"]["jwks"]["keys"][0].clone();
+        v["timestamp"]["jwks"]["keys"] = json!([key.clone(), key]);
+        assert!(matches!(
+            parse(&v).unwrap_err(),
+            TrustError::Timestamp(TimestampError::Jwks { .. })
+        ));
+        for (member, value) in [("kty", "EC"), ("alg", "RS384"), ("use", "enc")] {
+            let mut v = chain_value();
+            v["timestamp"]["jwks"]["keys"][0][member] = json!(value);
+            assert!(
+                matches!(
+                    parse(&v).unwrap_err(),
+                    TrustError::Timestamp(TimestampError::Jwks { .. })
+                ),
+                "{member} {value}"
+            );
+        }
+        // alg and use may be absent; a kid of another form is not Cognito's and is kept.
+        let mut v = chain_value();
+        let key = v["timestamp"]["jwks"]["keys"][0].as_object_mut().unwrap();
+        key.remove("alg");
+        key.remove("use");
+        key.insert("kid".into(), json!("zipchain-test-key-1"));
+        let d = parse(&v).unwrap();
+        assert_eq!(d.timestamp_policy().jwks.check_cognito_kids(), Ok(0));
+    }
+
     #[test]
     fn nitro_section_defaults() {
         let mut v = chain_value();
