@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::Parser;
 use verifier_core::batch::BatchBudget;
 
+use crate::http::ConnLimits;
+
 /// The environment variable that may hold the bearer token instead of `--token`.
 pub const TOKEN_ENV: &str = "ZIPCHAIN_WRITER_TOKEN";
 
@@ -49,7 +51,36 @@ pub struct Args {
     /// The largest transaction accepted, in bytes (larger bodies get 413).
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_tx_bytes: usize,
+    /// How long a client has to send a request's headers, in milliseconds: a new connection
+    /// whose first request has not arrived by then is closed, and so is an HTTP/1.1
+    /// connection that waits this long for its next request.
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnLimits::DEFAULT.header_timeout))]
+    pub header_timeout_ms: u64,
+    /// How long a connection may have no request in flight before it is closed, in
+    /// milliseconds (HTTP/2 with GOAWAY; HTTP/1.1 is closed after the shorter of this and
+    /// --header-timeout-ms).
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnLimits::DEFAULT.idle_timeout))]
+    pub idle_timeout_ms: u64,
+    /// The most connections served at once: while that many are open, no more are accepted
+    /// (they wait in the listen backlog until one closes). Keep it below the open-file limit.
+    #[arg(long, value_name = "N", default_value_t = ConnLimits::DEFAULT.max_connections)]
+    pub max_connections: usize,
 }
+
+/// `d` in whole milliseconds, for the defaults shown by `--help`.
+const fn millis(d: Duration) -> u64 {
+    // The defaults are seconds; `as_millis` is a u128.
+    d.as_secs() * 1000 + d.subsec_millis() as u64
+}
+
+/// The largest `--header-timeout-ms`: an hour.
+pub const MAX_HEADER_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The largest `--idle-timeout-ms`: a day.
+pub const MAX_IDLE_TIMEOUT_MS: u64 = 86_400_000;
+
+/// The largest `--max-connections`.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The checked configuration the writer runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +105,12 @@ pub struct Config {
     pub new_chain: bool,
     /// The largest transaction accepted, in bytes.
     pub max_tx_bytes: usize,
+    /// How long a client has to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a connection may have no request in flight.
+    pub idle_timeout: Duration,
+    /// The most connections served at once.
+    pub max_connections: usize,
 }
 
 /// Why the arguments do not make a usable configuration (exit code 2).
@@ -108,6 +145,32 @@ pub enum ConfigError {
     /// `--max-tx-bytes` is zero.
     #[error("--max-tx-bytes is 0, expected at least 1")]
     MaxTxBytes,
+    /// A number out of its range.
+    #[error("{flag} {got} is out of range, expected {min} to {max}")]
+    OutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        got: u64,
+        /// The smallest value taken.
+        min: u64,
+        /// The largest value taken.
+        max: u64,
+    },
+}
+
+/// `got` if it is within `1..=max`, for `flag`.
+fn in_range(flag: &'static str, got: u64, max: u64) -> Result<u64, ConfigError> {
+    if (1..=max).contains(&got) {
+        Ok(got)
+    } else {
+        Err(ConfigError::OutOfRange {
+            flag,
+            got,
+            min: 1,
+            max,
+        })
+    }
 }
 
 impl TryFrom<Args> for Config {
@@ -138,6 +201,21 @@ impl TryFrom<Args> for Config {
         if args.max_tx_bytes == 0 {
             return Err(ConfigError::MaxTxBytes);
         }
+        let header_timeout = in_range(
+            "--header-timeout-ms",
+            args.header_timeout_ms,
+            MAX_HEADER_TIMEOUT_MS,
+        )?;
+        let idle_timeout = in_range(
+            "--idle-timeout-ms",
+            args.idle_timeout_ms,
+            MAX_IDLE_TIMEOUT_MS,
+        )?;
+        let max_connections = in_range(
+            "--max-connections",
+            u64::try_from(args.max_connections).unwrap_or(u64::MAX),
+            MAX_CONNECTIONS as u64,
+        )?;
         Ok(Self {
             data_dir: args.data_dir,
             listen: args.listen,
@@ -149,6 +227,10 @@ impl TryFrom<Args> for Config {
             token,
             new_chain: args.new_chain,
             max_tx_bytes: args.max_tx_bytes,
+            header_timeout: Duration::from_millis(header_timeout),
+            idle_timeout: Duration::from_millis(idle_timeout),
+            // Within 1..=MAX_CONNECTIONS, so it fits.
+            max_connections: usize::try_from(max_connections).unwrap_or(MAX_CONNECTIONS),
         })
     }
 }
@@ -167,6 +249,18 @@ impl Config {
             token: None,
             new_chain: false,
             max_tx_bytes: 1 << 20,
+            header_timeout: ConnLimits::DEFAULT.header_timeout,
+            idle_timeout: ConnLimits::DEFAULT.idle_timeout,
+            max_connections: ConnLimits::DEFAULT.max_connections,
+        }
+    }
+
+    /// What the accept loop grants each connection.
+    pub fn conn_limits(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
         }
     }
 }
@@ -202,6 +296,47 @@ mod tests {
             Config::try_from(args(&six)).unwrap().stores.unwrap().len(),
             6
         );
+    }
+
+    #[test]
+    fn connection_limits() {
+        let c = Config::try_from(args(&[])).unwrap();
+        assert_eq!(c.conn_limits(), ConnLimits::DEFAULT);
+        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        let c = Config::try_from(args(&[
+            "--header-timeout-ms",
+            "300",
+            "--idle-timeout-ms",
+            "1500",
+            "--max-connections",
+            "2",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.conn_limits(),
+            ConnLimits {
+                header_timeout: Duration::from_millis(300),
+                idle_timeout: Duration::from_millis(1500),
+                max_connections: 2,
+            }
+        );
+        for (flag, bad) in [
+            ("--header-timeout-ms", "0"),
+            ("--header-timeout-ms", "3600001"),
+            ("--idle-timeout-ms", "0"),
+            ("--max-connections", "0"),
+            ("--max-connections", "1000001"),
+        ] {
+            let err = Config::try_from(args(&[flag, bad])).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::OutOfRange { flag: f, .. } if f == flag),
+                "{flag} {bad}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{flag} {bad} is out of range"))
+            );
+        }
     }
 
     #[test]

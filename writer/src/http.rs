@@ -22,6 +22,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -36,13 +37,14 @@ use axum::routing::{MethodRouter, get, post};
 use futures::StreamExt as _;
 use futures::future::{Either, Ready, ready};
 use futures::stream::FuturesUnordered;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tower::{Layer, Service};
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
@@ -541,21 +543,149 @@ where
 /// runs up to 128 a connection, real clients fewer).
 const MAX_CONCURRENT_STREAMS: u32 = 1024;
 
+/// HTTP/2 peers are pinged after this long without a frame from them...
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// ... and dropped if the ping is not answered within this long (a peer that vanished
+/// would otherwise keep its connection, and a slot, until TCP gives up on it).
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The longest a [`ConnLimits`] timeout is taken to be (a larger one could overflow a
+/// deadline).
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How often, at most, the accept loop logs that the connection limit is reached.
+const FULL_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// What the accept loop grants a connection, against clients that hold connections open
+/// without using them (slowloris, issue #13). Timeouts are taken between 1 ms and a year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// How long a client has to send a request's headers. A new connection whose first
+    /// request (either protocol) has not arrived by then is closed at once; on HTTP/1.1
+    /// hyper also runs this timer from the end of each response, so an HTTP/1.1 connection
+    /// also waits at most this long for its next request.
+    pub header_timeout: Duration,
+    /// How long a connection may go with no request in flight before it is closed
+    /// gracefully (HTTP/2: GOAWAY, then closed at the latest one `header_timeout` later).
+    pub idle_timeout: Duration,
+    /// The most connections open at once. While that many are, the writer accepts no more:
+    /// new ones wait in the listen backlog until one closes, then are served in turn.
+    pub max_connections: usize,
+}
+
+impl ConnLimits {
+    /// The defaults of `--header-timeout-ms`, `--idle-timeout-ms` and `--max-connections`:
+    /// 10 s, 60 s, 512 (below the common limit of 1024 open files, which the stores and
+    /// the log also use).
+    pub const DEFAULT: Self = Self {
+        header_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: 512,
+    };
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// One connection's requests, as its service sees them: when it last had none in flight.
+/// Only the connection's own task touches it (its HTTP/2 streams run in that task too), so
+/// the atomics are never contended.
+#[derive(Debug)]
+struct Activity {
+    /// When the connection was accepted.
+    start: Instant,
+    /// Requests begun (their headers received).
+    started: AtomicU64,
+    /// Requests begun and not yet answered.
+    in_flight: AtomicUsize,
+    /// When `in_flight` last fell to 0, in nanoseconds after `start`.
+    idle_since: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            started: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+        }
+    }
+
+    /// A request begins; it ends when the returned value is dropped.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(self))
+    }
+
+    /// Since when no request has been in flight; `None` while one is.
+    fn idle_since(&self) -> Option<Instant> {
+        (self.in_flight.load(Ordering::Relaxed) == 0)
+            .then(|| self.start + Duration::from_nanos(self.idle_since.load(Ordering::Relaxed)))
+    }
+}
+
+/// A request in flight on a connection (see [`Activity::begin`]).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let nanos = u64::try_from(self.0.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.0.idle_since.store(nanos, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Where a connection is, for its timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for its first request, for at most the header timeout.
+    First,
+    /// Served at least one request; closed after the idle timeout with none in flight.
+    Serving,
+    /// Asked to close gracefully for being idle; dropped if still open when the timer next
+    /// fires, one header timeout later.
+    Closing,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes: HTTP/1.1 and HTTP/2 over
-/// cleartext (prior knowledge) on the same port, told apart by the connection preface.
+/// cleartext (prior knowledge) on the same port, told apart by the connection preface,
+/// at most `limits.max_connections` at once, each within `limits`' timeouts.
 /// Then it stops accepting, asks every connection to finish gracefully (HTTP/1.1 after the
 /// request in flight, HTTP/2 with GOAWAY once its streams are answered), and returns when
 /// the last connection has closed, as `axum::serve(..).with_graceful_shutdown(..)` does.
 ///
-/// Why not `axum::serve`: it offers no way to set HTTP/2 settings. Accepted sockets keep
-/// Nagle's algorithm, as under `axum::serve`: with `TCP_NODELAY` the h2c load of issue #4
-/// (8 connections × 128 streams) went out in more, smaller segments and the acknowledged
-/// rate fell by about a sixth (median of four alternating rounds, 39k against 46k tx/s).
+/// Why not `axum::serve`: it offers no way to set HTTP/2 settings or timeouts. Accepted
+/// sockets keep Nagle's algorithm, as under `axum::serve`: with `TCP_NODELAY` the h2c load
+/// of issue #4 (8 connections × 128 streams) went out in more, smaller segments and the
+/// acknowledged rate fell by about a sixth (median of four alternating rounds, 39k against
+/// 46k tx/s).
+///
+/// The connection limit is a semaphore taken before each `accept`: when it is full the
+/// loop stops accepting rather than accepting and closing, so that a client over the
+/// limit waits in the kernel's backlog and is served once a slot frees (the timeouts
+/// bound how long an idle or slow client holds one) instead of failing at once.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let limits = ConnLimits {
+        header_timeout: limits
+            .header_timeout
+            .clamp(Duration::from_millis(1), MAX_TIMEOUT),
+        idle_timeout: limits
+            .idle_timeout
+            .clamp(Duration::from_millis(1), MAX_TIMEOUT),
+        max_connections: limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    };
     // The shutdown signal is `signal_rx` dropped (every connection watches
     // `signal_tx.closed()`); each connection holds a `close_rx` clone, so
     // `close_tx.closed()` returns when the last one has ended.
@@ -565,7 +695,24 @@ pub async fn serve(
         drop(signal_rx);
     });
     let (close_tx, close_rx) = watch::channel(());
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut warned: Option<Instant> = None;
     loop {
+        if slots.available_permits() == 0
+            && warned.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY)
+        {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                "connection limit reached: accepting no more until one closes"
+            );
+            warned = Some(Instant::now());
+        }
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = signal_tx.closed() => break,
+        };
+        // The semaphore is never closed, so this cannot fail.
+        let Ok(slot) = slot else { break };
         let stream = tokio::select! {
             accepted = listener.accept() => accepted,
             () = signal_tx.closed() => break,
@@ -580,44 +727,122 @@ pub async fn serve(
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
+        let app = app.clone();
         let signal_tx = signal_tx.clone();
         let close_rx = close_rx.clone();
         tokio::spawn(async move {
-            let streams = StreamExec::default();
-            let mut builder = auto::Builder::new(streams.clone());
-            builder
-                .http2()
-                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
-            let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
-            let mut signal = pin!(signal_tx.closed());
-            let mut signalled = false;
-            let mut running = FuturesUnordered::new();
-            let result = std::future::poll_fn(|cx| {
-                if !signalled && signal.as_mut().poll(cx).is_ready() {
-                    signalled = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                if let Poll::Ready(result) = conn.as_mut().poll(cx) {
-                    return Poll::Ready(result);
-                }
-                streams.take_into(&mut running);
-                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                // A stream started while the streams were polled (an upgrade) waits for
-                // the next pass.
-                if streams.any() {
-                    cx.waker().wake_by_ref();
-                }
-                Poll::Pending
-            })
-            .await;
-            if let Err(e) = result {
-                tracing::trace!(error = %e, "connection ended with an error");
-            }
+            serve_connection(stream, app, limits, &signal_tx).await;
+            drop(slot);
             drop(close_rx);
         });
     }
     drop(close_rx);
     drop(listener);
     close_tx.closed().await;
+}
+
+/// Serves one connection until it closes, is closed by `limits`, or (gracefully) once
+/// `signal` is closed.
+async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    limits: ConnLimits,
+    signal: &watch::Sender<()>,
+) {
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let inner = TowerToHyperService::new(app);
+        let activity = Arc::clone(&activity);
+        hyper::service::service_fn(move |request| {
+            let in_flight = activity.begin();
+            let answer = hyper::service::Service::call(&inner, request);
+            async move {
+                let answer = answer.await;
+                drop(in_flight);
+                answer
+            }
+        })
+    };
+    let streams = StreamExec::default();
+    let mut builder = auto::Builder::new(streams.clone());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
+    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let mut signal = pin!(signal.closed());
+    let mut signalled = false;
+    let mut phase = Phase::First;
+    // In `First`, the timer fires at the sooner of the two timeouts, so that a connection
+    // whose first request was answered at once is not kept past the idle timeout.
+    let first_deadline = activity.start + limits.header_timeout;
+    let mut timer = pin!(tokio::time::sleep(
+        limits.header_timeout.min(limits.idle_timeout)
+    ));
+    let mut running = FuturesUnordered::new();
+    let result = std::future::poll_fn(|cx| {
+        if !signalled && signal.as_mut().poll(cx).is_ready() {
+            signalled = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        streams.take_into(&mut running);
+        while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+        // A stream started while the streams were polled (an upgrade) waits for
+        // the next pass.
+        if streams.any() {
+            cx.waker().wake_by_ref();
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            let now = Instant::now();
+            let idle_deadline = activity
+                .idle_since()
+                .map_or(now + limits.idle_timeout, |since| {
+                    since + limits.idle_timeout
+                });
+            match phase {
+                // Not one request in the header timeout: nothing to be graceful about.
+                Phase::First if activity.started.load(Ordering::Relaxed) == 0 => {
+                    if first_deadline <= now {
+                        tracing::trace!("no request in the header timeout: closing");
+                        return Poll::Ready(Ok(()));
+                    }
+                    timer.as_mut().reset(first_deadline);
+                }
+                Phase::First => {
+                    phase = Phase::Serving;
+                    timer.as_mut().reset(idle_deadline);
+                }
+                Phase::Serving if idle_deadline <= now => {
+                    tracing::trace!("idle: closing");
+                    phase = Phase::Closing;
+                    if !signalled {
+                        signalled = true;
+                        conn.as_mut().graceful_shutdown();
+                        // The connection acts on it when next polled.
+                        cx.waker().wake_by_ref();
+                    }
+                    timer.as_mut().reset(now + limits.header_timeout);
+                }
+                Phase::Serving => timer.as_mut().reset(idle_deadline),
+                Phase::Closing => {
+                    tracing::trace!("still open after closing gracefully: dropping");
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "connection ended with an error");
+    }
 }

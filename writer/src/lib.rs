@@ -336,7 +336,7 @@ pub async fn run(
     tracing::info!("listening on http://{addr}");
     eprintln!("zipchain-writer: listening on http://{addr}");
     let app = http::app(writer.app_state());
-    http::serve(listener, app, shutdown).await;
+    http::serve(listener, app, config.conn_limits(), shutdown).await;
     tracing::info!("shutting down");
     writer.shutdown(Duration::from_secs(20)).await;
     Ok(())
