@@ -23,9 +23,13 @@
 //!    1 day, FINDINGS §1.3).
 //!
 //! `exp` is never compared with any clock, only with `iat`: every real proof is long
-//! expired, and this crate reads no clock. The token is not trimmed: a token with surrounding whitespace or
-//! a trailing newline is malformed (readers of files strip their own line endings, and
-//! `H(t)` is over the token's bytes exactly as issued).
+//! expired, and this crate reads no clock. The token is not trimmed: a token with
+//! surrounding whitespace or a trailing newline is malformed (readers of files strip
+//! their own line endings, and `H(t)` is over the token's bytes exactly as issued).
+//!
+//! Errors quote the input they reject (a claim, a kid, a JSON parser's message), but
+//! boundedly (96 bytes of a value as printed, a little more of a parser's message, then
+//! `…(N bytes)`), so a hostile token or JWKS cannot make a long report.
 //!
 //! Background: `../shared/research/jwt-FINDINGS.md` §2.5.
 
@@ -220,7 +224,7 @@ impl Jwks {
             let computed = cognito_kid(&key.public)?;
             if computed != kid {
                 return Err(TimestampError::JwkKidMismatch {
-                    kid: kid.to_string(),
+                    kid: bounded(kid),
                     computed,
                 });
             }
@@ -245,10 +249,11 @@ fn cognito_kid(public: &RsaPublicKey) -> Result<String, TimestampError> {
     Ok(STANDARD.encode(Sha256::digest(der.as_bytes())))
 }
 
+/// A [`TimestampError::Jwks`]; the kid and whatever the reason quotes are bounded.
 fn jwks_error(kid: Option<&String>, reason: impl fmt::Display) -> TimestampError {
     TimestampError::Jwks {
-        kid: kid.cloned(),
-        reason: reason.to_string(),
+        kid: kid.map(|kid| bounded(kid)),
+        reason: bounded_reason(&reason.to_string()),
     }
 }
 
@@ -262,7 +267,7 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         Some(other) => {
             return Err(jwks_error(
                 None,
-                format!("kid must be a string, got {other}"),
+                format!("kid must be a string, got {}", describe(other)),
             ));
         }
     };
@@ -273,7 +278,7 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
             Some(Value::String(s)) => Ok(Some(s.as_str())),
             Some(other) => Err(jwks_error(
                 kid_ref,
-                format!("{name} must be a string, got {other}"),
+                format!("{name} must be a string, got {}", describe(other)),
             )),
         }
     };
@@ -282,7 +287,7 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         other => {
             return Err(jwks_error(
                 kid_ref,
-                format!("kty must be \"RSA\", got {other:?}"),
+                format!("kty must be \"RSA\", got {:?}", other.map(bounded)),
             ));
         }
     }
@@ -290,7 +295,7 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         if alg != ALG_RS256 {
             return Err(jwks_error(
                 kid_ref,
-                format!("alg must be \"RS256\" when present, got {alg:?}"),
+                format!("alg must be \"RS256\" when present, got {:?}", bounded(alg)),
             ));
         }
     }
@@ -298,7 +303,7 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         if usage != "sig" {
             return Err(jwks_error(
                 kid_ref,
-                format!("use must be \"sig\" when present, got {usage:?}"),
+                format!("use must be \"sig\" when present, got {:?}", bounded(usage)),
             ));
         }
     }
@@ -309,7 +314,10 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         if !verifies {
             return Err(jwks_error(
                 kid_ref,
-                format!("key_ops must contain \"verify\" when present, got {ops}"),
+                format!(
+                    "key_ops must contain \"verify\" when present, got {}",
+                    describe(ops)
+                ),
             ));
         }
     }
@@ -402,7 +410,10 @@ impl TimestampVerifier {
         if let Some(domain) = &policy.username_domain {
             if domain.is_empty() || domain.contains('@') {
                 return Err(TimestampError::Policy {
-                    reason: format!("the username domain {domain:?} is empty or contains '@'"),
+                    reason: format!(
+                        "the username domain {:?} is empty or contains '@'",
+                        bounded(domain)
+                    ),
                 });
             }
         }
@@ -436,7 +447,7 @@ impl TimestampVerifier {
         if issuer.and_then(Value::as_str) != Some(self.policy.issuer.as_str()) {
             return Err(TimestampError::Issuer {
                 got: issuer.map(describe),
-                expected: self.policy.issuer.clone(),
+                expected: bounded(&self.policy.issuer),
             });
         }
         let expected_use = self.policy.token_use.as_str();
@@ -461,8 +472,8 @@ impl TimestampVerifier {
             (Some(suffix), Some(domain)) => {
                 Some(parse_attested_username(username, suffix).ok_or_else(|| {
                     TimestampError::UsernameFormat {
-                        got: username.to_string(),
-                        domain: domain.clone(),
+                        got: bounded(username),
+                        domain: bounded(domain),
                     }
                 })?)
             }
@@ -724,7 +735,7 @@ fn verify_jws(
     let key = match header.get("kid") {
         Some(Value::String(kid)) => jwks
             .by_kid(kid)
-            .ok_or_else(|| TimestampError::KidUnknown { kid: kid.clone() })?,
+            .ok_or_else(|| TimestampError::KidUnknown { kid: bounded(kid) })?,
         Some(other) => {
             return Err(TimestampError::KidMissing {
                 got: Some(describe(other)),
@@ -747,12 +758,12 @@ fn verify_jws(
         .ok_or(TimestampError::SegmentCount { got: 3 })?;
     let signature =
         Signature::try_from(signature.as_slice()).map_err(|_| TimestampError::Signature {
-            kid: key.kid.clone(),
+            kid: key.kid.as_deref().map(bounded),
         })?;
     key.verifier
         .verify(signing_input.as_bytes(), &signature)
         .map_err(|_| TimestampError::Signature {
-            kid: key.kid.clone(),
+            kid: key.kid.as_deref().map(bounded),
         })?;
     Ok((header, payload))
 }
@@ -793,8 +804,10 @@ pub(crate) fn parse_strict_json(bytes: &[u8]) -> Result<Value, String> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = StrictValue
         .deserialize(&mut deserializer)
-        .map_err(|e| e.to_string())?;
-    deserializer.end().map_err(|e| e.to_string())?;
+        .map_err(|e| bounded_reason(&e.to_string()))?;
+    deserializer
+        .end()
+        .map_err(|e| bounded_reason(&e.to_string()))?;
     Ok(value)
 }
 
@@ -864,7 +877,8 @@ impl<'de> Visitor<'de> for StrictValue {
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
                 return Err(de::Error::custom(format_args!(
-                    "duplicate member name {key:?}"
+                    "duplicate member name {:?}",
+                    bounded(&key)
                 )));
             }
             let value = access.next_value_seed(StrictValue)?;

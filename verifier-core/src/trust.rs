@@ -23,7 +23,8 @@
 //! timestamp names its key by `kid`, SPEC §1.3), and a `kid` of Cognito's form (the
 //! standard base64 of 32 bytes) must be `base64(SHA-256(DER SubjectPublicKeyInfo))` of
 //! its key, as every real Cognito key's is (research `jwt-FINDINGS.md` §1.3), so a
-//! descriptor cannot pin a key under another key's Cognito kid; the `nitro` section may
+//! descriptor cannot pin a key under another key's Cognito kid; errors quote what they
+//! reject boundedly (a prefix and its length), whatever its size; the `nitro` section may
 //! be omitted, meaning the
 //! AWS Nitro Enclaves Root-G1 root, no PCR allow-list and no debug documents; PCR values are
 //! 32, 48 or 64 bytes (the NSM's PCR sizes); hex is accepted in either case and written in
@@ -40,7 +41,8 @@ use crate::hash::Hash32;
 use crate::nsm::NsmPolicy;
 use crate::sequence::{SequenceError, SequencerKey};
 use crate::timestamp::{
-    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, parse_strict_json,
+    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, bounded, bounded_reason,
+    parse_strict_json,
 };
 
 /// The descriptor format version this crate reads and writes.
@@ -164,7 +166,7 @@ impl TrustDescriptor {
         let value =
             parse_strict_json(text.as_bytes()).map_err(|reason| TrustError::Json { reason })?;
         let wire: Wire = serde_json::from_value(value).map_err(|e| TrustError::Json {
-            reason: e.to_string(),
+            reason: bounded_reason(&e.to_string()),
         })?;
         Self::try_from(wire)
     }
@@ -252,10 +254,18 @@ impl TryFrom<Wire> for TrustDescriptor {
             });
         }
         let genesis = Hash32::from_hex(&wire.genesis).map_err(|_| TrustError::Genesis {
-            got: wire.genesis.chars().take(80).collect(),
+            got: bounded(&wire.genesis),
         })?;
-        let sequencer_key =
-            SequencerKey::from_hex(&wire.sequencer_key).map_err(TrustError::SequencerKey)?;
+        let sequencer_key = SequencerKey::from_hex(&wire.sequencer_key).map_err(|e| {
+            TrustError::SequencerKey(match e {
+                // It quotes up to 80 characters; quote as every other error does.
+                SequenceError::Key { reason, .. } => SequenceError::Key {
+                    got: bounded(&wire.sequencer_key),
+                    reason,
+                },
+                other => other,
+            })
+        })?;
         Self::new(genesis, sequencer_key, wire.timestamp, wire.nitro)
     }
 }
@@ -298,7 +308,7 @@ fn decode_pcrs(pcrs: &BTreeMap<String, String>) -> Result<BTreeMap<u8, Vec<u8>>,
     let mut out = BTreeMap::new();
     for (index, value) in pcrs {
         let pcr_error = |reason: &'static str| TrustError::Pcr {
-            index: index.clone(),
+            index: bounded(index),
             reason,
         };
         let canonical = !index.is_empty()
@@ -385,7 +395,8 @@ pub enum TrustError {
     /// `genesis` is not 64 hex digits.
     #[error("genesis is {got:?}, expected 64 hex digits")]
     Genesis {
-        /// The value written (up to 80 characters).
+        /// The value written (bounded as every quoted input: a prefix and its length
+        /// when long).
         got: String,
     },
     /// `sequencer_key` is not a valid Ed25519 key in hex.
@@ -403,7 +414,7 @@ pub enum TrustError {
     /// An entry of `nitro.pcrs` is unusable.
     #[error("nitro.pcrs[{index:?}]: {reason}")]
     Pcr {
-        /// The index as written.
+        /// The index as written (bounded).
         index: String,
         /// What is wrong.
         reason: &'static str,

@@ -365,6 +365,135 @@ fn username_rules() {
     );
 }
 
+/// An error's message and fields quote what they reject, boundedly: a 1 MB hostile
+/// claim, kid or JWK member gives a message under 300 bytes that says how long the
+/// input was.
+#[test]
+fn hostile_input_makes_short_errors() {
+    const MB: usize = 1 << 20;
+    /// Short, and (when it quotes the input) saying how long the input was.
+    fn assert_short(what: &str, err: &TimestampError) {
+        let shown = err.to_string();
+        assert!(shown.len() < 300, "{what}: {} bytes: {shown}", shown.len());
+        assert!(
+            shown.contains("bytes)") || what.ends_with("(not quoted)"),
+            "{what}: {shown}"
+        );
+        let debug = format!("{err:?}");
+        assert!(debug.len() < 400, "{what}: Debug of {} bytes", debug.len());
+    }
+    let signer = TestSigner::new();
+    let v = signer.verifier(Some("bky.sh"));
+    let long = "a".repeat(MB);
+    let with_claim = |name: &str, json: &str| {
+        let claims = good_claims("00@bky.sh");
+        let mut claims: serde_json::Map<String, Value> = serde_json::from_str(&claims).unwrap();
+        claims.insert(name.to_string(), serde_json::from_str(json).unwrap());
+        signer.sign_raw(GOOD_HEADER, &Value::Object(claims).to_string())
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("iss", with_claim("iss", &format!("{long:?}"))),
+        ("token_use", with_claim("token_use", &format!("{long:?}"))),
+        (
+            "username",
+            with_claim("cognito:username", &format!("{long:?}")),
+        ),
+        (
+            "username of control characters",
+            with_claim("cognito:username", &format!("\"{}\"", "\\u0001".repeat(MB))),
+        ),
+        (
+            "username of 4-byte characters",
+            with_claim(
+                "cognito:username",
+                &format!("\"{}\"", "\u{1f600}".repeat(MB / 4)),
+            ),
+        ),
+        ("iat", with_claim("iat", &format!("{long:?}"))),
+        (
+            "exp",
+            with_claim("exp", &format!("[{}0]", "0,".repeat(MB / 2))),
+        ),
+        (
+            "a duplicate claim",
+            signer.sign_raw(GOOD_HEADER, &format!(r#"{{"{long}":1,"{long}":2}}"#)),
+        ),
+        (
+            "claims that do not parse (not quoted)",
+            signer.sign_raw(GOOD_HEADER, &format!(r#"{{"x":"{long}" ]"#)),
+        ),
+        (
+            "kid",
+            signer.sign_raw(
+                &format!(r#"{{"kid":"{long}","alg":"RS256"}}"#),
+                &good_claims("u"),
+            ),
+        ),
+        (
+            "alg",
+            signer.sign_raw(
+                &format!(r#"{{"kid":"{TEST_KID}","alg":"{long}"}}"#),
+                &good_claims("u"),
+            ),
+        ),
+    ];
+    for (what, token) in &cases {
+        assert_short(what, &v.validate(token).unwrap_err());
+    }
+
+    // The key set: a 1 MB kid, kty or alg of a JWK, and a signature that fails under a
+    // key with a 1 MB kid.
+    let with_member = |name: &str, value: &str| {
+        let mut jwk = signer.jwk.clone();
+        jwk[name] = json!(value);
+        jwk
+    };
+    for (what, jwk) in [
+        ("kid with kty EC", {
+            let mut jwk = with_member("kid", &long);
+            jwk["kty"] = json!("EC");
+            jwk
+        }),
+        ("kty", with_member("kty", &long)),
+        ("alg", with_member("alg", &long)),
+        ("kid of an object", {
+            let mut jwk = signer.jwk.clone();
+            jwk["kid"] = json!({ "x": long });
+            jwk
+        }),
+    ] {
+        let err = Jwks::from_value(&json!({ "keys": [jwk] })).unwrap_err();
+        assert_short(what, &err);
+    }
+    let long_kid = Jwks::from_value(&json!({ "keys": [with_member("kid", &long)] })).unwrap();
+    let v = TimestampVerifier::new(TimestampPolicy {
+        issuer: TEST_ISSUER.into(),
+        token_use: TokenUse::Id,
+        username_domain: None,
+        jwks: long_kid,
+    })
+    .unwrap();
+    let token = signer.sign_raw(
+        &format!(r#"{{"kid":"{long}","alg":"RS256"}}"#),
+        &good_claims("u"),
+    );
+    // The signature of other claims under the same header.
+    let other = signer.sign_raw(&format!(r#"{{"kid":"{long}","alg":"RS256"}}"#), "{}");
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let (_, signature) = other.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{signature}");
+    assert_short("signature", &v.validate(&forged).unwrap_err());
+    // A policy's unusable domain.
+    let err = TimestampVerifier::new(TimestampPolicy {
+        issuer: TEST_ISSUER.into(),
+        token_use: TokenUse::Id,
+        username_domain: Some(format!("@{long}")),
+        jwks: signer.jwks(),
+    })
+    .unwrap_err();
+    assert_short("username_domain", &err);
+}
+
 #[test]
 fn malformed_compact_serialization() {
     let signer = TestSigner::new();

@@ -298,6 +298,66 @@ mod vectors {
         assert_eq!(d.timestamp_policy().jwks.check_cognito_kids(), Ok(0));
     }
 
+    /// A 1 MB hostile value anywhere in the descriptor gives an error under 300 bytes
+    /// that says how long the value was.
+    #[test]
+    fn hostile_values_make_short_errors() {
+        let long = "a".repeat(1 << 20);
+        let cases: Vec<(&str, Edit)> = vec![
+            ("an unknown field", {
+                let long = long.clone();
+                Box::new(move |v| v[long.as_str()] = json!(1))
+            }),
+            ("genesis", {
+                let long = long.clone();
+                Box::new(move |v| v["genesis"] = json!(long))
+            }),
+            ("sequencer_key", {
+                let long = long.clone();
+                Box::new(move |v| v["sequencer_key"] = json!(long))
+            }),
+            ("token_use", {
+                let long = long.clone();
+                Box::new(move |v| v["timestamp"]["token_use"] = json!(long))
+            }),
+            ("username_domain", {
+                let long = format!("@{long}");
+                Box::new(move |v| v["timestamp"]["username_domain"] = json!(long))
+            }),
+            ("a JWK's kid and kty", {
+                let long = long.clone();
+                Box::new(move |v| {
+                    v["timestamp"]["jwks"]["keys"][0]["kid"] = json!(long);
+                    v["timestamp"]["jwks"]["keys"][0]["kty"] = json!("EC");
+                })
+            }),
+            ("a PCR index", {
+                let long = long.clone();
+                Box::new(move |v| {
+                    let mut pcrs = serde_json::Map::new();
+                    pcrs.insert(long.clone(), json!("00".repeat(48)));
+                    v["nitro"]["pcrs"] = Value::Object(pcrs);
+                })
+            }),
+            ("allow_debug", {
+                let long = long.clone();
+                Box::new(move |v| v["nitro"]["allow_debug"] = json!(long))
+            }),
+        ];
+        for (what, edit) in cases {
+            let mut v = chain_value();
+            edit(&mut v);
+            let err = parse(&v).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.len() < 300, "{what}: {} bytes: {shown}", shown.len());
+            assert!(shown.contains("bytes)"), "{what}: {shown}");
+            assert!(format!("{err:?}").len() < 400, "{what}");
+        }
+        // JSON that does not parse, with a 1 MB string before the fault.
+        let err = TrustDescriptor::from_json(&format!(r#"{{"genesis":"{long}" ]"#)).unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
+    }
+
     #[test]
     fn nitro_section_defaults() {
         let mut v = chain_value();
