@@ -1,7 +1,8 @@
 //! The command line (SPEC §7.1) and the checked configuration built from it.
 
+use std::io::Read as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -42,9 +43,14 @@ pub struct Args {
     /// `--batch-max` transactions are waiting); a write after a quiet spell is cut at once.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub batch_wait: u64,
-    /// The bearer token writes must carry (required when listening off loopback).
+    /// The bearer token writes must carry (required when listening off loopback). Any user
+    /// can read a command line (`ps`): prefer --token-file or the environment variable.
     #[arg(long, value_name = "T", env = TOKEN_ENV, hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the token from this file instead: its content, less one trailing newline. The
+    /// file must not be empty, nor (on Unix) open to group or others (chmod 600).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
     /// Start a successor chain: archive the current chain.json and take over its queue.
     #[arg(long)]
     pub new_chain: bool,
@@ -119,7 +125,7 @@ pub struct Config {
 pub enum ConfigError {
     /// Listening off loopback without a token would let anyone write.
     #[error(
-        "--listen {listen} is not a loopback address, so writes need a token: pass --token or set {TOKEN_ENV}"
+        "--listen {listen} is not a loopback address, so writes need a token: pass --token-file, --token or set {TOKEN_ENV}"
     )]
     TokenRequired {
         /// The address asked for.
@@ -128,6 +134,56 @@ pub enum ConfigError {
     /// An empty token.
     #[error("the token is empty, expected at least one character")]
     EmptyToken,
+    /// Both `--token` (or its environment variable) and `--token-file`.
+    #[error("both --token (or {TOKEN_ENV}) and --token-file give a token, expected one")]
+    TokenTwice,
+    /// The token file cannot be read.
+    #[error("cannot read the token file {}: {reason}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's words.
+        reason: String,
+    },
+    /// The token file holds no token.
+    #[error("the token file {} is empty, expected the token", path.display())]
+    TokenFileEmpty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The token file is larger than a token can be.
+    #[error("the token file {} holds more than {limit} bytes, expected only the token", path.display())]
+    TokenFileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes read.
+        limit: usize,
+    },
+    /// The token file is open to group or others (Unix).
+    #[error(
+        "the token file {} has mode {mode:03o}, so other users may read the token; expected no permission for group or others (chmod 600 {})",
+        path.display(),
+        path.display()
+    )]
+    TokenFileMode {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The token holds a byte no `Authorization` header can carry, so no write could match
+    /// it (a second line in the token file, say). The token itself is never shown.
+    #[error(
+        "the token from {from} has byte {byte:#04x} at offset {offset}, expected no control characters and no blank at either end (an Authorization header cannot carry it)"
+    )]
+    TokenByte {
+        /// Where the token came from: `--token` or the file.
+        from: String,
+        /// The byte.
+        byte: u8,
+        /// Its offset in the token.
+        offset: usize,
+    },
     /// Not zero and not six `--store` URLs.
     #[error("got {got} --store URLs, expected none (six directories under DIR) or exactly 6")]
     StoreCount {
@@ -173,13 +229,97 @@ fn in_range(flag: &'static str, got: u64, max: u64) -> Result<u64, ConfigError> 
     }
 }
 
+/// The most bytes of a token file read.
+pub const MAX_TOKEN_FILE_BYTES: usize = 4096;
+
+/// Reads the token from `path`: its content less one trailing newline (`\n` or `\r\n`).
+///
+/// # Errors
+/// [`ConfigError`] when the file cannot be read, is empty, holds more than
+/// [`MAX_TOKEN_FILE_BYTES`], is not UTF-8, or (on Unix) grants any permission to group or
+/// others.
+pub fn read_token_file(path: &Path) -> Result<String, ConfigError> {
+    let failed = |e: std::io::Error| ConfigError::TokenFile {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The open file's mode, not the path's: the file read is the file checked.
+        let mode = file.metadata().map_err(failed)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::TokenFileMode {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TOKEN_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() > MAX_TOKEN_FILE_BYTES {
+        return Err(ConfigError::TokenFileTooLarge {
+            path: path.to_owned(),
+            limit: MAX_TOKEN_FILE_BYTES,
+        });
+    }
+    let mut token = String::from_utf8(bytes).map_err(|e| ConfigError::TokenFile {
+        path: path.to_owned(),
+        reason: format!("not UTF-8 text: {}", e.utf8_error()),
+    })?;
+    if token.ends_with('\n') {
+        token.pop();
+        if token.ends_with('\r') {
+            token.pop();
+        }
+    }
+    if token.is_empty() {
+        return Err(ConfigError::TokenFileEmpty {
+            path: path.to_owned(),
+        });
+    }
+    Ok(token)
+}
+
+/// Checks that `token` can be sent in `Authorization: Bearer <token>`: no control
+/// character, no blank at either end (HTTP trims those).
+fn check_token(token: &str, from: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    let bytes = token.as_bytes();
+    let last = bytes.len().saturating_sub(1);
+    let bad = bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| b.is_ascii_control() || ((i == 0 || i == last) && b == b' '));
+    match bad {
+        Some((offset, &byte)) => Err(ConfigError::TokenByte {
+            from: from(),
+            byte,
+            offset,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl TryFrom<Args> for Config {
     type Error = ConfigError;
 
     fn try_from(args: Args) -> Result<Self, ConfigError> {
-        let token = match args.token {
-            Some(t) if t.is_empty() => return Err(ConfigError::EmptyToken),
-            other => other,
+        let token = match (args.token, &args.token_file) {
+            (Some(_), Some(_)) => return Err(ConfigError::TokenTwice),
+            (Some(t), None) if t.is_empty() => return Err(ConfigError::EmptyToken),
+            (Some(t), None) => {
+                check_token(&t, || format!("--token (or {TOKEN_ENV})"))?;
+                Some(t)
+            }
+            (None, Some(path)) => {
+                let t = read_token_file(path)?;
+                check_token(&t, || format!("--token-file {}", path.display()))?;
+                Some(t)
+            }
+            (None, None) => None,
         };
         if token.is_none() && !args.listen.ip().is_loopback() {
             return Err(ConfigError::TokenRequired {
@@ -337,6 +477,134 @@ mod tests {
                     .starts_with(&format!("{flag} {bad} is out of range"))
             );
         }
+    }
+
+    /// A token file holding `content`, with `mode` on Unix.
+    fn token_file(dir: &Path, name: &str, content: &[u8], mode: u32) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        path
+    }
+
+    fn with_file(path: &Path, extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["--token-file", path.to_str().unwrap()];
+        argv.extend_from_slice(extra);
+        Config::try_from(args(&argv))
+    }
+
+    #[test]
+    fn token_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (content, token) in [
+            (&b"s3cret\n"[..], "s3cret"),
+            (b"s3cret\r\n", "s3cret"),
+            (b"s3cret", "s3cret"),
+            (b"two words\n", "two words"),
+        ] {
+            let path = token_file(d, "t", content, 0o600);
+            let c = with_file(&path, &["--listen", "0.0.0.0:8080"]).unwrap();
+            assert_eq!(c.token.as_deref(), Some(token), "{content:?}");
+        }
+        #[cfg(unix)]
+        {
+            let path = token_file(d, "ro", b"s3cret\n", 0o400);
+            assert_eq!(
+                with_file(&path, &[]).unwrap().token.as_deref(),
+                Some("s3cret")
+            );
+        }
+
+        // Empty, or only the newline.
+        for content in [&b""[..], b"\n", b"\r\n"] {
+            let path = token_file(d, "empty", content, 0o600);
+            let err = with_file(&path, &[]).unwrap_err();
+            assert_eq!(err, ConfigError::TokenFileEmpty { path: path.clone() });
+            assert!(err.to_string().contains(path.to_str().unwrap()), "{err}");
+        }
+        // One newline is trimmed, not two; a second line is refused, the token unshown.
+        for (content, byte, offset) in [
+            (&b"s3cret\n\n"[..], b'\n', 6),
+            (b"s3cret\nmore\n", b'\n', 6),
+            (b"s3cret\t\n", b'\t', 6),
+            (b" s3cret\n", b' ', 0),
+            (b"s3cret \n", b' ', 6),
+        ] {
+            let path = token_file(d, "bad", content, 0o600);
+            let err = with_file(&path, &[]).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::TokenByte { byte: b, offset: o, .. } if b == byte && o == offset),
+                "{content:?}: {err:?}"
+            );
+            assert!(err.to_string().contains(path.to_str().unwrap()), "{err}");
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
+        let path = token_file(d, "big", &[b'x'; MAX_TOKEN_FILE_BYTES + 1], 0o600);
+        assert!(matches!(
+            with_file(&path, &[]).unwrap_err(),
+            ConfigError::TokenFileTooLarge { .. }
+        ));
+        let path = token_file(d, "latin1", b"caf\xe9\n", 0o600);
+        assert!(matches!(
+            with_file(&path, &[]).unwrap_err(),
+            ConfigError::TokenFile { .. }
+        ));
+        let missing = d.join("missing");
+        let err = with_file(&missing, &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::TokenFile { .. }), "{err:?}");
+        assert!(err.to_string().contains(missing.to_str().unwrap()), "{err}");
+
+        // One source of token only.
+        let path = token_file(d, "t", b"s3cret\n", 0o600);
+        assert_eq!(
+            with_file(&path, &["--token", "other"]).unwrap_err(),
+            ConfigError::TokenTwice
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_others_may_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o601, 0o666] {
+            let path = token_file(dir.path(), "t", b"s3cret\n", mode);
+            let err = with_file(&path, &[]).unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::TokenFileMode {
+                    path: path.clone(),
+                    mode
+                },
+                "{mode:o}"
+            );
+            let text = err.to_string();
+            assert!(text.contains(&format!("mode {mode:03o}")), "{text}");
+            assert!(
+                text.contains(&format!("chmod 600 {}", path.display())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_with_a_control_character_is_refused() {
+        let err = Config::try_from(args(&["--token", "s3cret\n"])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::TokenByte {
+                byte: b'\n',
+                offset: 6,
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 
     #[test]
