@@ -61,6 +61,7 @@ impl DirSnapshot {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(KindDir {
                     names: Vec::new(),
+                    kind,
                     handle: None,
                     path,
                 });
@@ -83,6 +84,7 @@ impl DirSnapshot {
         let handle = DirHandle::open(&path).map_err(read_err)?;
         Ok(KindDir {
             names,
+            kind,
             handle: Some(handle),
             path,
         })
@@ -93,16 +95,27 @@ impl DirSnapshot {
 pub(crate) struct KindDir {
     /// The object file names (64 lowercase hex digits), sorted.
     pub(crate) names: Vec<String>,
+    kind: ObjectKind,
     handle: Option<DirHandle>,
     path: PathBuf,
 }
 
 impl KindDir {
     /// Reads object `name` into `buf` (reused between calls, grown as needed) and
-    /// returns its length; the error names the file.
-    pub(crate) fn read(&self, name: &str, buf: &mut Vec<u8>) -> Result<usize, InputError> {
+    /// passes its bytes to `f`. A file larger than its kind's limit
+    /// ([`ObjectKind::max_len`]) is refused unread; one larger than [`LARGE_OBJECT`]
+    /// is read while no other thread reads one (so a snapshot of many large files
+    /// holds one at a time), and `buf` gives its memory back afterwards. The error
+    /// names the file.
+    pub(crate) fn with_object<R>(
+        &self,
+        name: &str,
+        buf: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, InputError> {
+        let path = || self.path.join(name);
         let read_err = |source| InputError::Read {
-            path: self.path.join(name),
+            path: path(),
             source,
         };
         let handle = self
@@ -110,14 +123,49 @@ impl KindDir {
             .as_ref()
             .ok_or_else(|| read_err(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
         let mut file = handle.open_file(name).map_err(read_err)?;
-        read_whole(&mut file, buf).map_err(read_err)
+        let size = file.metadata().map_err(read_err)?.len();
+        if let Some(reason) = self.kind.oversize_reason(size) {
+            return Err(InputError::malformed(path().display().to_string(), reason));
+        }
+        let _one_at_a_time = (size > LARGE_OBJECT).then(|| {
+            LARGE_READS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        let len = read_capped(&mut file, self.kind.max_len(), buf).map_err(read_err)?;
+        let out = match buf.get(..len) {
+            Some(bytes) => f(bytes),
+            None => f(&[]),
+        };
+        if buf.capacity() as u64 > LARGE_OBJECT {
+            *buf = Vec::new();
+        }
+        Ok(out)
     }
+}
+
+/// Objects larger than this (16 MiB; only batches can be) are read one at a time.
+pub(crate) const LARGE_OBJECT: u64 = 16 << 20;
+
+/// Held while a large object is read and examined.
+static LARGE_READS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Reads `file` to its end into `buf` (see [`read_whole`]), refusing one that turns out
+/// longer than `max` bytes (it grew after its size was read).
+fn read_capped(file: &mut File, max: u64, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let len = read_whole(&mut file.take(max.saturating_add(1)), buf)?;
+    if len as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "the file grew past {max} bytes while it was read"
+        )));
+    }
+    Ok(len)
 }
 
 /// Reads `file` to its end into `buf`: one `read` for a file that fits and one that
 /// returns 0, with no `statx`/`lseek` for a size hint and no allocation once `buf` is
 /// as large as the largest object (what `std::fs::read` spends on each of 400k files).
-fn read_whole(file: &mut File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+fn read_whole(file: &mut impl std::io::Read, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let mut filled = 0;
     loop {
         if filled == buf.len() {
@@ -179,13 +227,24 @@ impl DirHandle {
 }
 
 impl ObjectSource for DirSnapshot {
+    /// The object's bytes, refused unread when the file is larger than its kind's
+    /// limit ([`ObjectKind::max_len`]).
     fn object(&self, kind: ObjectKind, key: &Hash32) -> Result<Option<Vec<u8>>, String> {
         let path = self.root.join(kind.dir()).join(key.to_hex());
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(cannot(e)),
+        };
+        let size = file.metadata().map_err(cannot)?.len();
+        if let Some(reason) = kind.oversize_reason(size) {
+            return Err(format!("{}: {reason}", path.display()));
         }
+        let mut buf = Vec::new();
+        let len = read_capped(&mut file, kind.max_len(), &mut buf).map_err(cannot)?;
+        buf.truncate(len);
+        Ok(Some(buf))
     }
 }
 
@@ -207,7 +266,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("attestations");
         std::fs::create_dir(&dir).unwrap();
-        let big = vec![0xa5u8; 200_000];
+        let big = vec![0xa5u8; 17 << 10];
         let (a, b) = ("b".repeat(64), "a".repeat(64));
         std::fs::write(dir.join(&a), &big).unwrap();
         std::fs::write(dir.join(&b), b"ten bytes!").unwrap();
@@ -223,15 +282,50 @@ mod tests {
         assert_eq!(listing.names, vec![b.clone(), a.clone()]);
 
         let mut buf = Vec::new();
-        let len = listing.read(&a, &mut buf).unwrap();
-        assert_eq!(buf.get(..len), Some(big.as_slice()));
-        let len = listing.read(&b, &mut buf).unwrap();
-        assert_eq!(buf.get(..len), Some(&b"ten bytes!"[..]));
+        let read = |name: &str, buf: &mut Vec<u8>| listing.with_object(name, buf, <[u8]>::to_vec);
+        assert_eq!(read(&a, &mut buf).unwrap(), big);
+        assert_eq!(read(&b, &mut buf).unwrap(), b"ten bytes!");
 
-        let missing = listing.read(&"d".repeat(64), &mut buf).unwrap_err();
+        let missing = read(&"d".repeat(64), &mut buf).unwrap_err();
         assert!(missing.to_string().contains(&"d".repeat(64)), "{missing}");
 
         // A kind without a directory has no objects.
         assert!(snapshot.list(ObjectKind::Batch).unwrap().names.is_empty());
+    }
+
+    #[test]
+    fn objects_over_their_kind_limit_are_refused_unread() {
+        let root = tempfile::tempdir().unwrap();
+        let blocks = root.path().join("blocks");
+        std::fs::create_dir(&blocks).unwrap();
+        // A sparse file of 4 GiB, and a block one byte too long.
+        let (sparse, long) = ("e".repeat(64), "f".repeat(64));
+        std::fs::File::create(blocks.join(&sparse))
+            .unwrap()
+            .set_len(4 << 30)
+            .unwrap();
+        std::fs::write(blocks.join(&long), [1u8; 82]).unwrap();
+        let snapshot = DirSnapshot {
+            root: root.path().to_owned(),
+        };
+        let listing = snapshot.list(ObjectKind::Block).unwrap();
+        let mut buf = Vec::new();
+        for (name, size) in [(&sparse, 4u64 << 30), (&long, 82)] {
+            let err = listing
+                .with_object(name, &mut buf, |_| panic!("{name} was read"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "file of {size} bytes; a block is at most 81 bytes"
+                )),
+                "{err}"
+            );
+            let err = snapshot
+                .object(ObjectKind::Block, &Hash32::from_hex(name).unwrap())
+                .unwrap_err();
+            assert!(err.contains("a block is at most 81 bytes"), "{err}");
+        }
+        assert!(buf.capacity() < 1 << 20, "nothing large was buffered");
     }
 }

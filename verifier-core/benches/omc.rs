@@ -7,13 +7,19 @@
 //! several runs per size and the 1M/100k ratio, which must stay at or below 12 (linear
 //! growth is 10); with both sizes, also that ratio measured in alternating 100k/1M rounds
 //! (the figure to quote: both sides of each ratio ran under the same machine conditions).
+//!
+//! `--hostile` instead times `AuditBuilder::finish` on chains of the same shape whose
+//! keys are random (SHA3 outputs) and crafted (every block hash, parent field,
+//! attested hash and UUID sharing its first 24 bytes, as a block builder or timestamp
+//! requester can choose them, issue #13), in alternating rounds at 10k and 100k blocks
+//! (or the sizes given), and prints the crafted/random ratio, which must stay near 1.
 
 use std::time::{Duration, Instant};
 
 use zipchain_verifier_core::block::Block;
 use zipchain_verifier_core::chain::{AuditBuilder, Examined, ValidTriple, omc};
 use zipchain_verifier_core::hash::Hash32;
-use zipchain_verifier_core::snapshot::ObjectKind;
+use zipchain_verifier_core::snapshot::{ObjectKind, Snapshot};
 use zipchain_verifier_core::time::{UnixMillis, UnixSeconds};
 
 /// One synthetic block: its facts as `examine` would have produced them.
@@ -26,6 +32,7 @@ struct Synthetic {
     k: u64,
 }
 
+/// A random-looking key: SHA3 of the tag and number.
 fn h(tag: u8, n: u64) -> Hash32 {
     let mut b = [0u8; 9];
     b[0] = tag;
@@ -33,21 +40,38 @@ fn h(tag: u8, n: u64) -> Hash32 {
     Hash32::digest(&b)
 }
 
+/// A crafted key: 24 bytes shared by every key, then the tag and number, so that any
+/// map hashing a prefix of the key sees one value.
+fn crafted(tag: u8, n: u64) -> Hash32 {
+    let mut b = [0xaa; 32];
+    b[24] = tag;
+    b[25..].copy_from_slice(&n.to_be_bytes()[1..]);
+    Hash32(b)
+}
+
 /// A main chain of `n` blocks; every 10th main-chain block also gets a losing branch
 /// of two blocks (sequenced after the winning sibling), so ~20% of blocks are orphans.
 fn chain(n: u64) -> (Hash32, Vec<Synthetic>) {
+    chain_of(n, h)
+}
+
+/// [`chain`] with its keys (and UUIDs, from the block keys' last 16 bytes) made by `key`.
+fn chain_of(n: u64, key: fn(u8, u64) -> Hash32) -> (Hash32, Vec<Synthetic>) {
     let mut out = Vec::with_capacity((n + n / 5) as usize);
     let mut k = 0u64;
     let mut next_id = 0u64;
     let mut make = |parent: Hash32, k: u64, out: &mut Vec<Synthetic>| {
         let id = next_id;
         next_id += 1;
+        let block = key(1, id);
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&block.as_bytes()[16..]);
         let s = Synthetic {
-            block: h(1, id),
-            uuid: id.to_be_bytes().repeat(2).try_into().unwrap_or([0; 16]),
+            block,
+            uuid,
             parent,
-            timestamp: h(2, id),
-            attestation: h(3, id),
+            timestamp: key(2, id),
+            attestation: key(3, id),
             k,
         };
         let t = s.timestamp;
@@ -135,6 +159,17 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
+    if std::env::args().any(|a| a == "--hostile") {
+        let sizes = if sizes.is_empty() {
+            vec![10_000, 100_000]
+        } else {
+            sizes
+        };
+        for n in sizes {
+            hostile(n);
+        }
+        return;
+    }
     let sizes = if sizes.is_empty() {
         vec![10_000, 100_000, 1_000_000]
     } else {
@@ -159,7 +194,7 @@ fn main() {
         for _ in 0..if omc_only { 0 } else { runs } {
             let b = builder(genesis, &blocks);
             let start = Instant::now();
-            let audit = b.finish();
+            let audit = b.finish(&Snapshot::new());
             t_finish.push(start.elapsed());
             orphans = audit.orphaned_blocks.len();
         }
@@ -225,5 +260,41 @@ fn paired_ratio() {
         shown.join(" "),
         median(smalls).as_secs_f64() * 1e3,
         median(larges).as_secs_f64() * 1e3,
+    );
+}
+
+/// Rounds of the random/crafted comparison.
+const HOSTILE_ROUNDS: usize = 7;
+
+/// `AuditBuilder::finish` on random and on crafted keys of one chain shape, in
+/// alternating rounds; prints both medians and the median of the per-round ratios.
+fn hostile(n: u64) {
+    let (g_random, random) = chain_of(n, h);
+    let (g_crafted, evil) = chain_of(n, crafted);
+    let run = |genesis: Hash32, blocks: &[Synthetic]| {
+        let b = builder(genesis, blocks);
+        let start = Instant::now();
+        let audit = b.finish(&Snapshot::new());
+        let took = start.elapsed();
+        assert_eq!(audit.main_chain.len() as u64, n);
+        took
+    };
+    let (mut rs, mut cs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..HOSTILE_ROUNDS {
+        let r = run(g_random, &random);
+        let c = run(g_crafted, &evil);
+        ratios.push(c.as_secs_f64() / r.as_secs_f64());
+        rs.push(r);
+        cs.push(c);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "audit-finish n={n:>8} blocks={:>8}: random {:>9.3} ms, crafted {:>9.3} ms; crafted/random median {:.2} over {HOSTILE_ROUNDS} alternating rounds (sorted: {})",
+        random.len(),
+        median(rs).as_secs_f64() * 1e3,
+        median(cs).as_secs_f64() * 1e3,
+        ratios[ratios.len() / 2],
+        shown.join(" "),
     );
 }

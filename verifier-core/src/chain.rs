@@ -14,12 +14,17 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
 
 use serde::Serialize;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, BatchBudget};
 use crate::block::Block;
+use crate::certificate::ObjectSource;
 use crate::hash::Hash32;
 use crate::nsm::{NsmVerifier, VerifyAt};
 use crate::sequence::{SequencerKey, check};
@@ -62,15 +67,29 @@ pub enum Examined {
         /// The NSM document's own timestamp.
         document_time: UnixMillis,
     },
-    /// A well-formed batch whose file name is its Merkle root.
+    /// A well-formed batch whose file name is its Merkle root. Its transaction ids
+    /// are not kept: [`AuditBuilder::finish`] reads again the batches of the main
+    /// chain only, so that batches no valid block references cost no memory.
     Batch {
         /// `m^H`.
         key: Hash32,
-        /// The transaction ids in leaf order.
-        tx_ids: Vec<Hash32>,
     },
     /// An object that is reported and ignored.
     Invalid(InvalidObject),
+}
+
+impl Examined {
+    /// The verdict on an object file of `size` bytes that was not read because it is
+    /// over its kind's limit ([`ObjectKind::max_len`]).
+    pub fn oversized(kind: ObjectKind, key: &Hash32, size: u64) -> Self {
+        Self::Invalid(InvalidObject {
+            kind,
+            key: key.to_hex(),
+            reason: kind
+                .oversize_reason(size)
+                .unwrap_or_else(|| format!("file of {size} bytes was not read")),
+        })
+    }
 }
 
 /// An object of the snapshot that failed validation (SPEC §2.1, §6).
@@ -91,6 +110,7 @@ pub struct Auditor {
     timestamps: TimestampVerifier,
     nsm: NsmVerifier,
     sequencer: SequencerKey,
+    seed: HashSeed,
 }
 
 impl Auditor {
@@ -104,7 +124,14 @@ impl Auditor {
             timestamps: trust.timestamp_verifier()?,
             nsm: NsmVerifier::new(trust.nsm_policy()?).map_err(TrustError::Nitro)?,
             sequencer: trust.sequencer_key(),
+            seed: HashSeed::random(),
         })
+    }
+
+    /// The same auditor with the hash maps of [`Auditor::audit`] under `seed`
+    /// ([`HashSeed`]; by default [`HashSeed::random`]).
+    pub fn with_hash_seed(self, seed: HashSeed) -> Self {
+        Self { seed, ..self }
     }
 
     /// The genesis block hash the descriptor pins.
@@ -141,6 +168,9 @@ impl Auditor {
         let Ok(named) = Hash32::from_hex(name) else {
             return invalid("file name is not 64 hex digits".to_owned());
         };
+        if let Some(reason) = kind.oversize_reason(bytes.len() as u64) {
+            return invalid(reason);
+        }
         if kind != ObjectKind::Batch {
             let actual = Hash32::digest(bytes);
             if actual != named {
@@ -186,12 +216,11 @@ impl Auditor {
                     Err(e) => invalid(format!("attestation: {e}")),
                 }
             }
-            ObjectKind::Batch => match Batch::decode(bytes) {
-                Ok(batch) => {
-                    let tx_ids = batch.tx_ids();
+            ObjectKind::Batch => match Batch::tx_ids_of(bytes, &BatchBudget::DEFAULT) {
+                Ok(tx_ids) => {
                     let root = crate::merkle::root(&tx_ids);
                     if root == named {
-                        Examined::Batch { key: named, tx_ids }
+                        Examined::Batch { key: named }
                     } else {
                         invalid(format!("batch Merkle root is {root}, not its name"))
                     }
@@ -210,7 +239,7 @@ impl Auditor {
             .map(|(kind, key, bytes)| (kind, key.to_hex(), bytes))
             .collect();
         let total = objects.len();
-        let mut builder = AuditBuilder::new(self.genesis);
+        let mut builder = AuditBuilder::new(self.genesis).with_hash_seed(self.seed);
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
@@ -233,49 +262,11 @@ impl Auditor {
             builder.add(kind, self.examine(kind, &name, bytes));
             progress(done + 1, total);
         }
-        builder.finish()
+        for &(kind, key, size) in snapshot.oversized() {
+            builder.add(kind, Examined::oversized(kind, &key, size));
+        }
+        builder.finish(snapshot)
     }
-}
-
-/// Hashes map keys that are already uniformly distributed (SHA3-256 outputs, the
-/// `y` of verified attestations, sequence numbers) with one multiply instead of
-/// SipHash. Every key in these maps comes from an object whose signature verified
-/// under the trust descriptor, so an attacker cannot choose keys to collide.
-#[derive(Default)]
-struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.write_u64(u64::from_le_bytes(word));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // A folded multiply: every input bit reaches the low bits that pick the
-        // bucket, so keys inserted in sorted order do not cluster.
-        let m = u128::from(self.0 ^ n) * 0x9e37_79b9_7f4a_7c15_u128;
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-
-    // The length prefix of arrays says nothing about the key.
-    fn write_usize(&mut self, _: usize) {}
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
-type FastSet<K> = HashSet<K, BuildHasherDefault<PrefixHasher>>;
-
-fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
-    FastMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
-}
-
-fn fast_set<K>(capacity: usize) -> FastSet<K> {
-    FastSet::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
 }
 
 /// The indices `0..len` in the order `cmp` gives them, ties in index order (so the
@@ -305,6 +296,51 @@ fn sort_items<T>(items: &mut Vec<T>, cmp: &dyn Fn(&T, &T) -> Ordering) {
     );
 }
 
+/// The secret seed of the audit's hash maps.
+///
+/// Their keys are bytes an attacker picks: the hash a timestamp attests is whatever its
+/// requester asked for, a block's UUID and parent field whatever its builder wrote. A
+/// map that hashed a prefix of them, or hashed them under a seed the attacker can
+/// know, could be filled with colliding keys and make grouping O(n²) (issue #13). The
+/// maps hash the whole key with foldhash under this seed, which the attacker never
+/// sees: [`HashSeed::random`] draws it from the operating system natively; the core
+/// reads no random source of its own, so on `wasm32-unknown-unknown` (where std has
+/// none and `random` is fixed) the caller passes entropy with [`HashSeed::new`], as it
+/// passes the time. The seed changes no verdict, only how fast a crafted input runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashSeed(u64);
+
+impl HashSeed {
+    /// A seed from the caller's entropy.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A seed from std's `RandomState`: random per process on native targets, a fixed
+    /// value on `wasm32-unknown-unknown` (pass entropy with [`HashSeed::new`] there).
+    pub fn random() -> Self {
+        use std::hash::BuildHasher;
+        Self(std::hash::RandomState::new().hash_one(0x7a69_7063_6861_696e_u64))
+    }
+}
+
+impl Default for HashSeed {
+    fn default() -> Self {
+        Self::random()
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, FixedState>;
+type FastSet<K> = HashSet<K, FixedState>;
+
+fn fast_map<K, V>(capacity: usize, seed: HashSeed) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(capacity, FixedState::with_seed(seed.0))
+}
+
+fn fast_set<K>(capacity: usize, seed: HashSeed) -> FastSet<K> {
+    FastSet::with_capacity_and_hasher(capacity, FixedState::with_seed(seed.0))
+}
+
 /// Items grouped by a key without a `Vec` per key: the item indices grouped by key
 /// (each group in index order), and for each key the range of that order holding its
 /// items.
@@ -316,10 +352,11 @@ struct GroupIndex<K> {
 impl<K: Copy + Eq + Hash> GroupIndex<K> {
     /// A counting sort over the distinct keys: count each key's items, give each key
     /// its range, then place the indices. Two hash lookups per item, where sorting the
-    /// indices by key cost 17 comparisons of 32–48-byte keys each at 100k items.
-    fn new(len: usize, key: impl Fn(usize) -> K) -> Self {
+    /// indices by key cost 17 comparisons of 32–48-byte keys each at 100k items (and
+    /// binary searches over the sorted keys a cache miss per step).
+    fn new(len: usize, seed: HashSeed, key: impl Fn(usize) -> K) -> Self {
         // (start, count) per key, then (start, next free slot) while placing.
-        let mut ranges: FastMap<K, (usize, usize)> = fast_map(len);
+        let mut ranges: FastMap<K, (usize, usize)> = fast_map(len, seed);
         for i in 0..len {
             ranges.entry(key(i)).or_insert((0, 0)).1 += 1;
         }
@@ -413,13 +450,17 @@ pub struct MainChainChoice {
 /// an equivocating sequencer can produce) are broken by the lower block hash, then
 /// the lower timestamp hash, then the order given, so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
-    omc_with(genesis, triples).0
+    omc_with(genesis, triples, HashSeed::random()).0
 }
 
 /// [`omc`], also returning the covered sequence numbers (the audit reports the first
-/// gap from them).
-fn omc_with(genesis: Hash32, triples: &[ValidTriple]) -> (MainChainChoice, SequenceCoverage) {
-    let mut scan = scan(genesis, triples);
+/// gap from them); the join's keys are hashed under `seed`.
+fn omc_with(
+    genesis: Hash32,
+    triples: &[ValidTriple],
+    seed: HashSeed,
+) -> (MainChainChoice, SequenceCoverage) {
+    let mut scan = scan(genesis, triples, seed);
     let Some(first) = scan.genesis else {
         let choice = MainChainChoice {
             chain: Vec::new(),
@@ -561,7 +602,17 @@ struct Scan {
 /// Reads every triple once, in order (the only pass over the 176-byte triples, which
 /// are too big to stay in cache on large chains): keeps a [`Link`] per triple, counts
 /// the join's partitions, finds the genesis triple and the covered numbers.
-fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
+///
+/// The join's key of a hash is the hash under the audit's secret seed, never a part of
+/// the hash itself, which a block's builder chooses for its parent field (issue #13):
+/// chosen keys then spread over the partitions and slots like random ones.
+fn scan(genesis: Hash32, triples: &[ValidTriple], seed: HashSeed) -> Scan {
+    let hasher = FixedState::with_seed(seed.0);
+    scan_with(genesis, triples, |h| hasher.hash_one(h))
+}
+
+/// [`scan`] with the join's keys made by `join_key` (tests make them collide).
+fn scan_with(genesis: Hash32, triples: &[ValidTriple], join_key: impl Fn(&Hash32) -> u64) -> Scan {
     let bits = partition_bits(triples.len());
     let mut child_counts = vec![0usize; 1 << bits];
     let mut parent_counts = vec![0usize; 1 << bits];
@@ -570,8 +621,8 @@ fn scan(genesis: Hash32, triples: &[ValidTriple]) -> Scan {
     let mut coverage = CoverageBuilder::new(triples.len());
     for (i, t) in triples.iter().enumerate() {
         let link = Link {
-            parent: hash_prefix(&t.parent),
-            stamp: hash_prefix(&t.timestamp),
+            parent: join_key(&t.parent),
+            stamp: join_key(&t.timestamp),
             k: t.k,
         };
         if let Some(c) = child_counts.get_mut(partition_of(link.parent, bits)) {
@@ -899,13 +950,6 @@ fn partition_of(prefix: u64, bits: u32) -> usize {
         .unwrap_or(0)
 }
 
-/// The first eight bytes of a hash, as a sort key.
-fn hash_prefix(hash: &Hash32) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&hash.as_bytes()[..8]);
-    u64::from_be_bytes(word)
-}
-
 /// Which sequence numbers have a valid triple, as far as `omc` and the audit need.
 ///
 /// The walk starts at `k = 0` and may only step to a child `z` when every number in
@@ -1189,8 +1233,11 @@ pub struct AuditBuilder {
     blocks: Vec<(Hash32, Block)>,
     timestamps: Vec<(Hash32, Hash32, UnixSeconds)>,
     attestations: Vec<(Hash32, [u8; 48], u64, UnixMillis)>,
-    batches: HashMap<Hash32, Vec<Hash32>>,
+    /// The roots of the well-formed batches (their transaction ids are read again
+    /// for the main chain only).
+    batches: Vec<Hash32>,
     invalid: Vec<InvalidObject>,
+    seed: HashSeed,
 }
 
 impl AuditBuilder {
@@ -1200,6 +1247,12 @@ impl AuditBuilder {
             genesis,
             ..Self::default()
         }
+    }
+
+    /// The same builder with its hash maps under `seed` ([`HashSeed`]; by default
+    /// [`HashSeed::random`]).
+    pub fn with_hash_seed(self, seed: HashSeed) -> Self {
+        Self { seed, ..self }
     }
 
     /// Adds the verdict on one object of kind `kind`.
@@ -1214,17 +1267,19 @@ impl AuditBuilder {
                 k,
                 document_time,
             } => self.attestations.push((key, y, k, document_time)),
-            Examined::Batch { key, tx_ids } => {
-                self.batches.insert(key, tx_ids);
-            }
+            Examined::Batch { key } => self.batches.push(key),
             Examined::Invalid(i) => self.invalid.push(i),
         }
     }
 
-    /// Forms the valid triples, runs [`omc`] and gathers the findings.
-    pub fn finish(mut self) -> Audit {
+    /// Forms the valid triples, runs [`omc`] and gathers the findings. The batches of
+    /// the main chain's blocks are read again from `batches` (the objects the builder
+    /// was given), checked against their roots once more, and their transaction ids
+    /// counted as final; a batch that cannot be read again, or whose bytes changed,
+    /// counts as missing. No other batch is read or held.
+    pub fn finish(mut self, batches: &dyn ObjectSource) -> Audit {
         let (triples, links) = self.triples();
-        let (choice, coverage) = omc_with(self.genesis, &triples);
+        let (choice, coverage) = omc_with(self.genesis, &triples, self.seed);
         let main_chain: Vec<MainChainBlock> = choice
             .chain
             .iter()
@@ -1244,19 +1299,20 @@ impl AuditBuilder {
             .collect();
 
         // Children of every timestamp, for pending blocks and fork drawings.
-        let children = GroupIndex::new(triples.len(), |i| triples[i].parent);
-        let mut on_main: FastSet<Hash32> = fast_set(main_chain.len());
+        let seed = self.seed;
+        let children = GroupIndex::new(triples.len(), seed, |i| triples[i].parent);
+        let mut on_main: FastSet<Hash32> = fast_set(main_chain.len(), seed);
         on_main.extend(main_chain.iter().map(|b| b.block));
-        let mut valid_blocks: FastSet<Hash32> = fast_set(triples.len());
+        let mut valid_blocks: FastSet<Hash32> = fast_set(triples.len(), seed);
         valid_blocks.extend(triples.iter().map(|t| t.block));
         // Pending: sequenced blocks beyond the tip, reached from it through timestamped
         // blocks whether or not those are sequenced yet (a withheld attestation).
         let pending: FastSet<Hash32> = match main_chain.last() {
             Some(tip) => {
-                let link_children = GroupIndex::new(links.len(), |i| links[i].0);
-                let mut reached = FastSet::default();
+                let link_children = GroupIndex::new(links.len(), seed, |i| links[i].0);
+                let mut reached = fast_set(0, seed);
                 let mut stack = vec![tip.timestamp];
-                let mut out = FastSet::default();
+                let mut out = fast_set(0, seed);
                 while let Some(t) = stack.pop() {
                     for &i in link_children.get(&t) {
                         let (_, child_t, block) = links[i];
@@ -1270,7 +1326,7 @@ impl AuditBuilder {
                 }
                 out
             }
-            None => FastSet::default(),
+            None => fast_set(0, seed),
         };
         let mut pending_blocks: Vec<Hash32> = pending.iter().copied().collect();
         sort_items(&mut pending_blocks, &Hash32::cmp);
@@ -1297,24 +1353,40 @@ impl AuditBuilder {
             ChainEnd::NoGenesis => None,
         };
 
+        let mut verified: FastSet<Hash32> = fast_set(self.batches.len(), seed);
+        verified.extend(self.batches.drain(..));
+        let tx_ids_of = |root: &Hash32| -> Option<Vec<Hash32>> {
+            if !verified.contains(root) {
+                return None;
+            }
+            let bytes = batches.object(ObjectKind::Batch, root).ok().flatten()?;
+            let ids = Batch::tx_ids_of(&bytes, &BatchBudget::DEFAULT).ok()?;
+            (crate::merkle::root(&ids) == *root).then_some(ids)
+        };
         let mut final_transactions: HashMap<Hash32, u64> = HashMap::new();
         final_transactions.reserve(main_chain.len());
         let mut missing_batches = Vec::new();
         for b in main_chain.iter().skip(1) {
-            match self.batches.get(&b.batch_root) {
-                // Past a missing batch no transaction's FIRST main-chain occurrence
-                // can be proven, so none is reported final (or certified) from there on.
-                Some(txs) if missing_batches.is_empty() => {
+            // Past a missing batch no transaction's FIRST main-chain occurrence can be
+            // proven, so none is reported final (or certified) from there on, and no
+            // later batch needs reading.
+            if !missing_batches.is_empty() {
+                if !verified.contains(&b.batch_root) {
+                    missing_batches.push(b.block);
+                }
+                continue;
+            }
+            match tx_ids_of(&b.batch_root) {
+                Some(txs) => {
                     for tx in txs {
-                        final_transactions.entry(*tx).or_insert(b.height);
+                        final_transactions.entry(tx).or_insert(b.height);
                     }
                 }
-                Some(_) => {}
                 None => missing_batches.push(b.block),
             }
         }
         if let Some(b0) = main_chain.first() {
-            if !self.batches.contains_key(&b0.batch_root) {
+            if !verified.contains(&b0.batch_root) {
                 missing_batches.insert(0, b0.block);
             }
         }
@@ -1347,11 +1419,12 @@ impl AuditBuilder {
     /// timestamp of it, sequenced or not: the paths along which a block can still
     /// extend the main chain once a missing attestation appears.
     fn triples(&self) -> (Vec<ValidTriple>, Vec<(Hash32, Hash32, Hash32)>) {
-        let by_attested = GroupIndex::new(self.timestamps.len(), |i| self.timestamps[i].1);
-        let by_y = GroupIndex::new(self.attestations.len(), |i| self.attestations[i].1);
+        let seed = self.seed;
+        let by_attested = GroupIndex::new(self.timestamps.len(), seed, |i| self.timestamps[i].1);
+        let by_y = GroupIndex::new(self.attestations.len(), seed, |i| self.attestations[i].1);
         let mut triples = Vec::with_capacity(self.blocks.len());
         let mut links = Vec::with_capacity(self.blocks.len());
-        let mut seen_blocks: FastSet<Hash32> = fast_set(self.blocks.len());
+        let mut seen_blocks: FastSet<Hash32> = fast_set(self.blocks.len(), seed);
         for (b_key, block) in &self.blocks {
             if !seen_blocks.insert(*b_key) {
                 continue;
@@ -1593,6 +1666,13 @@ mod tests {
         assert_eq!(SequenceCoverage::new([].into_iter()).max, None);
     }
 
+    /// The first eight bytes of a hash: join keys that an attacker could make collide.
+    fn prefix8(hash: &Hash32) -> u64 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&hash.as_bytes()[..8]);
+        u64::from_be_bytes(word)
+    }
+
     /// [`least_children_by_prefix`] as triple indices.
     fn by_prefix(ts: &[ValidTriple], scan: &mut Scan) -> Vec<usize> {
         let least = least_children_by_prefix(ts, scan).unwrap_or_default();
@@ -1608,7 +1688,7 @@ mod tests {
         assert_eq!(partition_of(u64::MAX, 0), 0);
         assert_eq!(partition_of(u64::MAX, 10), 1023);
         let ts: Vec<ValidTriple> = (0..1000).map(|i| triple(i, i, Some(i + 1), i)).collect();
-        let scan = scan(h(1000), &ts);
+        let scan = scan(h(1000), &ts, HashSeed::new(7));
         assert_eq!(scan.genesis, Some(0));
         let parents = scatter(&scan.parent_counts, &scan.links, |i, l| {
             (partition_of(l.stamp, scan.bits), (l.stamp, i))
@@ -1624,7 +1704,7 @@ mod tests {
         assert!(
             parents
                 .iter()
-                .all(|&(prefix, i)| prefix == hash_prefix(&ts[i].timestamp))
+                .all(|&(prefix, i)| prefix == FixedState::with_seed(7).hash_one(ts[i].timestamp))
         );
         let mut seen: Vec<usize> = parents.iter().map(|e| e.1).collect();
         seen.sort_unstable();
@@ -1638,7 +1718,7 @@ mod tests {
         let ts: Vec<ValidTriple> = (0..3000u64)
             .map(|i| triple(i, i, (i > 0).then_some(i / 2), (i * 7919) % 3001))
             .collect();
-        let mut scan = scan(h(1000), &ts);
+        let mut scan = scan(h(1000), &ts, HashSeed::new(7));
         assert_eq!(scan.genesis, Some(0));
         let exact = least_children_exact(&ts);
         assert_eq!(by_prefix(&ts, &mut scan), exact);
@@ -1648,6 +1728,62 @@ mod tests {
                 .min_by_key(|&j| ts[j].k);
             assert_eq!(least.unwrap_or(NO_CHILD), c, "triple {i}");
         }
+    }
+
+    /// Keys that count every comparison made of them.
+    #[derive(Clone, Copy, Debug)]
+    struct Counted([u8; 32]);
+
+    impl Hash for Counted {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+
+    std::thread_local! {
+        static COMPARISONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn compared() {
+        COMPARISONS.with(|c| c.set(c.get() + 1));
+    }
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            compared();
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+
+    #[test]
+    fn grouping_chosen_keys_stays_n_log_n() {
+        // Keys that share their first 24 bytes, as a block builder can write parent
+        // fields or a requester choose what a timestamp attests (issue #13): a table
+        // hashing a prefix put them all in one bucket, n²/4 comparisons on average.
+        let n = 8192usize;
+        let keys: Vec<Counted> = (0..n)
+            .map(|i| {
+                let mut k = [0xaa; 32];
+                k[24..].copy_from_slice(&((i / 2) as u64).to_be_bytes());
+                Counted(k)
+            })
+            .collect();
+        COMPARISONS.with(|c| c.set(0));
+        let index = GroupIndex::new(n, HashSeed::new(0x5eed), |i| keys[i]);
+        for (i, key) in keys.iter().enumerate() {
+            let group = index.get(key);
+            assert_eq!(group, &[i & !1, i | 1], "key {i}");
+        }
+        let missing = Counted([0xbb; 32]);
+        assert!(index.get(&missing).is_empty());
+        let used = COMPARISONS.with(std::cell::Cell::get);
+        let log_n = u64::from(usize::BITS - n.leading_zeros());
+        let bound = 20 * n as u64 * log_n;
+        assert!(
+            used <= bound,
+            "{used} comparisons for {n} keys; at most {bound}"
+        );
     }
 
     #[test]
@@ -1728,9 +1864,18 @@ mod tests {
             least_children_exact(&ts),
             vec![1, NO_CHILD, NO_CHILD, NO_CHILD]
         );
-        // By prefix, every timestamp here looks like every parent: the least child of
-        // the superset is b2 (k = 1), which the walk must see is not a child of b0.
-        assert_eq!(by_prefix(&ts, &mut scan(h(1000), &ts)), vec![2; 4]);
+        // Under join keys that collide (here the first eight bytes, which the join used
+        // before it hashed under a seed), every timestamp looks like every parent: the
+        // least child of the superset is b2 (k = 1), which the walk must see is not a
+        // child of b0. Under the seeded keys the join tells them apart itself.
+        assert_eq!(
+            by_prefix(&ts, &mut scan_with(h(1000), &ts, prefix8)),
+            vec![2; 4]
+        );
+        assert_eq!(
+            by_prefix(&ts, &mut scan(h(1000), &ts, HashSeed::new(7))),
+            least_children_exact(&ts)
+        );
         let c = omc(h(1000), &ts);
         assert_eq!((c.chain, c.end), (vec![0, 1], ChainEnd::NoChild));
         // An equivocation: two children of b0 with the same k; the lower block
@@ -1744,7 +1889,14 @@ mod tests {
             let mut ts = vec![ts[0].clone()];
             ts.extend(order);
             assert_eq!(least_children_exact(&ts)[0], expected + 1);
-            assert_eq!(by_prefix(&ts, &mut scan(h(1000), &ts))[0], expected + 1);
+            assert_eq!(
+                by_prefix(&ts, &mut scan_with(h(1000), &ts, prefix8))[0],
+                expected + 1
+            );
+            assert_eq!(
+                by_prefix(&ts, &mut scan(h(1000), &ts, HashSeed::new(7)))[0],
+                expected + 1
+            );
         }
     }
 }

@@ -23,7 +23,7 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{Batch, BatchError};
+use crate::batch::{Batch, BatchBudget, BatchError};
 use crate::hash::Hash32;
 
 /// The file name of the optional trust descriptor copy at the snapshot's root.
@@ -74,6 +74,31 @@ impl ObjectKind {
     /// The kind stored in directory `dir`, if any.
     pub fn from_dir(dir: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.dir() == dir)
+    }
+
+    /// The largest object of this kind the verifier reads, in bytes: a block is 81
+    /// bytes (SPEC §1.2); a timestamp JWT at most 16 KiB (real Cognito ID tokens are
+    /// about 1 KiB); an NSM document at most 17 KiB (its payload at most 16 KiB, AWS's
+    /// CDDL, plus the COSE envelope); a batch at most [`BatchBudget::DEFAULT`]'s 1 GiB.
+    /// A larger file is an invalid object, reported without being read.
+    pub fn max_len(self) -> u64 {
+        match self {
+            Self::Block => crate::block::BLOCK_LEN as u64,
+            Self::Timestamp => 16 << 10,
+            Self::Attestation => 17 << 10,
+            Self::Batch => BatchBudget::DEFAULT.max_bytes as u64,
+        }
+    }
+
+    /// The reason an object of this kind and `len` bytes is refused unread, or `None`
+    /// when it is within [`ObjectKind::max_len`].
+    pub fn oversize_reason(self, len: u64) -> Option<String> {
+        (len > self.max_len()).then(|| {
+            format!(
+                "file of {len} bytes; a {self} is at most {} bytes",
+                self.max_len()
+            )
+        })
     }
 
     fn index(self) -> usize {
@@ -201,6 +226,8 @@ pub struct Snapshot {
     chain_json: Option<Vec<u8>>,
     // INVARIANT: indexed by `ObjectKind::index`.
     objects: [BTreeMap<Hash32, Vec<u8>>; 4],
+    /// Object files over their kind's limit, left unread: kind, name, size.
+    oversized: Vec<(ObjectKind, Hash32, u64)>,
     ignored: usize,
 }
 
@@ -263,6 +290,24 @@ impl Snapshot {
     /// Sets (or clears) `chain.json`.
     pub fn set_chain_json(&mut self, bytes: Option<Vec<u8>>) {
         self.chain_json = bytes;
+    }
+
+    /// The object files that were over their kind's limit ([`ObjectKind::max_len`]) and
+    /// so were not read: kind, name and size. The audit reports each as invalid.
+    pub fn oversized(&self) -> &[(ObjectKind, Hash32, u64)] {
+        &self.oversized
+    }
+
+    /// Notes an object file over its kind's limit, not read (for adapters that read a
+    /// directory).
+    pub fn note_oversized(&mut self, kind: ObjectKind, key: Hash32, size: u64) {
+        if !self
+            .oversized
+            .iter()
+            .any(|(k, n, _)| *k == kind && *n == key)
+        {
+            self.oversized.push((kind, key, size));
+        }
     }
 
     /// The number of files that matched no object path and were ignored.
@@ -337,12 +382,18 @@ impl Snapshot {
                     max: budget.max_object_bytes,
                 });
             }
+            let Some(candidate) = candidate else {
+                continue;
+            };
+            // Files over the limit of every kind their path could name are not read.
+            if size > candidate.max_len() {
+                candidates.push((candidate, lossy(), Err(size)));
+                continue;
+            }
             let capacity = usize::try_from(size).unwrap_or(0).min(bytes.len());
             let mut data = Vec::with_capacity(capacity);
             entry.read_to_end(&mut data).map_err(SnapshotError::tar)?;
-            if let Some(candidate) = candidate {
-                candidates.push((candidate, lossy(), data));
-            }
+            candidates.push((candidate, lossy(), Ok(data)));
         }
 
         // Decide where the layout sits: at the root if anything is there, else under the one
@@ -383,13 +434,31 @@ impl Snapshot {
         Ok(snapshot)
     }
 
-    /// Stores a file read from a tar, refusing a second, different copy of one path.
+    /// Stores a file read from a tar (or notes it unread when `data` is the size of a
+    /// file over its kind's limit), refusing a second, different copy of one path.
     fn add_unique(
         &mut self,
         target: SnapshotPath,
         path: String,
-        data: Vec<u8>,
+        data: Result<Vec<u8>, u64>,
     ) -> Result<(), SnapshotError> {
+        let size = match &data {
+            Ok(d) => d.len() as u64,
+            Err(size) => *size,
+        };
+        let data = match (target, data) {
+            (SnapshotPath::Object(kind, key), _) if size > kind.max_len() => {
+                self.note_oversized(kind, key, size);
+                return Ok(());
+            }
+            (SnapshotPath::ChainJson, _) if size > CHAIN_JSON_MAX => {
+                self.note_ignored();
+                return Ok(());
+            }
+            (_, Ok(data)) => data,
+            // Unread only when over every limit its path could name, handled above.
+            (_, Err(_)) => return Ok(()),
+        };
         let slot = match target {
             SnapshotPath::ChainJson => &mut self.chain_json,
             SnapshotPath::Object(kind, key) => {
@@ -449,7 +518,26 @@ impl Candidate {
         };
         (at_root.is_some() || below_top.is_some()).then_some(Self { at_root, below_top })
     }
+
+    /// The largest file either reading of the path allows.
+    fn max_len(&self) -> u64 {
+        let limit = |target: &SnapshotPath| match target {
+            SnapshotPath::ChainJson => CHAIN_JSON_MAX,
+            SnapshotPath::Object(kind, _) => kind.max_len(),
+        };
+        let below = self.below_top.as_ref().map(|(_, t)| t);
+        self.at_root
+            .iter()
+            .chain(below)
+            .map(limit)
+            .max()
+            .unwrap_or(0)
+    }
 }
+
+/// The largest `chain.json` copy read from a snapshot (1 MiB; a descriptor with its
+/// JWKS and root is a few KiB). A larger one is ignored.
+pub const CHAIN_JSON_MAX: u64 = 1 << 20;
 
 /// Why a snapshot could not be read.
 #[non_exhaustive]

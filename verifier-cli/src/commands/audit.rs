@@ -129,18 +129,17 @@ fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, Inp
                         .par_iter()
                         .map(|name| {
                             let e = OBJECT_BUFFER.with_borrow_mut(|buf| {
-                                match listing.read(name, buf) {
-                                    Ok(len) => auditor.examine(
-                                        kind,
-                                        name,
-                                        buf.get(..len).unwrap_or_default(),
-                                    ),
-                                    Err(err) => Examined::Invalid(InvalidObject {
-                                        kind,
-                                        key: name.clone(),
-                                        reason: err.to_string(),
-                                    }),
-                                }
+                                listing
+                                    .with_object(name, buf, |bytes| {
+                                        auditor.examine(kind, name, bytes)
+                                    })
+                                    .unwrap_or_else(|err| {
+                                        Examined::Invalid(InvalidObject {
+                                            kind,
+                                            key: name.clone(),
+                                            reason: err.to_string(),
+                                        })
+                                    })
                             });
                             bar.inc(1);
                             (kind, e)
@@ -153,14 +152,20 @@ fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, Inp
         SnapshotInput::Tar(s) => {
             let objects: Vec<_> = s.iter().collect();
             bar.set_length(objects.len() as u64);
-            objects
+            let mut examined: Vec<(ObjectKind, Examined)> = objects
                 .par_iter()
                 .map(|(kind, key, bytes)| {
                     let e = auditor.examine(*kind, &key.to_hex(), bytes);
                     bar.inc(1);
                     (*kind, e)
                 })
-                .collect()
+                .collect();
+            examined.extend(
+                s.oversized()
+                    .iter()
+                    .map(|&(kind, key, size)| (kind, Examined::oversized(kind, &key, size))),
+            );
+            examined
         }
     };
     bar.finish_and_clear();
@@ -168,7 +173,7 @@ fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, Inp
     for (kind, e) in examined {
         builder.add(kind, e);
     }
-    Ok(builder.finish())
+    Ok(builder.finish(snapshot))
 }
 
 thread_local! {
