@@ -99,19 +99,94 @@ pub enum MakeCertificateError {
     /// The object is there but no longer what the audit saw.
     #[error("{0}")]
     Changed(String),
+    /// The object read for the certificate does not hash to the key it was read under (for a
+    /// batch, its Merkle root): the file changed after the audit examined it, and the audit's
+    /// verdict does not cover what was read now.
+    #[error(
+        "{kind} {key} changed since the audit read it: its bytes now hash to {got} (for a batch, its Merkle root), not to its name"
+    )]
+    Mismatch {
+        /// Its kind.
+        kind: ObjectKind,
+        /// The key it was read under (what the audit validated).
+        key: Hash32,
+        /// What the bytes read now hash to.
+        got: Hash32,
+    },
+    /// The audit proves that the sequencer equivocated (SPEC §5: two valid attestations with
+    /// one sequence number and different `y`). Nothing it sequenced can be certified: a second,
+    /// conflicting certificate at the same height can be made from the other block.
+    #[error(
+        "the sequencer equivocated: sequence number{} {} {} given to different blocks, so no certificate is made from this snapshot",
+        if sequences.len() == 1 { "" } else { "s" },
+        join_numbers(sequences),
+        if sequences.len() == 1 { "was" } else { "were" }
+    )]
+    Equivocation {
+        /// The sequence numbers given out more than once, ascending.
+        sequences: Vec<u64>,
+    },
+    /// The block's timestamp was issued before its parent's (`t_i.iat < t_(i-1).iat`): the
+    /// certificate's interval would end before it begins, and the check rejects it.
+    #[error(
+        "the lower timestamp was issued at {not_before}, after the upper one ({not_after}): no certificate spans an interval that ends before it begins"
+    )]
+    TimeOrder {
+        /// `t_(i-1).iat`, Unix seconds.
+        not_before: u64,
+        /// `t_i.iat`, Unix seconds.
+        not_after: u64,
+    },
+}
+
+impl MakeCertificateError {
+    /// Whether this is a verdict on the snapshot (the sequencer equivocated, or the times are
+    /// out of order: the certificate would not be valid) rather than a failure to read it.
+    pub fn is_verdict(&self) -> bool {
+        matches!(self, Self::Equivocation { .. } | Self::TimeOrder { .. })
+    }
+}
+
+/// `2, 5, 9`; at most ten numbers, then `…`.
+fn join_numbers(numbers: &[u64]) -> String {
+    let mut out: Vec<String> = numbers.iter().take(10).map(u64::to_string).collect();
+    if numbers.len() > 10 {
+        out.push(format!("… ({} in all)", numbers.len()));
+    }
+    out.join(", ")
+}
+
+/// The distinct sequence numbers of the audit's equivocations, ascending.
+fn equivocated_sequences(audit: &Audit) -> Vec<u64> {
+    let mut sequences: Vec<u64> = audit.equivocations.iter().map(|e| e.sequence).collect();
+    sequences.sort_unstable();
+    sequences.dedup();
+    sequences
 }
 
 /// `makeCertificate` (SPEC §5): the certificate of `tx` from the first main-chain
 /// block after `b0` whose batch contains it. `Ok(None)` when `tx` is not final.
 ///
+/// Every object is read again from `source` and hashed against the key the audit
+/// validated it under (see [`certificate_for`]).
+///
 /// # Errors
-/// [`MakeCertificateError`] when the objects the audit used cannot be read again.
+/// - [`MakeCertificateError::Equivocation`] when the audit found that the sequencer
+///   equivocated: the snapshot proves the chain untrustworthy, whatever `tx` is;
+/// - [`MakeCertificateError::TimeOrder`] when the block's timestamp precedes its parent's;
+/// - the other variants when the objects the audit used cannot be read again, or are no
+///   longer what it saw.
 pub fn make_certificate(
     auditor: &Auditor,
     audit: &Audit,
     source: &dyn ObjectSource,
     tx: &Hash32,
 ) -> Result<Option<Certificate>, MakeCertificateError> {
+    if !audit.equivocations.is_empty() {
+        return Err(MakeCertificateError::Equivocation {
+            sequences: equivocated_sequences(audit),
+        });
+    }
     let Some(height) = audit.final_height(tx) else {
         return Ok(None);
     };
@@ -142,9 +217,14 @@ pub fn make_certificate(
 /// `prev` is the block below it, or that this is the first main-chain occurrence of `tx`:
 /// that is the caller's knowledge. [`check_certificate`] checks the result.
 ///
+/// Each object is hashed against the key it is read under at the moment it is used (the
+/// block, both timestamps and the attestation by `H`, the batch by its Merkle root), so a
+/// file swapped after the audit examined it is never put into a certificate.
+///
 /// # Errors
-/// [`MakeCertificateError`] when an object is missing or unreadable, or the batch does not
-/// hold `tx`.
+/// [`MakeCertificateError`] when an object is missing, unreadable or no longer hashes to its
+/// key ([`MakeCertificateError::Mismatch`]), the batch does not hold `tx`, or the block's
+/// timestamp was issued before its parent's ([`MakeCertificateError::TimeOrder`]).
 pub fn certificate_for(
     genesis: Hash32,
     sequencer_key: &SequencerKey,
@@ -154,35 +234,21 @@ pub fn certificate_for(
     tx: &Hash32,
 ) -> Result<Certificate, MakeCertificateError> {
     let height = entry.height;
-    let read = |kind: ObjectKind, key: &Hash32| -> Result<Vec<u8>, MakeCertificateError> {
-        match source.object(kind, key) {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(MakeCertificateError::Object {
-                kind,
-                key: *key,
-                reason: "it is missing".to_owned(),
-            }),
-            Err(reason) => Err(MakeCertificateError::Object {
-                kind,
-                key: *key,
-                reason,
-            }),
-        }
-    };
-    let text = |kind, key: &Hash32| -> Result<String, MakeCertificateError> {
-        String::from_utf8(read(kind, key)?)
-            .map_err(|_| MakeCertificateError::Changed(format!("timestamp {key} is not text")))
-    };
-    let block = read(ObjectKind::Block, &entry.block)?;
-    let upper = text(ObjectKind::Timestamp, &entry.timestamp)?;
-    let lower = text(ObjectKind::Timestamp, &prev.timestamp)?;
-    let attestation = read(ObjectKind::Attestation, &entry.attestation)?;
-    let batch = Batch::decode(&read(ObjectKind::Batch, &entry.batch_root)?)
-        .map_err(|e| MakeCertificateError::Changed(format!("batch: {e}")))?;
+    if prev.iat > entry.iat {
+        return Err(MakeCertificateError::TimeOrder {
+            not_before: prev.iat.0,
+            not_after: entry.iat.0,
+        });
+    }
+    let block = read_hashed(source, ObjectKind::Block, &entry.block)?;
+    let upper = read_text(source, &entry.timestamp)?;
+    let lower = read_text(source, &prev.timestamp)?;
+    let attestation = read_hashed(source, ObjectKind::Attestation, &entry.attestation)?;
+    let batch = read_batch(source, &entry.batch_root)?;
     let tx_ids = batch.tx_ids();
     let Some(index) = tx_ids.iter().position(|t| t == tx) else {
         return Err(MakeCertificateError::Changed(format!(
-            "batch {} no longer holds {tx}",
+            "batch {} does not hold {tx}",
             entry.batch_root
         )));
     };
@@ -211,6 +277,71 @@ pub fn certificate_for(
     })
 }
 
+/// The bytes of the object of `kind` named `key`, missing or unreadable as an error.
+fn read_object(
+    source: &dyn ObjectSource,
+    kind: ObjectKind,
+    key: &Hash32,
+) -> Result<Vec<u8>, MakeCertificateError> {
+    match source.object(kind, key) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(MakeCertificateError::Object {
+            kind,
+            key: *key,
+            reason: "it is missing".to_owned(),
+        }),
+        Err(reason) => Err(MakeCertificateError::Object {
+            kind,
+            key: *key,
+            reason,
+        }),
+    }
+}
+
+/// A block, timestamp or attestation, read and hashed against its key: `H(bytes) == key`.
+fn read_hashed(
+    source: &dyn ObjectSource,
+    kind: ObjectKind,
+    key: &Hash32,
+) -> Result<Vec<u8>, MakeCertificateError> {
+    let bytes = read_object(source, kind, key)?;
+    let got = Hash32::digest(&bytes);
+    if got != *key {
+        return Err(MakeCertificateError::Mismatch {
+            kind,
+            key: *key,
+            got,
+        });
+    }
+    Ok(bytes)
+}
+
+/// A timestamp JWT, read and hashed against its key, as text.
+fn read_text(source: &dyn ObjectSource, key: &Hash32) -> Result<String, MakeCertificateError> {
+    String::from_utf8(read_hashed(source, ObjectKind::Timestamp, key)?)
+        .map_err(|_| MakeCertificateError::Changed(format!("timestamp {key} is not text")))
+}
+
+/// A batch, read, decoded and checked against its key: its Merkle root is `root`.
+fn read_batch(source: &dyn ObjectSource, root: &Hash32) -> Result<Batch, MakeCertificateError> {
+    decode_batch(root, &read_object(source, ObjectKind::Batch, root)?)
+}
+
+/// The batch read under the key `root`, decoded and checked: its Merkle root is `root`.
+fn decode_batch(root: &Hash32, bytes: &[u8]) -> Result<Batch, MakeCertificateError> {
+    let batch = Batch::decode(bytes)
+        .map_err(|e| MakeCertificateError::Changed(format!("batch {root}: {e}")))?;
+    let got = batch.root();
+    if got != *root {
+        return Err(MakeCertificateError::Mismatch {
+            kind: ObjectKind::Batch,
+            key: *root,
+            got,
+        });
+    }
+    Ok(batch)
+}
+
 /// One named check of a certificate and its outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckOutcome {
@@ -230,6 +361,12 @@ pub struct CertificateVerdict {
     /// Whether main-chain position was checked against a snapshot. When `false`,
     /// `valid` says nothing about whether the block is on the main chain.
     pub main_chain_checked: bool,
+    /// Whether the transaction's position within the block (`inclusion.leaf_index` and
+    /// `inclusion.tree_size`) was checked against the block's batch from a snapshot. When
+    /// `false`, `valid` proves that the transaction is in the block but not where: several
+    /// leaf indices and sizes can share one audit path, and the order of transactions
+    /// (SPEC §4) depends on it.
+    pub position_checked: bool,
     /// Every check that ran, in order.
     pub checks: Vec<CheckOutcome>,
     /// The transaction id, when the certificate could be read.
@@ -254,20 +391,50 @@ impl CertificateVerdict {
 /// Checks, by name: `format`, `chain`, `lower_timestamp`, `upper_timestamp`,
 /// `upper_attests_block`, `block_links_lower`, `attestation`, `attestation_binds_block`,
 /// `attestation_time`, `inclusion`, `time_bounds`; with an audit of a snapshot also
-/// `main_chain` and `first_occurrence`.
+/// `main_chain` and `first_occurrence`, and `equivocation` (failed) when the audit found
+/// that the sequencer equivocated.
 ///
 /// # Note
 /// Without `audit`, a valid verdict proves the block was timestamped between the two
 /// times and sequenced, not that it is on the main chain: `main_chain_checked` is
-/// then `false`.
+/// then `false`. This function has no objects to read the block's batch from, so the
+/// position within the block is never proven here (`position_checked` is `false`); a
+/// caller holding the snapshot uses [`check_certificate_with_snapshot`].
 pub fn check_certificate(
     json: &str,
     auditor: &Auditor,
     audit: Option<&Audit>,
 ) -> CertificateVerdict {
+    check(json, auditor, audit, None)
+}
+
+/// Checks a certificate (SPEC §3) against a snapshot: `audit` is the snapshot's audit and
+/// `objects` its objects, from which the block's batch is read (and checked against its
+/// Merkle root) to prove the transaction's position.
+///
+/// The checks of [`check_certificate`] with an audit, where `inclusion` also requires that
+/// `inclusion.leaf_index` is the transaction's first position in the batch and
+/// `inclusion.tree_size` the batch's length; a batch the snapshot lacks fails it. An audit
+/// that found an equivocation adds the failed check `equivocation`.
+pub fn check_certificate_with_snapshot(
+    json: &str,
+    auditor: &Auditor,
+    audit: &Audit,
+    objects: &dyn ObjectSource,
+) -> CertificateVerdict {
+    check(json, auditor, Some(audit), Some(objects))
+}
+
+fn check(
+    json: &str,
+    auditor: &Auditor,
+    audit: Option<&Audit>,
+    objects: Option<&dyn ObjectSource>,
+) -> CertificateVerdict {
     let mut v = CertificateVerdict {
         valid: false,
         main_chain_checked: false,
+        position_checked: false,
         checks: Vec::new(),
         tx: None,
         height: None,
@@ -442,40 +609,118 @@ pub fn check_certificate(
 
     let root = RootHash::new(block.batch_root, proof.tree_size);
     let incl = root.verify_inclusion(&tx, &proof);
-    push(
-        &mut v,
-        "inclusion",
-        incl.is_ok(),
-        match incl {
-            Ok(()) => format!(
+    let mut batch_missing = false;
+    let (ok, detail) = match incl {
+        Err(e) => (false, e.to_string()),
+        Ok(()) => {
+            let leads = format!(
                 "leaf {} of {} leads to the batch root {}",
                 proof.leaf_index, proof.tree_size, block.batch_root
-            ),
-            Err(e) => e.to_string(),
-        },
-    );
+            );
+            match objects {
+                None => (
+                    true,
+                    format!(
+                        "{leads}; the position within the block is NOT proven {}: other leaf \
+                         indices and sizes can share one audit path, and the order of \
+                         transactions (SPEC §4) depends on it",
+                        if audit.is_some() {
+                            "(the block's batch was not read)"
+                        } else {
+                            "without the snapshot"
+                        }
+                    ),
+                ),
+                Some(objects) => match batch_position(objects, &block.batch_root, &tx) {
+                    // Not at hand: said here, and failed at `first_occurrence`, which
+                    // cannot be proven without the batch either (so an empty or partial
+                    // snapshot still fails first where the block is not on its chain).
+                    Err(BatchProblem::Missing) => {
+                        batch_missing = true;
+                        (
+                            true,
+                            format!(
+                                "{leads}; the position within the block is NOT proven: the \
+                                 snapshot does not hold the block's batch {}",
+                                block.batch_root
+                            ),
+                        )
+                    }
+                    Err(BatchProblem::Unusable(reason)) => (
+                        false,
+                        format!(
+                            "{leads}, but the position within the block cannot be proven: {reason}"
+                        ),
+                    ),
+                    Ok(BatchPosition { first, size }) => {
+                        v.position_checked = true;
+                        if first == proof.leaf_index && size == proof.tree_size {
+                            (
+                                true,
+                                format!(
+                                    "{leads}, and the snapshot's batch holds the transaction \
+                                     first at leaf {first} of {size}: position proven"
+                                ),
+                            )
+                        } else {
+                            (
+                                false,
+                                format!(
+                                    "the audit path leads to the batch root, but the snapshot's \
+                                     batch holds the transaction first at leaf {first} of {size}, \
+                                     not at leaf {} of {}",
+                                    proof.leaf_index, proof.tree_size
+                                ),
+                            )
+                        }
+                    }
+                },
+            }
+        }
+    };
+    push(&mut v, "inclusion", ok, detail);
 
+    let ordered = cert.not_before <= cert.not_after;
+    let disorder = || {
+        format!(
+            "not_before {} is after not_after {}: an interval cannot end before it begins",
+            cert.not_before, cert.not_after
+        )
+    };
     match (&lower, &upper) {
         (Ok(l), Ok(u)) => {
-            let ok = l.iat().0 == cert.not_before && u.iat().0 == cert.not_after;
+            let equal = l.iat().0 == cert.not_before && u.iat().0 == cert.not_after;
             push(
                 &mut v,
                 "time_bounds",
-                ok,
-                format!(
-                    "not_before {} / not_after {}; timestamps issued at {} and {}",
-                    cert.not_before,
-                    cert.not_after,
-                    l.iat().0,
-                    u.iat().0
-                ),
+                equal && ordered,
+                if ordered {
+                    format!(
+                        "not_before {} / not_after {}; timestamps issued at {} and {}",
+                        cert.not_before,
+                        cert.not_after,
+                        l.iat().0,
+                        u.iat().0
+                    )
+                } else {
+                    format!(
+                        "{}; timestamps issued at {} and {}",
+                        disorder(),
+                        l.iat().0,
+                        u.iat().0
+                    )
+                },
             );
         }
         _ => push(
             &mut v,
             "time_bounds",
             false,
-            "not checked: a timestamp is invalid".to_owned(),
+            if ordered {
+                "not checked: a timestamp is invalid".to_owned()
+            } else {
+                format!("{}; and a timestamp is invalid", disorder())
+            },
         ),
     }
 
@@ -513,12 +758,17 @@ pub fn check_certificate(
             },
         );
         let first = audit.final_height(&tx);
-        let ok = first == Some(cert.height);
+        let ok = first == Some(cert.height) && !batch_missing;
         push(
             &mut v,
             "first_occurrence",
             ok,
             match first {
+                _ if batch_missing => format!(
+                    "the snapshot does not hold the block's batch {}, so neither the \
+                     transaction's first occurrence nor its position can be proven",
+                    block.batch_root
+                ),
                 Some(h) if h == cert.height => {
                     format!("height {h} is the transaction's first on the main chain")
                 }
@@ -526,9 +776,81 @@ pub fn check_certificate(
                 None => "the transaction is not final on the main chain".to_owned(),
             },
         );
+        // Only when there is one, so that a clean snapshot's check list stays as before
+        // (docs/DECISIONS.md, "Certificates").
+        if !audit.equivocations.is_empty() {
+            push(&mut v, "equivocation", false, equivocation_detail(audit));
+        }
     }
     v.valid = v.checks.iter().all(|c| c.ok);
     v
+}
+
+/// Where a transaction is in the block's batch.
+struct BatchPosition {
+    /// Its first (leftmost) leaf index.
+    first: u64,
+    /// The batch's length.
+    size: u64,
+}
+
+/// Reads the batch named `root` from `objects`, checks that its Merkle root is `root`
+/// (the bytes are hashed now, whatever an audit saw before), and finds `tx` in it.
+/// Why the block's batch gives no position.
+enum BatchProblem {
+    /// The snapshot does not hold it.
+    Missing,
+    /// It is there but unreadable, changed (its Merkle root is not its name), or without
+    /// the transaction.
+    Unusable(String),
+}
+
+fn batch_position(
+    objects: &dyn ObjectSource,
+    root: &Hash32,
+    tx: &Hash32,
+) -> Result<BatchPosition, BatchProblem> {
+    let batch = match objects.object(ObjectKind::Batch, root) {
+        Ok(None) => return Err(BatchProblem::Missing),
+        Err(reason) => {
+            return Err(BatchProblem::Unusable(format!(
+                "the snapshot's batch {root} is unreadable: {reason}"
+            )));
+        }
+        Ok(Some(bytes)) => decode_batch(root, &bytes).map_err(|e| {
+            BatchProblem::Unusable(format!("the snapshot's batch is unusable: {e}"))
+        })?,
+    };
+    let size = batch.len() as u64;
+    match batch.position(tx) {
+        Some(first) => Ok(BatchPosition {
+            first: first as u64,
+            size,
+        }),
+        None => Err(BatchProblem::Unusable(format!(
+            "the snapshot's batch {root} ({size} transactions) does not hold the transaction"
+        ))),
+    }
+}
+
+/// The failed `equivocation` check's detail: which numbers, which attestations.
+fn equivocation_detail(audit: &Audit) -> String {
+    let sequences = equivocated_sequences(audit);
+    let mut detail = format!(
+        "the snapshot proves that the sequencer equivocated: sequence number{} {} {} given to \
+         different blocks, so no certificate of this chain can be trusted",
+        if sequences.len() == 1 { "" } else { "s" },
+        join_numbers(&sequences),
+        if sequences.len() == 1 { "was" } else { "were" }
+    );
+    if let Some(first) = audit.equivocations.first() {
+        detail.push_str(&format!(
+            " (k={}: attestations {})",
+            first.sequence,
+            first.attestations.join(", ")
+        ));
+    }
+    detail
 }
 
 struct Parsed {
@@ -551,7 +873,10 @@ fn parse(json: &str) -> Result<Parsed, String> {
             cert.zipchain_certificate
         ));
     }
-    let tx = Hash32::from_hex(&cert.tx).map_err(|e| format!("tx: {e}"))?;
+    lower_hex("chain.genesis", &cert.chain.genesis, Some(32))?;
+    lower_hex("chain.sequencer_key", &cert.chain.sequencer_key, Some(32))?;
+    let tx = hash32("tx", &cert.tx)?;
+    lower_hex("block", &cert.block, None)?;
     let block_bytes = hex::decode(&cert.block).map_err(|e| format!("block: not hex: {e}"))?;
     let block = Block::decode(&block_bytes).map_err(|e| format!("block: {e}"))?;
     let attestation = BASE64
@@ -561,9 +886,9 @@ fn parse(json: &str) -> Result<Parsed, String> {
         .inclusion
         .path
         .iter()
-        .map(|h| Hash32::from_hex(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("inclusion path: {e}"))?;
+        .enumerate()
+        .map(|(i, h)| hash32(&format!("inclusion.path[{i}]"), h))
+        .collect::<Result<Vec<_>, _>>()?;
     let proof = InclusionProof {
         leaf_index: cert.inclusion.leaf_index,
         tree_size: cert.inclusion.tree_size,
@@ -577,6 +902,40 @@ fn parse(json: &str) -> Result<Parsed, String> {
         attestation,
         proof,
     })
+}
+
+/// Checks that `text` is lowercase hex (SPEC §0), of `bytes` bytes when given; the error
+/// names `field`.
+fn lower_hex(field: &str, text: &str, bytes: Option<usize>) -> Result<(), String> {
+    let shown: String = text.chars().take(80).collect();
+    if let Some(n) = bytes {
+        if text.len() != 2 * n {
+            return Err(format!(
+                "{field}: expected {} lowercase hex digits, got {} characters ({shown:?})",
+                2 * n,
+                text.chars().count()
+            ));
+        }
+    } else if text.len() % 2 != 0 {
+        return Err(format!(
+            "{field}: an odd number of hex digits ({})",
+            text.len()
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+        return Err(if c.is_ascii_hexdigit() {
+            format!("{field}: upper-case hex digit {c:?}; SPEC §0 writes hex in lowercase only")
+        } else {
+            format!("{field}: {c:?} is not a lowercase hex digit ({shown:?})")
+        });
+    }
+    Ok(())
+}
+
+/// A 32-byte hash given as 64 lowercase hex digits; the error names `field`.
+fn hash32(field: &str, text: &str) -> Result<Hash32, String> {
+    lower_hex(field, text, Some(32))?;
+    Hash32::from_hex(text).map_err(|e| format!("{field}: {e}"))
 }
 
 fn push(v: &mut CertificateVerdict, name: &'static str, ok: bool, detail: String) {

@@ -36,8 +36,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use verifier_core::certificate::{CertificateVerdict, CheckOutcome};
-use verifier_core::chain::{Auditor, Equivocation, InvalidObject};
+use verifier_core::certificate::{
+    CertificateVerdict, CheckOutcome, check_certificate_with_snapshot,
+};
+use verifier_core::chain::{Auditor, Equivocation, HashSeed, InvalidObject};
 use verifier_core::hash::Hash32;
 use verifier_core::nsm::{
     AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256, NsmDocument, NsmLimits, NsmPolicy,
@@ -177,13 +179,17 @@ pub fn verify_timestamp(
 /// `cert` is the certificate (`cert.json`) and `chain` the trust descriptor
 /// (`chain.json`), each as an object or as JSON text. `options` (optional):
 /// `snapshot`, a `.tar` of a snapshot (SPEC §2.1) as a `Uint8Array`; given it, the
-/// snapshot is audited and the block's main-chain position and the transaction's
-/// first occurrence are checked too.
+/// snapshot is audited and the block's main-chain position, the transaction's
+/// first occurrence and its position within the block (the batch's leaf index and
+/// size, in `inclusion`) are checked too, and a sequencer that equivocated fails
+/// the check `equivocation`. Without it, the `inclusion` detail says that the
+/// position within the block is not proven.
 ///
 /// Returns `{ valid, mainChainChecked, checks: [{ name, ok, detail }], tx, height,
 /// notBefore, notAfter }`: `checks` are the core's checks in order
-/// ([`verifier_core::certificate::check_certificate`]: `format`, `chain`,
-/// `lower_timestamp`, … and with a snapshot `main_chain`, `first_occurrence`);
+/// ([`verifier_core::certificate::check_certificate_with_snapshot`]: `format`, `chain`,
+/// `lower_timestamp`, … and with a snapshot `main_chain`, `first_occurrence`, and
+/// `equivocation` only when it fails);
 /// `tx`, `height`, `notBefore`, `notAfter` are the certificate's claims (`null`
 /// when it could not be read). `mainChainChecked` is `false` without a snapshot:
 /// then `valid` says nothing about main-chain position. A trust descriptor that
@@ -350,11 +356,26 @@ fn json_text(value: JsValue, what: &str, expected: &str) -> Result<String, JsVal
     json_stringify(&value, what)
 }
 
-/// The trust descriptor's verifiers, or the failed `trust_descriptor` check.
+/// The trust descriptor's verifiers, or the failed `trust_descriptor` check; the
+/// audit's hash maps seeded from the page's entropy.
 fn load_auditor(chain: &str) -> Result<Auditor, Check> {
     TrustDescriptor::from_json(chain)
         .and_then(|trust| Auditor::new(&trust))
+        .map(|auditor| auditor.with_hash_seed(hash_seed()))
         .map_err(|e| Check::failed("trust_descriptor", format!("chain: {e}")))
+}
+
+/// A secret seed for the audit's hash maps: std has no random source on
+/// `wasm32-unknown-unknown`, so it comes from JS (`Math.random`, 2 × 32 bits; only its
+/// unpredictability matters, see `HashSeed`).
+fn hash_seed() -> HashSeed {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let half = || (js_sys::Math::random() * 4_294_967_296.0) as u64;
+        HashSeed::new(half() << 32 | half())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    HashSeed::random()
 }
 
 /// `checkCertificate` on Rust values.
@@ -365,6 +386,7 @@ fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> 
             return CertificateVerdict {
                 valid: false,
                 main_chain_checked: false,
+                position_checked: false,
                 checks: vec![CheckOutcome {
                     name: check.name,
                     ok: false,
@@ -378,11 +400,16 @@ fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> 
         }
     };
     let snapshot = snapshot_tar.map(Snapshot::from_tar);
-    let audit = match &snapshot {
-        Some(Ok(snapshot)) => Some(auditor.audit(snapshot, &mut |_, _| {})),
-        _ => None,
+    let mut verdict = match &snapshot {
+        // The snapshot's audit, and its batch for the leaf position: the core decides
+        // (`main_chain`, `first_occurrence`, `inclusion`, and `equivocation` when the
+        // sequencer equivocated).
+        Some(Ok(snapshot)) => {
+            let audit = auditor.audit(snapshot, &mut |_, _| {});
+            check_certificate_with_snapshot(cert, &auditor, &audit, snapshot)
+        }
+        _ => verifier_core::certificate::check_certificate(cert, &auditor, None),
     };
-    let mut verdict = verifier_core::certificate::check_certificate(cert, &auditor, audit.as_ref());
     if let Some(Err(e)) = snapshot {
         verdict.valid = false;
         verdict.checks.push(CheckOutcome {

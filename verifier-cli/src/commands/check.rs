@@ -1,6 +1,6 @@
 //! `zipchain check cert.json --chain chain.json [--snapshot SNAPSHOT]` (SPEC §6, §3).
 
-use verifier_core::certificate::check_certificate;
+use verifier_core::certificate::{check_certificate, check_certificate_with_snapshot};
 
 use crate::Outcome;
 use crate::args::CheckArgs;
@@ -16,11 +16,16 @@ pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
     serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| InputError::malformed(args.certificate.display().to_string(), e))?;
     let auditor = load_auditor(&args.chain)?;
-    let audit = match &args.snapshot {
-        Some(path) => Some(run_audit(&auditor, &SnapshotInput::open(path)?)?),
-        None => None,
+    let verdict = match &args.snapshot {
+        Some(path) => {
+            let snapshot = SnapshotInput::open(path)?;
+            let audit = run_audit(&auditor, &snapshot)?;
+            // The block's batch is read from the snapshot again and hashed against its
+            // name by the core: the leaf position is the batch's, not the certificate's.
+            check_certificate_with_snapshot(&text, &auditor, &audit, &snapshot)
+        }
+        None => check_certificate(&text, &auditor, None),
     };
-    let verdict = check_certificate(&text, &auditor, audit.as_ref());
     if args.output.json {
         print_json(&verdict);
     } else {
@@ -40,6 +45,15 @@ pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
         }
         if !verdict.main_chain_checked {
             t.push_str("  main-chain position NOT checked (give --snapshot to check it)\n");
+        }
+        // Once the inclusion proof was looked at: the leaf index and tree size are the
+        // certificate's claims unless the snapshot's batch confirmed them.
+        if !verdict.position_checked && verdict.checks.iter().any(|c| c.name == "inclusion") {
+            t.push_str(if args.snapshot.is_some() {
+                "  position within the block NOT proven (see the inclusion check)\n"
+            } else {
+                "  position within the block NOT proven (give --snapshot to check it against the block's batch)\n"
+            });
         }
         t.push_str("Checks:\n");
         for c in &verdict.checks {

@@ -1,6 +1,12 @@
 //! `zipchain verify SNAPSHOT --chain chain.json (--tx HEX | --data FILE) [-o cert.json]`
 //! (SPEC §6): the seed's `verify()`: audit the snapshot and write the certificate of
-//! a final transaction. Exit 1 when the transaction is not final.
+//! a final transaction. Exit 1 when the transaction is not final, or when the snapshot
+//! proves that the sequencer equivocated (then nothing is written).
+//!
+//! The certificate's objects are read from the snapshot a second time, after the audit;
+//! the core hashes each against its name as it reads it
+//! ([`verifier_core::certificate::certificate_for`]), so a file swapped in between is
+//! refused, never certified.
 
 use serde_json::json;
 use verifier_core::certificate::make_certificate;
@@ -22,8 +28,41 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
     let auditor = load_auditor(&args.chain)?;
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;
-    let cert = make_certificate(&auditor, &audit, &snapshot, &tx)
-        .map_err(|e| InputError::malformed(args.snapshot.display().to_string(), e))?;
+    let cert = match make_certificate(&auditor, &audit, &snapshot, &tx) {
+        Ok(cert) => cert,
+        // The snapshot proves the certificate could not be trusted: a verdict (exit 1).
+        Err(e) if e.is_verdict() => {
+            let reason = e.to_string();
+            if args.output.json {
+                print_json(&json!({
+                    "found": false,
+                    "tx": tx.to_hex(),
+                    "reason": reason,
+                    "equivocations": audit.equivocations,
+                }));
+            } else {
+                print_text(&format!(
+                    "Transaction {tx}: NO CERTIFICATE: {reason}\n{}",
+                    audit
+                        .equivocations
+                        .iter()
+                        .map(|e| format!(
+                            "  k={}: attestations {}\n",
+                            e.sequence,
+                            e.attestations.join(", ")
+                        ))
+                        .collect::<String>()
+                ));
+            }
+            return Ok(Outcome::Invalid);
+        }
+        Err(e) => {
+            return Err(InputError::malformed(
+                args.snapshot.display().to_string(),
+                e,
+            ));
+        }
+    };
     let Some(cert) = cert else {
         let reason = match audit.height() {
             None => "the snapshot has no main chain".to_owned(),
@@ -72,4 +111,49 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
         }
     }
     Ok(Outcome::Valid)
+}
+
+#[cfg(test)]
+mod tests {
+    use verifier_core::certificate::MakeCertificateError;
+    use verifier_core::snapshot::ObjectKind;
+    use zipchain_testkit::ChainKit;
+
+    use super::*;
+
+    /// A file swapped in the snapshot directory after the audit examined it (here, a
+    /// block's timestamp replaced by another valid timestamp of the chain) is caught when
+    /// the certificate reads it again: `verify` never certifies bytes the audit did not see.
+    #[test]
+    fn a_file_swapped_after_the_audit_is_refused_when_read_for_the_certificate() {
+        let mut kit = ChainKit::new();
+        let b0 = kit.genesis().clone();
+        let b1 = kit.append(&b0, &[b"one"]);
+        let b2 = kit.append(&b1, &[b"two"]);
+        let dir = tempfile::tempdir().unwrap();
+        kit.write_dir(dir.path()).unwrap();
+        let auditor = kit.auditor();
+        let snapshot = SnapshotInput::open(dir.path()).unwrap();
+        let audit = run_audit(&auditor, &snapshot).unwrap();
+        let tx = Hash32::digest(b"two");
+        assert!(
+            make_certificate(&auditor, &audit, &snapshot, &tx)
+                .unwrap()
+                .is_some()
+        );
+
+        let path = |kind: ObjectKind, key: &Hash32| dir.path().join(kind.dir()).join(key.to_hex());
+        let upper = path(ObjectKind::Timestamp, &b2.timestamp);
+        std::fs::copy(path(ObjectKind::Timestamp, &b1.timestamp), &upper).unwrap();
+        let err = make_certificate(&auditor, &audit, &snapshot, &tx).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MakeCertificateError::Mismatch { kind: ObjectKind::Timestamp, key, got }
+                    if key == b2.timestamp && got == b1.timestamp
+            ),
+            "{err}"
+        );
+        assert!(!err.is_verdict(), "an input error (exit 2), not a verdict");
+    }
 }
