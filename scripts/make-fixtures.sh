@@ -10,6 +10,9 @@
 #   OUT/tx.bin         the transaction "block 3 tx 1"
 #   OUT/cert.json      its certificate (`zipchain verify`)
 #   OUT/audit.json     `zipchain audit --json` of the snapshot, for comparison
+#   OUT/equivocation.json  the four objects of a sibling of block 1 that a rolled-back
+#                      sequencer also numbered 1; not in the snapshot (the npm tests add
+#                      them to make one whose sequencer equivocated)
 # Usage: scripts/make-fixtures.sh [OUT]   (default: <cargo target dir>/fixtures)
 # Builds in the dev profile (shared with the tests; it optimises the crypto crates).
 # Idempotent: when OUT already holds every file it is left alone; otherwise it is
@@ -22,7 +25,7 @@ source scripts/common.sh
 
 TARGET=$(target_dir)
 OUT=${1:-$TARGET/fixtures}
-FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json)
+FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json equivocation.json)
 
 complete() {
     local f
@@ -44,7 +47,8 @@ MAKE_SNAPSHOT=$TARGET/debug/make-snapshot
 WORK=$OUT.tmp.$$
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$WORK" && mkdir -p "$WORK"
-run "$MAKE_SNAPSHOT" -o "$WORK/snapshot" -n 20 --fork-every 10 --fork-len 2 --txs 4
+run "$MAKE_SNAPSHOT" -o "$WORK/snapshot" -n 20 --fork-every 10 --fork-len 2 --txs 4 \
+    --equivocation-out "$WORK/equivocation.json"
 cp "$WORK/snapshot/chain.json" "$WORK/chain.json"
 # GNU tar: a deterministic archive of the directory's contents (`./chain.json`,
 # `./blocks/<hex>`, …), which verifier-core's tar reader takes at the root.

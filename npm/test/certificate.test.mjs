@@ -289,3 +289,56 @@ test('auditSnapshot misuse throws a TypeError; what onProgress throws is rethrow
   );
   assert.equal(calls, 1, 'not called again after it threw');
 });
+
+// Issue #13: what a snapshot proves against a certificate.
+
+/** The fixture snapshot plus a sibling of block 1 that a rolled-back sequencer also numbered. */
+const equivocation = () => JSON.parse(fixtureText('equivocation.json'));
+const equivocatingTar = () =>
+  tarWith(
+    tar,
+    equivocation().objects.map(({ path, base64 }) => [`./${path}`, new Uint8Array(Buffer.from(base64, 'base64'))]),
+  );
+
+test('a snapshot whose sequencer equivocated fails the certificate at `equivocation`', () => {
+  const { sequence } = equivocation();
+  const bad = equivocatingTar();
+  const audit = auditSnapshot(bad, chainText);
+  assert.equal(audit.valid, false);
+  assert.deepEqual(audit.equivocations.map((e) => e.sequence), [sequence]);
+  const v = checkCertificate(certText, chainText, { snapshot: bad });
+  assertCheckShape(v);
+  assert.equal(v.valid, false);
+  assert.equal(v.mainChainChecked, true);
+  const last = v.checks.at(-1);
+  assert.equal(last.name, 'equivocation');
+  assert.equal(last.ok, false);
+  assert.ok(last.detail.includes(`sequence number ${sequence} `), last.detail);
+  // Alone the certificate cannot know, and says main-chain position was not checked.
+  const alone = checkCertificate(certText, chainText);
+  assert.equal(alone.valid, true);
+  assert.equal(alone.mainChainChecked, false);
+  assert.ok(!summary(alone).ran.includes('equivocation'));
+  // A clean snapshot has no `equivocation` check at all.
+  assert.ok(!summary(checkCertificate(certText, chainText, { snapshot: tar })).ran.includes('equivocation'));
+});
+
+test('a forged leaf position passes alone, saying it is not proven, and fails `inclusion` with the snapshot', () => {
+  const c = cert();
+  // "block 3 tx 1" is leaf 1 of 4: its path [leaf 0, node(2,3)] also leads to the root as leaf 1 of 3.
+  assert.deepEqual([c.inclusion.leaf_index, c.inclusion.tree_size], [1, 4]);
+  c.inclusion.tree_size = 3;
+  const alone = checkCertificate(c, chainText);
+  assertCheckShape(alone);
+  assert.equal(alone.valid, true, JSON.stringify(alone.checks));
+  const inclusion = alone.checks.find((x) => x.name === 'inclusion');
+  assert.match(inclusion.detail, /position within the block is NOT proven/);
+  const checked = checkCertificate(c, chainText, { snapshot: tar });
+  assertCheckShape(checked);
+  assert.equal(checked.valid, false);
+  assert.deepEqual(summary(checked).failed, ['inclusion']);
+  assert.match(checked.checks.find((x) => x.name === 'inclusion').detail, /first at leaf 1 of 4, not at leaf 1 of 3/);
+  // The honest certificate's position is proven against the batch.
+  const honest = checkCertificate(certText, chainText, { snapshot: tar });
+  assert.match(honest.checks.find((x) => x.name === 'inclusion').detail, /position proven/);
+});

@@ -13,6 +13,12 @@
 //! branch of `--fork-len` blocks on `b(h-1)`, built and sequenced right after `bh`, so
 //! it has higher sequence numbers and loses (SPEC §5). Block `bh` holds
 //! `--txs` transactions `"block <h> tx <i>"`; fork blocks hold `"fork <h>.<j>"`.
+//!
+//! `--equivocation-out FILE` also has a rolled-back twin of the sequencer number a
+//! sibling of `b1` (on `b0`, transaction `"equivocal"`) with `b1`'s sequence number 1,
+//! and writes that block's four objects, NOT into the snapshot, but into FILE as JSON
+//! `{"sequence": 1, "objects": [{"path": "blocks/<hex>", "base64": "…"}, …]}`: added to
+//! the snapshot they make one whose sequencer equivocated (SPEC §5), for the npm tests.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -46,6 +52,9 @@ struct Args {
     /// Transactions per main-chain block.
     #[arg(long, default_value_t = 4)]
     txs: u64,
+    /// Also write the objects of an equivocating sibling of b1 to this JSON file.
+    #[arg(long)]
+    equivocation_out: Option<PathBuf>,
 }
 
 /// Objects written per rayon batch.
@@ -142,6 +151,9 @@ fn main() -> Result<()> {
             .map_err(|_| anyhow::anyhow!("the block builder panicked"))??;
         Ok(())
     })?;
+    if let Some(path) = &args.equivocation_out {
+        write_equivocation(&mut kit, path)?;
+    }
     eprintln!(
         "make-snapshot: {} blocks in {:.1} s; genesis {}",
         total + 1,
@@ -156,5 +168,37 @@ fn flush(out: &std::path::Path, pending: &mut Vec<(ObjectKind, Hash32, Vec<u8>)>
         .par_iter()
         .try_for_each(|(kind, key, bytes)| write_object(out, *kind, key, bytes))?;
     pending.clear();
+    Ok(())
+}
+
+/// Has a rolled-back twin of the sequencer give `b1`'s sequence number 1 to a sibling
+/// of `b1`, and writes the sibling's four objects to `path` (see the module doc).
+fn write_equivocation(kit: &mut ChainKit, path: &std::path::Path) -> Result<()> {
+    use base64::Engine as _;
+    const K: u64 = 1;
+    let genesis = kit.genesis().clone();
+    let e = kit.equivocate(&genesis, &[b"equivocal"], K);
+    let attestation = e
+        .attestation
+        .context("the equivocating block is sequenced")?;
+    let mut objects = Vec::new();
+    for (kind, key) in [
+        (ObjectKind::Block, e.block),
+        (ObjectKind::Timestamp, e.timestamp),
+        (ObjectKind::Attestation, attestation),
+        (ObjectKind::Batch, e.batch_root),
+    ] {
+        let bytes = kit
+            .snapshot()
+            .get(kind, &key)
+            .with_context(|| format!("the equivocating {kind} {key} was stored"))?;
+        objects.push(serde_json::json!({
+            "path": format!("{}/{key}", kind.dir()),
+            "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+        }));
+    }
+    let json = serde_json::json!({ "sequence": K, "objects": objects });
+    std::fs::write(path, format!("{json:#}\n"))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
