@@ -70,7 +70,7 @@ printf '\n==> writing %s tx/s for %s s and waiting until every acknowledged one 
 
 printf '\n==> one known transaction through the API\n'
 printf 'hello from the zipchain demo' >"$OUT/tx.bin"
-ACK=$(curl -sS --fail-with-body --data-binary @"$OUT/tx.bin" "$URL/v1/transactions")
+ACK=$(curl -sS --fail-with-body -H 'Content-Type: application/octet-stream' --data-binary @"$OUT/tx.bin" "$URL/v1/transactions")
 echo "POST /v1/transactions -> 202 $ACK"
 TX=$(sed -n 's/.*"tx":"\([0-9a-f]*\)".*/\1/p' <<<"$ACK")
 for _ in $(seq 600); do
