@@ -2,6 +2,7 @@
 // their pools' JWKS (all long expired: archival validation ignores exp), and on
 // the RFC 7515 / 7520 RS256 known answers.
 import assert from 'node:assert/strict';
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 
 import { verifyTimestamp } from 'zipchain-verifier';
@@ -86,4 +87,31 @@ test('misuse throws a TypeError; an empty key set is a verdict', () => {
   const verdict = verifyTimestamp('a.b.c', jwks, { issuer: 'x' });
   assert.equal(verdict.valid, false);
   assert.deepEqual(summary(verdict).failed, ['policy']);
+});
+
+test('claim relations fail at `claims`, after issuer, token_use and username passed (issue #13)', () => {
+  // A token of our own key: the checks before it pass, then its times are wrong.
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const issuer = pool('us-east-1_relations');
+  const sign = (claims) => {
+    const part = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${part({ kid: 'k1', alg: 'RS256' })}.${part(claims)}`;
+    return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
+  };
+  const base = { iss: issuer, token_use: 'access', username: 'alice', iat: 1_700_000_000 };
+  const verdict = (claims) => verifyTimestamp(sign({ ...base, ...claims }), { keys: [jwk] }, { issuer, tokenUse: 'access' });
+  assert.deepEqual(summary(verdict({ exp: base.iat + 3600, auth_time: base.iat })), { ran: JWT_CHECKS, failed: [] });
+  for (const [claims, words] of [
+    [{ auth_time: base.iat + 1 }, /auth_time/],
+    [{ exp: base.iat }, /exp/],
+    [{ exp: base.iat + 86_401 }, /86400/],
+  ]) {
+    const v = verdict(claims);
+    assertCheckShape(v);
+    assert.equal(v.valid, false);
+    const passed = JWT_CHECKS.filter((name) => name !== 'claims');
+    assert.deepEqual(summary(v), { ran: [...passed, 'claims'], failed: ['claims'] }, JSON.stringify(claims));
+    assert.match(v.checks.at(-1).detail, words);
+  }
 });

@@ -128,7 +128,9 @@ impl Batch {
     /// - [`BatchError::TrailingBytes`]: bytes after the array.
     pub fn decode_with_budget(bytes: &[u8], budget: &BatchBudget) -> Result<Self, BatchError> {
         let mut txs = Vec::new();
-        for_each_tx(bytes, budget, &mut txs, |txs, d| txs.push(d.to_vec()))?;
+        for_each_tx(bytes, budget, &mut txs, Vec::reserve, |txs, d| {
+            txs.push(d.to_vec())
+        })?;
         Ok(Self { txs })
     }
 
@@ -141,20 +143,40 @@ impl Batch {
     /// As [`Batch::decode_with_budget`].
     pub fn tx_ids_of(bytes: &[u8], budget: &BatchBudget) -> Result<Vec<Hash32>, BatchError> {
         let mut ids = Vec::new();
-        for_each_tx(bytes, budget, &mut ids, |ids, d| {
+        for_each_tx(bytes, budget, &mut ids, Vec::reserve, |ids, d| {
             ids.push(Hash32::digest(d))
         })?;
         Ok(ids)
     }
+
+    /// The Merkle root `m^H` of an encoded batch, checked as strictly as
+    /// [`Batch::decode_with_budget`], in O(log n) memory beside the input: what the
+    /// audit needs of a batch to check its name, whatever the number of transactions.
+    ///
+    /// # Errors
+    /// As [`Batch::decode_with_budget`].
+    pub fn root_of(bytes: &[u8], budget: &BatchBudget) -> Result<Hash32, BatchError> {
+        let mut root = merkle::RootBuilder::new();
+        for_each_tx(
+            bytes,
+            budget,
+            &mut root,
+            |_, _| {},
+            |root, d| root.push(&Hash32::digest(d)),
+        )?;
+        Ok(root.finish())
+    }
 }
 
-/// Walks an encoded batch within `budget`, passing each transaction's bytes to `f`
-/// with `out`, which is first given room for every transaction the input can hold.
-fn for_each_tx<'a, T>(
+/// Walks an encoded batch within `budget`: `reserve` is first told how many
+/// transactions the input can hold (never more than its bytes), then `f` is given each
+/// transaction's bytes in order, both with `out`.
+fn for_each_tx<'a, S>(
     bytes: &'a [u8],
     budget: &BatchBudget,
-    out: &mut Vec<T>,
-    f: impl Fn(&mut Vec<T>, &'a [u8]),
+    out: &mut S,
+    reserve: impl FnOnce(&mut S, usize),
+    mut f: impl FnMut(&mut S, &'a [u8]),
 ) -> Result<(), BatchError> {
     if bytes.len() > budget.max_bytes {
         return Err(BatchError::TooLarge {
@@ -171,10 +193,12 @@ fn for_each_tx<'a, T>(
         });
     }
     // Every element takes at least one byte, so this never allocates more than the input.
-    let capacity = usize::try_from(count)
-        .unwrap_or(usize::MAX)
-        .min(reader.remaining());
-    out.reserve(capacity);
+    reserve(
+        out,
+        usize::try_from(count)
+            .unwrap_or(usize::MAX)
+            .min(reader.remaining()),
+    );
     for _ in 0..count {
         let len = reader.head(MAJOR_BYTES)?;
         f(out, reader.take(len)?);
@@ -447,6 +471,28 @@ mod tests {
         let bytes = b.encode();
         assert_eq!(&bytes[..5], &[0x9a, 0x00, 0x01, 0x00, 0x00]);
         assert_eq!(Batch::decode(&bytes).unwrap().len(), 0x1_0000);
+    }
+
+    #[test]
+    fn root_of_and_tx_ids_of_read_the_encoding_as_decode_does() {
+        for n in [0usize, 1, 2, 3, 5, 8, 13, 100] {
+            let b = Batch::new((0..n).map(|i| vec![i as u8; i % 4]).collect());
+            let bytes = b.encode();
+            let budget = BatchBudget::DEFAULT;
+            assert_eq!(Batch::root_of(&bytes, &budget), Ok(b.root()), "{n} txs");
+            assert_eq!(Batch::tx_ids_of(&bytes, &budget), Ok(b.tx_ids()), "{n} txs");
+        }
+        // The same errors as decode, for the same inputs.
+        for bad in [
+            &[0x81, 0x61, b'a'][..],
+            &[0x82, 0x40],
+            &[0x80, 0x00],
+            &[0x9f, 0xff],
+        ] {
+            let err = Batch::decode(bad).unwrap_err();
+            assert_eq!(Batch::root_of(bad, &BatchBudget::DEFAULT), Err(err.clone()));
+            assert_eq!(Batch::tx_ids_of(bad, &BatchBudget::DEFAULT), Err(err));
+        }
     }
 
     #[test]

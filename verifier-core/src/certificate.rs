@@ -156,10 +156,11 @@ fn join_numbers(numbers: &[u64]) -> String {
     out.join(", ")
 }
 
-/// The distinct sequence numbers of the audit's equivocations, ascending.
+/// The distinct sequence numbers of the audit's equivocations, ascending (the audit
+/// reports one equivocation per number, in ascending order; no sort of our own, whose
+/// instantiation the wasm module would carry).
 fn equivocated_sequences(audit: &Audit) -> Vec<u64> {
     let mut sequences: Vec<u64> = audit.equivocations.iter().map(|e| e.sequence).collect();
-    sequences.sort_unstable();
     sequences.dedup();
     sequences
 }

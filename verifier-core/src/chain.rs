@@ -216,9 +216,8 @@ impl Auditor {
                     Err(e) => invalid(format!("attestation: {e}")),
                 }
             }
-            ObjectKind::Batch => match Batch::tx_ids_of(bytes, &BatchBudget::DEFAULT) {
-                Ok(tx_ids) => {
-                    let root = crate::merkle::root(&tx_ids);
+            ObjectKind::Batch => match Batch::root_of(bytes, &BatchBudget::DEFAULT) {
+                Ok(root) => {
                     if root == named {
                         Examined::Batch { key: named }
                     } else {

@@ -55,29 +55,56 @@ pub fn node_hash(left: &Hash32, right: &Hash32) -> Hash32 {
 /// stack like a binary counter, and the (decreasing) subtrees left on the stack are then folded
 /// from the right, which is exactly RFC 9162's split at the largest power of two.
 pub fn root(txs: &[Hash32]) -> Hash32 {
-    // Each entry is the root of a complete subtree and its height; heights strictly decrease
-    // from the bottom of the stack to the top.
-    let mut stack: Vec<(Hash32, u32)> = Vec::new();
+    let mut builder = RootBuilder::new();
     for tx in txs {
+        builder.push(tx);
+    }
+    builder.finish()
+}
+
+/// [`root`] one transaction id at a time, in O(log n) memory: the audit checks a batch's
+/// name without holding its ids, so a batch of millions of empty transactions costs a
+/// few KiB rather than 32 bytes for each.
+#[derive(Clone, Debug, Default)]
+pub struct RootBuilder {
+    // Each entry is the root of a complete subtree and its height; heights strictly
+    // decrease from the bottom of the stack to the top (at most 64 entries).
+    stack: Vec<(Hash32, u32)>,
+}
+
+impl RootBuilder {
+    /// A builder with no leaves yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the next leaf, the transaction id `tx`.
+    pub fn push(&mut self, tx: &Hash32) {
         let mut hash = leaf_hash(tx);
         let mut height = 0u32;
-        while let Some(&(left, left_height)) = stack.last() {
+        while let Some(&(left, left_height)) = self.stack.last() {
             if left_height != height {
                 break;
             }
-            stack.pop();
+            self.stack.pop();
             hash = node_hash(&left, &hash);
             height += 1;
         }
-        stack.push((hash, height));
+        self.stack.push((hash, height));
     }
-    let Some((mut acc, _)) = stack.pop() else {
-        return Hash32::digest(b"");
-    };
-    while let Some((left, _)) = stack.pop() {
-        acc = node_hash(&left, &acc);
+
+    /// The root of the leaves pushed so far: the (decreasing) complete subtrees are
+    /// folded from the right, which is exactly RFC 9162's split at the largest power of
+    /// two; `H("")` for none.
+    pub fn finish(mut self) -> Hash32 {
+        let Some((mut acc, _)) = self.stack.pop() else {
+            return Hash32::digest(b"");
+        };
+        while let Some((left, _)) = self.stack.pop() {
+            acc = node_hash(&left, &acc);
+        }
+        acc
     }
-    acc
 }
 
 /// Compares two hashes in constant time.

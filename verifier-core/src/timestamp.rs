@@ -114,8 +114,9 @@ impl fmt::Display for TokenUse {
 struct Jwk {
     /// The JWK's `kid`, if it has one.
     kid: Option<String>,
-    /// The RSA public key, parsed once.
-    public: RsaPublicKey,
+    /// SHA-256 of the key's DER SubjectPublicKeyInfo, which Cognito's kids are the
+    /// base64 of ([`Jwks::check_cognito_kids`]).
+    spki_sha256: [u8; 32],
     /// The PKCS#1 v1.5 SHA-256 verifier over `public`.
     verifier: VerifyingKey<Sha256>,
 }
@@ -213,19 +214,14 @@ impl Jwks {
             let Some(kid) = key.kid.as_deref() else {
                 continue;
             };
-            let looks_like_cognito = kid.len() == 44
-                && STANDARD
-                    .decode(kid)
-                    .map(|bytes| bytes.len() == 32)
-                    .unwrap_or(false);
-            if !looks_like_cognito {
+            let named = STANDARD.decode(kid).ok().filter(|named| named.len() == 32);
+            let Some(named) = named.filter(|_| kid.len() == 44) else {
                 continue;
-            }
-            let computed = cognito_kid(&key.public)?;
-            if computed != kid {
+            };
+            if named != key.spki_sha256 {
                 return Err(TimestampError::JwkKidMismatch {
                     kid: bounded(kid),
-                    computed,
+                    computed: base64_padded(&key.spki_sha256),
                 });
             }
             checked += 1;
@@ -239,14 +235,64 @@ impl Jwks {
     }
 }
 
-/// `base64(SHA-256(DER SubjectPublicKeyInfo))`, standard alphabet with padding: the
-/// `kid` Amazon Cognito gives its keys (FINDINGS §1.3).
-fn cognito_kid(public: &RsaPublicKey) -> Result<String, TimestampError> {
-    use rsa::pkcs8::EncodePublicKey as _;
-    let der = public
-        .to_public_key_der()
-        .map_err(|e| jwks_error(None, format!("cannot encode the key as SPKI DER: {e}")))?;
-    Ok(STANDARD.encode(Sha256::digest(der.as_bytes())))
+/// The DER SubjectPublicKeyInfo (RFC 5280 §4.1, RFC 8017 A.1.1) of the RSA key with
+/// big-endian modulus `n` and exponent `e` (leading zeros already stripped), as
+/// `openssl`, the `rsa` crate and Cognito write it: rsaEncryption with NULL
+/// parameters, then the BIT STRING of `RSAPublicKey { n, e }`. Written here rather
+/// than through `der`'s encoders, which the wasm module would carry for this alone
+/// (6 KB); `tests` compare it with the `rsa` crate's encoding.
+fn rsa_spki_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    const RSA_ENCRYPTION: [u8; 15] = [
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    fn tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
+        out.push(tag);
+        let len = content.len();
+        match len {
+            0..=0x7f => out.push(len as u8),
+            0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
+            _ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        }
+        out.extend_from_slice(content);
+    }
+    fn integer(out: &mut Vec<u8>, magnitude: &[u8]) {
+        let mut content = Vec::with_capacity(magnitude.len() + 1);
+        if magnitude.first().is_none_or(|b| b & 0x80 != 0) {
+            content.push(0);
+        }
+        content.extend_from_slice(magnitude);
+        tlv(out, 0x02, &content);
+    }
+    let mut key = Vec::with_capacity(n.len() + e.len() + 8);
+    integer(&mut key, n);
+    integer(&mut key, e);
+    let mut bits = vec![0u8];
+    tlv(&mut bits, 0x30, &key);
+    let mut info = RSA_ENCRYPTION.to_vec();
+    tlv(&mut info, 0x03, &bits);
+    let mut out = Vec::with_capacity(info.len() + 4);
+    tlv(&mut out, 0x30, &info);
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for the kid a key should have in
+/// [`TimestampError::JwkKidMismatch`]; the `base64` crate's encoder is 2 KB of the wasm
+/// module that nothing else needs.
+fn base64_padded(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [0, 1, 2].map(|i| u32::from(chunk.get(i).copied().unwrap_or(0)));
+        let word = b[0] << 16 | b[1] << 8 | b[2];
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(word >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// A [`TimestampError::Jwks`]; the kid and whatever the reason quotes are bounded.
@@ -330,10 +376,11 @@ fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
         .decode(e)
         .map_err(|err| jwks_error(kid_ref, format!("e is not base64url: {err}")))?;
     let public = rsa_public_key(kid_ref, &n, &e)?;
+    let spki = rsa_spki_der(strip_leading_zeros(&n), strip_leading_zeros(&e));
     Ok(Jwk {
         kid,
-        verifier: VerifyingKey::<Sha256>::new(public.clone()),
-        public,
+        verifier: VerifyingKey::<Sha256>::new(public),
+        spki_sha256: Sha256::digest(spki).into(),
     })
 }
 
@@ -1078,6 +1125,40 @@ mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn spki_and_base64_match_the_crates_they_replace() {
+        use rsa::pkcs8::EncodePublicKey as _;
+        // Moduli with the high bit set and clear, exponents 3 and 65537, and sizes whose
+        // DER lengths take one, two and three bytes.
+        for (bits, e) in [(2048usize, 65537u64), (2047, 3), (3072, 65537), (4096, 17)] {
+            let mut n = vec![0xa5u8; bits.div_ceil(8)];
+            if bits % 8 != 0 {
+                n[0] = 0x7f >> (7 - bits % 8);
+            }
+            *n.last_mut().unwrap() |= 1;
+            let e_bytes = e.to_be_bytes();
+            let e_bytes = strip_leading_zeros(&e_bytes);
+            let key = RsaPublicKey::new_unchecked(
+                BoxedUint::from_be_slice_vartime(&n),
+                BoxedUint::from_be_slice_vartime(e_bytes),
+            );
+            let expected = key.to_public_key_der().unwrap();
+            assert_eq!(
+                rsa_spki_der(&n, e_bytes),
+                expected.as_bytes(),
+                "{bits} bits"
+            );
+        }
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(
+                base64_padded(&bytes),
+                STANDARD.encode(&bytes),
+                "{len} bytes"
+            );
+        }
+    }
 
     #[test]
     fn strict_json_rejects_duplicates_at_any_depth() {

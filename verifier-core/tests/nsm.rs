@@ -934,6 +934,35 @@ mod vectors {
                 key: "nitrotpm_pcrs".into()
             })
         );
+        // Errors name what they found within a bound, never all of it: a non-text key
+        // by its CBOR type, a long key or digest cut short with its length.
+        let mut entries = payload_value(BLOCKY);
+        entries.push((
+            Value::Array(vec![Value::Integer(7.into()); 2000]),
+            Value::Null,
+        ));
+        assert_eq!(
+            verify(&with_entries(BLOCKY, entries)),
+            Err(NsmError::UnknownField {
+                key: "a key of CBOR type array".into()
+            })
+        );
+        let mut entries = payload_value(BLOCKY);
+        entries.push((Value::Text("k".repeat(8000)), Value::Null));
+        let Err(NsmError::UnknownField { key }) = verify(&with_entries(BLOCKY, entries)) else {
+            panic!("a long unknown key must be refused");
+        };
+        assert!(key.len() < 200 && key.ends_with("…(8000 bytes)"), "{key}");
+        let mut entries = payload_value(BLOCKY);
+        for (k, v) in &mut entries {
+            if k.as_text() == Some("digest") {
+                *v = Value::Text("SHA".repeat(1500));
+            }
+        }
+        let Err(NsmError::Digest { got }) = verify(&with_entries(BLOCKY, entries)) else {
+            panic!("a long digest must be refused");
+        };
+        assert!(got.len() < 200 && got.ends_with("…(4500 bytes)"), "{got}");
         let mut entries = payload_value(BLOCKY);
         entries.push(entries[0].clone());
         assert_eq!(

@@ -834,7 +834,10 @@ const JWT_CHECKS: [&str; 9] = [
 fn jwt_passed_before(e: &TimestampError) -> Vec<&'static str> {
     match e {
         // iat/exp/auth_time are checked last, after the username.
-        TimestampError::Claim { .. } => JWT_CHECKS
+        TimestampError::Claim { .. }
+        | TimestampError::AuthTimeAfterIat { .. }
+        | TimestampError::ExpNotAfterIat { .. }
+        | TimestampError::LifetimeTooLong { .. } => JWT_CHECKS
             .iter()
             .copied()
             .filter(|name| *name != "claims")

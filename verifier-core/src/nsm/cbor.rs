@@ -88,6 +88,13 @@ pub enum CborIssue {
         /// The tag number.
         tag: u64,
     },
+    /// A head in the COSE_Sign1 envelope whose argument has a shorter encoding
+    /// (RFC 8949 §4.2.1): the NSM writes the shortest form, and a longer one would
+    /// give the same signed document a second object key.
+    NonMinimalHead {
+        /// The argument that was written in more bytes than it needs.
+        argument: u64,
+    },
 }
 
 impl fmt::Display for CborIssue {
@@ -116,6 +123,10 @@ impl fmt::Display for CborIssue {
                 "a chunk of an indefinite-length string of major type {major} is not a definite string of that type"
             ),
             Self::Tag { tag } => write!(f, "tag {tag}; the payload has no tags"),
+            Self::NonMinimalHead { argument } => write!(
+                f,
+                "argument {argument} is not in its shortest form; the envelope is in preferred serialization"
+            ),
         }
     }
 }
@@ -270,6 +281,18 @@ pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether `argument`, written in `extra` bytes after the initial byte, could not
+/// have been written in fewer (RFC 8949 §4.2.1's preferred serialization).
+fn is_shortest(argument: u64, extra: usize) -> bool {
+    match extra {
+        0 => true,
+        1 => argument >= 24,
+        2 => argument > 0xff,
+        4 => argument > 0xffff,
+        _ => argument > 0xffff_ffff,
+    }
+}
+
 /// The "break" stop code that ends an indefinite-length item.
 const BREAK: u8 = 0xff;
 
@@ -354,6 +377,11 @@ impl<'a> Walker<'a> {
             ));
         }
         let (major, arg) = self.head()?;
+        if !self.payload && major != 7 {
+            if let Some(argument) = arg.filter(|&a| !is_shortest(a, self.pos - start - 1)) {
+                return Err((start, CborIssue::NonMinimalHead { argument }));
+            }
+        }
         let Some(arg) = arg else {
             return match major {
                 2..=5 if self.payload => self.indefinite(major, depth, start),
@@ -485,6 +513,35 @@ mod tests {
         ] {
             assert!(sign1_of(bad).is_err(), "{bad:02x?}");
         }
+    }
+
+    #[test]
+    fn envelope_heads_are_shortest_payload_heads_as_written() {
+        // The same COSE_Sign1 with its array, protected header or signature length
+        // written long: one signature, several object keys, so the envelope refuses.
+        for (bad, offset, argument) in [
+            (&[0x98, 0x04, 0x41, 0xa0, 0xa0, 0xf6, 0x40][..], 0, 4),
+            (&[0x84, 0x58, 0x01, 0xa0, 0xa0, 0xf6, 0x40], 1, 1),
+            (&[0x84, 0x41, 0xa0, 0xa0, 0xf6, 0x59, 0x00, 0x00], 5, 0),
+            (&[0x84, 0x41, 0xa0, 0xb8, 0x00, 0xf6, 0x40], 3, 0),
+            (&[0xd8, 0x12, 0x84, 0x41, 0xa0, 0xa0, 0xf6, 0x40], 0, 18),
+        ] {
+            let expected = (offset, CborIssue::NonMinimalHead { argument });
+            assert_eq!(issue(bad), expected, "{bad:02x?}");
+        }
+        // Shortest forms at each boundary are accepted: 23 in the initial byte, 24 in
+        // one byte, 256 in two.
+        let mut long = vec![0x84, 0x41, 0xa0, 0xa0, 0xf6, 0x59, 0x01, 0x00];
+        long.extend_from_slice(&[0; 256]);
+        assert_eq!(check(&long), Ok(()));
+        let mut mid = vec![0x84, 0x41, 0xa0, 0xa0, 0xf6, 0x58, 24];
+        mid.extend_from_slice(&[0; 24]);
+        assert_eq!(check(&mid), Ok(()));
+        // The payload is signed as written: a long head there is the NSM's own choice.
+        assert_eq!(
+            check_strict(&[0x59, 0x00, 0x01, 0x00], CborPart::Payload, 4),
+            Ok(())
+        );
     }
 
     /// [`sign1`] after [`check_strict`], as `parse_envelope` calls them.

@@ -101,7 +101,7 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
     for (key, value) in entries {
         let Value::Text(key) = key else {
             return Err(NsmError::UnknownField {
-                key: format!("{key:?}"),
+                key: format!("a key of CBOR type {}", cbor_type(&key)),
             });
         };
         match key.as_str() {
@@ -120,7 +120,9 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
             "digest" => {
                 let text = text(value, "digest")?;
                 if text != "SHA384" {
-                    return Err(NsmError::Digest { got: text });
+                    return Err(NsmError::Digest {
+                        got: crate::timestamp::bounded(&text),
+                    });
                 }
                 set(&mut digest, "digest", text)?;
             }
@@ -154,7 +156,11 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
                 let v = optional_bytes(value, "nonce", 0, limits.max_field_len)?;
                 set(&mut nonce, "nonce", v)?;
             }
-            _ => return Err(NsmError::UnknownField { key }),
+            _ => {
+                return Err(NsmError::UnknownField {
+                    key: crate::timestamp::bounded(&key),
+                });
+            }
         }
     }
 
@@ -181,6 +187,23 @@ fn set<T>(slot: &mut Option<T>, field: &'static str, value: T) -> Result<(), Nsm
 
 fn required<T>(slot: Option<T>, field: &'static str) -> Result<T, NsmError> {
     slot.ok_or(NsmError::MissingField { field })
+}
+
+/// The name of `value`'s CBOR type, for errors that must not print what an
+/// attacker wrote (a non-text payload key can be 16 KiB of nested items).
+fn cbor_type(value: &Value) -> &'static str {
+    match value {
+        Value::Integer(_) => "integer",
+        Value::Bytes(_) => "byte string",
+        Value::Float(_) => "float",
+        Value::Text(_) => "text",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+        Value::Tag(..) => "tag",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        _ => "simple value",
+    }
 }
 
 fn type_error(field: &'static str, expected: &'static str) -> NsmError {

@@ -417,7 +417,8 @@ pub enum NsmError {
     /// The payload has a key other than the nine of SPEC §1.5.
     #[error("unknown payload key {key:?}; expected one of {:?}", document::FIELDS)]
     UnknownField {
-        /// The key (text, or the debug form of a non-text key).
+        /// The key (a text key, cut to 96 printed bytes; or the CBOR type of a
+        /// non-text key).
         key: String,
     },
     /// A payload key appears twice.
