@@ -449,7 +449,12 @@ describe('on its own', () => {
       const verdict = await verdictOf(page, [file(entry.file, readFileSync(join(dir, entry.file)))]);
       assert.equal(await verdict.getAttribute('data-subject'), 'nsm', entry.file);
       assert.equal((await page.textContent('[data-field=module_id]')).trim(), entry.module_id, entry.file);
-      assert.equal((await page.textContent('[data-pcr="0"] td')).trim(), entry.pcr0, entry.file);
+      if (/^0*$/.test(entry.pcr0)) {
+        // The page lists all-zero registers in one line instead of a row each.
+        assert.match(await page.textContent('.pcrs + .note'), /^All zero: PCR 0, 1, 2\b/, entry.file);
+      } else {
+        assert.equal((await page.textContent('[data-pcr="0"] td')).trim(), entry.pcr0, entry.file);
+      }
       const checks = await checksOn(page);
       const failed = checks.filter((c) => c.ok !== 'true').map((c) => c.name);
       // Genuine at their own time: only the debug-mode ones fail, and only at `debug`.
