@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The writer benchmark of issue #4 (BENCHMARKS.md, "Issue #4: the writer").
+# The writer benchmark of issue #4 (docs/benchmarks-history.md, "Issue #4: the writer").
 #
 # Builds zipchain-writer and zipchain-load in release, starts a fresh writer on a temporary
 # data directory (in-process stand-ins, the default six local directory stores), and runs:
