@@ -122,10 +122,7 @@ impl BuiltBlock {
 
     /// `y = u ++ H(t)`: what the sequencer attests for this block.
     pub fn y(&self) -> [u8; 48] {
-        let mut y = [0u8; 48];
-        y[..16].copy_from_slice(&self.uuid);
-        y[16..].copy_from_slice(self.timestamp.as_bytes());
-        y
+        verifier_core::triple::y(&self.uuid, &self.timestamp)
     }
 }
 

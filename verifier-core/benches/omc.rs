@@ -132,9 +132,7 @@ fn builder(genesis: Hash32, blocks: &[Synthetic]) -> AuditBuilder {
                 iat: UnixSeconds(s.k),
             },
         );
-        let mut y = [0u8; 48];
-        y[..16].copy_from_slice(&s.uuid);
-        y[16..].copy_from_slice(s.timestamp.as_bytes());
+        let y = zipchain_verifier_core::triple::y(&s.uuid, &s.timestamp);
         b.add(
             ObjectKind::Attestation,
             Examined::Attestation {

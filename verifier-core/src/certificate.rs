@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Batch;
 use crate::block::Block;
-use crate::chain::{Audit, Auditor, CLOCK_SKEW_MS, MainChainBlock};
+use crate::chain::{Audit, Auditor, MainChainBlock};
 use crate::hash::Hash32;
 use crate::merkle::{InclusionProof, RootHash};
 use crate::nsm::VerifyAt;
@@ -343,16 +343,10 @@ fn decode_batch(root: &Hash32, bytes: &[u8]) -> Result<Batch, MakeCertificateErr
     Ok(batch)
 }
 
-/// One named check of a certificate and its outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CheckOutcome {
-    /// Stable name of the check (see [`check_certificate`]).
-    pub name: &'static str,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What was found, in words.
-    pub detail: String,
-}
+/// One named check of a certificate and its outcome: the core's one [`Check`] type.
+///
+/// [`Check`]: crate::verdict::Check
+pub type CheckOutcome = crate::verdict::Check;
 
 /// The verdict on a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -553,9 +547,7 @@ fn check(
     });
     match &att {
         Ok(a) => {
-            let mut y = [0u8; 48];
-            y[..16].copy_from_slice(&block.uuid);
-            y[16..].copy_from_slice(upper_hash.as_bytes());
+            let y = crate::triple::y(&block.uuid, &upper_hash);
             let s = a.sequence();
             let ok = s.y == y && s.k == cert.sequence;
             push(
@@ -575,8 +567,7 @@ fn check(
             );
             match &upper {
                 Ok(u) => {
-                    let earliest = u.iat().0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
-                    let ok = a.timestamp().0 >= earliest;
+                    let ok = crate::triple::in_time(a.timestamp(), u.iat());
                     push(
                         &mut v,
                         "attestation_time",
@@ -725,25 +716,24 @@ fn check(
         ),
     }
 
-    if cert.height == 0 {
-        push(
-            &mut v,
-            "main_chain",
-            false,
-            "height 0 is the genesis block, which certifies no transaction".to_owned(),
-        );
+    // One `main_chain` check: height 0 fails it with or without a snapshot.
+    const GENESIS: &str = "height 0 is the genesis block, which certifies no transaction";
+    if cert.height == 0 && audit.is_none() {
+        push(&mut v, "main_chain", false, GENESIS.to_owned());
     }
     if let Some(audit) = audit {
         v.main_chain_checked = true;
         let on_main = audit.at_height(cert.height);
-        let ok = on_main.is_some_and(|b| {
-            b.block == block_hash && b.sequence == cert.sequence && b.timestamp == upper_hash
-        });
+        let ok = cert.height != 0
+            && on_main.is_some_and(|b| {
+                b.block == block_hash && b.sequence == cert.sequence && b.timestamp == upper_hash
+            });
         push(
             &mut v,
             "main_chain",
             ok,
             match on_main {
+                _ if cert.height == 0 => GENESIS.to_owned(),
                 _ if ok => format!(
                     "block {block_hash} is on the main chain at height {}",
                     cert.height
@@ -795,8 +785,6 @@ struct BatchPosition {
     size: u64,
 }
 
-/// Reads the batch named `root` from `objects`, checks that its Merkle root is `root`
-/// (the bytes are hashed now, whatever an audit saw before), and finds `tx` in it.
 /// Why the block's batch gives no position.
 enum BatchProblem {
     /// The snapshot does not hold it.
@@ -806,6 +794,8 @@ enum BatchProblem {
     Unusable(String),
 }
 
+/// Reads the batch named `root` from `objects`, checks that its Merkle root is `root`
+/// (the bytes are hashed now, whatever an audit saw before), and finds `tx` in it.
 fn batch_position(
     objects: &dyn ObjectSource,
     root: &Hash32,

@@ -33,9 +33,7 @@ use crate::time::{UnixMillis, UnixSeconds};
 use crate::timestamp::TimestampVerifier;
 use crate::trust::{TrustDescriptor, TrustError};
 
-/// How far an enclave document may precede the timestamp it sequences, in
-/// milliseconds: five minutes of clock skew between the two services (SPEC §5).
-pub const CLOCK_SKEW_MS: u64 = 300_000;
+pub use crate::triple::CLOCK_SKEW_MS;
 
 /// The verdict on one object of a snapshot: the facts `omc` needs, or why it is invalid.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1140,10 +1138,17 @@ impl Audit {
             .and_then(|h| self.main_chain.get(h))
     }
 
-    /// Whether the sequencer equivocated or nothing forms a chain: findings that
-    /// make an audit fail whatever `--strict` says.
+    /// Whether the sequencer equivocated or nothing forms a chain (no valid genesis
+    /// block): findings that make an audit fail whatever `--strict` says; exactly the
+    /// failed checks of [`crate::verdict::audit_checks`].
     pub fn has_fatal_findings(&self) -> bool {
-        !self.equivocations.is_empty()
+        !self.equivocations.is_empty() || self.main_chain.is_empty()
+    }
+
+    /// Whether the audit fails: a fatal finding, or with `strict` any invalid object
+    /// (the exit status of `zipchain audit`, SPEC §6).
+    pub fn fails(&self, strict: bool) -> bool {
+        self.has_fatal_findings() || (strict && !self.invalid_objects.is_empty())
     }
 
     /// The report of SPEC §6 (`zipchain audit --json`).
@@ -1431,13 +1436,10 @@ impl AuditBuilder {
             for &ti in by_attested.get(b_key) {
                 let (t_key, _, iat) = self.timestamps[ti];
                 links.push((block.parent_timestamp, t_key, *b_key));
-                let mut y = [0u8; 48];
-                y[..16].copy_from_slice(&block.uuid);
-                y[16..].copy_from_slice(t_key.as_bytes());
-                let earliest_ms = iat.0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
+                let y = crate::triple::y(&block.uuid, &t_key);
                 for &ai in by_y.get(&y) {
                     let (a_key, _, k, doc_time) = self.attestations[ai];
-                    if doc_time.0 >= earliest_ms {
+                    if crate::triple::in_time(doc_time, iat) {
                         triples.push(ValidTriple {
                             block: *b_key,
                             parent: block.parent_timestamp,

@@ -34,4 +34,6 @@ pub mod sequence;
 pub mod snapshot;
 pub mod time;
 pub mod timestamp;
+pub mod triple;
 pub mod trust;
+pub mod verdict;

@@ -119,6 +119,25 @@ mod vectors {
     }
 
     #[test]
+    fn a_certificate_at_height_0_fails_one_main_chain_check() {
+        // The genesis block certifies nothing; with or without the snapshot the verdict
+        // has exactly one `main_chain` check, failed, saying so.
+        let (s, auditor) = (snapshot(), auditor());
+        let audit = auditor.audit(&s, &mut |_, _| {});
+        let at_zero = tampered(TX_2D, |v| v["height"] = 0.into());
+        for v in [
+            check_certificate(&at_zero, &auditor, None),
+            check_certificate_with_snapshot(&at_zero, &auditor, &audit, &s),
+        ] {
+            assert!(!v.valid);
+            let main: Vec<_> = v.checks.iter().filter(|c| c.name == "main_chain").collect();
+            assert_eq!(main.len(), 1, "{:?}", names(&v));
+            assert!(!main[0].ok);
+            assert!(main[0].detail.contains("genesis"), "{}", main[0].detail);
+        }
+    }
+
+    #[test]
     fn equivocation_fails_every_certificate_checked_with_the_snapshot() {
         let (s, auditor) = (snapshot(), auditor());
         let audit = equivocating(&auditor.audit(&s, &mut |_, _| {}));

@@ -36,21 +36,17 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use verifier_core::certificate::{
-    CertificateVerdict, CheckOutcome, check_certificate_with_snapshot,
-};
+use verifier_core::certificate::{CertificateVerdict, check_certificate_with_snapshot};
 use verifier_core::chain::{Auditor, Equivocation, HashSeed, InvalidObject};
 use verifier_core::hash::Hash32;
 use verifier_core::nsm::{
-    AWS_NITRO_ROOT_G1_DER, AWS_NITRO_ROOT_G1_SHA256, NsmDocument, NsmLimits, NsmPolicy,
-    NsmVerifier, VerifiedNsmDocument, VerifyAt,
+    AWS_NITRO_ROOT_G1_DER, NsmDocument, NsmLimits, NsmPolicy, NsmVerifier, VerifyAt,
 };
 use verifier_core::snapshot::Snapshot;
 use verifier_core::time::UnixMillis;
-use verifier_core::timestamp::{
-    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, VerifiedTimestamp,
-};
+use verifier_core::timestamp::{Jwks, TimestampPolicy, TimestampVerifier, TokenUse};
 use verifier_core::trust::{TrustDescriptor, decode_pem_certificate};
+use verifier_core::verdict::{self, Check, NsmAsked};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
@@ -251,7 +247,7 @@ pub fn check_certificate(
 struct CertificateResult {
     valid: bool,
     main_chain_checked: bool,
-    checks: Vec<CheckOutcome>,
+    checks: Vec<Check>,
     tx: Option<String>,
     height: Option<u64>,
     not_before: Option<u64>,
@@ -387,7 +383,7 @@ fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> 
                 valid: false,
                 main_chain_checked: false,
                 position_checked: false,
-                checks: vec![CheckOutcome {
+                checks: vec![Check {
                     name: check.name,
                     ok: false,
                     detail: check.detail,
@@ -412,7 +408,7 @@ fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> 
     };
     if let Some(Err(e)) = snapshot {
         verdict.valid = false;
-        verdict.checks.push(CheckOutcome {
+        verdict.checks.push(Check {
             name: "snapshot",
             ok: false,
             detail: format!("options.snapshot: {e}"),
@@ -473,7 +469,7 @@ fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)
         Ok(auditor) => auditor,
         Err(check) => return AuditVerdict::unread(vec![check]),
     };
-    let mut checks = vec![Check::ok(
+    let mut checks = vec![Check::passed(
         "trust_descriptor",
         format!("chain {}", auditor.genesis()),
     )];
@@ -484,7 +480,7 @@ fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)
             return AuditVerdict::unread(checks);
         }
     };
-    checks.push(Check::ok(
+    checks.push(Check::passed(
         "snapshot",
         format!(
             "{} objects read, {} other entries ignored",
@@ -494,33 +490,7 @@ fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)
     ));
     let audit = auditor.audit(&snapshot, progress);
     let report = audit.report();
-    checks.push(match report.main_chain_height {
-        Some(height) => Check::ok(
-            "main_chain",
-            format!(
-                "height {height}, {} transactions final",
-                report.transactions_final
-            ),
-        ),
-        None => Check::failed(
-            "main_chain",
-            "empty: no valid genesis block with sequence number 0",
-        ),
-    });
-    checks.push(if report.equivocations.is_empty() {
-        Check::ok(
-            "equivocation",
-            "no sequence number was given to two different blocks",
-        )
-    } else {
-        Check::failed(
-            "equivocation",
-            format!(
-                "the sequencer gave {} sequence numbers twice",
-                report.equivocations.len()
-            ),
-        )
-    });
+    checks.extend(verdict::audit_checks(&audit));
     AuditVerdict {
         valid: checks.iter().all(|c| c.ok),
         checks,
@@ -561,35 +531,6 @@ struct TimestampOptions {
     token_use: Option<String>,
     /// The username domain, when usernames carry attested bytes.
     username_domain: Option<String>,
-}
-
-/// One check of a verdict, in the order run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-struct Check {
-    /// The core's name of the check (`NsmError::check`, `TimestampError::check`).
-    name: &'static str,
-    /// Whether it passed.
-    ok: bool,
-    /// What was checked, or why it failed.
-    detail: String,
-}
-
-impl Check {
-    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            name,
-            ok: true,
-            detail: detail.into(),
-        }
-    }
-
-    fn failed(name: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            name,
-            ok: false,
-            detail: detail.into(),
-        }
-    }
 }
 
 /// The result of `verifyNsmDocument`.
@@ -645,33 +586,6 @@ impl From<&NsmDocument> for DocumentView {
     }
 }
 
-/// The NSM checks in the order the core runs them, with the checks that must
-/// have passed before each can fail. `chain` and `validity` are interleaved in
-/// the core (profiles, then validity, then path and signatures), so a failure of
-/// either vouches for neither.
-fn nsm_passed_before(failed: &str) -> &'static [&'static str] {
-    const ALL: [&str; 8] = [
-        "cbor",
-        "cose",
-        "fields",
-        "root",
-        "chain",
-        "validity",
-        "signature",
-        "debug",
-    ];
-    match failed {
-        "fields" => &ALL[..2],
-        "root" => &ALL[..3],
-        "chain" | "validity" => &ALL[..4],
-        "signature" => &ALL[..6],
-        "debug" => &ALL[..7],
-        "pcrs" => &ALL,
-        // "cbor", and "cose" which may fail before the payload's CBOR is checked.
-        _ => &[],
-    }
-}
-
 /// `verifyNsmDocument` on Rust values.
 fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
     let parsed = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).ok();
@@ -689,7 +603,6 @@ fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
             Err(e) => return fail(Check::failed("root", format!("options.root: {e}"))),
         },
     };
-    let custom_root = options.root.is_some();
     let allow_debug = options.allow_debug.unwrap_or(false);
     let verifier = match NsmVerifier::new(NsmPolicy {
         root_der,
@@ -702,100 +615,18 @@ fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
     let at = options.at_ms.map_or(VerifyAt::DocumentTimestamp, |ms| {
         VerifyAt::Millis(UnixMillis(ms))
     });
-    let details = NsmDetails {
+    let asked = NsmAsked {
         document: parsed.as_ref(),
-        custom_root,
-        allow_debug,
+        custom_root: options.root.as_ref().map(|_| "options.root"),
+        allow_debug: allow_debug.then_some("allowDebug"),
         at_ms: options.at_ms,
+        pcr_allow_list: false,
     };
-
-    match verifier.verify(bytes, at) {
-        Ok(verified) => NsmVerdict {
-            valid: true,
-            checks: nsm_passed_before("pcrs")
-                .iter()
-                .map(|name| Check::ok(name, details.passed(name, Some(&verified))))
-                .collect(),
-            document,
-        },
-        Err(e) => {
-            let failed = e.check();
-            let mut checks: Vec<Check> = nsm_passed_before(failed)
-                .iter()
-                .map(|name| Check::ok(name, details.passed(name, None)))
-                .collect();
-            checks.push(Check::failed(failed, e.to_string()));
-            NsmVerdict {
-                valid: false,
-                checks,
-                document,
-            }
-        }
-    }
-}
-
-/// What the details of passed NSM checks are made from.
-struct NsmDetails<'a> {
-    document: Option<&'a NsmDocument>,
-    custom_root: bool,
-    allow_debug: bool,
-    at_ms: Option<u64>,
-}
-
-impl NsmDetails<'_> {
-    fn passed(&self, name: &str, verified: Option<&VerifiedNsmDocument>) -> String {
-        match name {
-            "cbor" => "definite-length CBOR within the depth budget, nothing after it (envelope and payload)".into(),
-            "cose" => "COSE_Sign1, protected header {1: -35} (ES384), empty unprotected header, 96-byte signature".into(),
-            "fields" => match self.document {
-                Some(doc) => format!(
-                    "module_id {}, digest {}, timestamp {} ms, {} PCRs, {} cabundle certificates",
-                    doc.module_id,
-                    doc.digest,
-                    doc.timestamp.0,
-                    doc.pcrs.len(),
-                    doc.cabundle.len()
-                ),
-                None => "the payload fields follow the AWS rules".into(),
-            },
-            "root" if self.custom_root => {
-                "cabundle[0] is the trusted root given in options.root".into()
-            }
-            "root" => format!(
-                "cabundle[0] is AWS Nitro Enclaves Root-G1 (SHA-256 {AWS_NITRO_ROOT_G1_SHA256})"
-            ),
-            "chain" => format!(
-                "the leaf chains to the root through cabundle[1..] ({} intermediates), ECDSA P-384 / SHA-384",
-                self.document
-                    .map_or(0, |doc| doc.cabundle.len().saturating_sub(1))
-            ),
-            "validity" => match verified {
-                Some(v) => format!(
-                    "every certificate is valid at {} s (the chain is valid from {} s to {} s)",
-                    v.checked_at().0,
-                    v.chain_validity().not_before.0,
-                    v.chain_validity().not_after.0
-                ),
-                None => match (self.at_ms, self.document) {
-                    (Some(ms), _) => format!("every certificate is valid at {} s", ms / 1000),
-                    (None, Some(doc)) => format!(
-                        "every certificate is valid at {} s, the document's timestamp",
-                        doc.timestamp.0 / 1000
-                    ),
-                    (None, None) => "every certificate is valid".into(),
-                },
-            },
-            "signature" => "the ES384 signature verifies with the leaf certificate's key".into(),
-            "debug" => {
-                let debug = verified.map(VerifiedNsmDocument::is_debug).or(self.document.map(NsmDocument::is_debug));
-                if debug == Some(true) && self.allow_debug {
-                    "debug-mode document (PCR0 all zero), accepted because allowDebug is set".into()
-                } else {
-                    "not a debug-mode document (PCR0 is not all zero)".into()
-                }
-            }
-            _ => String::new(),
-        }
+    let result = verifier.verify(bytes, at);
+    NsmVerdict {
+        valid: result.is_ok(),
+        checks: verdict::nsm_checks(&result, &asked),
+        document,
     }
 }
 
@@ -815,42 +646,6 @@ struct TimestampVerdict {
     checks: Vec<Check>,
     claims: Option<serde_json::Map<String, serde_json::Value>>,
     attested: Option<String>,
-}
-
-/// The JWT checks in the order the core runs them.
-const JWT_CHECKS: [&str; 9] = [
-    "format",
-    "header",
-    "alg",
-    "kid",
-    "signature",
-    "claims",
-    "issuer",
-    "token_use",
-    "username",
-];
-
-/// The JWT checks that must have passed before `e` could be found.
-fn jwt_passed_before(e: &TimestampError) -> Vec<&'static str> {
-    match e {
-        // iat/exp/auth_time are checked last, after the username.
-        TimestampError::Claim { .. }
-        | TimestampError::AuthTimeAfterIat { .. }
-        | TimestampError::ExpNotAfterIat { .. }
-        | TimestampError::LifetimeTooLong { .. } => JWT_CHECKS
-            .iter()
-            .copied()
-            .filter(|name| *name != "claims")
-            .collect(),
-        TimestampError::Jwks { .. }
-        | TimestampError::JwkKidMismatch { .. }
-        | TimestampError::Policy { .. } => Vec::new(),
-        _ => JWT_CHECKS
-            .iter()
-            .copied()
-            .take_while(|name| *name != e.check())
-            .collect(),
-    }
 }
 
 /// `verifyTimestamp` on Rust values.
@@ -883,74 +678,16 @@ fn timestamp_verdict(
         Ok(verifier) => verifier,
         Err(e) => return fail(vec![Check::failed(e.check(), e.to_string())]),
     };
-    match verifier.validate(token) {
+    let result = verifier.validate(token);
+    let checks = verdict::jwt_checks(&result, verifier.policy());
+    match result {
         Ok(verified) => TimestampVerdict {
             valid: true,
-            checks: JWT_CHECKS
-                .iter()
-                .map(|name| Check::ok(name, jwt_passed(name, verifier.policy(), Some(&verified))))
-                .collect(),
+            checks,
             attested: verified.attested().map(hex::encode),
             claims: Some(verified.claims().clone()),
         },
-        Err(e) => {
-            let mut checks: Vec<Check> = jwt_passed_before(&e)
-                .into_iter()
-                .map(|name| Check::ok(name, jwt_passed(name, verifier.policy(), None)))
-                .collect();
-            checks.push(Check::failed(e.check(), e.to_string()));
-            fail(checks)
-        }
-    }
-}
-
-fn jwt_passed(
-    name: &str,
-    policy: &TimestampPolicy,
-    verified: Option<&VerifiedTimestamp>,
-) -> String {
-    let claim = |key: &str| {
-        verified
-            .and_then(|v| v.claims().get(key).or_else(|| v.header().get(key)))
-            .map(|value| value.to_string())
-    };
-    match name {
-        "format" => "three segments of unpadded base64url".into(),
-        "header" => {
-            "the JOSE header is a strict JSON object without crit, jku, x5u, jwk or x5c".into()
-        }
-        "alg" => "alg is \"RS256\"".into(),
-        "kid" => match claim("kid") {
-            Some(kid) => format!("kid {kid} names a key of the JWKS"),
-            None => "kid names a key of the JWKS".into(),
-        },
-        "signature" => "the RS256 signature verifies with that key".into(),
-        "claims" => match verified {
-            Some(v) => format!(
-                "the claims are a strict JSON object; iat {} (the attested time), exp not compared with any time",
-                v.iat().0
-            ),
-            None => "the claims are a strict JSON object".into(),
-        },
-        "issuer" => format!("iss is {:?}", policy.issuer),
-        "token_use" => format!("token_use is {:?}", policy.token_use.as_str()),
-        "username" => {
-            let username_claim = policy.token_use.username_claim();
-            match (
-                verified.and_then(VerifiedTimestamp::attested),
-                &policy.username_domain,
-            ) {
-                (Some(bytes), Some(domain)) => format!(
-                    "{username_claim} is <hex>@{domain}, attesting {} bytes",
-                    bytes.len()
-                ),
-                _ => match claim(username_claim) {
-                    Some(username) => format!("{username_claim} is {username}"),
-                    None => format!("{username_claim} is a string"),
-                },
-            }
-        }
-        _ => String::new(),
+        Err(_) => fail(checks),
     }
 }
 
@@ -1096,17 +833,6 @@ mod tests {
     }
 
     #[test]
-    fn nsm_checks_before_a_failure() {
-        assert_eq!(nsm_passed_before("cbor"), &[] as &[&str]);
-        assert_eq!(nsm_passed_before("fields"), &["cbor", "cose"]);
-        assert_eq!(
-            nsm_passed_before("signature"),
-            &["cbor", "cose", "fields", "root", "chain", "validity"]
-        );
-        assert_eq!(nsm_passed_before("pcrs").len(), 8);
-    }
-
-    #[test]
     fn a_bad_jwks_is_a_verdict_naming_jwks() {
         let verdict = timestamp_verdict(
             "a.b.c",
@@ -1118,25 +844,6 @@ mod tests {
         assert!(!verdict.valid);
         assert_eq!(verdict.checks.len(), 1);
         assert_eq!(verdict.checks[0].name, "jwks");
-    }
-
-    #[test]
-    fn jwt_checks_before_a_failure() {
-        let issuer = TimestampError::Issuer {
-            got: None,
-            expected: "x".into(),
-        };
-        assert_eq!(
-            jwt_passed_before(&issuer),
-            ["format", "header", "alg", "kid", "signature", "claims"]
-        );
-        let iat = TimestampError::Claim {
-            name: "iat",
-            got: None,
-            expected: "an integer >= 0",
-        };
-        assert_eq!(jwt_passed_before(&iat).len(), 8);
-        assert!(!jwt_passed_before(&iat).contains(&"claims"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The write path: group commit into the write-ahead log, then the seed's three stages
-//! (FIG. 5) as tasks joined by bounded channels:
+//! (FIG. 5) as tasks joined by channels (BatchIt → ZipIt → StoreIt bounded at one item;
+//! the appender → BatchIt queue is not bounded yet, TODO(#14)):
 //!
 //! ```text
 //! HTTP ──WriteRequest──▶ appender (thread: one write + one fdatasync per group, then 202s)
@@ -26,7 +27,7 @@ use replication::Stores;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use verifier_core::block::Block;
-use verifier_core::chain::{Auditor, CLOCK_SKEW_MS, MainChainBlock};
+use verifier_core::chain::{Auditor, MainChainBlock};
 use verifier_core::hash::Hash32;
 use verifier_core::merkle;
 use verifier_core::nsm::VerifyAt;
@@ -227,13 +228,8 @@ impl SealedBlock {
     }
 }
 
-/// `u ++ H(t)`.
-pub fn make_y(uuid: &[u8; 16], token_hash: &Hash32) -> [u8; 48] {
-    let mut y = [0u8; 48];
-    y[..16].copy_from_slice(uuid);
-    y[16..].copy_from_slice(token_hash.as_bytes());
-    y
-}
+/// `u ++ H(t)` (SPEC §5's rule, [`verifier_core::triple::y`]).
+pub use verifier_core::triple::y as make_y;
 
 /// A random UUIDv4.
 pub fn random_uuid() -> Result<[u8; 16], String> {
@@ -400,8 +396,7 @@ impl Sealer {
                     hex::encode(s.y)
                 ));
             }
-            let earliest = iat.0.saturating_mul(1000).saturating_sub(CLOCK_SKEW_MS);
-            if verified.timestamp().0 < earliest {
+            if !verifier_core::triple::in_time(verified.timestamp(), iat) {
                 self.shared.set_unhealthy(
                     "sequencer",
                     format!(

@@ -24,9 +24,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;
     let report = audit.report();
-    let failed = audit.has_fatal_findings()
-        || report.main_chain_height.is_none()
-        || (args.strict && !report.invalid_objects.is_empty());
+    let failed = audit.fails(args.strict);
     if args.output.json {
         print_json(&AuditJson::from(&report));
     } else {
