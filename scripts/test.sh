@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# THE test command (README "Quick start"); .ci/run calls it. Works on a fresh
-# machine: it first installs what it needs (scripts/setup.sh), then
+# THE test command (README "Quick start": `scripts/setup.sh && scripts/test.sh`);
+# .ci/run calls both. It installs nothing itself: it first checks that what
+# scripts/setup.sh installs is there (and says to run it when not), then
 #   1. checks formatting and clippy (native, and wasm32 for the crates that ship there),
 #   2. runs the native tests of the whole workspace,
 #   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
@@ -9,13 +10,15 @@
 #      its node:test tests against the installed tarball (scripts/test-npm.sh),
 #   5. builds the web page into web/dist and runs its tests in headless Chromium.
 # Stops at the first failure, naming the section; exits nonzero if anything failed.
+# `scripts/test.sh SECTION...` runs only the sections named (their short names:
+# vectors fmt clippy clippy-wasm native native-all wasm-build wasm npm web), after
+# the prerequisites check; `scripts/test.sh --list` lists them.
 # The tests read ../shared/vectors in place; without that folder the vector tests
 # report that they were skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/common.sh
 source scripts/common.sh
-trap 'finish test.sh' EXIT
 
 export RUST_BACKTRACE=1
 WASM=wasm32-unknown-unknown
@@ -25,8 +28,24 @@ WASM_CRATE=zipchain-verifier-wasm
 # wasm "all features" build.
 NATIVE_ONLY_FEATURES=(parallel)
 
-setup() {
-    bash scripts/setup.sh
+# What scripts/setup.sh installs, checked without installing anything.
+prerequisites() {
+    local missing=()
+    rustup target list --installed | grep -qx "$WASM" || missing+=("the $WASM target")
+    local want
+    want=$(locked_version wasm-bindgen)
+    [[ $(wasm-bindgen --version 2>/dev/null) == "wasm-bindgen $want" ]] ||
+        missing+=("wasm-bindgen-cli $want")
+    [[ -x npm/tools/node_modules/.bin/wasm-opt ]] || missing+=("npm/tools (binaryen, TypeScript)")
+    [[ -x /usr/bin/chromium ]] || missing+=("Chromium (/usr/bin/chromium)")
+    [[ -d web/node_modules/playwright-core ]] || missing+=("web/node_modules (playwright-core)")
+    if ((${#missing[@]})); then
+        printf 'missing: %s
+' "${missing[@]}" >&2
+        echo "run scripts/setup.sh first (it installs all of these)" >&2
+        return 1
+    fi
+    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium and playwright-core are installed"
 }
 
 vectors() {
@@ -110,14 +129,39 @@ browser_tests() {
     run node --test web/tests/
 }
 
-section "setup" setup
-section "test vectors" vectors
-section "fmt" fmt
-section "clippy (native)" clippy_native
-section "clippy (wasm32)" clippy_wasm
-section "tests (native)" tests_native
-section "tests (native, verifier-core all features)" tests_native_all_features
-section "build verifier-core (wasm32: default, no, all features)" build_wasm_matrix
-section "tests (wasm32, node)" tests_wasm
-section "wasm module and npm package (build-npm.sh, test-npm.sh)" wasm_module
-section "web page in Chromium" browser_tests
+# Short name, title, function: the sections in the order they run.
+SECTIONS=(
+    "vectors|test vectors|vectors"
+    "fmt|fmt|fmt"
+    "clippy|clippy (native)|clippy_native"
+    "clippy-wasm|clippy (wasm32)|clippy_wasm"
+    "native|tests (native)|tests_native"
+    "native-all|tests (native, verifier-core all features)|tests_native_all_features"
+    "wasm-build|build verifier-core (wasm32: default, no, all features)|build_wasm_matrix"
+    "wasm|tests (wasm32, node)|tests_wasm"
+    "npm|wasm module and npm package (build-npm.sh, test-npm.sh)|wasm_module"
+    "web|web page in Chromium|browser_tests"
+)
+
+if [[ ${1:-} == --list ]]; then
+    for entry in "${SECTIONS[@]}"; do
+        IFS='|' read -r short title _ <<<"$entry"
+        printf '%-12s %s\n' "$short" "$title"
+    done
+    exit 0
+fi
+for wanted in "$@"; do
+    if ! printf '%s\n' "${SECTIONS[@]}" | grep -q "^$wanted|"; then
+        echo "test.sh: no section named '$wanted' (scripts/test.sh --list)" >&2
+        exit 2
+    fi
+done
+
+trap 'finish test.sh' EXIT
+section "prerequisites (installed by scripts/setup.sh)" prerequisites
+for entry in "${SECTIONS[@]}"; do
+    IFS='|' read -r short title function <<<"$entry"
+    if (($# == 0)) || printf '%s\n' "$@" | grep -qx "$short"; then
+        section "$title" "$function"
+    fi
+done

@@ -28,7 +28,7 @@ pub(crate) fn rfc3339_millis(ms: u64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// `✓ name` or `✗ name: reason` lines for a list of checks.
+/// The `  ok    name` or `  FAIL  name: reason` line of one check.
 pub(crate) fn check_line(name: &str, ok: bool, detail: &str) -> String {
     if ok {
         format!("  ok    {name}\n")

@@ -103,7 +103,8 @@ pub struct Config {
     pub timestamp: Option<String>,
     /// The most transactions in one block.
     pub batch_max: usize,
-    /// How long a batch waits after its first transaction.
+    /// The seal period: at most one block is cut per period (sooner when `batch_max`
+    /// transactions are waiting); a write after a quiet spell is cut at once.
     pub batch_wait: Duration,
     /// The bearer token writes must carry, if any.
     pub token: Option<String>,
