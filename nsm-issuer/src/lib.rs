@@ -239,31 +239,48 @@ impl DocumentRequest {
 
 /// One certificate of the chain with its key.
 struct Cert {
-    key: Key,
+    key: P384Key,
     der: Vec<u8>,
     not_before: i64,
     not_after: i64,
 }
 
-/// A P-384 key usable by rcgen (through [`rcgen::SigningKey`]) and for COSE.
-struct Key {
+/// A P-384 key usable by rcgen (through [`rcgen::SigningKey`]) and for COSE: the glue
+/// between p384 and rcgen, also used by the verifier's tests of chain shapes.
+pub struct P384Key {
     signing: SigningKey,
     /// The uncompressed SEC1 point, as rcgen's [`PublicKeyData::der_bytes`] wants.
     public: Vec<u8>,
 }
 
-impl Key {
-    fn generate() -> Self {
-        Self::from_signing(SigningKey::generate())
-    }
-
-    fn from_signing(signing: SigningKey) -> Self {
-        let public = signing.verifying_key().to_sec1_bytes().to_vec();
-        Self { signing, public }
+impl fmt::Debug for P384Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("P384Key")
+            .field("public", &hex::encode(&self.public))
+            .finish_non_exhaustive()
     }
 }
 
-impl PublicKeyData for Key {
+impl P384Key {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::from_signing(SigningKey::generate())
+    }
+
+    /// The key of `signing`.
+    pub fn from_signing(signing: SigningKey) -> Self {
+        let public = signing.verifying_key().to_sec1_bytes().to_vec();
+        Self { signing, public }
+    }
+
+    /// An ES384 signature over `message` as COSE wants it: raw `r || s` (96 bytes).
+    pub fn sign_raw(&self, message: &[u8]) -> Vec<u8> {
+        let signature: Signature = self.signing.sign(message);
+        signature.to_bytes().to_vec()
+    }
+}
+
+impl PublicKeyData for P384Key {
     fn der_bytes(&self) -> &[u8] {
         &self.public
     }
@@ -273,7 +290,7 @@ impl PublicKeyData for Key {
     }
 }
 
-impl rcgen::SigningKey for Key {
+impl rcgen::SigningKey for P384Key {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         let signature: DerSignature = self.signing.sign(msg);
         Ok(signature.as_bytes().to_vec())
@@ -307,7 +324,7 @@ impl TestCa {
     /// [`IssuerError::Certificate`] when rcgen fails.
     pub fn generate(now: UnixMillis) -> Result<Self, IssuerError> {
         let t = seconds(now)?;
-        let root = make_cert(Level::Root, Key::generate(), t - DAY, None, "")?;
+        let root = make_cert(Level::Root, P384Key::generate(), t - DAY, None, "")?;
         let id = hex::encode(Sha256::digest(&root.key.public));
         let module_id = format!("i-0{}-enc{}", &id[..16], &id[16..32]);
         let mut ca = Self {
@@ -410,7 +427,7 @@ impl TestCa {
                     reason: e.to_string(),
                 }
             })?;
-            let key = Key::from_signing(signing);
+            let key = P384Key::from_signing(signing);
             let bad = |reason: String| IssuerError::BadFile {
                 path: cert_path.clone(),
                 reason,
@@ -546,14 +563,14 @@ impl TestCa {
         bytes(&mut tbs, &PROTECTED_ES384);
         bytes(&mut tbs, &[]);
         bytes(&mut tbs, payload);
-        let signature: Signature = self.cert(Level::Leaf).key.signing.sign(&tbs);
+        let signature = self.cert(Level::Leaf).key.sign_raw(&tbs);
 
         let mut out = Vec::with_capacity(payload.len() + 112);
         head(&mut out, 4, 4);
         bytes(&mut out, &PROTECTED_ES384);
         head(&mut out, 5, 0);
         bytes(&mut out, payload);
-        bytes(&mut out, &signature.to_bytes());
+        bytes(&mut out, &signature);
         out
     }
 
@@ -574,15 +591,21 @@ impl TestCa {
             &self.module_id,
         )?;
         let issuer = Issuer::new(parent_params, &parent.key);
-        make_cert(level, Key::generate(), t, Some(&issuer), &self.module_id)
+        make_cert(
+            level,
+            P384Key::generate(),
+            t,
+            Some(&issuer),
+            &self.module_id,
+        )
     }
 }
 
 fn make_cert(
     level: Level,
-    key: Key,
+    key: P384Key,
     not_before: i64,
-    issuer: Option<&Issuer<'_, &Key>>,
+    issuer: Option<&Issuer<'_, &P384Key>>,
     module_id: &str,
 ) -> Result<Cert, IssuerError> {
     let params = params(level, &key, not_before, module_id)?;
@@ -603,7 +626,7 @@ fn make_cert(
 /// that a saved CA can be an issuer again without parsing its certificate.
 fn params(
     level: Level,
-    key: &Key,
+    key: &P384Key,
     not_before: i64,
     module_id: &str,
 ) -> Result<CertificateParams, IssuerError> {

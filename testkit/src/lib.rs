@@ -598,6 +598,36 @@ impl ChainKit {
     }
 }
 
+/// A chain `b0 .. b4` on which a rolled-back twin of the sequencer numbered `e`, a
+/// sibling of `b2` on `b1`, with `b2`'s sequence number 2; the real sequencer carried
+/// on to `b3` and `b4` (what equivocation looks like to an auditor).
+#[derive(Debug)]
+pub struct Equivocating {
+    /// The kit holding the chain.
+    pub kit: ChainKit,
+    /// The chain `b0 .. b4`.
+    pub chain: [BuiltBlock; 5],
+    /// The equivocal sibling of `b2`, also numbered 2.
+    pub e: BuiltBlock,
+}
+
+/// Builds an [`Equivocating`] chain.
+pub fn equivocating_chain() -> Equivocating {
+    let mut kit = ChainKit::new();
+    let b0 = kit.genesis().clone();
+    let b1 = kit.append(&b0, &[b"1"]);
+    let b2 = kit.append(&b1, &[b"2"]);
+    let b3 = kit.append(&b2, &[b"3"]);
+    let e = kit.equivocate(&b1, &[b"equivocal"], 2);
+    let b4 = kit.append(&b3, &[b"4"]);
+    assert_eq!((b2.k, e.k, b4.k), (Some(2), Some(2), Some(4)));
+    Equivocating {
+        kit,
+        chain: [b0, b1, b2, b3, b4],
+        e,
+    }
+}
+
 /// When a document sequenced at kit time `secs` is made.
 pub fn document_time(secs: u64) -> UnixMillis {
     UnixMillis(secs.saturating_mul(1000).saturating_add(DOCUMENT_DELAY_MS))

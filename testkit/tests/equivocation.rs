@@ -5,21 +5,17 @@ mod common;
 
 use common::{assert_clean, assert_invalid, hashes, main_chain, sorted};
 use verifier_core::chain::Equivocation;
-use zipchain_testkit::ChainKit;
+use zipchain_testkit::{ChainKit, Equivocating, equivocating_chain};
 
 #[test]
 fn a_reused_sequence_number_is_a_fatal_finding() {
-    let mut kit = ChainKit::new();
-    let b0 = kit.genesis().clone();
-    let b1 = kit.append(&b0, &[b"1"]);
-    let b2 = kit.append(&b1, &[b"2"]);
-    let b3 = kit.append(&b2, &[b"3"]);
-    // A rolled-back twin of the sequencer numbers a sibling of b2 with b2's k.
-    let e = kit.equivocate(&b1, &[b"equivocal"], 2);
-    assert_eq!(e.k, Some(2));
-    // The real sequencer is unaffected and carries on.
-    let b4 = kit.append(&b3, &[b"4"]);
-    assert_eq!(b4.k, Some(4));
+    // A rolled-back twin of the sequencer numbers a sibling of b2 with b2's k; the real
+    // sequencer is unaffected and carries on.
+    let Equivocating {
+        kit,
+        chain: [b0, b1, b2, b3, b4],
+        e,
+    } = equivocating_chain();
 
     let audit = kit.audit();
     assert_invalid(&audit, &[]);

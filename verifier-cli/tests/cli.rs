@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use common::{copy_dir, read_json, sha3_hex, zipchain};
+use common::{copy_dir, failed_checks, read_json, sha3_hex, zipchain};
 
 // ---------------------------------------------------------------- nsm verify
 
@@ -991,16 +991,6 @@ fn certificates(v: &Path) -> Vec<PathBuf> {
     certs.sort();
     assert!(!certs.is_empty());
     certs
-}
-
-fn failed_checks(verdict: &Value) -> Vec<String> {
-    verdict["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] != true)
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[test]

@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 use verifier_core::certificate::{Certificate, CertificateChain, CertificateInclusion};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::ObjectKind;
-use zipchain_testkit::{BuiltBlock, ChainKit, document_time, random_uuid, seal};
+use zipchain_testkit::{
+    ChainKit, Equivocating, document_time, equivocating_chain, random_uuid, seal,
+};
 
-use common::{Output, zipchain};
+use common::{Output, failed_checks, zipchain};
 
 /// The kit's snapshot written as a directory under `dir/name`; returns its path.
 fn write_snapshot(kit: &ChainKit, dir: &Path, name: &str) -> PathBuf {
@@ -59,16 +61,6 @@ fn check(cert: &Path, chain: &Path, snapshot: Option<&Path>, json: bool) -> Outp
         .run()
 }
 
-fn failed_checks(verdict: &Value) -> Vec<String> {
-    verdict["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] != true)
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn check_detail(verdict: &Value, name: &str) -> String {
     verdict["checks"]
         .as_array()
@@ -101,29 +93,13 @@ fn write_tar(snap: &Path, out: &Path) {
 
 // ---------------------------------------------------------------- 1. equivocation
 
-/// b0 ─ b1 ─ b2 (k 2) ─ b3 ─ b4, and `e`, a sibling of b2 that a rolled-back twin of
-/// the sequencer numbered 2 as well.
-struct Equivocating {
-    kit: ChainKit,
-    b2: BuiltBlock,
-    e: BuiltBlock,
-}
-
-fn equivocating_chain() -> Equivocating {
-    let mut kit = ChainKit::new();
-    let b0 = kit.genesis().clone();
-    let b1 = kit.append(&b0, &[b"1"]);
-    let b2 = kit.append(&b1, &[b"2"]);
-    let b3 = kit.append(&b2, &[b"3"]);
-    let e = kit.equivocate(&b1, &[b"equivocal"], 2);
-    kit.append(&b3, &[b"4"]);
-    assert_eq!((b2.k, e.k), (Some(2), Some(2)));
-    Equivocating { kit, b2, e }
-}
-
 #[test]
 fn verify_refuses_to_certify_when_the_sequencer_equivocated() {
-    let Equivocating { kit, b2, e } = equivocating_chain();
+    let Equivocating {
+        kit,
+        chain: [_, _, b2, _, _],
+        e,
+    } = equivocating_chain();
     let tmp = tempfile::tempdir().unwrap();
     let snap = write_snapshot(&kit, tmp.path(), "full");
     let chain = write_chain(&kit, tmp.path());
@@ -177,7 +153,11 @@ fn verify_refuses_to_certify_when_the_sequencer_equivocated() {
 
 #[test]
 fn conflicting_certificates_both_fail_against_the_equivocating_snapshot() {
-    let Equivocating { kit, b2, e } = equivocating_chain();
+    let Equivocating {
+        kit,
+        chain: [_, _, b2, _, _],
+        e,
+    } = equivocating_chain();
     let tmp = tempfile::tempdir().unwrap();
     let full = write_snapshot(&kit, tmp.path(), "full");
     let chain = write_chain(&kit, tmp.path());

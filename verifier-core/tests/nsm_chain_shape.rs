@@ -16,7 +16,7 @@ mod common;
 #[path = "support/ca_kit.rs"]
 mod ca_kit;
 
-use ca_kit::{Key, Role, TestChain};
+use ca_kit::{Role, TestChain};
 use zipchain_verifier_core::nsm::{
     CertPosition, NsmDocument, NsmError, NsmLimits, NsmPolicy, NsmVerifier, VerifyAt,
 };
@@ -38,12 +38,12 @@ fn genuine_document(chain: &TestChain) -> Vec<u8> {
 /// A document whose leaf names the root as its issuer and whose bundle is the root and
 /// seven look-alikes of it: the shape of issue #13's report.
 fn stuffed_document(chain: &TestChain) -> Vec<u8> {
-    let leaf_key = Key::from_seed(60);
+    let leaf_key = ca_kit::key_from_seed(60);
     let leaf = ca_kit::cert(
         "attacker leaf",
         Role::Leaf,
         &leaf_key,
-        Some((ca_kit::ROOT, &Key::from_seed(61))),
+        Some((ca_kit::ROOT, &ca_kit::key_from_seed(61))),
         60,
     );
     let mut cabundle = vec![chain.root.clone()];
@@ -118,7 +118,7 @@ fn a_leaf_that_names_another_issuer_is_rejected_before_any_signature() {
         ca_kit::LEAF,
         Role::Leaf,
         chain.leaf_key(),
-        Some((ca_kit::REGIONAL, &Key::from_seed(2))),
+        Some((ca_kit::REGIONAL, &ca_kit::key_from_seed(2))),
         5,
     );
     let doc = ca_kit::document(&leaf, &chain.cabundle, chain.leaf_key(), AT_MS);
@@ -178,7 +178,7 @@ mod vectors {
             let doc = ca_kit::document(
                 &blocky.certificate,
                 &cabundle,
-                &Key::from_seed(1),
+                &ca_kit::key_from_seed(1),
                 blocky.timestamp.0,
             );
             NsmVerifier::aws()

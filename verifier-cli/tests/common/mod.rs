@@ -185,3 +185,14 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The names of the failed checks of a JSON verdict (`check --json`), in order.
+pub(crate) fn failed_checks(verdict: &serde_json::Value) -> Vec<String> {
+    verdict["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}

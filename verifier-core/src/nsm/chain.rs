@@ -642,7 +642,7 @@ mod tests {
 
     #[cfg(not(target_arch = "wasm32"))]
     mod crafted {
-        use super::super::ca_kit::{self, Key, Role, TestChain};
+        use super::super::ca_kit::{self, Role, TestChain};
         use super::*;
 
         fn check_chain(
@@ -672,8 +672,8 @@ mod tests {
             let leaf = ca_kit::cert(
                 "attacker leaf",
                 Role::Leaf,
-                &Key::from_seed(60),
-                Some((ca_kit::ROOT, &Key::from_seed(61))),
+                &ca_kit::key_from_seed(60),
+                Some((ca_kit::ROOT, &ca_kit::key_from_seed(61))),
                 60,
             );
             let mut cabundle = vec![chain.root.clone()];
@@ -763,8 +763,8 @@ mod tests {
             let leaf = ca_kit::cert(
                 ca_kit::LEAF,
                 Role::Leaf,
-                &Key::from_seed(5),
-                Some((ca_kit::ZONAL, &Key::from_seed(3))),
+                &ca_kit::key_from_seed(5),
+                Some((ca_kit::ZONAL, &ca_kit::key_from_seed(3))),
                 5,
             );
             let (result, n) = check_chain(&chain.root, &leaf, &chain.cabundle);
@@ -782,8 +782,8 @@ mod tests {
             let regional = ca_kit::cert(
                 ca_kit::REGIONAL,
                 Role::CaPathLen(2),
-                &Key::from_seed(2),
-                Some((ca_kit::ROOT, &Key::from_seed(9))),
+                &ca_kit::key_from_seed(2),
+                Some((ca_kit::ROOT, &ca_kit::key_from_seed(9))),
                 2,
             );
             let mut cabundle = chain.cabundle.clone();

@@ -8,11 +8,10 @@
 //! ECDSA signing is deterministic (RFC 6979), so every run builds the same bytes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use p384::ecdsa::signature::Signer;
-use p384::ecdsa::{DerSignature, Signature, SigningKey};
+use p384::ecdsa::SigningKey;
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
-    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm,
+    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber,
 };
 use sha2::Digest;
 
@@ -23,47 +22,17 @@ pub(crate) const NOT_AFTER: (i32, u8, u8) = (2034, 1, 1);
 /// A time inside every certificate's validity (2025-06-15T15:06:40Z), in seconds.
 pub(crate) const AT_SECS: u64 = 1_750_000_000;
 
-/// A P-384 key from a fixed seed, usable by rcgen and for COSE signatures.
-pub(crate) struct Key {
-    signing: SigningKey,
-    public: Vec<u8>,
+/// A P-384 key usable by rcgen and for COSE signatures: the stand-in issuer's.
+pub(crate) use nsm_issuer::P384Key as Key;
+
+/// The key whose secret scalar is 48 bytes of `seed` (any seed from 1 to 254 is valid).
+pub(crate) fn key_from_seed(seed: u8) -> Key {
+    Key::from_signing(SigningKey::from_slice(&[seed; 48]).unwrap())
 }
 
-impl Key {
-    /// The key whose secret scalar is 48 bytes of `seed` (any seed from 1 to 254 is valid).
-    pub(crate) fn from_seed(seed: u8) -> Self {
-        let signing = SigningKey::from_slice(&[seed; 48]).unwrap();
-        let public = signing.verifying_key().to_sec1_bytes().to_vec();
-        Self { signing, public }
-    }
-
-    /// An ES384 signature over `message`, raw `r || s`.
-    pub(crate) fn sign_raw(&self, message: &[u8]) -> Vec<u8> {
-        let signature: Signature = self.signing.sign(message);
-        signature.to_bytes().to_vec()
-    }
-
-    /// RFC 7093 method 1 (truncated SHA-256 of the SPKI), as the stand-in issuer uses.
-    fn key_id(&self) -> Vec<u8> {
-        sha2::Sha256::digest(self.subject_public_key_info())[..20].to_vec()
-    }
-}
-
-impl PublicKeyData for Key {
-    fn der_bytes(&self) -> &[u8] {
-        &self.public
-    }
-
-    fn algorithm(&self) -> &'static SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
-
-impl rcgen::SigningKey for Key {
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        let signature: DerSignature = self.signing.sign(msg);
-        Ok(signature.as_bytes().to_vec())
-    }
+/// RFC 7093 method 1 (truncated SHA-256 of the SPKI), as the stand-in issuer uses.
+fn key_id(key: &Key) -> Vec<u8> {
+    sha2::Sha256::digest(key.subject_public_key_info())[..20].to_vec()
 }
 
 /// What a certificate is for.
@@ -94,7 +63,7 @@ fn params(cn: &str, role: Role, key: &Key, serial: u8) -> CertificateParams {
     params.not_before = rcgen::date_time_ymd(NOT_BEFORE.0, NOT_BEFORE.1, NOT_BEFORE.2);
     params.not_after = rcgen::date_time_ymd(NOT_AFTER.0, NOT_AFTER.1, NOT_AFTER.2);
     params.serial_number = Some(SerialNumber::from_slice(&[0x01, serial]));
-    params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_id());
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_id(key));
     let ca_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyCertSign,
@@ -139,8 +108,8 @@ pub(crate) fn cert(
 /// issuer, with the key of seed `seed`, signed by the key of seed `seed + 1`, and
 /// without an authority key identifier, so that only names tie it to a chain.
 pub(crate) fn lookalike(cn: &str, role: Role, issuer_cn: &str, seed: u8) -> Vec<u8> {
-    let key = Key::from_seed(seed);
-    let signer = Key::from_seed(seed + 1);
+    let key = key_from_seed(seed);
+    let signer = key_from_seed(seed + 1);
     build(cn, role, &key, Some((issuer_cn, &signer)), seed, false)
 }
 
@@ -192,7 +161,7 @@ impl TestChain {
     /// The genuine chain: root (seed 1), regional (2, pathLen 2), zonal (3, pathLen 1),
     /// instance (4, pathLen 0), leaf (5).
     pub(crate) fn genuine() -> Self {
-        let keys: Vec<Key> = (1..=5).map(Key::from_seed).collect();
+        let keys: Vec<Key> = (1..=5).map(key_from_seed).collect();
         let root = cert(ROOT, Role::Ca, &keys[0], None, 1);
         let regional = cert(
             REGIONAL,
