@@ -683,14 +683,20 @@ fn params(
             // As AWS leaves: critical basicConstraints CA:FALSE (DER `30 00`), and a
             // non-critical keyUsage digitalSignature + nonRepudiation; no SKI/AKI.
             params.is_ca = IsCa::NoCa;
-            let mut bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
-            bc.set_criticality(true);
-            let ku =
-                CustomExtension::from_oid_content(&[2, 5, 29, 15], vec![0x03, 0x02, 0x06, 0xc0]);
-            params.custom_extensions = vec![bc, ku];
+            params.custom_extensions = leaf_extensions(&[0x03, 0x02, 0x06, 0xc0]);
         }
     }
     Ok(params)
+}
+
+/// The extensions of an AWS-shaped leaf: a critical basicConstraints CA:FALSE (DER
+/// `30 00`, which rcgen would not write for `IsCa::NoCa`) and a non-critical keyUsage
+/// whose DER BIT STRING is `key_usage`. No key identifiers, as AWS leaves have none.
+pub fn leaf_extensions(key_usage: &[u8]) -> Vec<CustomExtension> {
+    let mut bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
+    bc.set_criticality(true);
+    let ku = CustomExtension::from_oid_content(&[2, 5, 29, 15], key_usage.to_vec());
+    vec![bc, ku]
 }
 
 fn cert_error(level: Level, e: &rcgen::Error) -> IssuerError {

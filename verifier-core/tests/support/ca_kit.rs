@@ -10,8 +10,8 @@
 
 use p384::ecdsa::SigningKey;
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer,
-    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod,
+    KeyUsagePurpose, PublicKeyData, SerialNumber,
 };
 use sha2::Digest;
 
@@ -80,11 +80,8 @@ fn params(cn: &str, role: Role, key: &Key, serial: u8) -> CertificateParams {
         }
         Role::Leaf => {
             params.is_ca = IsCa::NoCa;
-            let mut bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
-            bc.set_criticality(true);
-            let ku =
-                CustomExtension::from_oid_content(&[2, 5, 29, 15], vec![0x03, 0x02, 0x07, 0x80]);
-            params.custom_extensions = vec![bc, ku];
+            // keyUsage digitalSignature only.
+            params.custom_extensions = nsm_issuer::leaf_extensions(&[0x03, 0x02, 0x07, 0x80]);
         }
     }
     params
