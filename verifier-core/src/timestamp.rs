@@ -40,10 +40,12 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier as _;
 use rsa::{BoxedUint, PublicKey as RsaPublicKey};
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
+
+use crate::json::{parse_object, parse_strict_json};
+use crate::text::{bounded, bounded_reason};
 
 use crate::hash::Hash32;
 use crate::time::UnixSeconds;
@@ -613,72 +615,6 @@ fn describe(value: &Value) -> String {
     bounded(&value.to_string())
 }
 
-/// The most bytes of an input's text that an error shows, counted as the text is
-/// printed with `{:?}` (escapes included). Enough for every real Cognito issuer
-/// (at most about 75 characters quoted) and kid (44); anything longer is input no
-/// honest token or descriptor has.
-pub(crate) const SHOWN_BYTES: usize = 96;
-
-/// The most bytes of a parser's message (which may quote input) an error keeps whole.
-const REASON_BYTES: usize = 192;
-
-/// `text` as an error may show it (a claim value, a key id, an issuer, a name): whole
-/// when it fits in [`SHOWN_BYTES`] bytes printed, otherwise the longest prefix that fits,
-/// cut at a character boundary, followed by `…(N bytes)` with `N` the length of the whole
-/// text. So an error's `Display` and fields stay short whatever an input holds: errors
-/// end up in reports, logs and JSON verdicts.
-pub(crate) fn bounded(text: &str) -> String {
-    match prefix_within(text, SHOWN_BYTES) {
-        None => text.to_string(),
-        Some(head) => format!("{head}…({} bytes)", text.len()),
-    }
-}
-
-/// A parser's message as an error keeps it (`serde_json` and webpki messages quote the
-/// offending input, and their useful end, such as `at line 1 column 9`, comes after
-/// it): whole when it fits in [`REASON_BYTES`] bytes printed, otherwise its beginning
-/// and its end around `…(N bytes)…`.
-pub(crate) fn bounded_reason(text: &str) -> String {
-    if prefix_within(text, REASON_BYTES).is_none() {
-        return text.to_string();
-    }
-    let head = prefix_within(text, 2 * REASON_BYTES / 3).unwrap_or(text);
-    let tail = suffix_within(text, REASON_BYTES / 4);
-    format!("{head}…({} bytes)…{tail}", text.len())
-}
-
-/// How many bytes `c` takes when printed with `{:?}` (never less than its UTF-8 length).
-fn printed_len(c: char) -> usize {
-    c.escape_debug().map(char::len_utf8).sum()
-}
-
-/// The longest prefix of `text` that prints within `max` bytes, or `None` when all of
-/// `text` does.
-fn prefix_within(text: &str, max: usize) -> Option<&str> {
-    let mut printed = 0;
-    for (at, c) in text.char_indices() {
-        printed += printed_len(c);
-        if printed > max {
-            return text.get(..at);
-        }
-    }
-    None
-}
-
-/// The longest suffix of `text` that prints within `max` bytes.
-fn suffix_within(text: &str, max: usize) -> &str {
-    let mut printed = 0;
-    let mut start = text.len();
-    for (at, c) in text.char_indices().rev() {
-        printed += printed_len(c);
-        if printed > max {
-            break;
-        }
-        start = at;
-    }
-    text.get(start..).unwrap_or_default()
-}
-
 /// A timestamp JWT that passed [`TimestampVerifier::validate`]; only that function makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedTimestamp {
@@ -822,117 +758,6 @@ fn decode_segment(segment: &str, name: &'static str) -> Result<Vec<u8>, Timestam
             segment: name,
             reason: e.to_string(),
         })
-}
-
-/// Parses bytes as a JSON object, rejecting duplicate member names at any depth.
-fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
-    match parse_strict_json(bytes)? {
-        Value::Object(map) => Ok(map),
-        other => Err(format!("expected a JSON object, got {}", json_kind(&other))),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Parses one JSON text (RFC 8259, UTF-8, surrounding whitespace allowed, nothing else
-/// after it) into a [`Value`], rejecting any object that repeats a member name, at any
-/// depth. `serde_json::from_slice::<Value>` alone keeps the last duplicate silently; a
-/// signed object whose readers may disagree on a member's value is rejected instead.
-pub(crate) fn parse_strict_json(bytes: &[u8]) -> Result<Value, String> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue
-        .deserialize(&mut deserializer)
-        .map_err(|e| bounded_reason(&e.to_string()))?;
-    deserializer
-        .end()
-        .map_err(|e| bounded_reason(&e.to_string()))?;
-    Ok(value)
-}
-
-/// A [`DeserializeSeed`] building a [`Value`] that fails on a repeated object member.
-#[derive(Clone, Copy)]
-struct StrictValue;
-
-impl<'de> DeserializeSeed<'de> for StrictValue {
-    type Value = Value;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrictValue {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("a number that is not finite"))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {:?}",
-                    bounded(&key)
-                )));
-            }
-            let value = access.next_value_seed(StrictValue)?;
-            map.insert(key, value);
-        }
-        Ok(Value::Object(map))
-    }
 }
 
 /// Why a timestamp JWT, or the JWKS or policy meant to check it, was rejected.
@@ -1158,34 +983,6 @@ mod tests {
                 "{len} bytes"
             );
         }
-    }
-
-    #[test]
-    fn strict_json_rejects_duplicates_at_any_depth() {
-        assert!(parse_strict_json(br#"{"a":1,"b":{"c":[1,{"d":2}]}}"#).is_ok());
-        let top = parse_strict_json(br#"{"iss":"a","iss":"b"}"#).unwrap_err();
-        assert!(top.contains("duplicate member name \"iss\""), "{top}");
-        let nested = parse_strict_json(br#"{"a":{"x":1,"x":1}}"#).unwrap_err();
-        assert!(nested.contains("duplicate"), "{nested}");
-        let in_array = parse_strict_json(br#"{"a":[{"x":1,"x":2}]}"#).unwrap_err();
-        assert!(in_array.contains("duplicate"), "{in_array}");
-        // Escapes are decoded before comparing: "\u0061" is "a".
-        assert!(parse_strict_json(br#"{"a":1,"\u0061":2}"#).is_err());
-        // Plain serde_json would have kept the last value.
-        let lax: Value = serde_json::from_slice(br#"{"iss":"a","iss":"b"}"#).unwrap();
-        assert_eq!(lax["iss"], "b");
-    }
-
-    #[test]
-    fn strict_json_rejects_trailing_data_and_keeps_numbers() {
-        assert!(parse_strict_json(b"{} x").is_err());
-        assert!(parse_strict_json(b"{}{}").is_err());
-        assert!(parse_strict_json(b" {} \n").is_ok());
-        let v = parse_strict_json(br#"{"i":-1,"u":18446744073709551615,"f":1.5}"#).unwrap();
-        assert_eq!(v["i"].as_i64(), Some(-1));
-        assert_eq!(v["u"].as_u64(), Some(u64::MAX));
-        assert_eq!(v["f"].as_f64(), Some(1.5));
-        assert!(parse_object(b"[]").is_err());
     }
 
     #[test]

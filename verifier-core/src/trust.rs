@@ -38,12 +38,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hash::Hash32;
+use crate::json::parse_strict_json;
 use crate::nsm::NsmPolicy;
 use crate::sequence::{SequenceError, SequencerKey};
-use crate::timestamp::{
-    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, bounded, bounded_reason,
-    parse_strict_json,
-};
+use crate::text::{bounded, bounded_reason};
+use crate::timestamp::{Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse};
 
 /// The descriptor format version this crate reads and writes.
 pub const TRUST_DESCRIPTOR_VERSION: u64 = 1;

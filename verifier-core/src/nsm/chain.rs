@@ -22,8 +22,8 @@ use std::sync::Mutex;
 
 use super::NsmError;
 use super::x509::{self, Certificate};
+use crate::text::bounded_reason;
 use crate::time::{UnixSeconds, ValidityWindow};
-use crate::timestamp::bounded_reason;
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{DerSignature, VerifyingKey};
 use rustls_pki_types::{

@@ -121,7 +121,7 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
                 let text = text(value, "digest")?;
                 if text != "SHA384" {
                     return Err(NsmError::Digest {
-                        got: crate::timestamp::bounded(&text),
+                        got: crate::text::bounded(&text),
                     });
                 }
                 set(&mut digest, "digest", text)?;
@@ -158,7 +158,7 @@ pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDoc
             }
             _ => {
                 return Err(NsmError::UnknownField {
-                    key: crate::timestamp::bounded(&key),
+                    key: crate::text::bounded(&key),
                 });
             }
         }

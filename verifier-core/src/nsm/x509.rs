@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use crate::timestamp::bounded;
+use crate::text::bounded;
 
 /// Universal tags used here.
 const BOOLEAN: u8 = 0x01;
