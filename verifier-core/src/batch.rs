@@ -8,6 +8,7 @@
 //! the array, no tags, no trailing bytes. So a batch has exactly one encoding, and
 //! [`Batch::encode`] gives back the very bytes [`Batch::decode`] accepted.
 
+use crate::cbor::{self, HeadError};
 use crate::hash::Hash32;
 use crate::merkle::{self, MerkleTree, RootHash};
 
@@ -15,8 +16,6 @@ use crate::merkle::{self, MerkleTree, RootHash};
 const MAJOR_BYTES: u8 = 2;
 /// CBOR major type 4, array.
 const MAJOR_ARRAY: u8 = 4;
-/// Additional information 31: indefinite length.
-const INDEFINITE: u8 = 31;
 
 /// Limits on the work an untrusted batch can demand of [`Batch::decode_with_budget`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,50 +248,42 @@ impl<'a> Reader<'a> {
     /// A head of major type `major` in shortest form, with a definite argument; its argument.
     fn head(&mut self, major: u8) -> Result<u64, BatchError> {
         let offset = self.pos;
-        let initial = match self.take(1)? {
-            [b] => *b,
-            _ => {
-                return Err(BatchError::Truncated {
-                    offset,
-                    needed: 1,
-                    available: 0,
-                });
-            }
-        };
-        let got = initial >> 5;
-        let info = initial & 0x1f;
-        if got != major {
+        let rest = self.bytes.get(offset..).unwrap_or_default();
+        // The type first: a head of another type is that, whatever follows it.
+        if let Some(got) = rest.first().map(|b| b >> 5).filter(|got| *got != major) {
             return Err(BatchError::UnexpectedType {
                 offset,
                 got,
                 expected: major,
             });
         }
-        let (value, min) = match info {
-            0..=23 => (u64::from(info), 0),
-            24 => (self.uint(1)?, 24),
-            25 => (self.uint(2)?, 0x100),
-            26 => (self.uint(4)?, 0x1_0000),
-            27 => (self.uint(8)?, 0x1_0000_0000),
-            INDEFINITE => return Err(BatchError::IndefiniteLength { offset, major }),
-            _ => return Err(BatchError::ReservedInfo { offset, info }),
+        let head = cbor::read_head(rest).map_err(|e| match e {
+            HeadError::Truncated { needed, available } if rest.is_empty() => {
+                BatchError::Truncated {
+                    offset,
+                    needed: needed as u64,
+                    available,
+                }
+            }
+            HeadError::Truncated { needed, available } => BatchError::Truncated {
+                offset: offset + 1,
+                needed: needed as u64,
+                available,
+            },
+            HeadError::Reserved { info } => BatchError::ReservedInfo { offset, info },
+        })?;
+        let Some(value) = head.argument else {
+            return Err(BatchError::IndefiniteLength { offset, major });
         };
-        if value < min {
+        if !head.is_shortest() {
             return Err(BatchError::NonCanonicalHead {
                 offset,
                 value,
-                info,
+                info: head.info,
             });
         }
+        self.pos += head.len;
         Ok(value)
-    }
-
-    /// A big-endian unsigned integer of `len <= 8` bytes.
-    fn uint(&mut self, len: u64) -> Result<u64, BatchError> {
-        Ok(self
-            .take(len)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 }
 
@@ -306,27 +297,12 @@ where
     let txs = txs.into_iter();
     let body: usize = txs.clone().map(|d| 9 + d.len()).sum();
     let mut out = Vec::with_capacity(9 + body);
-    write_head(&mut out, MAJOR_ARRAY, len_u64(txs.len()));
+    cbor::write_head(&mut out, MAJOR_ARRAY, len_u64(txs.len()));
     for d in txs {
-        write_head(&mut out, MAJOR_BYTES, len_u64(d.len()));
+        cbor::write_head(&mut out, MAJOR_BYTES, len_u64(d.len()));
         out.extend_from_slice(d);
     }
     out
-}
-
-/// Appends a CBOR head in its shortest form.
-fn write_head(out: &mut Vec<u8>, major: u8, value: u64) {
-    let major = major << 5;
-    let be = value.to_be_bytes();
-    let (info, len) = match value {
-        0..=23 => (value as u8, 0),
-        24..=0xff => (24, 1),
-        0x100..=0xffff => (25, 2),
-        0x1_0000..=0xffff_ffff => (26, 4),
-        _ => (27, 8),
-    };
-    out.push(major | info);
-    out.extend_from_slice(&be[8 - len..]);
 }
 
 /// A length as `u64` (lossless on every target Rust supports).

@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod block;
+mod cbor;
 pub mod certificate;
 pub mod chain;
 pub mod hash;

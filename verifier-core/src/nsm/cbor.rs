@@ -24,6 +24,7 @@
 use core::fmt;
 
 use super::NsmError;
+use crate::cbor::{Head, HeadError};
 
 /// Which of the two CBOR layers a [`CborIssue`] was found in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,27 +246,6 @@ pub(crate) fn sign1(input: &[u8]) -> Result<Sign1<'_>, String> {
 /// CBOR `nil` (major type 7, simple value 22).
 const NIL: u8 = 0xf6;
 
-/// Appends the head of a byte string of `len` bytes in its shortest form.
-fn push_bstr_head(out: &mut Vec<u8>, len: usize) {
-    let len = len as u64;
-    match len {
-        0..=23 => out.push(0x40 | len as u8),
-        24..=0xff => out.extend_from_slice(&[0x58, len as u8]),
-        0x100..=0xffff => {
-            out.push(0x59);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0x5a);
-            out.extend_from_slice(&(len as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(0x5b);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
-    }
-}
-
 /// The `Sig_structure` a COSE_Sign1 signature covers (RFC 9052 §4.4), with empty
 /// external data: `["Signature1", protected, h'', payload]`, shortest encoding.
 pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
@@ -275,22 +255,10 @@ pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     out.push(0x60 | CONTEXT.len() as u8);
     out.extend_from_slice(CONTEXT);
     for field in [protected, &[], payload] {
-        push_bstr_head(&mut out, field.len());
+        crate::cbor::write_head(&mut out, 2, field.len() as u64);
         out.extend_from_slice(field);
     }
     out
-}
-
-/// Whether `argument`, written in `extra` bytes after the initial byte, could not
-/// have been written in fewer (RFC 8949 §4.2.1's preferred serialization).
-fn is_shortest(argument: u64, extra: usize) -> bool {
-    match extra {
-        0 => true,
-        1 => argument >= 24,
-        2 => argument > 0xff,
-        4 => argument > 0xffff,
-        _ => argument > 0xffff_ffff,
-    }
 }
 
 /// The "break" stop code that ends an indefinite-length item.
@@ -310,15 +278,6 @@ type WalkError = (usize, CborIssue);
 impl<'a> Walker<'a> {
     fn remaining(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
-    }
-
-    fn byte(&mut self) -> Result<u8, WalkError> {
-        let b = *self
-            .input
-            .get(self.pos)
-            .ok_or((self.pos, CborIssue::Truncated))?;
-        self.pos += 1;
-        Ok(b)
     }
 
     fn skip(&mut self, len: u64, at: usize) -> Result<(), WalkError> {
@@ -346,24 +305,19 @@ impl<'a> Walker<'a> {
 
     /// Reads an initial byte and its argument; `None` means additional info 31.
     fn head(&mut self) -> Result<(u8, Option<u64>), WalkError> {
+        self.read_head().map(|head| (head.major, head.argument))
+    }
+
+    /// Reads the next head whole.
+    fn read_head(&mut self) -> Result<Head, WalkError> {
         let start = self.pos;
-        let initial = self.byte()?;
-        let major = initial >> 5;
-        let info = initial & 0x1f;
-        let extra = match info {
-            0..=23 => return Ok((major, Some(u64::from(info)))),
-            24 => 1,
-            25 => 2,
-            26 => 4,
-            27 => 8,
-            28..=30 => return Err((start, CborIssue::ReservedAdditionalInfo { info })),
-            _ => return Ok((major, None)),
-        };
-        let mut arg = 0u64;
-        for _ in 0..extra {
-            arg = (arg << 8) | u64::from(self.byte().map_err(|(_, i)| (start, i))?);
-        }
-        Ok((major, Some(arg)))
+        let rest = self.input.get(start..).unwrap_or_default();
+        let head = crate::cbor::read_head(rest).map_err(|e| match e {
+            HeadError::Truncated { .. } => (start, CborIssue::Truncated),
+            HeadError::Reserved { info } => (start, CborIssue::ReservedAdditionalInfo { info }),
+        })?;
+        self.pos += head.len;
+        Ok(head)
     }
 
     fn item(&mut self, depth: usize) -> Result<(), WalkError> {
@@ -376,11 +330,11 @@ impl<'a> Walker<'a> {
                 },
             ));
         }
-        let (major, arg) = self.head()?;
-        if !self.payload && major != 7 {
-            if let Some(argument) = arg.filter(|&a| !is_shortest(a, self.pos - start - 1)) {
-                return Err((start, CborIssue::NonMinimalHead { argument }));
-            }
+        let head = self.read_head()?;
+        let (major, arg) = (head.major, head.argument);
+        if !self.payload && major != 7 && !head.is_shortest() {
+            let argument = arg.unwrap_or_default();
+            return Err((start, CborIssue::NonMinimalHead { argument }));
         }
         let Some(arg) = arg else {
             return match major {
