@@ -1,0 +1,235 @@
+//! Checking one object of a snapshot ([`Auditor::examine`]) and auditing a whole
+//! in-memory snapshot ([`Auditor::audit`]).
+
+use super::*;
+
+/// The verdict on one object of a snapshot: the facts `omc` needs, or why it is invalid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Examined {
+    /// A well-formed block whose file name is its hash.
+    Block {
+        /// `H(b)`.
+        key: Hash32,
+        /// The decoded block.
+        block: Block,
+    },
+    /// A timestamp JWT valid under the trust descriptor that attests a block hash.
+    Timestamp {
+        /// `H(t)`.
+        key: Hash32,
+        /// `t.y`: the block hash it attests.
+        attests: Hash32,
+        /// `t.iat`, the attested time.
+        iat: UnixSeconds,
+    },
+    /// An enclave attestation that passes `check(K_S+, a)`.
+    Attestation {
+        /// `H(a)`.
+        key: Hash32,
+        /// `a.s.y = b.u ++ H(t)`.
+        y: [u8; 48],
+        /// `a.s.k`, the sequence number.
+        k: u64,
+        /// The NSM document's own timestamp.
+        document_time: UnixMillis,
+    },
+    /// A well-formed batch whose file name is its Merkle root. Its transaction ids
+    /// are not kept: [`AuditBuilder::finish`] reads again the batches of the main
+    /// chain only, so that batches no valid block references cost no memory.
+    Batch {
+        /// `m^H`.
+        key: Hash32,
+    },
+    /// An object that is reported and ignored.
+    Invalid(InvalidObject),
+}
+
+impl Examined {
+    /// The verdict on an object file of `size` bytes that was not read because it is
+    /// over its kind's limit ([`ObjectKind::max_len`]).
+    pub fn oversized(kind: ObjectKind, key: &Hash32, size: u64) -> Self {
+        Self::Invalid(InvalidObject {
+            kind,
+            key: key.to_hex(),
+            reason: kind
+                .oversize_reason(size)
+                .unwrap_or_else(|| format!("file of {size} bytes was not read")),
+        })
+    }
+}
+
+/// An object of the snapshot that failed validation (SPEC §2.1, §6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidObject {
+    /// Which directory it was in.
+    pub kind: ObjectKind,
+    /// Its file name.
+    pub key: String,
+    /// Why it is invalid, in words.
+    pub reason: String,
+}
+
+/// Validates objects against one trust descriptor. Build it once per audit.
+#[derive(Debug)]
+pub struct Auditor {
+    genesis: Hash32,
+    timestamps: TimestampVerifier,
+    nsm: NsmVerifier,
+    sequencer: SequencerKey,
+    seed: HashSeed,
+}
+
+impl Auditor {
+    /// Prepares the verifiers the descriptor names (JWKS keys, NSM root, `K_S+`).
+    ///
+    /// # Errors
+    /// [`TrustError`] when the descriptor's keys or root cannot be used.
+    pub fn new(trust: &TrustDescriptor) -> Result<Self, TrustError> {
+        Ok(Self {
+            genesis: trust.genesis(),
+            timestamps: trust.timestamp_verifier()?,
+            nsm: NsmVerifier::new(trust.nsm_policy()?).map_err(TrustError::Nitro)?,
+            sequencer: trust.sequencer_key(),
+            seed: HashSeed::random(),
+        })
+    }
+
+    /// The same auditor with the hash maps of [`Auditor::audit`] under `seed`
+    /// ([`HashSeed`]; by default [`HashSeed::random`]).
+    pub fn with_hash_seed(self, seed: HashSeed) -> Self {
+        Self { seed, ..self }
+    }
+
+    /// The genesis block hash the descriptor pins.
+    pub fn genesis(&self) -> Hash32 {
+        self.genesis
+    }
+
+    /// The timestamp verifier built from the descriptor.
+    pub fn timestamp_verifier(&self) -> &TimestampVerifier {
+        &self.timestamps
+    }
+
+    /// The NSM verifier built from the descriptor.
+    pub fn nsm_verifier(&self) -> &NsmVerifier {
+        &self.nsm
+    }
+
+    /// The sequencer key `K_S+` the descriptor pins.
+    pub fn sequencer_key(&self) -> &SequencerKey {
+        &self.sequencer
+    }
+
+    /// Checks one object of kind `kind` stored under the file name `name`.
+    ///
+    /// Never fails: an object that does not pass is [`Examined::Invalid`] with the reason.
+    pub fn examine(&self, kind: ObjectKind, name: &str, bytes: &[u8]) -> Examined {
+        let invalid = |reason: String| {
+            Examined::Invalid(InvalidObject {
+                kind,
+                key: name.to_owned(),
+                reason,
+            })
+        };
+        let Ok(named) = Hash32::from_hex(name) else {
+            return invalid("file name is not 64 hex digits".to_owned());
+        };
+        if let Some(reason) = kind.oversize_reason(bytes.len() as u64) {
+            return invalid(reason);
+        }
+        if kind != ObjectKind::Batch {
+            let actual = Hash32::digest(bytes);
+            if actual != named {
+                return invalid(format!("content hashes to {actual}, not to its name"));
+            }
+        }
+        match kind {
+            ObjectKind::Block => match Block::decode(bytes) {
+                Ok(block) => Examined::Block { key: named, block },
+                Err(e) => invalid(format!("block: {e}")),
+            },
+            ObjectKind::Timestamp => {
+                let Ok(token) = core::str::from_utf8(bytes) else {
+                    return invalid("timestamp: not ASCII text".to_owned());
+                };
+                match self.timestamps.validate(token) {
+                    Ok(t) => match t.attested().and_then(|y| <[u8; 32]>::try_from(y).ok()) {
+                        Some(y) => Examined::Timestamp {
+                            key: named,
+                            attests: Hash32(y),
+                            iat: t.iat(),
+                        },
+                        None => {
+                            invalid("timestamp: does not attest a 32-byte block hash".to_owned())
+                        }
+                    },
+                    Err(e) => invalid(format!("timestamp: {e}")),
+                }
+            }
+            ObjectKind::Attestation => {
+                match check(
+                    &self.sequencer,
+                    &self.nsm,
+                    bytes,
+                    VerifyAt::DocumentTimestamp,
+                ) {
+                    Ok(a) => Examined::Attestation {
+                        key: named,
+                        y: a.sequence().y,
+                        k: a.sequence().k,
+                        document_time: a.timestamp(),
+                    },
+                    Err(e) => invalid(format!("attestation: {e}")),
+                }
+            }
+            ObjectKind::Batch => match Batch::root_of(bytes, &BatchBudget::DEFAULT) {
+                Ok(root) => {
+                    if root == named {
+                        Examined::Batch { key: named }
+                    } else {
+                        invalid(format!("batch Merkle root is {root}, not its name"))
+                    }
+                }
+                Err(e) => invalid(format!("batch: {e}")),
+            },
+        }
+    }
+
+    /// Audits a whole in-memory snapshot: [`Auditor::examine`] on every object (on
+    /// all cores with the `parallel` feature), then [`AuditBuilder::finish`].
+    /// `progress` is called with the number of objects examined so far and the total.
+    pub fn audit(&self, snapshot: &Snapshot, progress: &mut dyn FnMut(usize, usize)) -> Audit {
+        let objects: Vec<(ObjectKind, String, &[u8])> = snapshot
+            .iter()
+            .map(|(kind, key, bytes)| (kind, key.to_hex(), bytes))
+            .collect();
+        let total = objects.len();
+        let mut builder = AuditBuilder::new(self.genesis).with_hash_seed(self.seed);
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            const CHUNK: usize = 256;
+            let mut done = 0;
+            for chunk in objects.chunks(CHUNK) {
+                let examined: Vec<Examined> = chunk
+                    .par_iter()
+                    .map(|(kind, name, bytes)| self.examine(*kind, name, bytes))
+                    .collect();
+                for (e, (kind, _, _)) in examined.into_iter().zip(chunk) {
+                    builder.add(*kind, e);
+                }
+                done += chunk.len();
+                progress(done, total);
+            }
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (done, (kind, name, bytes)) in objects.into_iter().enumerate() {
+            builder.add(kind, self.examine(kind, &name, bytes));
+            progress(done + 1, total);
+        }
+        for &(kind, key, size) in snapshot.oversized() {
+            builder.add(kind, Examined::oversized(kind, &key, size));
+        }
+        builder.finish(snapshot)
+    }
+}

@@ -1,0 +1,204 @@
+//! What an audit finds ([`Audit`]) and the report of SPEC §6 ([`AuditReport`]).
+
+use super::*;
+
+/// One block of the main chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MainChainBlock {
+    /// Height: 0 for `b0`.
+    pub height: u64,
+    /// `H(b)`.
+    pub block: Hash32,
+    /// `H(t)`: this block's timestamp.
+    pub timestamp: Hash32,
+    /// `H(a)`: this block's enclave attestation.
+    pub attestation: Hash32,
+    /// The sequence number `a.s.k`.
+    pub sequence: u64,
+    /// `t.iat`.
+    pub iat: UnixSeconds,
+    /// `b.m^H`.
+    pub batch_root: Hash32,
+}
+
+/// Two valid attestations under `K_S+` with the same sequence number and different
+/// `y`: proof that the sequencer equivocated (a fatal finding).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Equivocation {
+    /// The sequence number given out more than once.
+    pub sequence: u64,
+    /// The attestations (`H(a)`, hex) that carry it, sorted.
+    pub attestations: Vec<String>,
+    /// The distinct `y` values (hex) they sequence, sorted.
+    pub ys: Vec<String>,
+}
+
+/// A place where the chain forks off the main chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fork {
+    /// Height of the main-chain block whose timestamp has several valid children.
+    pub parent_height: u64,
+    /// That main-chain block.
+    pub parent_block: Hash32,
+    /// The child on the main chain, if the main chain continues here.
+    pub winner: Option<Branch>,
+    /// The children that lost, each with the size of the branch it starts.
+    pub losers: Vec<Branch>,
+}
+
+/// The first block of a branch at a fork.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Branch {
+    /// `H(b)` of the branch's first block.
+    pub block: Hash32,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// How many valid blocks the branch holds: for a losing branch this block and all
+    /// its descendants; for the winner, the main-chain blocks from it to the tip.
+    pub blocks: u64,
+}
+
+/// The outcome of an audit (SPEC §6 `zipchain audit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audit {
+    /// Objects read, per kind.
+    pub counts: BTreeMap<ObjectKind, usize>,
+    /// The main chain, `b0` first.
+    pub main_chain: Vec<MainChainBlock>,
+    /// Why the main chain ends where it does.
+    pub end: ChainEnd,
+    /// Valid blocks that are not on the main chain and do not extend its tip.
+    pub orphaned_blocks: Vec<Hash32>,
+    /// Valid blocks that extend the main chain's tip but are not final yet.
+    pub pending_blocks: Vec<Hash32>,
+    /// Well-formed blocks that have no valid triple (no valid timestamp or attestation yet).
+    pub unsequenced_blocks: Vec<Hash32>,
+    /// Invalid objects with reasons, sorted by kind and name.
+    pub invalid_objects: Vec<InvalidObject>,
+    /// The first sequence number the main chain cannot pass (see [`Audit::sequence_gap_at`]).
+    pub sequence_gap_at: Option<u64>,
+    /// Proofs that the sequencer equivocated.
+    pub equivocations: Vec<Equivocation>,
+    /// Forks off the main chain.
+    pub forks: Vec<Fork>,
+    /// Main-chain blocks whose batch is not in the snapshot.
+    pub missing_batches: Vec<Hash32>,
+    /// For every transaction final on the main chain: the height of its first
+    /// main-chain occurrence after `b0`. Only blocks below the first main-chain block
+    /// whose batch is missing count: past it no first occurrence can be proven.
+    pub final_transactions: HashMap<Hash32, u64>,
+}
+
+impl Audit {
+    /// The main chain's height (`None` when the chain is empty).
+    pub fn height(&self) -> Option<u64> {
+        self.main_chain.last().map(|b| b.height)
+    }
+
+    /// The main chain's tip block.
+    pub fn tip(&self) -> Option<&MainChainBlock> {
+        self.main_chain.last()
+    }
+
+    /// The height of `tx`'s first main-chain occurrence after `b0`, if it is final.
+    pub fn final_height(&self, tx: &Hash32) -> Option<u64> {
+        self.final_transactions.get(tx).copied()
+    }
+
+    /// The main-chain block at `height`.
+    pub fn at_height(&self, height: u64) -> Option<&MainChainBlock> {
+        usize::try_from(height)
+            .ok()
+            .and_then(|h| self.main_chain.get(h))
+    }
+
+    /// Whether the sequencer equivocated or nothing forms a chain (no valid genesis
+    /// block): findings that make an audit fail whatever `--strict` says; exactly the
+    /// failed checks of [`crate::verdict::audit_checks`].
+    pub fn has_fatal_findings(&self) -> bool {
+        !self.equivocations.is_empty() || self.main_chain.is_empty()
+    }
+
+    /// Whether the audit fails: a fatal finding, or with `strict` any invalid object
+    /// (the exit status of `zipchain audit`, SPEC §6).
+    pub fn fails(&self, strict: bool) -> bool {
+        self.has_fatal_findings() || (strict && !self.invalid_objects.is_empty())
+    }
+
+    /// The report of SPEC §6 (`zipchain audit --json`).
+    pub fn report(&self) -> AuditReport {
+        AuditReport {
+            main_chain_height: self.height(),
+            main_chain_tip: self.tip().map(|b| b.block.to_hex()),
+            blocks: self.count(ObjectKind::Block),
+            timestamps: self.count(ObjectKind::Timestamp),
+            attestations: self.count(ObjectKind::Attestation),
+            batches: self.count(ObjectKind::Batch),
+            orphaned_blocks: hexes(&self.orphaned_blocks),
+            invalid_objects: self.invalid_objects.clone(),
+            sequence_gap_at: self.sequence_gap_at,
+            equivocations: self.equivocations.clone(),
+            transactions_final: self.final_transactions.len() as u64,
+            first_time: self.main_chain.first().map(|b| b.iat.0),
+            last_time: self.tip().map(|b| b.iat.0),
+            main_chain: self.main_chain.iter().map(|b| b.block.to_hex()).collect(),
+            pending_blocks: hexes(&self.pending_blocks),
+            unsequenced_blocks: hexes(&self.unsequenced_blocks),
+            missing_batches: hexes(&self.missing_batches),
+            chain_end: self.end,
+            forks: self.forks.clone(),
+        }
+    }
+
+    pub(super) fn count(&self, kind: ObjectKind) -> usize {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+}
+
+pub(super) fn hexes(hashes: &[Hash32]) -> Vec<String> {
+    hashes.iter().map(Hash32::to_hex).collect()
+}
+
+/// The JSON document of `zipchain audit --json` (SPEC §6). The first fields are the
+/// SPEC's; the rest are extras that a reader may ignore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Height of the main chain's tip (`b0` is height 0); `null` when the chain is empty.
+    pub main_chain_height: Option<u64>,
+    /// `H(b)` of the tip, hex.
+    pub main_chain_tip: Option<String>,
+    /// Block files read.
+    pub blocks: usize,
+    /// Timestamp files read.
+    pub timestamps: usize,
+    /// Attestation files read.
+    pub attestations: usize,
+    /// Batch files read.
+    pub batches: usize,
+    /// Valid blocks on losing forks, hex, sorted.
+    pub orphaned_blocks: Vec<String>,
+    /// Invalid objects with reasons.
+    pub invalid_objects: Vec<InvalidObject>,
+    /// The first sequence number without a valid triple that holds the chain back.
+    pub sequence_gap_at: Option<u64>,
+    /// Sequencer equivocations (fatal).
+    pub equivocations: Vec<Equivocation>,
+    /// Distinct transactions final on the main chain (after `b0`).
+    pub transactions_final: u64,
+    /// `iat` of `t0`, Unix seconds.
+    pub first_time: Option<u64>,
+    /// `iat` of the tip's timestamp, Unix seconds.
+    pub last_time: Option<u64>,
+    /// The main chain's block hashes, `b0` first.
+    pub main_chain: Vec<String>,
+    /// Valid blocks beyond the tip that are not final yet.
+    pub pending_blocks: Vec<String>,
+    /// Well-formed blocks without a valid timestamp and attestation.
+    pub unsequenced_blocks: Vec<String>,
+    /// Main-chain blocks whose batch is missing from the snapshot.
+    pub missing_batches: Vec<String>,
+    /// Why the main chain ends where it does.
+    pub chain_end: ChainEnd,
+    /// Forks off the main chain.
+    pub forks: Vec<Fork>,
+}
