@@ -71,6 +71,11 @@ pub struct Args {
     /// (they wait in the listen backlog until one closes). Keep it below the open-file limit.
     #[arg(long, value_name = "N", default_value_t = ConnLimits::DEFAULT.max_connections)]
     pub max_connections: usize,
+    /// The most transactions acknowledged but not yet final that the writer holds: while
+    /// that many wait (sealing halted or slower than the writes), writes get 503 with
+    /// `Retry-After`, before anything is logged or acknowledged.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING)]
+    pub max_pending: u64,
 }
 
 /// `d` in whole milliseconds, for the defaults shown by `--help`.
@@ -118,6 +123,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// The most connections served at once.
     pub max_connections: usize,
+    /// The most acknowledged, not yet final transactions held before writes get 503.
+    pub max_pending: u64,
 }
 
 /// Why the arguments do not make a usable configuration (exit code 2).
@@ -372,9 +379,14 @@ impl TryFrom<Args> for Config {
             idle_timeout: Duration::from_millis(idle_timeout),
             // Within 1..=MAX_CONNECTIONS, so it fits.
             max_connections: usize::try_from(max_connections).unwrap_or(MAX_CONNECTIONS),
+            max_pending: args.max_pending,
         })
     }
 }
+
+/// The default `--max-pending`: a million transactions, about 20 s of the writer's
+/// measured peak and a bounded amount of memory (each holds its bytes until final).
+pub const DEFAULT_MAX_PENDING: u64 = 1_000_000;
 
 impl Config {
     /// A loopback configuration with the defaults, for tests and embedding.
@@ -393,6 +405,7 @@ impl Config {
             header_timeout: ConnLimits::DEFAULT.header_timeout,
             idle_timeout: ConnLimits::DEFAULT.idle_timeout,
             max_connections: ConnLimits::DEFAULT.max_connections,
+            max_pending: DEFAULT_MAX_PENDING,
         }
     }
 

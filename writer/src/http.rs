@@ -69,16 +69,19 @@ struct StateInner {
     wal: WalHandle,
     token: Option<Box<str>>,
     max_tx_bytes: usize,
+    max_pending: u64,
 }
 
 impl AppState {
     /// The state over `shared`, writing through `wal`; with `token`, writes need
-    /// `Authorization: Bearer <token>`.
+    /// `Authorization: Bearer <token>`; transactions are at most `max_tx_bytes`, and while
+    /// `max_pending` wait to become final, writes get 503.
     pub fn new(
         shared: Arc<Shared>,
         wal: WalHandle,
         token: Option<String>,
         max_tx_bytes: usize,
+        max_pending: u64,
     ) -> Self {
         Self {
             inner: Arc::new(StateInner {
@@ -86,8 +89,29 @@ impl AppState {
                 wal,
                 token: token.map(String::into_boxed_str),
                 max_tx_bytes,
+                max_pending,
             }),
         }
+    }
+
+    /// Refuses `n` more transactions when the acknowledged, not yet final ones would then
+    /// be more than `max_pending` (a halted or slow chain must not grow the writer's
+    /// memory without bound). Checked before the log is written, so nothing refused was
+    /// acknowledged; concurrent writes may pass the bound by what is in flight.
+    fn admit(&self, n: usize) -> Result<(), AppError> {
+        let pending = self
+            .inner
+            .shared
+            .metrics
+            .queue_depth
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let max = self.inner.max_pending;
+        if pending.saturating_add(n as u64) > max {
+            return Err(AppError::Unavailable(format!(
+                "{pending} transactions are waiting to become final, and this writer holds at most {max} (--max-pending); retry later"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -157,6 +181,13 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // RFC 9110 §10.2.3: when to try again, in seconds.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         response
     }
@@ -348,6 +379,9 @@ async fn post_transaction(
         Ok(d) => d,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = state.admit(1) {
+        return e.into_response();
+    }
     let tx = Hash32::digest(&data);
     if let Err(e) = state.inner.wal.write_one(data, tx).await {
         return write_error(e).into_response();
@@ -374,6 +408,9 @@ fn accepted_tx(tx: &Hash32) -> Response {
     )
         .into_response()
 }
+
+/// The `Retry-After` of every 503: one second, about five seal periods.
+const RETRY_AFTER_SECS: &str = "1";
 
 /// The content type `axum::Json` answers with.
 const JSON: &str = "application/json";
@@ -404,6 +441,7 @@ async fn post_batch(
         let tx = Hash32::digest(&d);
         items.push((Bytes::from(d), tx));
     }
+    state.admit(items.len())?;
     let txs: Vec<String> = items.iter().map(|(_, tx)| tx.to_hex()).collect();
     state.inner.wal.write(items).await.map_err(write_error)?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "txs": txs }))).into_response())

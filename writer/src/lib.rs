@@ -289,6 +289,7 @@ impl Writer {
             self.wal.clone(),
             self.config.token.clone(),
             self.config.max_tx_bytes,
+            self.config.max_pending,
         )
     }
 

@@ -306,3 +306,65 @@ async fn without_a_token_writes_from_web_pages_are_refused() {
     drop(router);
     writer.shutdown(Duration::from_secs(20)).await;
 }
+
+/// Issue #14: the writer holds at most `--max-pending` acknowledged, not yet final
+/// transactions; past that a write gets 503 with `Retry-After`, before anything is
+/// logged, so nothing refused was acknowledged (a halted chain no longer grows the
+/// writer's memory without bound while writes are still acknowledged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_past_max_pending_get_503_with_retry_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::new(tmp.path());
+    config.max_pending = 2;
+    let writer = Writer::start(&config).await.unwrap();
+    let router = app(writer.app_state());
+    let octets = [("content-type", "application/octet-stream")];
+    let cbor = [("content-type", "application/cbor")];
+
+    // Three at once can never fit under 2, whatever has become final meanwhile.
+    let three = vec![0x83, 0x41, b'a', 0x41, b'b', 0x41, b'c'];
+    let req = Request::post("/v1/transactions/batch")
+        .header(header::CONTENT_TYPE, "application/cbor")
+        .body(Body::from(three))
+        .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("--max-pending"),
+        "{v}"
+    );
+    assert_eq!(
+        writer.shared().metrics.queue_depth.load(Ordering::Relaxed),
+        0
+    );
+
+    // Two fit on an empty queue, and are acknowledged.
+    let (s, v, _) = write_with(
+        &router,
+        "/v1/transactions/batch",
+        &cbor,
+        Some(vec![0x82, 0x41, b'x', 0x41, b'y']),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    // A single write is taken again once they are final.
+    let tx_x = v["txs"][0].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while writer.shared().metrics.queue_depth.load(Ordering::Relaxed) > 0 {
+        assert!(std::time::Instant::now() < deadline, "never final");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (s, v, _) = write_with(&router, "/v1/transactions", &octets, Some(b"z".to_vec())).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let (s, v) = call(
+        router.clone(),
+        Request::get(format!("/v1/transactions/{tx_x}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
