@@ -1,6 +1,7 @@
 //! The write path: group commit into the write-ahead log, then the seed's three stages
 //! (FIG. 5) as tasks joined by channels (BatchIt → ZipIt → StoreIt bounded at one item;
-//! the appender → BatchIt queue is not bounded yet, TODO(#14)):
+//! the appender → BatchIt queue holds what the HTTP layer admitted, at most
+//! `--max-pending` transactions not yet final, `http::AppState::admit`):
 //!
 //! ```text
 //! HTTP ──WriteRequest──▶ appender (thread: one write + one fdatasync per group, then 202s)
