@@ -15,8 +15,10 @@
 #                      them to make one whose sequencer equivocated)
 # Usage: scripts/make-fixtures.sh [OUT]   (default: <cargo target dir>/fixtures)
 # Builds in the dev profile (shared with the tests; it optimises the crypto crates).
-# Idempotent: when OUT already holds every file it is left alone; otherwise it is
-# rebuilt from scratch. The chain's keys are fresh each time, so the contents differ
+# Idempotent: when OUT already holds every file, made from the same sources (a hash of
+# the Rust sources of the crates that write them, and of this script, in OUT/.sources),
+# it is left alone; otherwise it is rebuilt from scratch, so fixtures never outlive a
+# change of format. The chain's keys are fresh each time, so the contents differ
 # between builds; the names never do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,15 +29,24 @@ TARGET=$(target_dir)
 OUT=${1:-$TARGET/fixtures}
 FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json equivocation.json)
 
+# What the fixtures are made from: every source file of the crates that write them.
+sources_hash() {
+    find verifier-core/src verifier-cli/src testkit/src nsm-issuer/src services/src \
+        -type f -name '*.rs' -print0 | sort -z | xargs -0 sha256sum |
+        cat - scripts/make-fixtures.sh Cargo.lock | sha256sum | cut -d' ' -f1
+}
+SOURCES=$(sources_hash)
+
 complete() {
     local f
     for f in "${FILES[@]}"; do
         [[ -s $OUT/$f ]] || return 1
     done
+    [[ $(cat "$OUT/.sources" 2>/dev/null) == "$SOURCES" ]]
 }
 
 if complete; then
-    echo "make-fixtures: $OUT is complete; leaving it (remove it to rebuild)"
+    echo "make-fixtures: $OUT is complete and made from these sources; leaving it"
     exit 0
 fi
 
@@ -59,6 +70,7 @@ run "$ZIPCHAIN" verify "$WORK/snapshot" --chain "$WORK/chain.json" --data "$WORK
     -o "$WORK/cert.json"
 "$ZIPCHAIN" audit "$WORK/snapshot.tar" --chain "$WORK/chain.json" --json >"$WORK/audit.json"
 run "$ZIPCHAIN" check "$WORK/cert.json" --chain "$WORK/chain.json" --snapshot "$WORK/snapshot.tar"
+echo "$SOURCES" >"$WORK/.sources"
 
 rm -rf "$OUT"
 mkdir -p "$(dirname "$OUT")"
