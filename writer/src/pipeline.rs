@@ -233,12 +233,66 @@ impl SealedBlock {
 pub use verifier_core::triple::y as make_y;
 
 /// A random UUIDv4.
-pub fn random_uuid() -> Result<[u8; 16], String> {
+///
+/// # Errors
+/// The operating system's random source failed.
+pub fn random_uuid() -> Result<[u8; 16], getrandom::Error> {
     let mut u = [0u8; 16];
-    getrandom::fill(&mut u).map_err(|e| e.to_string())?;
+    getrandom::fill(&mut u)?;
     u[6] = (u[6] & 0x0f) | 0x40;
     u[8] = (u[8] & 0x3f) | 0x80;
     Ok(u)
+}
+
+/// Why sealing stopped, or an object could not be stored: each is a reason to halt
+/// (the writer keeps serving reads and says why in `/v1/health`).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The local mirror could not write an object.
+    #[error("mirror: {0}")]
+    Mirror(String),
+    /// A store refused an object as not what its key names (a bug).
+    #[error("{0}")]
+    Rejected(String),
+    /// The sequencer's document does not check under chain.json.
+    #[error(
+        "the sequencer's document does not check under chain.json ({0}); if the sequencer restarted its key changed: start a successor chain with --new-chain"
+    )]
+    Document(verifier_core::sequence::CheckError),
+    /// The sequencer attested another `y` than the one asked for.
+    #[error("asked the sequencer for y {asked}, got a document for {got}")]
+    WrongY {
+        /// The `y` asked for, hex.
+        asked: String,
+        /// The `y` of the document, hex.
+        got: String,
+    },
+    /// The timestamp service's token does not validate under chain.json.
+    #[error("the timestamp service's token does not validate under chain.json: {0}")]
+    Token(verifier_core::timestamp::TimestampError),
+    /// The token attests other bytes than the block's hash.
+    #[error("the timestamp service attested other bytes than H(b) = {block}")]
+    WrongAttestation {
+        /// `H(b)`.
+        block: Hash32,
+    },
+    /// The writer's own state is not what the block was built on (a bug, or an empty
+    /// main chain).
+    #[error("{0}")]
+    State(String),
+    /// The sequencer numbered the block other than right after the tip.
+    #[error(
+        "the sequencer numbered block {block} {got}, expected {expected} right after the tip: a sequence gap holds the chain back (restart the writer to re-audit)"
+    )]
+    SequenceGap {
+        /// `H(b)`.
+        block: Hash32,
+        /// The number it got.
+        got: u64,
+        /// The number after the tip's.
+        expected: u64,
+    },
 }
 
 /// Everything the sealing stages and recovery need.
@@ -284,12 +338,12 @@ impl Sealer {
         kind: ObjectKind,
         key: Hash32,
         bytes: Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SealError> {
         let mirror = self.shared.mirror.clone();
         tokio::task::spawn_blocking(move || mirror.put(kind, &key, &bytes))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(|e| SealError::Mirror(e.to_string()))?
+            .map_err(|e| SealError::Mirror(e.to_string()))
     }
 
     /// Replicates an object to all six stores, retrying until it is done; while it fails
@@ -303,7 +357,7 @@ impl Sealer {
         kind: ObjectKind,
         key: Hash32,
         bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), SealError> {
         self.replicate_with(kind, key, bytes, true).await
     }
 
@@ -317,7 +371,7 @@ impl Sealer {
         kind: ObjectKind,
         key: Hash32,
         bytes: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), SealError> {
         self.replicate_with(kind, key, bytes, false).await
     }
 
@@ -327,7 +381,7 @@ impl Sealer {
         key: Hash32,
         bytes: &[u8],
         check_key: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), SealError> {
         let mut backoff = Duration::from_millis(200);
         loop {
             let put = if check_key {
@@ -340,7 +394,9 @@ impl Sealer {
                     self.shared.set_healthy("stores");
                     return Ok(());
                 }
-                Err(replication::StoreError::Object(e)) => return Err(e.to_string()),
+                Err(replication::StoreError::Object(e)) => {
+                    return Err(SealError::Rejected(e.to_string()));
+                }
                 Err(e) => {
                     self.shared
                         .set_unhealthy("stores", format!("replicating {kind} {key}: {e}"));
@@ -355,7 +411,12 @@ impl Sealer {
     ///
     /// # Errors
     /// As [`Sealer::mirror_put`] and [`Sealer::replicate`].
-    pub async fn store(&self, kind: ObjectKind, key: Hash32, bytes: Vec<u8>) -> Result<(), String> {
+    pub async fn store(
+        &self,
+        kind: ObjectKind,
+        key: Hash32,
+        bytes: Vec<u8>,
+    ) -> Result<(), SealError> {
         self.mirror_put(kind, key, bytes.clone()).await?;
         self.replicate(kind, key, &bytes).await
     }
@@ -366,7 +427,7 @@ impl Sealer {
     ///
     /// # Errors
     /// The halt reason, in words.
-    pub async fn sequence(&self, y: [u8; 48], iat: UnixSeconds) -> Result<Sequenced, String> {
+    pub async fn sequence(&self, y: [u8; 48], iat: UnixSeconds) -> Result<Sequenced, SealError> {
         let mut backoff = Duration::from_millis(200);
         loop {
             let document = match self.sequencer.sequence(y).await {
@@ -384,18 +445,13 @@ impl Sealer {
                 &document,
                 VerifyAt::DocumentTimestamp,
             )
-            .map_err(|e| {
-                format!(
-                    "the sequencer's document does not check under chain.json ({e}); if the sequencer restarted its key changed: start a successor chain with --new-chain"
-                )
-            })?;
+            .map_err(SealError::Document)?;
             let s = verified.sequence();
             if s.y != y {
-                return Err(format!(
-                    "asked the sequencer for y {}, got a document for {}",
-                    hex::encode(y),
-                    hex::encode(s.y)
-                ));
+                return Err(SealError::WrongY {
+                    asked: hex::encode(y),
+                    got: hex::encode(s.y),
+                });
             }
             if !verifier_core::triple::in_time(verified.timestamp(), iat) {
                 self.shared.set_unhealthy(
@@ -426,7 +482,7 @@ impl Sealer {
     pub async fn timestamp(
         &self,
         block_hash: Hash32,
-    ) -> Result<(String, Hash32, UnixSeconds), String> {
+    ) -> Result<(String, Hash32, UnixSeconds), SealError> {
         let mut backoff = Duration::from_millis(200);
         loop {
             match self.timestamps.timestamp(block_hash).await {
@@ -435,11 +491,9 @@ impl Sealer {
                         .auditor
                         .timestamp_verifier()
                         .validate(&token)
-                        .map_err(|e| format!("the timestamp service's token does not validate under chain.json: {e}"))?;
+                        .map_err(SealError::Token)?;
                     if verified.attested() != Some(block_hash.as_bytes().as_slice()) {
-                        return Err(format!(
-                            "the timestamp service attested other bytes than H(b) = {block_hash}"
-                        ));
+                        return Err(SealError::WrongAttestation { block: block_hash });
                     }
                     self.shared.set_healthy("timestamp");
                     let hash = Hash32::digest(token.as_bytes());
@@ -454,7 +508,7 @@ impl Sealer {
         }
     }
 
-    fn halt(&self, reason: String) {
+    fn halt(&self, reason: impl std::fmt::Display) {
         self.shared
             .set_unhealthy("sealing", format!("stopped: {reason}"));
     }
@@ -594,7 +648,7 @@ async fn store_it(sealer: Arc<Sealer>, mut blocks: mpsc::Receiver<SealedBlock>) 
     }
 }
 
-async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
+async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), SealError> {
     // The block goes to the mirror last, so a mirrored block always has its batch and
     // timestamp beside it (recovery re-drives it from them).
     let root = s.block.batch_root;
@@ -636,20 +690,19 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), String> {
     let tip = sealer
         .shared
         .tip()
-        .ok_or_else(|| "the writer's main chain is empty".to_string())?;
+        .ok_or_else(|| SealError::State("the writer's main chain is empty".to_string()))?;
     if tip.timestamp != s.block.parent_timestamp {
-        return Err(format!(
+        return Err(SealError::State(format!(
             "block {} does not extend the tip {} (a bug)",
             s.block_hash, tip.block
-        ));
+        )));
     }
     if Some(sequenced.k) != tip.sequence.checked_add(1) {
-        return Err(format!(
-            "the sequencer numbered block {} {}, expected {} right after the tip: a sequence gap holds the chain back (restart the writer to re-audit)",
-            s.block_hash,
-            sequenced.k,
-            tip.sequence.saturating_add(1)
-        ));
+        return Err(SealError::SequenceGap {
+            block: s.block_hash,
+            got: sequenced.k,
+            expected: tip.sequence.saturating_add(1),
+        });
     }
     sealer.shared.finalize(
         MainChainBlock {

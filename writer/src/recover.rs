@@ -186,7 +186,9 @@ pub async fn create_genesis(
     }
     let batch = Batch::new(vec![metadata.to_string().into_bytes()]);
     let block = Block {
-        uuid: random_uuid().map_err(|reason| WriterError::Chain { reason })?,
+        uuid: random_uuid().map_err(|e| WriterError::Chain {
+            reason: format!("the random source failed: {e}"),
+        })?,
         batch_root: batch.root(),
         parent_timestamp: Hash32::ZERO,
     };
@@ -328,11 +330,13 @@ pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
                 sealer
                     .store(ObjectKind::Attestation, s.key, s.document.clone())
                     .await
-                    .map_err(|reason| WriterError::Chain { reason })?;
+                    .map_err(|e| WriterError::Chain {
+                        reason: e.to_string(),
+                    })?;
                 snapshot.insert(ObjectKind::Attestation, s.key, s.document);
             }
             Err(reason) => {
-                halt = Some(reason);
+                halt = Some(reason.to_string());
                 break;
             }
         }
@@ -397,7 +401,9 @@ async fn replicate_mirrored(
         sealer
             .replicate(kind, *key, bytes)
             .await
-            .map_err(|reason| WriterError::Chain { reason })?;
+            .map_err(|e| WriterError::Chain {
+                reason: e.to_string(),
+            })?;
     }
     Ok(())
 }
