@@ -1,0 +1,151 @@
+//! Startup: from a data directory and a configuration to a running [`Writer`]: the
+//! genesis (or a successor chain), recovery from the mirror, the log re-queued, the
+//! pipeline started.
+
+use super::*;
+
+impl Writer {
+    /// Starts the writer on `config.data_dir`: makes the genesis at first start (or the
+    /// successor chain with `--new-chain`), recovers from the mirror, re-queues the log,
+    /// and starts the pipeline.
+    ///
+    /// # Errors
+    /// [`WriterError`] when any of that fails.
+    pub async fn start(config: &Config) -> Result<Self, WriterError> {
+        let layout = Layout {
+            dir: config.data_dir.clone(),
+        };
+        std::fs::create_dir_all(&layout.dir).map_err(|e| WriterError::Io {
+            path: layout.dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let embedded_sequencer = config.sequencer.is_none();
+        let stores = match &config.stores {
+            Some(urls) => Stores::from_urls(urls)?,
+            None => Stores::local(&layout.stores())?,
+        };
+        let chain_exists = layout.chain_json().is_file();
+        let mut previous = None;
+        if !chain_exists {
+            recover::clear_unfinished_genesis(&layout, embedded_sequencer)?;
+        } else if config.new_chain {
+            previous = Some(recover::archive_chain(&layout, embedded_sequencer)?);
+        }
+        let timestamps: Arc<dyn TimestampService> = match &config.timestamp {
+            None => Arc::new(EmbeddedTsa::open(&layout.tsa())?),
+            Some(url) => Arc::from(services::http_timestamp(url)?),
+        };
+        let sequencer: Arc<dyn SequencerService> = match &config.sequencer {
+            None => Arc::new(EmbeddedSequencer::open(&layout.ca(), &layout.sequencer())?),
+            Some(url) => Arc::from(services::http_sequencer(url)?),
+        };
+        let trust = if chain_exists && !config.new_chain {
+            recover::load_trust(&layout.chain_json())?
+        } else {
+            recover::create_genesis(
+                &layout,
+                timestamps.as_ref(),
+                sequencer.as_ref(),
+                &stores,
+                previous,
+            )
+            .await?
+        };
+        let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+            reason: e.to_string(),
+        })?;
+        let mirror = Mirror::open(&layout.objects())?;
+        let shared = Arc::new(Shared::new(trust.clone(), mirror, Ledger::default()));
+        let sealer = Arc::new(Sealer {
+            shared: Arc::clone(&shared),
+            auditor: Arc::new(auditor),
+            timestamps,
+            sequencer: Arc::clone(&sequencer),
+            stores,
+            wal_dir: layout.wal(),
+        });
+
+        let key = sequencer.public_key().await?;
+        let mut halt = (key != trust.sequencer_key().to_bytes()).then(|| {
+            format!(
+                "the sequencer's key is {}, chain.json pins {}: the sequencer restarted; start a successor chain with --new-chain",
+                hex::encode(key),
+                trust.sequencer_key().to_hex()
+            )
+        });
+        let ledger = if halt.is_none() {
+            let recovered = recover::recover(&sealer).await?;
+            halt = recovered.halt;
+            Ledger {
+                main: recovered.audit.main_chain,
+                finals: recovered.audit.final_transactions.into_iter().collect(),
+                pending: Default::default(),
+            }
+        } else {
+            // Sealing is stopped; still serve what the mirror proves.
+            let snapshot = shared.mirror.load()?;
+            let audit = sealer.auditor.audit(&snapshot, &mut |_, _| {});
+            Ledger {
+                main: audit.main_chain,
+                finals: audit.final_transactions.into_iter().collect(),
+                pending: Default::default(),
+            }
+        };
+        let parent = ledger.main.last().map(|b| b.timestamp);
+        *shared.ledger.write().map_err(|_| WriterError::Chain {
+            reason: "the ledger lock is poisoned".into(),
+        })? = ledger;
+
+        let (wal, records) = Wal::open(&layout.wal())?;
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let mut requeued = Vec::new();
+        for record in records {
+            let tx = Hash32::digest(&record.data);
+            if shared
+                .status(&tx)
+                .is_some_and(|s| s != state::TxStatus::Pending)
+            {
+                continue;
+            }
+            requeued.push(tx);
+            let _ = queue_tx.send(Queued {
+                index: record.index,
+                tx,
+                data: record.data,
+            });
+        }
+        shared.add_pending(requeued.iter());
+        if !requeued.is_empty() {
+            tracing::info!(
+                count = requeued.len(),
+                "re-queued acknowledged transactions from the log"
+            );
+        }
+        let (wal_handle, appender) = pipeline::spawn_appender(wal, Arc::clone(&shared), queue_tx)
+            .map_err(|e| WriterError::Io {
+            path: layout.wal(),
+            reason: e.to_string(),
+        })?;
+        let pipeline = match (halt, parent) {
+            (None, Some(parent)) => Some(Pipeline::spawn(
+                sealer,
+                queue_rx,
+                parent,
+                config.batch_max,
+                config.batch_wait,
+            )),
+            (Some(reason), _) => {
+                shared.set_unhealthy("sealing", format!("stopped: {reason}"));
+                None
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            shared,
+            wal: wal_handle,
+            appender,
+            pipeline,
+            config: config.clone(),
+        })
+    }
+}
