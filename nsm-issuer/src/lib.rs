@@ -64,7 +64,7 @@ const INDEFINITE_MAP: u8 = 0xbf;
 const BREAK: u8 = 0xff;
 
 /// The protected header of every NSM document: `{1: -35}` (alg ES384).
-const PROTECTED_ES384: [u8; 4] = [0xa1, 0x01, 0x38, 0x22];
+pub const PROTECTED_ES384: [u8; 4] = [0xa1, 0x01, 0x38, 0x22];
 
 /// The region named in the stand-in's certificate names.
 const REGION: &str = "us-test-1";
@@ -717,7 +717,7 @@ fn date(secs: i64) -> Result<time::OffsetDateTime, IssuerError> {
 }
 
 /// A CBOR head with the minimal argument encoding (RFC 8949 §3).
-fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
+pub fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;
     match arg {
         0..=23 => out.push(m | arg as u8),
@@ -737,12 +737,14 @@ fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
     }
 }
 
-fn bytes(out: &mut Vec<u8>, value: &[u8]) {
+/// A CBOR byte string: its shortest head, then `value`.
+pub fn bytes(out: &mut Vec<u8>, value: &[u8]) {
     head(out, 2, value.len() as u64);
     out.extend_from_slice(value);
 }
 
-fn text(out: &mut Vec<u8>, value: &str) {
+/// A CBOR text string: its shortest head, then `value`.
+pub fn text(out: &mut Vec<u8>, value: &str) {
     head(out, 3, value.len() as u64);
     out.extend_from_slice(value.as_bytes());
 }

@@ -206,35 +206,8 @@ pub(crate) fn root_lookalikes(count: u8, first_seed: u8) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A CBOR head with the shortest argument (RFC 8949 §3).
-fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let m = major << 5;
-    match arg {
-        0..=23 => out.push(m | arg as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, arg as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-    }
-}
-
-fn bytes(out: &mut Vec<u8>, value: &[u8]) {
-    head(out, 2, value.len() as u64);
-    out.extend_from_slice(value);
-}
-
-fn text(out: &mut Vec<u8>, value: &str) {
-    head(out, 3, value.len() as u64);
-    out.extend_from_slice(value.as_bytes());
-}
-
-/// The protected header of every NSM document: `{1: -35}` (ES384).
-const PROTECTED_ES384: [u8; 4] = [0xa1, 0x01, 0x38, 0x22];
+// The CBOR writers and the protected header of the stand-in issuer.
+use nsm_issuer::{PROTECTED_ES384, bytes, head, text};
 
 /// An NSM document of the real layout (nine keys in AWS order, 8-byte timestamp, sixteen
 /// 48-byte PCRs that are not all zero, null optional fields) carrying `leaf` and
