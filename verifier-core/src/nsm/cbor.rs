@@ -162,21 +162,6 @@ pub(crate) fn check_strict(input: &[u8], part: CborPart, max_depth: usize) -> Re
     Ok(())
 }
 
-/// Reads the head of the item at the start of `input`: `(major, argument)`, or
-/// `None` when it is not a well-formed definite head.
-pub(crate) fn head(input: &[u8]) -> Option<(u8, u64)> {
-    let mut walker = Walker {
-        input,
-        pos: 0,
-        max_depth: 1,
-        payload: false,
-    };
-    match walker.head() {
-        Ok((major, Some(arg))) => Some((major, arg)),
-        _ => None,
-    }
-}
-
 /// The four fields of a COSE_Sign1 (RFC 9052 §4.2), borrowed from the document.
 #[derive(Debug)]
 pub(crate) struct Sign1<'a> {

@@ -295,7 +295,12 @@ impl VerifiedNsmDocument {
 /// the payload is present (`Some`).
 fn parse_envelope<'a>(document: &'a [u8], limits: &NsmLimits) -> Result<cbor::Sign1<'a>, NsmError> {
     cbor::check_strict(document, CborPart::Document, limits.max_cbor_depth)?;
-    if let Some((6, tag)) = cbor::head(document) {
+    if let Ok(crate::cbor::Head {
+        major: 6,
+        argument: Some(tag),
+        ..
+    }) = crate::cbor::read_head(document)
+    {
         if tag != COSE_SIGN1_TAG {
             return Err(NsmError::UnexpectedTag { tag });
         }
