@@ -620,7 +620,7 @@ fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
         custom_root: options.root.as_ref().map(|_| "options.root"),
         allow_debug: allow_debug.then_some("allowDebug"),
         at_ms: options.at_ms,
-        pcr_allow_list: false,
+        pcr_allow_list: !verifier.policy().pcrs.is_empty(),
     };
     let result = verifier.verify(bytes, at);
     NsmVerdict {
