@@ -9,7 +9,10 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use std::sync::OnceLock;
+
 use verifier_core::certificate::ObjectSource;
+use verifier_core::chain::AuditSource;
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, Snapshot, classify_path};
 
@@ -26,6 +29,8 @@ pub(crate) enum SnapshotInput {
 /// A snapshot directory: its objects are listed and read on demand.
 pub(crate) struct DirSnapshot {
     root: PathBuf,
+    /// Each kind's directory once listed (in [`ObjectKind::ALL`] order), to read by.
+    listed: [OnceLock<KindDir>; 4],
 }
 
 impl SnapshotInput {
@@ -36,9 +41,7 @@ impl SnapshotInput {
             source,
         })?;
         if meta.is_dir() {
-            return Ok(Self::Dir(DirSnapshot {
-                root: path.to_owned(),
-            }));
+            return Ok(Self::Dir(DirSnapshot::new(path)));
         }
         let bytes = read_bytes(path)?;
         let snapshot = Snapshot::from_tar(&bytes)
@@ -48,6 +51,14 @@ impl SnapshotInput {
 }
 
 impl DirSnapshot {
+    /// The snapshot directory at `root`, not listed yet.
+    pub(crate) fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+            listed: Default::default(),
+        }
+    }
+
     /// The objects of `kind`: every regular file of its directory named by 64 lowercase
     /// hex digits, sorted by name (none when the directory does not exist).
     pub(crate) fn list(&self, kind: ObjectKind) -> Result<KindDir, InputError> {
@@ -248,6 +259,70 @@ impl ObjectSource for DirSnapshot {
     }
 }
 
+/// The audit lists each kind once and reads objects through that listing's handle.
+impl AuditSource for DirSnapshot {
+    type Error = InputError;
+
+    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, InputError> {
+        let listing = self.list(kind)?;
+        let names = listing.names.clone();
+        let _ = self.listed[kind_index(kind)].set(listing);
+        Ok(names)
+    }
+
+    fn with_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        buf: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String> {
+        let listing = self.listed[kind_index(kind)]
+            .get()
+            .ok_or_else(|| format!("{} was not listed", kind.dir()))?;
+        listing.with_object(name, buf, f).map_err(|e| e.to_string())
+    }
+}
+
+/// `kind`'s place in [`ObjectKind::ALL`].
+fn kind_index(kind: ObjectKind) -> usize {
+    ObjectKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .unwrap_or_default()
+}
+
+impl AuditSource for SnapshotInput {
+    type Error = InputError;
+
+    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, InputError> {
+        match self {
+            Self::Dir(d) => d.names(kind),
+            Self::Tar(s) => Ok(s.names(kind).unwrap_or_else(|never| match never {})),
+        }
+    }
+
+    fn with_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        buf: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String> {
+        match self {
+            Self::Dir(d) => d.with_object(kind, name, buf, f),
+            Self::Tar(s) => s.with_object(kind, name, buf, f),
+        }
+    }
+
+    fn set_aside(&self) -> Vec<(ObjectKind, Hash32, u64)> {
+        match self {
+            Self::Dir(_) => Vec::new(),
+            Self::Tar(s) => s.set_aside(),
+        }
+    }
+}
+
 impl ObjectSource for SnapshotInput {
     fn object(&self, kind: ObjectKind, key: &Hash32) -> Result<Option<Vec<u8>>, String> {
         match self {
@@ -275,9 +350,7 @@ mod tests {
         std::fs::write(dir.join("A".repeat(64)), b"x").unwrap();
         std::fs::create_dir(dir.join("c".repeat(64))).unwrap();
 
-        let snapshot = DirSnapshot {
-            root: root.path().to_owned(),
-        };
+        let snapshot = DirSnapshot::new(root.path());
         let listing = snapshot.list(ObjectKind::Attestation).unwrap();
         assert_eq!(listing.names, vec![b.clone(), a.clone()]);
 
@@ -305,9 +378,7 @@ mod tests {
             .set_len(4 << 30)
             .unwrap();
         std::fs::write(blocks.join(&long), [1u8; 82]).unwrap();
-        let snapshot = DirSnapshot {
-            root: root.path().to_owned(),
-        };
+        let snapshot = DirSnapshot::new(root.path());
         let listing = snapshot.list(ObjectKind::Block).unwrap();
         let mut buf = Vec::new();
         for (name, size) in [(&sparse, 4u64 << 30), (&long, 82)] {

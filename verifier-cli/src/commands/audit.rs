@@ -5,12 +5,8 @@
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use serde::Serialize;
-use verifier_core::chain::{
-    Audit, AuditBuilder, AuditReport, Auditor, ChainEnd, Equivocation, Examined, InvalidObject,
-};
-use verifier_core::snapshot::ObjectKind;
+use verifier_core::chain::{Audit, AuditReport, Auditor, ChainEnd, Equivocation, InvalidObject};
 use verifier_core::trust::TrustDescriptor;
 
 use crate::Outcome;
@@ -112,72 +108,12 @@ fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, Inp
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let examined: Vec<(ObjectKind, Examined)> = match snapshot {
-        // The four directories are listed in parallel, and each kind's objects are
-        // examined as soon as its directory is listed: no core waits for a listing of
-        // 400k names before the first signature check.
-        SnapshotInput::Dir(dir) => {
-            let kinds: Vec<Vec<(ObjectKind, Examined)>> = ObjectKind::ALL
-                .par_iter()
-                .map(|&kind| {
-                    let listing = dir.list(kind)?;
-                    bar.inc_length(listing.names.len() as u64);
-                    Ok(listing
-                        .names
-                        .par_iter()
-                        .map(|name| {
-                            let e = OBJECT_BUFFER.with_borrow_mut(|buf| {
-                                listing
-                                    .with_object(name, buf, |bytes| {
-                                        auditor.examine(kind, name, bytes)
-                                    })
-                                    .unwrap_or_else(|err| {
-                                        Examined::Invalid(InvalidObject {
-                                            kind,
-                                            key: name.clone(),
-                                            reason: err.to_string(),
-                                        })
-                                    })
-                            });
-                            bar.inc(1);
-                            (kind, e)
-                        })
-                        .collect())
-                })
-                .collect::<Result<_, InputError>>()?;
-            kinds.into_iter().flatten().collect()
-        }
-        SnapshotInput::Tar(s) => {
-            let objects: Vec<_> = s.iter().collect();
-            bar.set_length(objects.len() as u64);
-            let mut examined: Vec<(ObjectKind, Examined)> = objects
-                .par_iter()
-                .map(|(kind, key, bytes)| {
-                    let e = auditor.examine(*kind, &key.to_hex(), bytes);
-                    bar.inc(1);
-                    (*kind, e)
-                })
-                .collect();
-            examined.extend(
-                s.oversized()
-                    .iter()
-                    .map(|&(kind, key, size)| (kind, Examined::oversized(kind, &key, size))),
-            );
-            examined
-        }
-    };
+    let audit = auditor.audit_source(snapshot, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
     bar.finish_and_clear();
-    let mut builder = AuditBuilder::new(auditor.genesis());
-    for (kind, e) in examined {
-        builder.add(kind, e);
-    }
-    Ok(builder.finish(snapshot))
-}
-
-thread_local! {
-    /// Each audit thread's buffer for the object it is reading: grown once to the
-    /// largest object, then reused for every file.
-    static OBJECT_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    audit
 }
 
 fn short(h: &impl ToString) -> String {

@@ -72,11 +72,11 @@ pub struct InvalidObject {
 /// Validates objects against one trust descriptor. Build it once per audit.
 #[derive(Debug)]
 pub struct Auditor {
-    genesis: Hash32,
+    pub(super) genesis: Hash32,
     timestamps: TimestampVerifier,
     nsm: NsmVerifier,
     sequencer: SequencerKey,
-    seed: HashSeed,
+    pub(super) seed: HashSeed,
 }
 
 impl Auditor {
@@ -195,41 +195,12 @@ impl Auditor {
         }
     }
 
-    /// Audits a whole in-memory snapshot: [`Auditor::examine`] on every object (on
-    /// all cores with the `parallel` feature), then [`AuditBuilder::finish`].
+    /// Audits a whole in-memory snapshot: [`Auditor::audit_source`] on it.
     /// `progress` is called with the number of objects examined so far and the total.
     pub fn audit(&self, snapshot: &Snapshot, progress: &mut dyn FnMut(usize, usize)) -> Audit {
-        let objects: Vec<(ObjectKind, String, &[u8])> = snapshot
-            .iter()
-            .map(|(kind, key, bytes)| (kind, key.to_hex(), bytes))
-            .collect();
-        let total = objects.len();
-        let mut builder = AuditBuilder::new(self.genesis).with_hash_seed(self.seed);
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            const CHUNK: usize = 256;
-            let mut done = 0;
-            for chunk in objects.chunks(CHUNK) {
-                let examined: Vec<Examined> = chunk
-                    .par_iter()
-                    .map(|(kind, name, bytes)| self.examine(*kind, name, bytes))
-                    .collect();
-                for (e, (kind, _, _)) in examined.into_iter().zip(chunk) {
-                    builder.add(*kind, e);
-                }
-                done += chunk.len();
-                progress(done, total);
-            }
+        match self.audit_source(snapshot, progress) {
+            Ok(audit) => audit,
+            Err(never) => match never {},
         }
-        #[cfg(not(feature = "parallel"))]
-        for (done, (kind, name, bytes)) in objects.into_iter().enumerate() {
-            builder.add(kind, self.examine(kind, &name, bytes));
-            progress(done + 1, total);
-        }
-        for &(kind, key, size) in snapshot.oversized() {
-            builder.add(kind, Examined::oversized(kind, &key, size));
-        }
-        builder.finish(snapshot)
     }
 }

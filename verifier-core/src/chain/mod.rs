@@ -10,12 +10,14 @@
 //! 2. [`AuditBuilder`] gathers the facts, forms the valid triples `(b, t, a)` and
 //!    runs [`omc`] in O(n log n): every index is built once, nothing is rescanned.
 //!
-//! [`Auditor::audit`] does both over an in-memory [`Snapshot`].
+//! [`Auditor::audit_source`] does both over any [`AuditSource`] (a directory read on
+//! demand by the caller's I/O, or an in-memory [`Snapshot`]: [`Auditor::audit`]).
 //!
 //! One concern per file: `examine` (one object, and a whole in-memory snapshot),
 //! `builder` ([`AuditBuilder`]: triples, main chain, findings), `omc` (the algorithm
 //! and its packed join), `coverage` (sequence gaps), `collections` (the one index
-//! sort, seeded hash maps, the group index), `report` ([`Audit`], [`AuditReport`]).
+//! sort, seeded hash maps, the group index), `report` ([`Audit`], [`AuditReport`]),
+//! `source` ([`AuditSource`] and the audit loop over it).
 //! The imports below serve them all (each file has `use super::*`).
 
 use std::cmp::Ordering;
@@ -47,6 +49,7 @@ mod coverage;
 mod examine;
 mod omc;
 mod report;
+mod source;
 #[cfg(test)]
 mod tests;
 
@@ -56,3 +59,4 @@ use coverage::*;
 pub use examine::*;
 pub use omc::*;
 pub use report::*;
+pub use source::*;

@@ -1,0 +1,188 @@
+//! [`AuditSource`]: where an audit reads its objects from, kind by kind and object by
+//! object (an in-memory [`Snapshot`], or a directory read on demand by an I/O crate),
+//! and [`Auditor::audit_source`], the one audit loop every face calls.
+
+use super::*;
+
+/// A snapshot the audit lists kind by kind and reads object by object, so that a
+/// large one is never held in memory whole.
+///
+/// The core does no I/O: an adapter (a directory, an object store) implements this;
+/// [`Snapshot`] implements it for bytes already in memory. `Sync` so that, with the
+/// `parallel` feature, objects are read and examined on several threads.
+pub trait AuditSource: ObjectSource + Sync {
+    /// Why the source cannot be listed at all (the audit stops with it).
+    type Error: Send;
+
+    /// The file names of the objects of `kind` (SPEC §2.1), in any order. Names that
+    /// are not 64 hex digits may be included: the audit reports them as invalid.
+    ///
+    /// # Errors
+    /// The source cannot be listed.
+    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, Self::Error>;
+
+    /// Reads the object of `kind` named `name` (`buf` is the caller's buffer, reused
+    /// between calls; the source may grow or replace it) and passes its bytes to `f`.
+    ///
+    /// # Errors
+    /// Why the object cannot be read: the audit reports it as invalid with this reason.
+    fn with_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        buf: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String>;
+
+    /// Objects the source set aside unread because they are over their kind's limit
+    /// ([`ObjectKind::max_len`]): `(kind, key, size)`. They are not in
+    /// [`AuditSource::names`]; the audit reports them as invalid.
+    fn set_aside(&self) -> Vec<(ObjectKind, Hash32, u64)> {
+        Vec::new()
+    }
+}
+
+impl AuditSource for Snapshot {
+    type Error = core::convert::Infallible;
+
+    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, Self::Error> {
+        Ok(self.objects(kind).map(|(key, _)| key.to_hex()).collect())
+    }
+
+    fn with_object(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        _buf: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), String> {
+        let bytes = Hash32::from_hex(name)
+            .ok()
+            .and_then(|key| self.get(kind, &key))
+            .ok_or_else(|| "not in the snapshot".to_owned())?;
+        f(bytes);
+        Ok(())
+    }
+
+    fn set_aside(&self) -> Vec<(ObjectKind, Hash32, u64)> {
+        self.oversized().to_vec()
+    }
+}
+
+/// Objects examined between two progress reports (with the `parallel` feature, the
+/// threads work on one such chunk at a time, so it is large enough that none waits long
+/// for the slowest; without it, small enough for a smooth progress bar).
+const CHUNK: usize = if cfg!(feature = "parallel") { 1024 } else { 16 };
+
+impl Auditor {
+    /// Audits every object of `source`: lists each kind, [`Auditor::examine`]s every
+    /// object (on all cores of the current rayon pool with the `parallel` feature),
+    /// then [`AuditBuilder::finish`]. `progress` is called on the calling thread with
+    /// the number of objects examined so far and the total listed.
+    ///
+    /// # Errors
+    /// The source cannot be listed. An object that cannot be read is not an error: it
+    /// is an invalid object of the audit.
+    pub fn audit_source<S: AuditSource>(
+        &self,
+        source: &S,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Audit, S::Error> {
+        let listed = list_kinds(source)?;
+        let objects: Vec<(ObjectKind, &str)> = listed
+            .iter()
+            .flat_map(|(kind, names)| names.iter().map(move |name| (*kind, name.as_str())))
+            .collect();
+        let total = objects.len();
+        let mut builder = AuditBuilder::new(self.genesis).with_hash_seed(self.seed);
+        let mut done = 0;
+        for chunk in objects.chunks(CHUNK) {
+            for (examined, (kind, _)) in self.examine_chunk(source, chunk).into_iter().zip(chunk) {
+                builder.add(*kind, examined);
+            }
+            done += chunk.len();
+            progress(done, total);
+        }
+        for (kind, key, size) in source.set_aside() {
+            builder.add(kind, Examined::oversized(kind, &key, size));
+        }
+        Ok(builder.finish(source))
+    }
+
+    /// Reads and examines one object of `source`; one that cannot be read is invalid.
+    fn examine_from<S: AuditSource>(
+        &self,
+        source: &S,
+        kind: ObjectKind,
+        name: &str,
+        buf: &mut Vec<u8>,
+    ) -> Examined {
+        let mut examined = None;
+        let read = source.with_object(kind, name, buf, &mut |bytes| {
+            examined = Some(self.examine(kind, name, bytes));
+        });
+        match (read, examined) {
+            (Ok(()), Some(e)) => e,
+            (Err(reason), _) => Examined::Invalid(InvalidObject {
+                kind,
+                key: name.to_owned(),
+                reason,
+            }),
+            (Ok(()), None) => Examined::Invalid(InvalidObject {
+                kind,
+                key: name.to_owned(),
+                reason: "the source gave no bytes".to_owned(),
+            }),
+        }
+    }
+
+    #[cfg(feature = "parallel")]
+    fn examine_chunk<S: AuditSource>(
+        &self,
+        source: &S,
+        chunk: &[(ObjectKind, &str)],
+    ) -> Vec<Examined> {
+        use rayon::prelude::*;
+        thread_local! {
+            /// Each audit thread's buffer for the object it reads: grown once to the
+            /// largest object, then reused.
+            static BUFFER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+        }
+        chunk
+            .par_iter()
+            .map(|&(kind, name)| {
+                BUFFER.with_borrow_mut(|buf| self.examine_from(source, kind, name, buf))
+            })
+            .collect()
+    }
+
+    #[cfg(not(feature = "parallel"))]
+    fn examine_chunk<S: AuditSource>(
+        &self,
+        source: &S,
+        chunk: &[(ObjectKind, &str)],
+    ) -> Vec<Examined> {
+        let mut buf = Vec::new();
+        chunk
+            .iter()
+            .map(|&(kind, name)| self.examine_from(source, kind, name, &mut buf))
+            .collect()
+    }
+}
+
+/// Every kind's names, sorted (the four listings in parallel with `parallel`).
+fn list_kinds<S: AuditSource>(source: &S) -> Result<Vec<(ObjectKind, Vec<String>)>, S::Error> {
+    let list = |kind: ObjectKind| {
+        source.names(kind).map(|mut names| {
+            names.sort_unstable();
+            (kind, names)
+        })
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        ObjectKind::ALL.par_iter().map(|&kind| list(kind)).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    ObjectKind::ALL.into_iter().map(list).collect()
+}
