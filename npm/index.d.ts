@@ -183,6 +183,12 @@ export interface NsmDocument {
   nonce: string | null;
   /** PCR0 is all zero. */
   debug: boolean;
+  /**
+   * The sequence number k (decimal text: it may exceed 2^53) when the document is
+   * shaped as a zipchain sequencer's (a 32-byte publicKey and userData a sequence
+   * attestation, SPEC §1.4); authenticated only when the verdict is valid.
+   */
+  sequence: string | null;
 }
 
 /** The verdict of {@link verifyNsmDocument}. */

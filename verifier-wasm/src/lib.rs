@@ -19,6 +19,8 @@
 //! - `auditSnapshot(tarBytes: Uint8Array, chain: object | string, onProgress?:
 //!   (done, total) => void)`: the fields of `zipchain audit --json` in camelCase,
 //!   with `mainChain`, `valid` and `checks` — SPEC §6.
+//! - `describeBlock(hex: string)`: a block's fields, for the page (not re-exported by
+//!   the npm package).
 //!
 //! The npm package `zipchain-verifier` (`npm/`, `scripts/build-npm.sh`) wraps this
 //! module's `wasm-bindgen --target web` output with `init()` and TypeScript types.
@@ -32,21 +34,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use verifier_core::certificate::{CertificateVerdict, check_certificate_with_snapshot};
-use verifier_core::chain::{Auditor, Equivocation, HashSeed, InvalidObject};
+use verifier_core::chain::HashSeed;
 use verifier_core::hash::Hash32;
-use verifier_core::nsm::{
-    AWS_NITRO_ROOT_G1_DER, NsmDocument, NsmLimits, NsmPolicy, NsmVerifier, VerifyAt,
-};
-use verifier_core::snapshot::Snapshot;
-use verifier_core::time::UnixMillis;
-use verifier_core::timestamp::{Jwks, TimestampPolicy, TimestampVerifier, TokenUse};
-use verifier_core::trust::{TrustDescriptor, decode_pem_certificate};
-use verifier_core::verdict::{self, Check, NsmAsked};
+use verifier_core::timestamp::TokenUse;
+use verifier_core::verdict;
+use verifier_core::verdict::certificate::CertificateView;
+use verifier_core::verdict::jwt::JwksInput;
+use verifier_core::verdict::nsm::NsmRequest;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
@@ -98,7 +94,12 @@ pub fn verify_nsm_document(bytes: JsValue, options: JsValue) -> Result<JsValue, 
         at_ms: option_safe_integer(&options, "atMs", "verifyNsmDocument")?,
         allow_debug: option_bool(&options, "allowDebug", "verifyNsmDocument")?,
     };
-    to_js(&nsm_verdict(&bytes.to_vec(), &options))
+    let request = NsmRequest {
+        root_pem: options.root.as_deref().map(|pem| (pem, "options.root")),
+        at_ms: options.at_ms,
+        allow_debug: options.allow_debug.unwrap_or(false).then_some("allowDebug"),
+    };
+    to_js(&verdict::nsm::verify(&bytes.to_vec(), &request))
 }
 
 /// Validates one Cognito-format RS256 timestamp JWT, archivally: `exp` is not
@@ -161,7 +162,7 @@ pub fn verify_timestamp(
             ))
         })?,
     };
-    to_js(&timestamp_verdict(
+    to_js(&verdict::jwt::verify(
         &token,
         &jwks,
         options.issuer,
@@ -234,38 +235,12 @@ pub fn check_certificate(
     } else {
         None
     };
-    to_js(&CertificateResult::from(certificate_verdict(
+    to_js(&CertificateView::from(verdict::certificate::check(
         &cert,
         &chain,
         snapshot.as_deref(),
+        hash_seed(),
     )))
-}
-
-/// The result of `checkCertificate`: the core's verdict in camelCase.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CertificateResult {
-    valid: bool,
-    main_chain_checked: bool,
-    checks: Vec<Check>,
-    tx: Option<String>,
-    height: Option<u64>,
-    not_before: Option<u64>,
-    not_after: Option<u64>,
-}
-
-impl From<CertificateVerdict> for CertificateResult {
-    fn from(v: CertificateVerdict) -> Self {
-        Self {
-            valid: v.valid,
-            main_chain_checked: v.main_chain_checked,
-            checks: v.checks,
-            tx: v.tx,
-            height: v.height,
-            not_before: v.not_before,
-            not_after: v.not_after,
-        }
-    }
 }
 
 /// Audits a snapshot (SPEC §5, §6, §8): verifies every object, runs `omc` and
@@ -334,11 +309,19 @@ pub fn audit_snapshot(
             thrown = Some(e);
         }
     };
-    let verdict = audit_verdict(&tar, &chain, &mut progress);
+    let verdict = verdict::audit::audit_tar(&tar, &chain, hash_seed(), &mut progress);
     if let Some(e) = thrown {
         return Err(e);
     }
     to_js(&verdict)
+}
+
+/// A certificate's `block` (81 bytes as hex, SPEC §1.2) decoded for display:
+/// `{ uuid, batchRoot, parentTimestamp }`, or `null` when it is not a block. Not
+/// part of the npm package's API (SPEC §8): the page shows it beside the verdict.
+#[wasm_bindgen(js_name = describeBlock)]
+pub fn describe_block(hex: &str) -> Result<JsValue, JsValue> {
+    to_js(&verdict::certificate::describe_block(hex))
 }
 
 /// `cert`/`chain` as JSON text: a string as it is, an object serialised.
@@ -352,15 +335,6 @@ fn json_text(value: JsValue, what: &str, expected: &str) -> Result<String, JsVal
     json_stringify(&value, what)
 }
 
-/// The trust descriptor's verifiers, or the failed `trust_descriptor` check; the
-/// audit's hash maps seeded from the page's entropy.
-fn load_auditor(chain: &str) -> Result<Auditor, Check> {
-    TrustDescriptor::from_json(chain)
-        .and_then(|trust| Auditor::new(&trust))
-        .map(|auditor| auditor.with_hash_seed(hash_seed()))
-        .map_err(|e| Check::failed("trust_descriptor", format!("chain: {e}")))
-}
-
 /// A secret seed for the audit's hash maps: std has no random source on
 /// `wasm32-unknown-unknown`, so it comes from JS (`Math.random`, 2 × 32 bits; only its
 /// unpredictability matters, see `HashSeed`).
@@ -372,143 +346,6 @@ fn hash_seed() -> HashSeed {
     }
     #[cfg(not(target_arch = "wasm32"))]
     HashSeed::random()
-}
-
-/// `checkCertificate` on Rust values.
-fn certificate_verdict(cert: &str, chain: &str, snapshot_tar: Option<&[u8]>) -> CertificateVerdict {
-    let auditor = match load_auditor(chain) {
-        Ok(auditor) => auditor,
-        Err(check) => {
-            return CertificateVerdict {
-                valid: false,
-                main_chain_checked: false,
-                position_checked: false,
-                checks: vec![Check {
-                    name: check.name,
-                    ok: false,
-                    detail: check.detail,
-                }],
-                tx: None,
-                height: None,
-                not_before: None,
-                not_after: None,
-            };
-        }
-    };
-    let snapshot = snapshot_tar.map(Snapshot::from_tar);
-    let mut verdict = match &snapshot {
-        // The snapshot's audit, and its batch for the leaf position: the core decides
-        // (`main_chain`, `first_occurrence`, `inclusion`, and `equivocation` when the
-        // sequencer equivocated).
-        Some(Ok(snapshot)) => {
-            let audit = auditor.audit(snapshot, &mut |_, _| {});
-            check_certificate_with_snapshot(cert, &auditor, &audit, snapshot)
-        }
-        _ => verifier_core::certificate::check_certificate(cert, &auditor, None),
-    };
-    if let Some(Err(e)) = snapshot {
-        verdict.valid = false;
-        verdict.checks.push(Check {
-            name: "snapshot",
-            ok: false,
-            detail: format!("options.snapshot: {e}"),
-        });
-    }
-    verdict
-}
-
-/// The result of `auditSnapshot`: SPEC §6's fields, then ours.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AuditVerdict {
-    main_chain_height: Option<u64>,
-    main_chain_tip: Option<String>,
-    blocks: usize,
-    timestamps: usize,
-    attestations: usize,
-    batches: usize,
-    orphaned_blocks: Vec<String>,
-    invalid_objects: Vec<InvalidObject>,
-    sequence_gap_at: Option<u64>,
-    equivocations: Vec<Equivocation>,
-    transactions_final: u64,
-    first_time: Option<u64>,
-    last_time: Option<u64>,
-    main_chain: Vec<String>,
-    valid: bool,
-    checks: Vec<Check>,
-}
-
-impl AuditVerdict {
-    /// Nothing read: the verdict when the descriptor or the tar is unusable.
-    fn unread(checks: Vec<Check>) -> Self {
-        Self {
-            main_chain_height: None,
-            main_chain_tip: None,
-            blocks: 0,
-            timestamps: 0,
-            attestations: 0,
-            batches: 0,
-            orphaned_blocks: Vec::new(),
-            invalid_objects: Vec::new(),
-            sequence_gap_at: None,
-            equivocations: Vec::new(),
-            transactions_final: 0,
-            first_time: None,
-            last_time: None,
-            main_chain: Vec::new(),
-            valid: false,
-            checks,
-        }
-    }
-}
-
-/// `auditSnapshot` on Rust values.
-fn audit_verdict(tar: &[u8], chain: &str, progress: &mut dyn FnMut(usize, usize)) -> AuditVerdict {
-    let auditor = match load_auditor(chain) {
-        Ok(auditor) => auditor,
-        Err(check) => return AuditVerdict::unread(vec![check]),
-    };
-    let mut checks = vec![Check::passed(
-        "trust_descriptor",
-        format!("chain {}", auditor.genesis()),
-    )];
-    let snapshot = match Snapshot::from_tar(tar) {
-        Ok(snapshot) => snapshot,
-        Err(e) => {
-            checks.push(Check::failed("snapshot", e.to_string()));
-            return AuditVerdict::unread(checks);
-        }
-    };
-    checks.push(Check::passed(
-        "snapshot",
-        format!(
-            "{} objects read, {} other entries ignored",
-            snapshot.len(),
-            snapshot.ignored()
-        ),
-    ));
-    let audit = auditor.audit(&snapshot, progress);
-    let report = audit.report();
-    checks.extend(verdict::audit_checks(&audit));
-    AuditVerdict {
-        valid: checks.iter().all(|c| c.ok),
-        checks,
-        main_chain_height: report.main_chain_height,
-        main_chain_tip: report.main_chain_tip,
-        blocks: report.blocks,
-        timestamps: report.timestamps,
-        attestations: report.attestations,
-        batches: report.batches,
-        orphaned_blocks: report.orphaned_blocks,
-        invalid_objects: report.invalid_objects,
-        sequence_gap_at: report.sequence_gap_at,
-        equivocations: report.equivocations,
-        transactions_final: report.transactions_final,
-        first_time: report.first_time,
-        last_time: report.last_time,
-        main_chain: report.main_chain,
-    }
 }
 
 /// `verifyNsmDocument`'s options, as JS passes them.
@@ -531,164 +368,6 @@ struct TimestampOptions {
     token_use: Option<String>,
     /// The username domain, when usernames carry attested bytes.
     username_domain: Option<String>,
-}
-
-/// The result of `verifyNsmDocument`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NsmVerdict {
-    valid: bool,
-    checks: Vec<Check>,
-    document: Option<DocumentView>,
-}
-
-/// An NSM document's fields for JS: bytes as lowercase hex.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DocumentView {
-    module_id: String,
-    digest: String,
-    /// Unix milliseconds.
-    timestamp: u64,
-    /// PCR index (decimal) to value.
-    pcrs: BTreeMap<String, String>,
-    certificate: String,
-    cabundle: Vec<String>,
-    public_key: Option<String>,
-    user_data: Option<String>,
-    nonce: Option<String>,
-    /// PCR0 all zero.
-    debug: bool,
-}
-
-impl From<&NsmDocument> for DocumentView {
-    fn from(doc: &NsmDocument) -> Self {
-        Self {
-            module_id: doc.module_id.clone(),
-            digest: doc.digest.clone(),
-            timestamp: doc.timestamp.0,
-            // Inserted one by one: `collect` into a BTreeMap sorts, a stable sort
-            // the module would carry only for this (issue #5).
-            pcrs: doc
-                .pcrs
-                .iter()
-                .fold(BTreeMap::new(), |mut pcrs, (index, value)| {
-                    pcrs.insert(index.to_string(), hex::encode(value));
-                    pcrs
-                }),
-            certificate: hex::encode(&doc.certificate),
-            cabundle: doc.cabundle.iter().map(hex::encode).collect(),
-            public_key: doc.public_key.as_ref().map(hex::encode),
-            user_data: doc.user_data.as_ref().map(hex::encode),
-            nonce: doc.nonce.as_ref().map(hex::encode),
-            debug: doc.is_debug(),
-        }
-    }
-}
-
-/// `verifyNsmDocument` on Rust values.
-fn nsm_verdict(bytes: &[u8], options: &NsmOptions) -> NsmVerdict {
-    let parsed = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).ok();
-    let document = parsed.as_ref().map(DocumentView::from);
-    let fail = |check: Check| NsmVerdict {
-        valid: false,
-        checks: vec![check],
-        document: parsed.as_ref().map(DocumentView::from),
-    };
-
-    let root_der = match &options.root {
-        None => AWS_NITRO_ROOT_G1_DER.to_vec(),
-        Some(pem) => match decode_pem_certificate(pem) {
-            Ok(der) => der,
-            Err(e) => return fail(Check::failed("root", format!("options.root: {e}"))),
-        },
-    };
-    let allow_debug = options.allow_debug.unwrap_or(false);
-    let verifier = match NsmVerifier::new(NsmPolicy {
-        root_der,
-        allow_debug,
-        ..NsmPolicy::default()
-    }) {
-        Ok(verifier) => verifier,
-        Err(e) => return fail(Check::failed(e.check(), e.to_string())),
-    };
-    let at = options.at_ms.map_or(VerifyAt::DocumentTimestamp, |ms| {
-        VerifyAt::Millis(UnixMillis(ms))
-    });
-    let asked = NsmAsked {
-        document: parsed.as_ref(),
-        custom_root: options.root.as_ref().map(|_| "options.root"),
-        allow_debug: allow_debug.then_some("allowDebug"),
-        at_ms: options.at_ms,
-        pcr_allow_list: !verifier.policy().pcrs.is_empty(),
-    };
-    let result = verifier.verify(bytes, at);
-    NsmVerdict {
-        valid: result.is_ok(),
-        checks: verdict::nsm_checks(&result, &asked),
-        document,
-    }
-}
-
-/// The JWKS as JS gave it.
-enum JwksInput {
-    /// JSON text (checked strictly, duplicate member names rejected).
-    Json(String),
-    /// An object, already converted.
-    Value(serde_json::Value),
-}
-
-/// The result of `verifyTimestamp`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TimestampVerdict {
-    valid: bool,
-    checks: Vec<Check>,
-    claims: Option<serde_json::Map<String, serde_json::Value>>,
-    attested: Option<String>,
-}
-
-/// `verifyTimestamp` on Rust values.
-fn timestamp_verdict(
-    token: &str,
-    jwks: &JwksInput,
-    issuer: String,
-    token_use: TokenUse,
-    username_domain: Option<String>,
-) -> TimestampVerdict {
-    let fail = |checks: Vec<Check>| TimestampVerdict {
-        valid: false,
-        checks,
-        claims: None,
-        attested: None,
-    };
-    let jwks = match jwks {
-        JwksInput::Json(text) => Jwks::from_json(text),
-        JwksInput::Value(value) => Jwks::from_value(value),
-    };
-    let verifier = jwks.and_then(|jwks| {
-        TimestampVerifier::new(TimestampPolicy {
-            issuer,
-            token_use,
-            username_domain,
-            jwks,
-        })
-    });
-    let verifier = match verifier {
-        Ok(verifier) => verifier,
-        Err(e) => return fail(vec![Check::failed(e.check(), e.to_string())]),
-    };
-    let result = verifier.validate(token);
-    let checks = verdict::jwt_checks(&result, verifier.policy());
-    match result {
-        Ok(verified) => TimestampVerdict {
-            valid: true,
-            checks,
-            attested: verified.attested().map(hex::encode),
-            claims: Some(verified.claims().clone()),
-        },
-        Err(_) => fail(checks),
-    }
 }
 
 /// A JS `TypeError` with `message`.
@@ -808,59 +487,5 @@ mod tests {
             sha3_256_hex(b"abc"),
             "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
         );
-    }
-
-    #[test]
-    fn garbage_is_a_verdict_naming_cbor() {
-        let verdict = nsm_verdict(&[0xff, 0x00], &NsmOptions::default());
-        assert!(!verdict.valid);
-        assert!(verdict.document.is_none());
-        assert_eq!(verdict.checks.len(), 1);
-        assert_eq!(verdict.checks[0].name, "cbor");
-        assert!(!verdict.checks[0].ok);
-    }
-
-    #[test]
-    fn a_bad_root_pem_is_a_verdict_naming_root() {
-        let options = NsmOptions {
-            root: Some("not a PEM".into()),
-            ..NsmOptions::default()
-        };
-        let verdict = nsm_verdict(&[0xff], &options);
-        assert!(!verdict.valid);
-        assert_eq!(verdict.checks[0].name, "root");
-        assert!(verdict.checks[0].detail.contains("options.root"));
-    }
-
-    #[test]
-    fn a_bad_jwks_is_a_verdict_naming_jwks() {
-        let verdict = timestamp_verdict(
-            "a.b.c",
-            &JwksInput::Json("{\"keys\": 1}".into()),
-            "https://issuer".into(),
-            TokenUse::Id,
-            None,
-        );
-        assert!(!verdict.valid);
-        assert_eq!(verdict.checks.len(), 1);
-        assert_eq!(verdict.checks[0].name, "jwks");
-    }
-
-    #[test]
-    fn an_unusable_trust_descriptor_is_one_failed_check() {
-        for chain in ["", "{", "{}", "[1]"] {
-            let verdict = certificate_verdict("{}", chain, None);
-            assert!(!verdict.valid);
-            assert!(!verdict.main_chain_checked);
-            assert_eq!(verdict.checks.len(), 1);
-            assert_eq!(verdict.checks[0].name, "trust_descriptor");
-            assert!(verdict.checks[0].detail.starts_with("chain: "));
-
-            let audit = audit_verdict(&[], chain, &mut |_, _| {});
-            assert!(!audit.valid);
-            assert_eq!(audit.checks.len(), 1);
-            assert_eq!(audit.checks[0].name, "trust_descriptor");
-            assert_eq!(audit.blocks, 0);
-        }
     }
 }

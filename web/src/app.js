@@ -21,6 +21,8 @@ import {
   verifyNsmDocument,
   verifyTimestamp,
 } from './zipchain-verifier/index.js';
+// The page's one import past the package's API: a block's fields, decoded by the core.
+import { describeBlock } from './zipchain-verifier/zipchain_verifier_wasm.js';
 import { wasmBytes } from './wasm-inline.js';
 
 const $ = (id) => document.getElementById(id);
@@ -316,12 +318,8 @@ function timeline(notBefore, notAfter, proven) {
 // The three kinds of result
 
 function blockFacts(certJson) {
-  // The 81 block bytes: 0x01 ++ u (16) ++ m^H (32) ++ t^H (32) (SPEC §1.2).
-  const hex = typeof certJson?.block === 'string' ? certJson.block : '';
-  if (!/^[0-9a-f]{162}$/.test(hex)) return null;
-  const u = hex.slice(2, 34);
-  const uuid = `${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
-  return { uuid, batchRoot: hex.slice(34, 98), parentTimestamp: hex.slice(98, 162) };
+  // The core decodes the block (SPEC §1.2); `null` when it is not one.
+  return typeof certJson?.block === 'string' ? describeBlock(certJson.block) : null;
 }
 
 function certificateResult(verdict, certJson, haveSnapshot, ms) {
@@ -377,12 +375,6 @@ function certificateResult(verdict, certJson, haveSnapshot, ms) {
   return parts;
 }
 
-function sequenceFromUserData(hex) {
-  // SPEC §1.4: 0x01 ++ y (48) ++ be64(k) ++ g (64) = 121 bytes.
-  if (typeof hex !== 'string' || hex.length !== 242 || !hex.startsWith('01')) return null;
-  return BigInt(`0x${hex.slice(98, 114)}`).toString();
-}
-
 function nsmResult(verdict, file) {
   const doc = verdict.document;
   const failed = verdict.checks.find((c) => !c.ok);
@@ -402,7 +394,7 @@ function nsmResult(verdict, file) {
     const pcrs = Object.entries(doc.pcrs ?? {}).sort((a, b) => Number(a[0]) - Number(b[0]));
     const zero = pcrs.filter(([, v]) => /^0*$/.test(v)).map(([i]) => i);
     const set = pcrs.filter(([, v]) => !/^0*$/.test(v));
-    const seq = doc.publicKey?.length === 64 ? sequenceFromUserData(doc.userData) : null;
+    const seq = doc.sequence ?? null;
     parts.push(
       el('h2', {}, verdict.valid ? 'Document' : 'Document (not authenticated)'),
       fieldList([

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-use verifier_core::chain::{Audit, AuditReport, Auditor, ChainEnd, Equivocation, InvalidObject};
+use verifier_core::chain::{Audit, Auditor, ChainEnd};
 use verifier_core::trust::TrustDescriptor;
+use verifier_core::verdict::audit::{KeyCase, SpecFields};
 
 use crate::Outcome;
 use crate::args::AuditArgs;
@@ -22,7 +22,11 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     let report = audit.report();
     let failed = audit.fails(args.strict);
     if args.output.json {
-        print_json(&AuditJson::from(&report));
+        // Exactly the fields SPEC §6 lists, in its order.
+        print_json(&SpecFields {
+            report: &report,
+            case: KeyCase::Snake,
+        });
     } else {
         print_text(&summary(&audit, args.strict));
     }
@@ -31,46 +35,6 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     } else {
         Outcome::Valid
     })
-}
-
-/// The JSON document of `zipchain audit --json`: exactly the fields SPEC §6 lists, in
-/// its order. The core's [`AuditReport`] carries more (the main chain, forks, pending
-/// blocks); the human summary shows those.
-#[derive(Serialize)]
-struct AuditJson<'a> {
-    main_chain_height: Option<u64>,
-    main_chain_tip: Option<&'a str>,
-    blocks: usize,
-    timestamps: usize,
-    attestations: usize,
-    batches: usize,
-    orphaned_blocks: &'a [String],
-    invalid_objects: &'a [InvalidObject],
-    sequence_gap_at: Option<u64>,
-    equivocations: &'a [Equivocation],
-    transactions_final: u64,
-    first_time: Option<u64>,
-    last_time: Option<u64>,
-}
-
-impl<'a> From<&'a AuditReport> for AuditJson<'a> {
-    fn from(r: &'a AuditReport) -> Self {
-        Self {
-            main_chain_height: r.main_chain_height,
-            main_chain_tip: r.main_chain_tip.as_deref(),
-            blocks: r.blocks,
-            timestamps: r.timestamps,
-            attestations: r.attestations,
-            batches: r.batches,
-            orphaned_blocks: &r.orphaned_blocks,
-            invalid_objects: &r.invalid_objects,
-            sequence_gap_at: r.sequence_gap_at,
-            equivocations: &r.equivocations,
-            transactions_final: r.transactions_final,
-            first_time: r.first_time,
-            last_time: r.last_time,
-        }
-    }
 }
 
 /// Reads and prepares the trust descriptor (`chain.json`).

@@ -4,6 +4,7 @@ use serde_json::json;
 use verifier_core::nsm::{NsmDocument, NsmPolicy, NsmVerifier, VerifyAt};
 use verifier_core::time::UnixMillis;
 use verifier_core::trust::decode_pem_certificate;
+use verifier_core::verdict::nsm::NsmDocumentView;
 
 use crate::Outcome;
 use crate::args::NsmVerifyArgs;
@@ -106,27 +107,20 @@ pub(crate) fn verify(args: NsmVerifyArgs) -> Result<Outcome, InputError> {
     Ok(outcome)
 }
 
-fn opt_hex(v: &Option<Vec<u8>>) -> serde_json::Value {
-    v.as_ref()
-        .map_or(serde_json::Value::Null, |b| json!(hex::encode(b)))
-}
-
+/// The document's fields as `zipchain nsm verify --json` has always shown them: the
+/// core's view, in snake_case, without `debug` (a verdict field beside it).
 fn document_json(d: &NsmDocument) -> serde_json::Value {
-    let pcrs: serde_json::Map<String, serde_json::Value> = d
-        .pcrs
-        .iter()
-        .map(|(i, v)| (i.to_string(), json!(hex::encode(v))))
-        .collect();
+    let v = NsmDocumentView::from(d);
     json!({
-        "module_id": d.module_id,
-        "digest": d.digest,
-        "timestamp": d.timestamp.0,
-        "pcrs": pcrs,
-        "certificate": hex::encode(&d.certificate),
-        "cabundle": d.cabundle.iter().map(hex::encode).collect::<Vec<_>>(),
-        "public_key": opt_hex(&d.public_key),
-        "user_data": opt_hex(&d.user_data),
-        "nonce": opt_hex(&d.nonce),
+        "module_id": v.module_id,
+        "digest": v.digest,
+        "timestamp": v.timestamp,
+        "pcrs": v.pcrs,
+        "certificate": v.certificate,
+        "cabundle": v.cabundle,
+        "public_key": v.public_key,
+        "user_data": v.user_data,
+        "nonce": v.nonce,
     })
 }
 

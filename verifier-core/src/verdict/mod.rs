@@ -9,6 +9,18 @@
 //! one could fail, then the failed one; or every check, passed. The order is the
 //! verifiers' own, written here once, so that the CLI, the wasm module and the page
 //! cannot drift from it.
+//!
+//! The submodules build each face's whole verdict from its raw inputs (bytes and
+//! JSON text, the options a face was given): [`nsm`] (`verifyNsmDocument`,
+//! `zipchain nsm verify`'s document), [`jwt`] (`verifyTimestamp`), [`audit`]
+//! (`auditSnapshot`, the SPEC §6 fields of `zipchain audit --json`) and
+//! [`certificate`] (`checkCertificate`). A face converts its arguments, calls one of
+//! them and renders what it returns.
+
+pub mod audit;
+pub mod certificate;
+pub mod jwt;
+pub mod nsm;
 
 use serde::Serialize;
 
