@@ -14,6 +14,9 @@ pub(crate) enum InputError {
         /// Why.
         source: std::io::Error,
     },
+    /// A snapshot directory, or an object in it, could not be read.
+    #[error(transparent)]
+    Dir(#[from] snapshot_fs::dir::DirError),
     /// The input was read but is not of the expected form.
     #[error("{what}: {reason}")]
     Malformed {
