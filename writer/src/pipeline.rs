@@ -19,7 +19,6 @@
 //! appender drains and drops the queue, BatchIt cuts its last batch, and the later stages
 //! drain as their senders drop (mini-redis style).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,7 +37,7 @@ use verifier_core::time::UnixSeconds;
 use crate::failpoint::{Stage, failpoint};
 use crate::services::{SequencerService, TimestampService};
 use crate::state::Shared;
-use crate::wal::{self, Wal};
+use crate::wal::{Wal, WalRetirer};
 
 /// The most write requests one group commit takes.
 const MAX_GROUP: usize = 8192;
@@ -307,8 +306,8 @@ pub struct Sealer {
     pub sequencer: Arc<dyn SequencerService>,
     /// The six stores.
     pub stores: Stores,
-    /// The write-ahead log directory (for retiring).
-    pub wal_dir: PathBuf,
+    /// Retires the log records of the blocks StoreIt makes final ([`Wal::retirer`]).
+    pub retirer: WalRetirer,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -717,9 +716,9 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), SealError> {
         &s.tx_ids,
     );
     sealer.shared.metrics.seal.observe(s.started.elapsed());
-    let dir = sealer.wal_dir.clone();
+    let retirer = sealer.retirer.clone();
     let end = s.wal_end;
-    match tokio::task::spawn_blocking(move || wal::retire(&dir, end)).await {
+    match tokio::task::spawn_blocking(move || retirer.retire(end)).await {
         Ok(Ok(())) => sealer.shared.set_healthy("wal-retire"),
         Ok(Err(e)) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),
         Err(e) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),

@@ -56,13 +56,16 @@ impl Writer {
         })?;
         let mirror = Mirror::open(&layout.objects())?;
         let shared = Arc::new(Shared::new(trust.clone(), mirror, Ledger::default()));
+        // Opened before recovery so that StoreIt gets the log's own retirer; recovery
+        // does not touch the log.
+        let (wal, records) = Wal::open(&layout.wal())?;
         let sealer = Arc::new(Sealer {
             shared: Arc::clone(&shared),
             auditor: Arc::new(auditor),
             timestamps,
             sequencer: Arc::clone(&sequencer),
             stores,
-            wal_dir: layout.wal(),
+            retirer: wal.retirer(),
         });
 
         let key = sequencer.public_key().await?;
@@ -96,7 +99,6 @@ impl Writer {
             reason: "the ledger lock is poisoned".into(),
         })? = ledger;
 
-        let (wal, records) = Wal::open(&layout.wal())?;
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let mut requeued = Vec::new();
         for record in records {

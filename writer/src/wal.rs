@@ -13,11 +13,14 @@
 //! record that is cut short or fails its checksum ends its segment: it was being written
 //! when the writer died, so it was never acknowledged, and the segment is truncated there.
 //! Retiring writes the cursor (atomically) and deletes every segment whose records all
-//! lie below it.
+//! lie below it. Only this module names the log's files: the appender owns the [`Wal`],
+//! and whoever makes records final (StoreIt) retires them through the [`WalRetirer`] the
+//! log hands out ([`Wal::retirer`]), by index, never by path.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
@@ -82,6 +85,7 @@ pub struct Wal {
     len: u64,
     next: u64,
     buf: Vec<u8>,
+    retirer: WalRetirer,
 }
 
 impl Wal {
@@ -147,6 +151,12 @@ impl Wal {
                 len,
                 next,
                 buf: Vec::with_capacity(1 << 16),
+                retirer: WalRetirer {
+                    inner: Arc::new(Retired {
+                        dir: dir.to_path_buf(),
+                        cursor: Mutex::new(cursor),
+                    }),
+                },
             },
             records,
         ))
@@ -155,6 +165,12 @@ impl Wal {
     /// The index the next record gets.
     pub fn next_index(&self) -> u64 {
         self.next
+    }
+
+    /// The handle that retires this log's records once they are final: give it to the
+    /// stage that makes them final, while the appender keeps the log itself.
+    pub fn retirer(&self) -> WalRetirer {
+        self.retirer.clone()
     }
 
     /// Appends `datas` as consecutive records with one write and one `fdatasync`, and
@@ -206,12 +222,67 @@ fn segment_end(segments: &[(u64, PathBuf)], next: u64) -> bool {
     segments.last().is_some_and(|(start, _)| *start <= next)
 }
 
+/// Retires records of one log: a handle made by [`Wal::retirer`], cheap to clone and to
+/// send to another task or thread. Retiring is blocking file I/O (call it off the async
+/// threads, e.g. in `spawn_blocking`); concurrent calls are taken one at a time.
+///
+/// Crash safety: the cursor is written atomically (temporary file, fsync, rename,
+/// directory fsync) before any segment is deleted, so a crash at any point leaves either
+/// the old cursor with every segment it needs, or the new cursor.
+#[derive(Clone, Debug)]
+pub struct WalRetirer {
+    inner: Arc<Retired>,
+}
+
+/// What a [`WalRetirer`] shares with its clones.
+#[derive(Debug)]
+struct Retired {
+    /// The log's directory.
+    dir: PathBuf,
+    /// The cursor last written (or read at open): records below it are retired.
+    cursor: Mutex<u64>,
+}
+
+impl WalRetirer {
+    /// Retires every record below `cursor` (one past the last record of a final block):
+    /// writes the cursor file, then deletes the segments whose records all lie below it
+    /// (never the newest segment, which the appender writes). A `cursor` at or below the
+    /// one already written changes nothing: the cursor never moves back.
+    ///
+    /// # Errors
+    /// [`WalError::Io`] when the cursor cannot be written or a segment not deleted; the
+    /// records stay unretired (and are skipped at the next start, being final) until a
+    /// later retirement succeeds.
+    pub fn retire(&self, cursor: u64) -> Result<(), WalError> {
+        let mut retired = self
+            .inner
+            .cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cursor <= *retired {
+            return Ok(());
+        }
+        retire(&self.inner.dir, cursor)?;
+        *retired = cursor;
+        Ok(())
+    }
+
+    /// The retirement cursor: every record below it is retired.
+    pub fn cursor(&self) -> u64 {
+        *self
+            .inner
+            .cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Retires every record below `cursor`: writes the cursor file, then deletes the segments
 /// whose records all lie below it (never the newest segment).
 ///
 /// # Errors
 /// [`WalError::Io`] when the cursor cannot be written or a segment not deleted.
-pub fn retire(dir: &Path, cursor: u64) -> Result<(), WalError> {
+fn retire(dir: &Path, cursor: u64) -> Result<(), WalError> {
     let path = dir.join(CURSOR_FILE);
     fsio::write_atomic(&path, format!("{cursor}\n").as_bytes()).map_err(|e| io(&path, &e))?;
     let segments = list_segments(dir)?;
@@ -234,7 +305,7 @@ pub fn retire(dir: &Path, cursor: u64) -> Result<(), WalError> {
 ///
 /// # Errors
 /// [`WalError`] when the file cannot be read or does not hold a number.
-pub fn read_cursor(dir: &Path) -> Result<u64, WalError> {
+fn read_cursor(dir: &Path) -> Result<u64, WalError> {
     let path = dir.join(CURSOR_FILE);
     match fs::read_to_string(&path) {
         Ok(text) => text.trim().parse().map_err(|_| WalError::BadCursor {
@@ -343,20 +414,44 @@ mod tests {
     fn retire_hides_records_and_deletes_old_segments() {
         let dir = tempfile::tempdir().unwrap();
         let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        let retirer = wal.retirer();
         wal.append([&b"a"[..], b"b"].into_iter()).unwrap();
         wal.rotate().unwrap();
         wal.append([&b"c"[..]].into_iter()).unwrap();
         drop(wal);
-        retire(dir.path(), 2).unwrap();
+        // The handle outlives the log it came from.
+        retirer.retire(2).unwrap();
+        assert_eq!(retirer.cursor(), 2);
         assert!(!segment_path(dir.path(), 0).exists());
         let (mut wal, records) = Wal::open(dir.path()).unwrap();
         assert_eq!(datas(&records), [&b"c"[..]]);
         assert_eq!(records[0].index, 2);
         assert_eq!(wal.append([&b"d"[..]].into_iter()).unwrap(), 3);
-        retire(dir.path(), 4).unwrap();
+        // Retired from another thread while the log is open, as StoreIt does.
+        let retirer = wal.retirer();
+        assert_eq!(retirer.cursor(), 2, "the cursor read at open");
+        std::thread::spawn(move || retirer.retire(4).unwrap())
+            .join()
+            .unwrap();
         drop(wal);
         let (wal, records) = Wal::open(dir.path()).unwrap();
         assert!(records.is_empty());
         assert_eq!(wal.next_index(), 4);
+    }
+
+    #[test]
+    fn the_cursor_never_moves_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path()).unwrap();
+        wal.append([&b"a"[..], b"b", b"c"].into_iter()).unwrap();
+        let retirer = wal.retirer();
+        let other = retirer.clone();
+        retirer.retire(2).unwrap();
+        other.retire(1).unwrap();
+        assert_eq!(retirer.cursor(), 2);
+        assert_eq!(read_cursor(dir.path()).unwrap(), 2);
+        drop(wal);
+        let (_, records) = Wal::open(dir.path()).unwrap();
+        assert_eq!(datas(&records), [&b"c"[..]]);
     }
 }
