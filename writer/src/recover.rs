@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use replication::Stores;
 use verifier_core::batch::Batch;
 use verifier_core::block::Block;
-use verifier_core::chain::{Audit, Auditor, Examined};
+use verifier_core::chain::{Audit, AuditBuilder, Auditor, Examined};
 use verifier_core::hash::Hash32;
 use verifier_core::nsm::VerifyAt;
 use verifier_core::snapshot::{ObjectKind, Snapshot};
@@ -262,29 +262,78 @@ struct Index {
     attestations_of: HashMap<[u8; 48], Vec<Hash32>>,
 }
 
-fn index(auditor: &Auditor, snapshot: &Snapshot) -> Index {
-    let mut ix = Index::default();
-    for (kind, key, bytes) in snapshot.iter() {
-        if kind == ObjectKind::Batch {
-            continue;
+/// Every object of a snapshot examined once ([`Auditor::examine`]): the verdicts feed
+/// both recovery's [`Index`] and the audit ([`AuditBuilder`]), so no object is checked
+/// twice. The audit it gives equals [`Auditor::audit`] of the same snapshot.
+struct Examination {
+    /// One verdict per object, in the snapshot's order (kind by kind in
+    /// [`ObjectKind::ALL`] order, then by name), the order [`Auditor::audit`] adds them in.
+    verdicts: Vec<(ObjectKind, Hash32, Examined)>,
+}
+
+impl Examination {
+    /// Examines every object of `snapshot`.
+    fn new(auditor: &Auditor, snapshot: &Snapshot) -> Self {
+        let verdicts = snapshot
+            .iter()
+            .map(|(kind, key, bytes)| (kind, *key, auditor.examine(kind, &key.to_hex(), bytes)))
+            .collect();
+        Self { verdicts }
+    }
+
+    /// The blocks, timestamps and attestations that passed, indexed for re-driving.
+    fn index(&self) -> Index {
+        let mut ix = Index::default();
+        for (_, _, examined) in &self.verdicts {
+            match examined {
+                Examined::Block { key, block } => {
+                    ix.blocks.insert(*key, *block);
+                }
+                Examined::Timestamp { key, attests, iat } => {
+                    ix.timestamps_of
+                        .entry(*attests)
+                        .or_default()
+                        .push((*key, *iat));
+                }
+                Examined::Attestation { key, y, .. } => {
+                    ix.attestations_of.entry(*y).or_default().push(*key);
+                }
+                _ => {}
+            }
         }
-        match auditor.examine(kind, &key.to_hex(), bytes) {
-            Examined::Block { key, block } => {
-                ix.blocks.insert(key, block);
+        ix
+    }
+
+    /// Examines an object that was put in the snapshot after [`Examination::new`]
+    /// (`bytes` under `key`), in its place in the order; it replaces the verdict on an
+    /// earlier object of the same name, as it replaced its bytes.
+    fn insert(&mut self, auditor: &Auditor, kind: ObjectKind, key: Hash32, bytes: &[u8]) {
+        let examined = auditor.examine(kind, &key.to_hex(), bytes);
+        match self
+            .verdicts
+            .binary_search_by(|(k, h, _)| (*k, *h).cmp(&(kind, key)))
+        {
+            Ok(at) => {
+                if let Some(slot) = self.verdicts.get_mut(at) {
+                    slot.2 = examined;
+                }
             }
-            Examined::Timestamp { key, attests, iat } => {
-                ix.timestamps_of
-                    .entry(attests)
-                    .or_default()
-                    .push((key, iat));
-            }
-            Examined::Attestation { key, y, .. } => {
-                ix.attestations_of.entry(y).or_default().push(key);
-            }
-            _ => {}
+            Err(at) => self.verdicts.insert(at, (kind, key, examined)),
         }
     }
-    ix
+
+    /// The audit of `snapshot`, whose objects are the examined ones: what
+    /// [`Auditor::audit`] gives, without examining them again.
+    fn audit(self, auditor: &Auditor, snapshot: &Snapshot) -> Audit {
+        let mut builder = AuditBuilder::new(auditor.genesis());
+        for (kind, _, examined) in self.verdicts {
+            builder.add(kind, examined);
+        }
+        for &(kind, key, size) in snapshot.oversized() {
+            builder.add(kind, Examined::oversized(kind, &key, size));
+        }
+        builder.finish(snapshot)
+    }
 }
 
 /// The outcome of recovery.
@@ -299,14 +348,16 @@ pub struct Recovered {
 /// Recovers from the mirror: re-drives every mirrored block whose attestation is missing
 /// (replicate b/m/t again, ask the sequencer again for the same `y`, mirror and replicate
 /// the attestation), audits, and replicates again the objects that may not have reached
-/// every store (the tip's, and those of every block off the main chain).
+/// every store (the tip's, and those of every block off the main chain). Each object is
+/// examined once: the same verdicts find the blocks to re-drive and make the audit.
 ///
 /// # Errors
 /// [`WriterError`] when the mirror cannot be read or holds no chain for chain.json.
 pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
     let mirror = &sealer.shared.mirror;
     let mut snapshot = mirror.load()?;
-    let ix = index(&sealer.auditor, &snapshot);
+    let mut examination = Examination::new(&sealer.auditor, &snapshot);
+    let ix = examination.index();
     let mut redrive: Vec<(UnixSeconds, Hash32, Hash32)> = Vec::new();
     for (hash, block) in &ix.blocks {
         for (t, iat) in ix.timestamps_of.get(hash).into_iter().flatten() {
@@ -333,6 +384,7 @@ pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
                     .map_err(|e| WriterError::Chain {
                         reason: e.to_string(),
                     })?;
+                examination.insert(&sealer.auditor, ObjectKind::Attestation, s.key, &s.document);
                 snapshot.insert(ObjectKind::Attestation, s.key, s.document);
             }
             Err(reason) => {
@@ -341,7 +393,7 @@ pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
             }
         }
     }
-    let audit = sealer.auditor.audit(&snapshot, &mut |_, _| {});
+    let audit = examination.audit(&sealer.auditor, &snapshot);
     let Some(tip) = audit.tip().cloned() else {
         return Err(WriterError::Chain {
             reason: format!(
@@ -406,4 +458,104 @@ async fn replicate_mirrored(
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::{Config, Writer};
+
+    /// A mirror the real writer made: a few blocks of transactions on a genesis.
+    async fn mirror_of_a_run(dir: &Path) -> (Auditor, Snapshot) {
+        let mut config = Config::new(dir);
+        config.batch_wait = Duration::from_millis(20);
+        config.batch_max = 2;
+        let writer = Writer::start(&config).await.unwrap();
+        for i in 0..5u8 {
+            let d = Bytes::from(vec![b't', i]);
+            let tx = Hash32::digest(&d);
+            writer.wal.write_one(d, tx).await.unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while writer.shared.metrics.queue_depth.load(Ordering::Relaxed) > 0 {
+            assert!(Instant::now() < deadline, "never final");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        writer.shutdown(Duration::from_secs(20)).await;
+        let layout = Layout {
+            dir: dir.to_path_buf(),
+        };
+        // StoreIt retired every record of the final blocks through the log's retirer.
+        let (wal, records) = crate::wal::Wal::open(&layout.wal()).unwrap();
+        assert!(records.is_empty(), "{records:?}");
+        assert_eq!(wal.retirer().cursor(), wal.next_index());
+        let auditor = Auditor::new(&load_trust(&layout.chain_json()).unwrap()).unwrap();
+        (auditor, load_snapshot_dir(&layout.objects()).unwrap())
+    }
+
+    fn audited(auditor: &Auditor, snapshot: &Snapshot) -> Audit {
+        auditor.audit(snapshot, &mut |_, _| {})
+    }
+
+    /// Issue #14: recovery examines each object once, and the audit it makes of those
+    /// verdicts is the auditor's own, also when objects were examined after the rest
+    /// (an attestation re-driving brought) or replaced a corrupt file of the same name.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_examination_audits_as_the_auditor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (auditor, mut snapshot) = mirror_of_a_run(tmp.path()).await;
+        // An object that fails, beside the good ones.
+        snapshot.insert(ObjectKind::Block, Hash32::digest(b"junk"), b"junk".to_vec());
+        let expected = audited(&auditor, &snapshot);
+        assert!(expected.main_chain.len() >= 3, "{:?}", expected.main_chain);
+        assert_eq!(expected.invalid_objects.len(), 1);
+        let examination = Examination::new(&auditor, &snapshot);
+        let ix = examination.index();
+        assert_eq!(ix.blocks.len(), expected.main_chain.len());
+        assert_eq!(ix.attestations_of.len(), expected.main_chain.len());
+        assert_eq!(examination.audit(&auditor, &snapshot), expected);
+
+        // The tip's attestation missing, then brought by re-driving.
+        let tip = expected.tip().cloned().unwrap();
+        let document = snapshot
+            .remove(ObjectKind::Attestation, &tip.attestation)
+            .unwrap();
+        let mut examination = Examination::new(&auditor, &snapshot);
+        assert_eq!(
+            examination.index().attestations_of.len(),
+            expected.main_chain.len() - 1
+        );
+        assert_ne!(
+            audited(&auditor, &snapshot).main_chain,
+            expected.main_chain,
+            "without its attestation the tip is not final"
+        );
+        examination.insert(
+            &auditor,
+            ObjectKind::Attestation,
+            tip.attestation,
+            &document,
+        );
+        snapshot.insert(ObjectKind::Attestation, tip.attestation, document.clone());
+        assert_eq!(examination.audit(&auditor, &snapshot), expected);
+
+        // A corrupt file under the attestation's name, replaced by re-driving.
+        snapshot.insert(ObjectKind::Attestation, tip.attestation, b"torn".to_vec());
+        let mut examination = Examination::new(&auditor, &snapshot);
+        assert_eq!(audited(&auditor, &snapshot).invalid_objects.len(), 2);
+        examination.insert(
+            &auditor,
+            ObjectKind::Attestation,
+            tip.attestation,
+            &document,
+        );
+        snapshot.insert(ObjectKind::Attestation, tip.attestation, document);
+        assert_eq!(examination.audit(&auditor, &snapshot), expected);
+    }
 }
