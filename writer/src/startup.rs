@@ -95,9 +95,7 @@ impl Writer {
             }
         };
         let parent = ledger.main.last().map(|b| b.timestamp);
-        *shared.ledger.write().map_err(|_| WriterError::Chain {
-            reason: "the ledger lock is poisoned".into(),
-        })? = ledger;
+        shared.restore(ledger);
 
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let mut requeued = Vec::new();

@@ -47,6 +47,17 @@ pub struct Ledger {
 }
 
 /// State shared by the HTTP handlers and the pipeline.
+///
+/// Who writes what: `trust`, `chain_json` and `mirror` are set once, by [`Shared::new`].
+/// The ledger is private and changes through three methods, one per party: startup
+/// (`Shared::restore`, once, with what recovery proved), the appender
+/// ([`Shared::add_pending`]; startup too, for the re-queued records, before the appender
+/// runs) and StoreIt ([`Shared::finalize`]); the HTTP handlers only read it. The health
+/// map goes through [`Shared::set_unhealthy`] and [`Shared::set_healthy`], by component:
+/// `wal` the appender; `wal-retire` StoreIt; `stores`, `sequencer`, `timestamp` the
+/// [`Sealer`](crate::pipeline::Sealer)'s calls (the sealing stages, and recovery before
+/// they start); `sealing` the stage that halts, or startup; `audit` recovery. The
+/// metrics are atomics, each counted where its event happens.
 #[derive(Debug)]
 pub struct Shared {
     /// The trust descriptor (`chain.json`).
@@ -56,7 +67,7 @@ pub struct Shared {
     /// The object mirror certificates are read from.
     pub mirror: Mirror,
     /// The writer's chain and transactions.
-    pub ledger: RwLock<Ledger>,
+    ledger: RwLock<Ledger>,
     /// Why the writer is not sealing, by component (empty when healthy).
     health: Mutex<BTreeMap<&'static str, String>>,
     /// The metrics.
@@ -79,6 +90,14 @@ impl Shared {
             health: Mutex::new(BTreeMap::new()),
             metrics,
         }
+    }
+
+    /// Replaces the ledger with `ledger` (startup: the main chain and final transactions
+    /// recovery proved), before any write is taken.
+    pub(crate) fn restore(&self, ledger: Ledger) {
+        let queued = ledger.pending.values().map(|n| u64::from(*n)).sum();
+        *self.write() = ledger;
+        self.metrics.queue_depth.store(queued, Ordering::Relaxed);
     }
 
     /// Records that `component` is failing, and why (logged when it changes).
