@@ -24,7 +24,6 @@
 pub mod chain_kit;
 pub mod client;
 mod error;
-mod fsutil;
 pub mod http;
 pub mod sequencer;
 pub mod tsa;

@@ -25,11 +25,11 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use nsm_issuer::{DocumentRequest, PayloadEncoding, TestCa};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha384};
+use snapshot_fs::atomic::{self, Options};
 use verifier_core::sequence::SequenceAttestation;
 use verifier_core::time::UnixMillis;
 
 use crate::ServiceError;
-use crate::fsutil::{self, Existing};
 
 /// The state file's name inside the directory given to [`Sequencer::save_state`].
 pub const STATE_FILE: &str = "sequencer-state.json";
@@ -280,8 +280,14 @@ impl Sequencer {
             path: dir.join(STATE_FILE),
             reason: format!("cannot encode the state: {e}"),
         })?;
-        fsutil::create_dir(dir)?;
-        fsutil::write_atomic(&dir.join(STATE_FILE), &json, true, Existing::Replace)?;
+        atomic::create_dir(dir).map_err(|e| ServiceError::io(dir, &e))?;
+        let path = dir.join(STATE_FILE);
+        let private = Options {
+            private: true,
+            ..Options::default()
+        };
+        atomic::write_atomic_with(&path, &json, private)
+            .map_err(|e| ServiceError::io(&path, &e))?;
         Ok(())
     }
 
@@ -298,10 +304,12 @@ impl Sequencer {
     /// [`ServiceError::BadStateFile`] when it does not hold a consistent state.
     pub fn load_state(dir: &Path, ca: TestCa) -> Result<Self, ServiceError> {
         let path = dir.join(STATE_FILE);
-        let bytes = fsutil::read_if_exists(&path)?.ok_or_else(|| ServiceError::Io {
-            path: path.clone(),
-            reason: "no saved sequencer state".to_string(),
-        })?;
+        let bytes = atomic::read_if_exists(&path)
+            .map_err(|e| ServiceError::io(&path, &e))?
+            .ok_or_else(|| ServiceError::Io {
+                path: path.clone(),
+                reason: "no saved sequencer state".to_string(),
+            })?;
         let bad = |reason: String| ServiceError::BadStateFile {
             path: PathBuf::from(&path),
             reason,

@@ -29,11 +29,11 @@ use rsa::traits::PublicKeyParts as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+use snapshot_fs::atomic::{self, Existing, Options, Written};
 use verifier_core::timestamp::TokenUse;
 use verifier_core::trust::TimestampTrust;
 
 use crate::ServiceError;
-use crate::fsutil::{self, Existing, Written};
 
 /// The RSA modulus size of a new key, in bits (Cognito's).
 pub const KEY_BITS: usize = 2048;
@@ -135,10 +135,12 @@ impl TimestampAuthority {
     ) -> Result<Self, ServiceError> {
         let (issuer, username_domain) = check_config(issuer.into(), username_domain.into())?;
         let path = key_dir.join(KEY_FILE);
-        if let Some(bytes) = fsutil::read_if_exists(&path)? {
+        let read =
+            |path: &Path| atomic::read_if_exists(path).map_err(|e| ServiceError::io(path, &e));
+        if let Some(bytes) = read(&path)? {
             return Self::from_pem_file(&path, &bytes, issuer, username_domain);
         }
-        fsutil::create_dir(key_dir)?;
+        atomic::create_dir(key_dir).map_err(|e| ServiceError::io(key_dir, &e))?;
         let fresh = Self::generate(issuer.clone(), username_domain.clone())?;
         let pem = fresh
             .signing
@@ -147,11 +149,18 @@ impl TimestampAuthority {
                 operation: "PKCS#8 encoding",
                 reason: e.to_string(),
             })?;
-        match fsutil::write_atomic(&path, pem.as_bytes(), true, Existing::Keep)? {
+        let private_once = Options {
+            private: true,
+            existing: Existing::Keep,
+            ..Options::default()
+        };
+        match atomic::write_atomic_with(&path, pem.as_bytes(), private_once)
+            .map_err(|e| ServiceError::io(&path, &e))?
+        {
             Written::Written => Ok(fresh),
             // Another process created the key first: use theirs.
             Written::AlreadyExists => {
-                let bytes = fsutil::read_if_exists(&path)?.ok_or_else(|| ServiceError::Io {
+                let bytes = read(&path)?.ok_or_else(|| ServiceError::Io {
                     path: path.clone(),
                     reason: "the key file vanished while it was being created".to_string(),
                 })?;
