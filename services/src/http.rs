@@ -278,6 +278,23 @@ fn common_layers(router: Router) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
+/// The request layers the stand-ins' routers have, for another router (the writer's) with
+/// its own limits: request tracing, `408` (empty body) once a request has taken `timeout`,
+/// and at most `max_concurrent` requests handled at once across the router (more wait
+/// their turn, within the timeout).
+///
+/// # Panics
+/// When `max_concurrent` is over [`tokio::sync::Semaphore::MAX_PERMITS`].
+pub fn request_layers(router: Router, timeout: Duration, max_concurrent: usize) -> Router {
+    router
+        .layer(GlobalConcurrencyLimitLayer::new(max_concurrent))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
 async fn timestamp(
     State(tsa): State<Arc<TimestampAuthority>>,
     body: Result<Bytes, BytesRejection>,

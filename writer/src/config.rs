@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use verifier_core::batch::BatchBudget;
 
-use crate::http::ConnLimits;
+use crate::http::{ConnLimits, RequestLimits};
 
 /// The environment variable that may hold the bearer token instead of `--token`.
 pub const TOKEN_ENV: &str = "ZIPCHAIN_WRITER_TOKEN";
@@ -76,6 +76,16 @@ pub struct Args {
     /// `Retry-After`, before anything is logged or acknowledged.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING)]
     pub max_pending: u64,
+    /// How long a request may take, from its headers to its answer (its body read and, for
+    /// a write, made durable), in milliseconds; past it the answer is 408. The default is
+    /// the stand-ins' request timeout, time for a 64 MiB batch upload at 2.2 MB/s.
+    #[arg(long, value_name = "MS", default_value_t = millis(RequestLimits::DEFAULT.timeout))]
+    pub request_timeout_ms: u64,
+    /// The most requests handled at once, over all connections; more wait their turn
+    /// (within --request-timeout-ms). The default is the most writes one group commit
+    /// (one fdatasync) takes.
+    #[arg(long, value_name = "N", default_value_t = RequestLimits::DEFAULT.max_requests)]
+    pub max_requests: usize,
 }
 
 /// `d` in whole milliseconds, for the defaults shown by `--help`.
@@ -92,6 +102,12 @@ pub const MAX_IDLE_TIMEOUT_MS: u64 = 86_400_000;
 
 /// The largest `--max-connections`.
 pub const MAX_CONNECTIONS: usize = 1_000_000;
+
+/// The largest `--request-timeout-ms`: an hour.
+pub const MAX_REQUEST_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The largest `--max-requests`.
+pub const MAX_REQUESTS: usize = 1_000_000;
 
 /// The checked configuration the writer runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +141,10 @@ pub struct Config {
     pub max_connections: usize,
     /// The most acknowledged, not yet final transactions held before writes get 503.
     pub max_pending: u64,
+    /// How long a request may take before it is answered 408.
+    pub request_timeout: Duration,
+    /// The most requests handled at once.
+    pub max_requests: usize,
 }
 
 /// Why the arguments do not make a usable configuration (exit code 2).
@@ -364,6 +384,16 @@ impl TryFrom<Args> for Config {
             u64::try_from(args.max_connections).unwrap_or(u64::MAX),
             MAX_CONNECTIONS as u64,
         )?;
+        let request_timeout = in_range(
+            "--request-timeout-ms",
+            args.request_timeout_ms,
+            MAX_REQUEST_TIMEOUT_MS,
+        )?;
+        let max_requests = in_range(
+            "--max-requests",
+            u64::try_from(args.max_requests).unwrap_or(u64::MAX),
+            MAX_REQUESTS as u64,
+        )?;
         Ok(Self {
             data_dir: args.data_dir,
             listen: args.listen,
@@ -380,6 +410,9 @@ impl TryFrom<Args> for Config {
             // Within 1..=MAX_CONNECTIONS, so it fits.
             max_connections: usize::try_from(max_connections).unwrap_or(MAX_CONNECTIONS),
             max_pending: args.max_pending,
+            request_timeout: Duration::from_millis(request_timeout),
+            // Within 1..=MAX_REQUESTS, so it fits.
+            max_requests: usize::try_from(max_requests).unwrap_or(MAX_REQUESTS),
         })
     }
 }
@@ -406,6 +439,8 @@ impl Config {
             idle_timeout: ConnLimits::DEFAULT.idle_timeout,
             max_connections: ConnLimits::DEFAULT.max_connections,
             max_pending: DEFAULT_MAX_PENDING,
+            request_timeout: RequestLimits::DEFAULT.timeout,
+            max_requests: RequestLimits::DEFAULT.max_requests,
         }
     }
 
@@ -415,6 +450,14 @@ impl Config {
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
             max_connections: self.max_connections,
+        }
+    }
+
+    /// What the router grants each request.
+    pub fn request_limits(&self) -> RequestLimits {
+        RequestLimits {
+            timeout: self.request_timeout,
+            max_requests: self.max_requests,
         }
     }
 }
@@ -489,6 +532,41 @@ mod tests {
             assert!(
                 err.to_string()
                     .starts_with(&format!("{flag} {bad} is out of range"))
+            );
+        }
+    }
+
+    #[test]
+    fn request_limits() {
+        let c = Config::try_from(args(&[])).unwrap();
+        assert_eq!(c.request_limits(), RequestLimits::DEFAULT);
+        assert_eq!(c.request_limits(), Config::new("/tmp/x").request_limits());
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_requests, 8192);
+        let c = Config::try_from(args(&[
+            "--request-timeout-ms",
+            "250",
+            "--max-requests",
+            "3",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.request_limits(),
+            RequestLimits {
+                timeout: Duration::from_millis(250),
+                max_requests: 3,
+            }
+        );
+        for (flag, bad) in [
+            ("--request-timeout-ms", "0"),
+            ("--request-timeout-ms", "3600001"),
+            ("--max-requests", "0"),
+            ("--max-requests", "1000001"),
+        ] {
+            let err = Config::try_from(args(&[flag, bad])).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::OutOfRange { flag: f, .. } if f == flag),
+                "{flag} {bad}: {err}"
             );
         }
     }

@@ -16,8 +16,13 @@
 //! 415 a write whose `Content-Type` is not one of [`TX_TYPES`] or [`BATCH_TYPES`] (both
 //! only without a token: no web page may write to a loopback writer), 404 unknown route or
 //! transaction, 405 wrong method, 413 body over `--max-tx-bytes` (a batch body may be
-//! [`MAX_BATCH_BODY`]), 503 when the log cannot be written. Every write route is checked
-//! from its headers before a byte of its body is read (`WriteGuard`).
+//! [`MAX_BATCH_BODY`]), 408 when a request takes longer than `--request-timeout-ms`, 503
+//! when the log cannot be written. Every write route is checked from its headers before a
+//! byte of its body is read (`WriteGuard`).
+//!
+//! Every route is behind the stand-ins' request layers (`services::http::request_layers`):
+//! a tracing span per request (tower-http `TraceLayer`), the timeout, and at most
+//! `--max-requests` requests handled at once ([`RequestLimits`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -49,7 +54,7 @@ use tower::{Layer, Service};
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
 
-use crate::pipeline::{WalHandle, WriteError};
+use crate::pipeline::{MAX_GROUP, WalHandle, WriteError};
 use crate::state::{Shared, TxStatus};
 
 /// The largest body of `POST /v1/transactions/batch`, in bytes.
@@ -70,18 +75,21 @@ struct StateInner {
     token: Option<Box<str>>,
     max_tx_bytes: usize,
     max_pending: u64,
+    limits: RequestLimits,
 }
 
 impl AppState {
     /// The state over `shared`, writing through `wal`; with `token`, writes need
-    /// `Authorization: Bearer <token>`; transactions are at most `max_tx_bytes`, and while
-    /// `max_pending` wait to become final, writes get 503.
+    /// `Authorization: Bearer <token>`; transactions are at most `max_tx_bytes`, while
+    /// `max_pending` wait to become final writes get 503, and every request is held to
+    /// `limits`.
     pub fn new(
         shared: Arc<Shared>,
         wal: WalHandle,
         token: Option<String>,
         max_tx_bytes: usize,
         max_pending: u64,
+        limits: RequestLimits,
     ) -> Self {
         Self {
             inner: Arc::new(StateInner {
@@ -90,6 +98,7 @@ impl AppState {
                 token: token.map(String::into_boxed_str),
                 max_tx_bytes,
                 max_pending,
+                limits,
             }),
         }
     }
@@ -134,6 +143,14 @@ pub enum AppError {
     /// 405: the route exists for other methods.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 408: no answer within the request timeout. A write answered so was not
+    /// acknowledged, though it may have been logged: sending it again is safe (a
+    /// transaction written twice is final at its first occurrence).
+    #[error("no answer within {millis} ms (--request-timeout-ms)")]
+    RequestTimeout {
+        /// The timeout, in milliseconds.
+        millis: u64,
+    },
     /// 413: the body is over the limit.
     #[error("the body is larger than {limit} bytes")]
     TooLarge {
@@ -167,6 +184,7 @@ impl IntoResponse for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -193,8 +211,67 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The router.
+/// What the router grants each request, across all connections (the accept loop's
+/// [`ConnLimits`] bound the connections themselves). [`app`] takes `max_requests`
+/// between 1 and [`Semaphore::MAX_PERMITS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// How long a request may take, from its headers to its answer (its body read and,
+    /// for a write, made durable); past it the answer is 408 `{"error": …}`. Waiting for
+    /// a turn under `max_requests` counts.
+    pub timeout: Duration,
+    /// The most requests handled at once; more wait their turn (within `timeout`).
+    pub max_requests: usize,
+}
+
+impl RequestLimits {
+    /// The defaults of `--request-timeout-ms` and `--max-requests`:
+    /// - 30 s, the stand-ins' request timeout (`services::http::REQUEST_TIMEOUT`): time
+    ///   for a [`MAX_BATCH_BODY`] upload at 2.2 MB/s, and for a slow `fdatasync`
+    ///   many times over.
+    /// - 8192, the most write requests one group commit takes ([`MAX_GROUP`]): writes
+    ///   beyond it would wait for the next `fdatasync` anyway. It is eight times the 1024
+    ///   requests issue #4's h2c load keeps in flight (8 connections × 128 streams), which
+    ///   it must not slow; an HTTP/1.1 client has one request in flight per connection, so
+    ///   at the default 512 connections only HTTP/2 can reach it.
+    pub const DEFAULT: Self = Self {
+        timeout: services::http::REQUEST_TIMEOUT,
+        max_requests: MAX_GROUP,
+    };
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The router, behind the request layers ([`RequestLimits`]).
 pub fn app(state: AppState) -> Router {
+    let limits = state.inner.limits;
+    let routes = routes(state);
+    let max_requests = limits.max_requests.clamp(1, Semaphore::MAX_PERMITS);
+    services::http::request_layers(routes, limits.timeout, max_requests)
+        // Outermost: the timeout's bare 408 gets the writer's JSON body.
+        .layer(axum::middleware::map_response_with_state(
+            limits.timeout,
+            timeout_body,
+        ))
+}
+
+/// The timeout's 408 (its body empty: no handler answers 408) as [`AppError::RequestTimeout`].
+async fn timeout_body(State(timeout): State<Duration>, response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        return AppError::RequestTimeout {
+            millis: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        }
+        .into_response();
+    }
+    response
+}
+
+/// The routes, without the request layers.
+fn routes(state: AppState) -> Router {
     let tx_limit = state.inner.max_tx_bytes;
     Router::new()
         .route(

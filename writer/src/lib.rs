@@ -49,7 +49,7 @@
 
 pub mod config;
 pub mod failpoint;
-mod fsio;
+use snapshot_fs::atomic as fsio;
 pub mod http;
 pub mod journal;
 pub mod metrics;
@@ -147,6 +147,7 @@ impl Writer {
             self.config.token.clone(),
             self.config.max_tx_bytes,
             self.config.max_pending,
+            self.config.request_limits(),
         )
     }
 

@@ -40,7 +40,7 @@ use crate::state::Shared;
 use crate::wal::{Wal, WalRetirer};
 
 /// The most write requests one group commit takes.
-const MAX_GROUP: usize = 8192;
+pub const MAX_GROUP: usize = 8192;
 
 /// Capacity of the HTTP → appender channel (write requests waiting for a group commit).
 const WRITE_QUEUE: usize = 65_536;

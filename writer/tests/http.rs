@@ -368,3 +368,91 @@ async fn writes_past_max_pending_get_503_with_retry_after() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+/// Issue #14: the router is behind the stand-ins' request layers. A request that takes
+/// longer than `--request-timeout-ms` (here a write whose body never ends) gets 408 with
+/// the writer's JSON error, and nothing is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_request_timeout_gets_408() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::new(tmp.path());
+    config.request_timeout = Duration::from_millis(300);
+    let writer = Writer::start(&config).await.unwrap();
+    let router = app(writer.app_state());
+    for path in ["/v1/transactions", "/v1/transactions/batch"] {
+        let (s, v, polled) = write_with(
+            &router,
+            path,
+            &[("content-type", "application/octet-stream")],
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::REQUEST_TIMEOUT, "{path}: {v}");
+        assert_eq!(
+            v["error"], "no answer within 300 ms (--request-timeout-ms)",
+            "{path}"
+        );
+        assert!(polled, "{path}: the body was being read");
+    }
+    assert_eq!(
+        writer.shared().metrics.queue_depth.load(Ordering::Relaxed),
+        0
+    );
+    // A request in time is answered as before.
+    let (s, v) = call(
+        router.clone(),
+        Request::get("/v1/chain").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    drop(router);
+    writer.shutdown(Duration::from_secs(20)).await;
+}
+
+/// Issue #14: past `--max-requests` requests in flight, the next one waits for a turn
+/// instead of being handled (or refused) at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_requests_a_request_waits_its_turn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::new(tmp.path());
+    config.max_requests = 1;
+    let writer = Writer::start(&config).await.unwrap();
+    let router = app(writer.app_state());
+
+    // A write that holds the one turn: its body comes when `release` is sent.
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let body = Body::from_stream(futures::stream::once(async move {
+        let _ = started_tx.send(());
+        let _ = release_rx.await;
+        Ok::<_, std::io::Error>(Bytes::from_static(b"slow write"))
+    }));
+    let req = Request::post("/v1/transactions")
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(body)
+        .unwrap();
+    let slow = tokio::spawn(router.clone().oneshot(req));
+    tokio::time::timeout(Duration::from_secs(60), started_rx)
+        .await
+        .expect("the slow write's body is read")
+        .unwrap();
+
+    let chain = || Request::get("/v1/chain").body(Body::empty()).unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), router.clone().oneshot(chain()))
+            .await
+            .is_err(),
+        "a second request was handled while the first held the only turn"
+    );
+    release_tx.send(()).unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(60), slow)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let (s, v) = call(router.clone(), chain()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    drop(router);
+    writer.shutdown(Duration::from_secs(20)).await;
+}
