@@ -1,13 +1,16 @@
 //! The local mirror `DIR/objects/`: every object the writer makes, in the SPEC §2.1
 //! snapshot layout, written atomically before it is replicated. It doubles as the journal
-//! the writer recovers from: at startup the real audit runs over it.
+//! the writer recovers from: at startup the real audit runs over it. Its files are listed,
+//! read and written through [`snapshot_fs`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use snapshot_fs::atomic::Durability;
+use snapshot_fs::dir::{self, DirError, DirSnapshot};
 use verifier_core::certificate::ObjectSource;
 use verifier_core::hash::Hash32;
-use verifier_core::snapshot::{ObjectKind, Snapshot, classify_path};
+use verifier_core::snapshot::{ObjectKind, Snapshot};
 
 use crate::fsio;
 
@@ -32,6 +35,19 @@ fn io(path: &Path, e: &std::io::Error) -> MirrorError {
     }
 }
 
+/// The mirror's words for a snapshot directory error: its file, and the operating
+/// system's words.
+impl From<DirError> for MirrorError {
+    fn from(e: DirError) -> Self {
+        let path = e.path().to_path_buf();
+        let reason = match e {
+            DirError::Read { reason, .. } | DirError::Write { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        Self::Io { path, reason }
+    }
+}
+
 /// A SPEC §2.1 directory of objects.
 #[derive(Clone, Debug)]
 pub struct Mirror {
@@ -44,10 +60,7 @@ impl Mirror {
     /// # Errors
     /// [`MirrorError::Io`] when a directory cannot be made.
     pub fn open(root: &Path) -> Result<Self, MirrorError> {
-        for kind in ObjectKind::ALL {
-            let dir = root.join(kind.dir());
-            fs::create_dir_all(&dir).map_err(|e| io(&dir, &e))?;
-        }
+        dir::create_kind_dirs(root)?;
         Ok(Self {
             root: root.to_path_buf(),
         })
@@ -60,7 +73,7 @@ impl Mirror {
 
     /// Where the object of `kind` named `key` lives.
     pub fn path(&self, kind: ObjectKind, key: &Hash32) -> PathBuf {
-        self.root.join(kind.dir()).join(key.to_hex())
+        dir::object_path(&self.root, kind, key)
     }
 
     /// Writes an object durably (temporary file, fsync, rename, directory fsync); an
@@ -73,7 +86,13 @@ impl Mirror {
         if fs::read(&path).is_ok_and(|old| old == bytes) {
             return Ok(());
         }
-        fsio::write_atomic(&path, bytes).map_err(|e| io(&path, &e))
+        Ok(dir::write_object(
+            &self.root,
+            kind,
+            key,
+            bytes,
+            Durability::Synced,
+        )?)
     }
 
     /// The object's bytes, or `None` when it is not mirrored.
@@ -82,11 +101,7 @@ impl Mirror {
     /// [`MirrorError::Io`] when it exists but cannot be read.
     pub fn get(&self, kind: ObjectKind, key: &Hash32) -> Result<Option<Vec<u8>>, MirrorError> {
         let path = self.path(kind, key);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path, &e)),
-        }
+        fsio::read_if_exists(&path).map_err(|e| io(&path, &e))
     }
 
     /// Every object of the mirror as an in-memory snapshot (files whose names are not
@@ -104,32 +119,7 @@ impl Mirror {
 /// # Errors
 /// [`MirrorError::Io`] when a directory or file cannot be read.
 pub fn load_snapshot_dir(root: &Path) -> Result<Snapshot, MirrorError> {
-    let mut snapshot = Snapshot::new();
-    let chain = root.join("chain.json");
-    if let Ok(bytes) = fs::read(&chain) {
-        snapshot.set_chain_json(Some(bytes));
-    }
-    for kind in ObjectKind::ALL {
-        let dir = root.join(kind.dir());
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io(&dir, &e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| io(&dir, &e))?;
-            let name = entry.file_name();
-            let rel = format!("{}/{}", kind.dir(), name.to_string_lossy());
-            let Some((kind, key)) = classify_path(&rel) else {
-                snapshot.note_ignored();
-                continue;
-            };
-            let path = entry.path();
-            let bytes = fs::read(&path).map_err(|e| io(&path, &e))?;
-            snapshot.insert(kind, key, bytes);
-        }
-    }
-    Ok(snapshot)
+    Ok(DirSnapshot::new(root).load()?)
 }
 
 impl ObjectSource for Mirror {
