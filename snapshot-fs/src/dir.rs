@@ -395,7 +395,8 @@ pub fn create_kind_dirs(root: &Path) -> Result<(), DirError> {
 /// Writes one object atomically to `root/<kind dir>/<hex key>` (its directory must
 /// exist, see [`create_kind_dirs`]), replacing what was there: a file at an object's
 /// name is always a whole one. With [`Durability::Synced`] the file and its directory
-/// are fsynced.
+/// are fsynced; with [`Durability::FileSynced`] only the file, and the caller ends with
+/// [`sync_kind_dirs`].
 ///
 /// # Errors
 /// [`DirError::Write`] naming the object's file.
@@ -414,7 +415,8 @@ pub fn write_object(
 
 /// Writes `snapshot` as a SPEC §2.1 directory under `root`: its kind directories, its
 /// `chain.json` if it has one, and every object, each atomically (on several threads).
-/// With [`Durability::Synced`] every file is fsynced, and each directory once at the end.
+/// With [`Durability::Synced`] every file is fsynced, and each directory once at the end
+/// ([`sync_kind_dirs`]).
 ///
 /// # Errors
 /// [`DirError::Write`] naming a directory or file that cannot be written (one of them
@@ -425,15 +427,20 @@ pub fn write_snapshot(
     durability: Durability,
 ) -> Result<(), DirError> {
     create_kind_dirs(root)?;
+    // The directories are synced once, at the end.
+    let per_file = options(match durability {
+        Durability::Synced => Durability::FileSynced,
+        other => other,
+    });
     if let Some(json) = snapshot.chain_json() {
         let path = root.join(CHAIN_JSON);
-        atomic::place(&path, json, options(durability)).map_err(|e| DirError::write(&path, &e))?;
+        atomic::write_atomic_with(&path, json, per_file).map_err(|e| DirError::write(&path, &e))?;
     }
     let objects: Vec<(ObjectKind, &Hash32, &[u8])> = snapshot.iter().collect();
     let write_all = |chunk: &[(ObjectKind, &Hash32, &[u8])]| {
         chunk.iter().try_for_each(|&(kind, key, bytes)| {
             let path = object_path(root, kind, key);
-            atomic::place(&path, bytes, options(durability))
+            atomic::write_atomic_with(&path, bytes, per_file)
                 .map(|_| ())
                 .map_err(|e| DirError::write(&path, &e))
         })
@@ -464,13 +471,22 @@ pub fn write_snapshot(
         result
     })?;
     if durability == Durability::Synced {
-        for kind in ObjectKind::ALL {
-            let dir = root.join(kind.dir());
-            atomic::sync_dir(&dir).map_err(|e| DirError::write(&dir, &e))?;
-        }
-        atomic::sync_dir(root).map_err(|e| DirError::write(root, &e))?;
+        sync_kind_dirs(root)?;
     }
     Ok(())
+}
+
+/// Makes what was written into `root` and its kind directories durable (an fsync of each):
+/// the end of a run of [`write_object`]s with [`Durability::FileSynced`].
+///
+/// # Errors
+/// [`DirError::Write`] naming the directory that cannot be synced.
+pub fn sync_kind_dirs(root: &Path) -> Result<(), DirError> {
+    for kind in ObjectKind::ALL {
+        let dir = root.join(kind.dir());
+        atomic::sync_dir(&dir).map_err(|e| DirError::write(&dir, &e))?;
+    }
+    atomic::sync_dir(root).map_err(|e| DirError::write(root, &e))
 }
 
 /// Objects a thread of [`write_snapshot`] writes at least: fewer are not worth a thread.
@@ -591,7 +607,11 @@ mod tests {
     #[test]
     fn a_written_snapshot_loads_back_the_same() {
         // Unsynced, more objects than one thread writes, so several threads write.
-        for (durability, n) in [(Durability::Synced, 20), (Durability::Unsynced, 1000)] {
+        for (durability, n) in [
+            (Durability::Synced, 20),
+            (Durability::FileSynced, 20),
+            (Durability::Unsynced, 1000),
+        ] {
             let root = tempfile::tempdir().unwrap();
             let out = root.path().join("snapshot");
             let snapshot = snapshot_of(n);
@@ -629,6 +649,17 @@ mod tests {
         let path = object_path(root.path(), ObjectKind::Timestamp, &key);
         assert_eq!(path, root.path().join("timestamps").join(key.to_hex()));
         assert_eq!(std::fs::read(&path).unwrap(), b"t");
+        let other = Hash32::digest(b"u");
+        write_object(
+            root.path(),
+            ObjectKind::Timestamp,
+            &other,
+            b"u",
+            Durability::FileSynced,
+        )
+        .unwrap();
+        sync_kind_dirs(root.path()).unwrap();
+        std::fs::remove_file(object_path(root.path(), ObjectKind::Timestamp, &other)).unwrap();
         std::fs::write(root.path().join("timestamps/.partial"), b"x").unwrap();
 
         let loaded = DirSnapshot::new(root.path()).load().unwrap();
