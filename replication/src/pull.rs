@@ -3,17 +3,19 @@
 //! Every object named by any store is fetched from all six, its shards checked one by one
 //! (a missing, unreadable or corrupt shard is recorded and skipped), rebuilt from any three
 //! healthy ones, checked against its original hash and key, and written to
-//! `out/<kind dir>/<hex key>` through a temporary file and a rename, so a file at an object's
-//! name is always the whole, verified object. An object that cannot be rebuilt is listed with
-//! the reason and not written.
+//! `out/<kind dir>/<hex key>` through a temporary file, fsynced, and a rename
+//! ([`snapshot_fs::dir::write_object`]), so a file at an object's name is always the whole,
+//! verified object; the directories are fsynced once at the end. An object that cannot be
+//! rebuilt is listed with the reason and not written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 
 use futures::StreamExt;
 use futures::future::join_all;
 use object_store::ObjectStoreExt;
+use snapshot_fs::atomic::Durability;
+use snapshot_fs::dir::{self, DirError};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, classify_path};
 
@@ -33,6 +35,17 @@ pub enum PullError {
         /// The operating system's words.
         reason: String,
     },
+}
+
+/// A snapshot directory error as the pull's: its directory or file, and the operating
+/// system's words.
+fn output(e: DirError) -> PullError {
+    let path = e.path().to_owned();
+    let reason = match e {
+        DirError::Read { reason, .. } | DirError::Write { reason, .. } => reason,
+        other => other.to_string(),
+    };
+    PullError::Output { path, reason }
 }
 
 /// How a pull runs.
@@ -164,6 +177,14 @@ pub async fn pull(
         progress(Progress { done, total });
         outcomes.push(outcome);
     }
+    let out = out_dir.to_owned();
+    tokio::task::spawn_blocking(move || dir::sync_kind_dirs(&out))
+        .await
+        .map_err(|e| PullError::Output {
+            path: out_dir.to_owned(),
+            reason: e.to_string(),
+        })?
+        .map_err(output)?;
     outcomes.sort_by_key(|o| (o.kind, o.key));
     for o in outcomes {
         report.missing_shards += o.missing;
@@ -186,10 +207,7 @@ fn prepare_output(out_dir: &FsPath) -> Result<(), PullError> {
         path: path.to_owned(),
         reason: e.to_string(),
     };
-    for kind in ObjectKind::ALL {
-        let dir = out_dir.join(kind.dir());
-        std::fs::create_dir_all(&dir).map_err(|e| fail(&dir, e))?;
-    }
+    dir::create_kind_dirs(out_dir).map_err(output)?;
     let probe = out_dir.join(format!(".zipchain-pull-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| fail(out_dir, e))?;
     std::fs::remove_file(&probe).map_err(|e| fail(&probe, e))
@@ -370,37 +388,20 @@ fn rebuild(good: Vec<Shard>) -> Result<Vec<u8>, String> {
     Err(last)
 }
 
-/// Writes `out/<kind dir>/<hex>` through a temporary file in the same directory, synced,
-/// then renamed over the name.
+/// Writes `out/<kind dir>/<hex>` atomically, the file fsynced (the directories are synced
+/// once, at the end of the pull).
 async fn write_object(
     out_dir: &FsPath,
     kind: ObjectKind,
     key: &Hash32,
     bytes: Vec<u8>,
 ) -> Result<(), PullError> {
-    let dir = out_dir.join(kind.dir());
-    let hex = key.to_hex();
-    let target = dir.join(&hex);
-    let temp = dir.join(format!(".{hex}.{}.partial", std::process::id()));
-    let job = move || -> Result<(), PullError> {
-        let result = (|| {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &target)
-        })();
-        result.map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            PullError::Output {
-                path: target.clone(),
-                reason: e.to_string(),
-            }
-        })
-    };
+    let (out, key) = (out_dir.to_owned(), *key);
+    let job = move || dir::write_object(&out, kind, &key, &bytes, Durability::FileSynced);
     match tokio::task::spawn_blocking(job).await {
-        Ok(result) => result,
+        Ok(result) => result.map_err(output),
         Err(e) => Err(PullError::Output {
-            path: dir.join(hex),
+            path: dir::object_path(out_dir, kind, &key),
             reason: e.to_string(),
         }),
     }
