@@ -35,6 +35,8 @@ use nsm_issuer::TestCa;
 use services::chain_kit::trust_descriptor;
 use services::sequencer::{STATE_FILE, SequencedDocument, Sequencer};
 use services::tsa::TimestampAuthority;
+use snapshot_fs::atomic::Durability;
+use snapshot_fs::dir::DirError;
 use verifier_core::batch::Batch;
 use verifier_core::block::Block;
 use verifier_core::chain::{Audit, Auditor};
@@ -86,6 +88,17 @@ fn io_error(path: &Path, e: &dyn std::fmt::Display) -> KitError {
         path: path.display().to_string(),
         reason: e.to_string(),
     }
+}
+
+/// A snapshot directory error as [`KitError::Io`]: its path, and the operating system's
+/// words.
+fn dir_error(e: DirError) -> KitError {
+    let path = e.path().display().to_string();
+    let reason = match e {
+        DirError::Read { reason, .. } | DirError::Write { reason, .. } => reason,
+        other => other.to_string(),
+    };
+    KitError::Io { path, reason }
 }
 
 /// One block the kit built, with the keys of its objects.
@@ -645,21 +658,13 @@ fn uuid_for(nonce: &[u8; 32], n: u64) -> [u8; 16] {
     v4(u)
 }
 
-/// Writes `snapshot` as a SPEC §2.1 directory under `dir` (see [`ChainKit::write_dir`]).
+/// Writes `snapshot` as a SPEC §2.1 directory under `dir` (see [`ChainKit::write_dir`]):
+/// [`snapshot_fs::dir::write_snapshot`], each file whole but not fsynced (test snapshots).
 ///
 /// # Errors
 /// [`KitError::Io`] when a directory or file cannot be written.
 pub fn write_snapshot_dir(snapshot: &Snapshot, dir: &Path) -> Result<(), KitError> {
-    use rayon::prelude::*;
-    create_dirs(dir)?;
-    if let Some(json) = snapshot.chain_json() {
-        let path = dir.join("chain.json");
-        std::fs::write(&path, json).map_err(|e| io_error(&path, &e))?;
-    }
-    let objects: Vec<(ObjectKind, &Hash32, &[u8])> = snapshot.iter().collect();
-    objects
-        .par_iter()
-        .try_for_each(|(kind, key, bytes)| write_object(dir, *kind, key, bytes))
+    snapshot_fs::dir::write_snapshot(snapshot, dir, Durability::Unsynced).map_err(dir_error)
 }
 
 /// Creates `dir` and its four object directories.
@@ -667,14 +672,10 @@ pub fn write_snapshot_dir(snapshot: &Snapshot, dir: &Path) -> Result<(), KitErro
 /// # Errors
 /// [`KitError::Io`] when a directory cannot be made.
 pub fn create_dirs(dir: &Path) -> Result<(), KitError> {
-    for kind in ObjectKind::ALL {
-        let sub = dir.join(kind.dir());
-        std::fs::create_dir_all(&sub).map_err(|e| io_error(&sub, &e))?;
-    }
-    Ok(())
+    snapshot_fs::dir::create_kind_dirs(dir).map_err(dir_error)
 }
 
-/// Writes one object as `dir/<kind dir>/<hex key>`.
+/// Writes one object as `dir/<kind dir>/<hex key>`, whole but not fsynced.
 ///
 /// # Errors
 /// [`KitError::Io`] when the file cannot be written.
@@ -684,12 +685,13 @@ pub fn write_object(
     key: &Hash32,
     bytes: &[u8],
 ) -> Result<(), KitError> {
-    let path = dir.join(kind.dir()).join(key.to_hex());
-    std::fs::write(&path, bytes).map_err(|e| io_error(&path, &e))
+    snapshot_fs::dir::write_object(dir, kind, key, bytes, Durability::Unsynced).map_err(dir_error)
 }
 
 /// Every file under `dir`, keyed by its path relative to `dir` (with `/`), with its
-/// bytes: for comparing snapshot directories byte for byte in tests.
+/// bytes: for comparing snapshot directories byte for byte in tests. Not
+/// [`snapshot_fs::dir::DirSnapshot::load`], which skips what is not an object: this sees
+/// every file, so a comparison also catches a stray or temporary one.
 ///
 /// # Errors
 /// The first I/O error met while walking the tree.
