@@ -31,7 +31,7 @@ FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json e
 
 # What the fixtures are made from: every source file of the crates that write them.
 sources_hash() {
-    find verifier-core/src verifier-cli/src testkit/src nsm-issuer/src services/src \
+    find verifier-core/src verifier-cli/src testkit/src snapshot-fs/src nsm-issuer/src services/src \
         -type f -name '*.rs' -print0 | sort -z | xargs -0 sha256sum |
         cat - scripts/make-fixtures.sh Cargo.lock | sha256sum | cut -d' ' -f1
 }
