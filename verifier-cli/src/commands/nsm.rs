@@ -115,7 +115,11 @@ fn document_json(d: &NsmDocument) -> serde_json::Value {
         "module_id": v.module_id,
         "digest": v.digest,
         "timestamp": v.timestamp,
-        "pcrs": v.pcrs,
+        "pcrs": v
+            .pcrs
+            .iter()
+            .map(|(index, value)| (index.to_string(), json!(value)))
+            .collect::<serde_json::Map<_, _>>(),
         "certificate": v.certificate,
         "cabundle": v.cabundle,
         "public_key": v.public_key,

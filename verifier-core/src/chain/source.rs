@@ -14,8 +14,9 @@ pub trait AuditSource: ObjectSource + Sync {
     /// Why the source cannot be listed at all (the audit stops with it).
     type Error: Send;
 
-    /// The file names of the objects of `kind` (SPEC §2.1), in any order. Names that
-    /// are not 64 hex digits may be included: the audit reports them as invalid.
+    /// The file names of the objects of `kind` (SPEC §2.1), in ascending order (the
+    /// order objects are examined and progress is reported in). Names that are not
+    /// 64 hex digits may be included: the audit reports them as invalid.
     ///
     /// # Errors
     /// The source cannot be listed.
@@ -170,14 +171,9 @@ impl Auditor {
     }
 }
 
-/// Every kind's names, sorted (the four listings in parallel with `parallel`).
+/// Every kind's names (the four listings in parallel with `parallel`).
 fn list_kinds<S: AuditSource>(source: &S) -> Result<Vec<(ObjectKind, Vec<String>)>, S::Error> {
-    let list = |kind: ObjectKind| {
-        source.names(kind).map(|mut names| {
-            names.sort_unstable();
-            (kind, names)
-        })
-    };
+    let list = |kind: ObjectKind| source.names(kind).map(|names| (kind, names));
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;

@@ -20,25 +20,11 @@ pub enum KeyCase {
 }
 
 impl KeyCase {
-    /// `snake` (a snake_case key) in this case.
-    pub fn key(self, snake: &'static str) -> std::borrow::Cow<'static, str> {
+    /// The key spelt `snake` in snake_case and `camel` in camelCase, in this case.
+    pub fn pick(self, snake: &'static str, camel: &'static str) -> &'static str {
         match self {
-            Self::Snake => snake.into(),
-            Self::Camel => {
-                let mut out = String::with_capacity(snake.len());
-                let mut upper = false;
-                for c in snake.chars() {
-                    if c == '_' {
-                        upper = true;
-                    } else if upper {
-                        out.push(c.to_ascii_uppercase());
-                        upper = false;
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out.into()
-            }
+            Self::Snake => snake,
+            Self::Camel => camel,
         }
     }
 }
@@ -58,19 +44,37 @@ impl SpecFields<'_> {
     /// Writes the fields into a map being serialised.
     fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         let (r, case) = (self.report, self.case);
-        map.serialize_entry(&case.key("main_chain_height"), &r.main_chain_height)?;
-        map.serialize_entry(&case.key("main_chain_tip"), &r.main_chain_tip)?;
-        map.serialize_entry(&case.key("blocks"), &r.blocks)?;
-        map.serialize_entry(&case.key("timestamps"), &r.timestamps)?;
-        map.serialize_entry(&case.key("attestations"), &r.attestations)?;
-        map.serialize_entry(&case.key("batches"), &r.batches)?;
-        map.serialize_entry(&case.key("orphaned_blocks"), &r.orphaned_blocks)?;
-        map.serialize_entry(&case.key("invalid_objects"), &r.invalid_objects)?;
-        map.serialize_entry(&case.key("sequence_gap_at"), &r.sequence_gap_at)?;
-        map.serialize_entry(&case.key("equivocations"), &r.equivocations)?;
-        map.serialize_entry(&case.key("transactions_final"), &r.transactions_final)?;
-        map.serialize_entry(&case.key("first_time"), &r.first_time)?;
-        map.serialize_entry(&case.key("last_time"), &r.last_time)
+        map.serialize_entry(
+            case.pick("main_chain_height", "mainChainHeight"),
+            &r.main_chain_height,
+        )?;
+        map.serialize_entry(
+            case.pick("main_chain_tip", "mainChainTip"),
+            &r.main_chain_tip,
+        )?;
+        map.serialize_entry("blocks", &r.blocks)?;
+        map.serialize_entry("timestamps", &r.timestamps)?;
+        map.serialize_entry("attestations", &r.attestations)?;
+        map.serialize_entry("batches", &r.batches)?;
+        map.serialize_entry(
+            case.pick("orphaned_blocks", "orphanedBlocks"),
+            &r.orphaned_blocks,
+        )?;
+        map.serialize_entry(
+            case.pick("invalid_objects", "invalidObjects"),
+            &r.invalid_objects,
+        )?;
+        map.serialize_entry(
+            case.pick("sequence_gap_at", "sequenceGapAt"),
+            &r.sequence_gap_at,
+        )?;
+        map.serialize_entry("equivocations", &r.equivocations)?;
+        map.serialize_entry(
+            case.pick("transactions_final", "transactionsFinal"),
+            &r.transactions_final,
+        )?;
+        map.serialize_entry(case.pick("first_time", "firstTime"), &r.first_time)?;
+        map.serialize_entry(case.pick("last_time", "lastTime"), &r.last_time)
     }
 }
 
@@ -200,10 +204,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_in_camel_case() {
-        assert_eq!(KeyCase::Camel.key("main_chain_height"), "mainChainHeight");
-        assert_eq!(KeyCase::Camel.key("blocks"), "blocks");
-        assert_eq!(KeyCase::Snake.key("sequence_gap_at"), "sequence_gap_at");
+    fn spec_fields_in_both_cases() {
+        let verdict = audit_tar(&[], "", HashSeed::new(1), &mut |_, _| {});
+        // Sorted: serde_json keeps insertion order only with `preserve_order` (which
+        // the CLI turns on; its tests check the order).
+        let keys = |case| {
+            let json = serde_json::to_value(SpecFields {
+                report: &verdict.report,
+                case,
+            })
+            .unwrap_or_default();
+            let mut keys: Vec<String> = json
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort();
+            keys
+        };
+        let sorted = |names: &[&str]| {
+            let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            keys(KeyCase::Snake),
+            sorted(&[
+                "main_chain_height",
+                "main_chain_tip",
+                "blocks",
+                "timestamps",
+                "attestations",
+                "batches",
+                "orphaned_blocks",
+                "invalid_objects",
+                "sequence_gap_at",
+                "equivocations",
+                "transactions_final",
+                "first_time",
+                "last_time",
+            ])
+        );
+        assert_eq!(
+            keys(KeyCase::Camel),
+            sorted(&[
+                "mainChainHeight",
+                "mainChainTip",
+                "blocks",
+                "timestamps",
+                "attestations",
+                "batches",
+                "orphanedBlocks",
+                "invalidObjects",
+                "sequenceGapAt",
+                "equivocations",
+                "transactionsFinal",
+                "firstTime",
+                "lastTime",
+            ])
+        );
     }
 
     #[test]

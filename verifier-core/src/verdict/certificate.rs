@@ -106,17 +106,15 @@ pub struct BlockView {
 
 impl From<&Block> for BlockView {
     fn from(block: &Block) -> Self {
-        let u = hex::encode(block.uuid);
-        let part = |range: core::ops::Range<usize>| u.get(range).unwrap_or_default();
+        let mut uuid = String::with_capacity(36);
+        for (i, c) in hex::encode(block.uuid).chars().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                uuid.push('-');
+            }
+            uuid.push(c);
+        }
         Self {
-            uuid: format!(
-                "{}-{}-{}-{}-{}",
-                part(0..8),
-                part(8..12),
-                part(12..16),
-                part(16..20),
-                part(20..32)
-            ),
+            uuid,
             batch_root: block.batch_root.to_hex(),
             parent_timestamp: block.parent_timestamp.to_hex(),
         }

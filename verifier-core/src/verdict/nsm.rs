@@ -1,8 +1,6 @@
 //! The verdict on one NSM attestation document (SPEC §1.5), from its bytes and the
 //! options a face was given.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::{Check, NsmAsked, nsm_checks};
@@ -48,8 +46,10 @@ pub struct NsmDocumentView {
     pub digest: String,
     /// `timestamp`, Unix milliseconds.
     pub timestamp: u64,
-    /// PCR index to value, by index (in JSON, the index as a decimal string).
-    pub pcrs: BTreeMap<u8, String>,
+    /// PCR index to value, by ascending index (in JSON, an object whose keys are
+    /// the indices as decimal strings).
+    #[serde(serialize_with = "pairs_as_map")]
+    pub pcrs: Vec<(u8, String)>,
     /// The signing certificate (DER).
     pub certificate: String,
     /// The CA bundle (DER each), root first.
@@ -74,15 +74,13 @@ impl From<&NsmDocument> for NsmDocumentView {
             module_id: doc.module_id.clone(),
             digest: doc.digest.clone(),
             timestamp: doc.timestamp.0,
-            // Inserted one by one: `collect` into a BTreeMap sorts, a stable sort
-            // the wasm module would carry only for this (issue #5).
+            // In the document's (ascending) order: no map to build or sort, which the
+            // wasm module would carry only for this (issue #5).
             pcrs: doc
                 .pcrs
                 .iter()
-                .fold(BTreeMap::new(), |mut pcrs, (&index, value)| {
-                    pcrs.insert(index, hex::encode(value));
-                    pcrs
-                }),
+                .map(|(&index, value)| (index, hex::encode(value)))
+                .collect(),
             certificate: hex::encode(&doc.certificate),
             cabundle: doc.cabundle.iter().map(hex::encode).collect(),
             public_key: doc.public_key.as_ref().map(hex::encode),
@@ -99,16 +97,30 @@ impl From<&NsmDocument> for NsmDocumentView {
     }
 }
 
+/// `(index, value)` pairs as a JSON object.
+fn pairs_as_map<S: serde::Serializer>(pairs: &[(u8, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(index, value)| (index, value)))
+}
+
 /// Verifies the document `bytes` as `request` asks: a root PEM that cannot be read
 /// is the failed check `root`; otherwise the checks of [`NsmVerifier::verify`].
 pub fn verify(bytes: &[u8], request: &NsmRequest<'_>) -> NsmVerdict {
     let parsed = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).ok();
-    let document = parsed.as_ref().map(NsmDocumentView::from);
-    let fail = |check: Check| NsmVerdict {
-        valid: false,
-        checks: vec![check],
-        document: document.clone(),
-    };
+    let (valid, checks) = verify_parsed(bytes, parsed.as_ref(), request);
+    NsmVerdict {
+        valid,
+        checks,
+        document: parsed.as_ref().map(NsmDocumentView::from),
+    }
+}
+
+/// [`verify`]'s checks, given the document as parsed without verification.
+fn verify_parsed(
+    bytes: &[u8],
+    parsed: Option<&NsmDocument>,
+    request: &NsmRequest<'_>,
+) -> (bool, Vec<Check>) {
+    let fail = |check: Check| (false, vec![check]);
     let root_der = match request.root_pem {
         None => AWS_NITRO_ROOT_G1_DER.to_vec(),
         Some((pem, name)) => match decode_pem_certificate(pem) {
@@ -128,18 +140,14 @@ pub fn verify(bytes: &[u8], request: &NsmRequest<'_>) -> NsmVerdict {
         VerifyAt::Millis(UnixMillis(ms))
     });
     let asked = NsmAsked {
-        document: parsed.as_ref(),
+        document: parsed,
         custom_root: request.root_pem.map(|(_, name)| name),
         allow_debug: request.allow_debug,
         at_ms: request.at_ms,
         pcr_allow_list: !verifier.policy().pcrs.is_empty(),
     };
     let result = verifier.verify(bytes, at);
-    NsmVerdict {
-        valid: result.is_ok(),
-        checks: nsm_checks(&result, &asked),
-        document,
-    }
+    (result.is_ok(), nsm_checks(&result, &asked))
 }
 
 #[cfg(test)]
