@@ -348,4 +348,69 @@ mod vectors {
             );
         }
     }
+
+    /// SPEC §5's rule through `triple::bind`: every main-chain block binds with its own
+    /// timestamp and attestation to the facts the audit chose, and a neighbour's
+    /// timestamp or attestation is refused with the relation that fails.
+    #[test]
+    fn every_main_chain_triple_binds_and_a_neighbours_parts_do_not() {
+        use zipchain_verifier_core::block::Block;
+        use zipchain_verifier_core::nsm::VerifyAt;
+        use zipchain_verifier_core::sequence::check;
+        use zipchain_verifier_core::triple::{TripleError, bind};
+
+        let s = snapshot();
+        let auditor = auditor();
+        let audit = auditor.audit(&s, &mut |_, _| {});
+        assert!(audit.main_chain.len() >= 3);
+        let parts = |i: usize| {
+            let b = &audit.main_chain[i];
+            let block = Block::decode(s.get(ObjectKind::Block, &b.block).unwrap()).unwrap();
+            let token =
+                std::str::from_utf8(s.get(ObjectKind::Timestamp, &b.timestamp).unwrap()).unwrap();
+            let t = auditor.timestamp_verifier().validate(token).unwrap();
+            let a = check(
+                auditor.sequencer_key(),
+                auditor.nsm_verifier(),
+                s.get(ObjectKind::Attestation, &b.attestation).unwrap(),
+                VerifyAt::DocumentTimestamp,
+            )
+            .unwrap();
+            (block, t, a)
+        };
+        for (i, b) in audit.main_chain.iter().enumerate() {
+            let (block, t, a) = parts(i);
+            let bound = bind(&block, &t, &a).unwrap();
+            assert_eq!(
+                (
+                    bound.block(),
+                    bound.timestamp(),
+                    bound.attestation(),
+                    bound.k(),
+                    bound.iat(),
+                    bound.batch_root()
+                ),
+                (
+                    b.block,
+                    b.timestamp,
+                    b.attestation,
+                    b.sequence,
+                    b.iat,
+                    b.batch_root
+                )
+            );
+            assert_eq!(bound.parent(), block.parent_timestamp);
+        }
+        let (block, t, a) = parts(1);
+        let (_, other_t, other_a) = parts(2);
+        assert!(matches!(
+            bind(&block, &other_t, &a),
+            Err(TripleError::TimestampOfOtherBlock { .. })
+        ));
+        let err = bind(&block, &t, &other_a).unwrap_err();
+        assert!(
+            matches!(err, TripleError::AttestationOfOtherBytes { .. }),
+            "{err}"
+        );
+    }
 }

@@ -33,6 +33,7 @@ use verifier_core::merkle;
 use verifier_core::nsm::VerifyAt;
 use verifier_core::snapshot::ObjectKind;
 use verifier_core::time::UnixSeconds;
+use verifier_core::triple::TripleError;
 
 use crate::failpoint::{Stage, failpoint};
 use crate::services::{SequencerService, TimestampService};
@@ -221,13 +222,6 @@ pub struct SealedBlock {
     pub started: Instant,
 }
 
-impl SealedBlock {
-    /// `y = b.u ++ H(t)`.
-    pub fn y(&self) -> [u8; 48] {
-        make_y(&self.block.uuid, &self.token_hash)
-    }
-}
-
 /// `u ++ H(t)` (SPEC §5's rule, [`verifier_core::triple::y`]).
 pub use verifier_core::triple::y as make_y;
 
@@ -267,6 +261,9 @@ pub enum SealError {
         /// The `y` of the document, hex.
         got: String,
     },
+    /// The document and the block do not form a valid triple (SPEC §5).
+    #[error("the sequencer's document does not sequence the block: {0}")]
+    Triple(TripleError),
     /// The timestamp service's token does not validate under chain.json.
     #[error("the timestamp service's token does not validate under chain.json: {0}")]
     Token(verifier_core::timestamp::TimestampError),
@@ -420,13 +417,21 @@ impl Sealer {
         self.replicate(kind, key, &bytes).await
     }
 
-    /// Asks the sequencer for `y` (retrying while it fails) and checks its document under
-    /// chain.json: `Err` is a reason to stop sealing (the key changed, or the documents no
-    /// longer verify).
+    /// Asks the sequencer for `y = uuid ++ timestamp` (retrying while it fails) and
+    /// checks its document under chain.json and SPEC §5's rule
+    /// ([`verifier_core::triple::check_sequenced`]); a document made too long before
+    /// `iat` (clocks that disagree) is retried. `Err` is a reason to stop sealing (the
+    /// key changed, or the documents no longer verify).
     ///
     /// # Errors
-    /// The halt reason, in words.
-    pub async fn sequence(&self, y: [u8; 48], iat: UnixSeconds) -> Result<Sequenced, SealError> {
+    /// The halt reason.
+    pub async fn sequence(
+        &self,
+        uuid: &[u8; 16],
+        timestamp: &Hash32,
+        iat: UnixSeconds,
+    ) -> Result<Sequenced, SealError> {
+        let y = make_y(uuid, timestamp);
         let mut backoff = Duration::from_millis(200);
         loop {
             let document = match self.sequencer.sequence(y).await {
@@ -445,26 +450,23 @@ impl Sealer {
                 VerifyAt::DocumentTimestamp,
             )
             .map_err(SealError::Document)?;
+            match verifier_core::triple::check_sequenced(uuid, timestamp, iat, &verified) {
+                Ok(()) => {}
+                Err(TripleError::AttestationOfOtherBytes { expected, got }) => {
+                    return Err(SealError::WrongY {
+                        asked: expected,
+                        got,
+                    });
+                }
+                Err(e @ TripleError::DocumentTooEarly { .. }) => {
+                    self.shared.set_unhealthy("sequencer", e.to_string());
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+                Err(e) => return Err(SealError::Triple(e)),
+            }
             let s = verified.sequence();
-            if s.y != y {
-                return Err(SealError::WrongY {
-                    asked: hex::encode(y),
-                    got: hex::encode(s.y),
-                });
-            }
-            if !verifier_core::triple::in_time(verified.timestamp(), iat) {
-                self.shared.set_unhealthy(
-                    "sequencer",
-                    format!(
-                        "document made at {} ms, more than five minutes before the timestamp ({} s): clocks disagree",
-                        verified.timestamp().0,
-                        iat.0
-                    ),
-                );
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
-            }
             self.shared.set_healthy("sequencer");
             return Ok(Sequenced {
                 key: verified.hash(),
@@ -673,7 +675,7 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), SealError> {
     sealer
         .replicate_sealed(ObjectKind::Timestamp, s.token_hash, s.token.as_bytes())
         .await?;
-    let sequenced = sealer.sequence(s.y(), s.iat).await?;
+    let sequenced = sealer.sequence(&s.block.uuid, &s.token_hash, s.iat).await?;
     failpoint(Stage::AfterSequence);
     sealer
         .mirror_put(

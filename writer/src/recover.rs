@@ -376,7 +376,7 @@ pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
         replicate_mirrored(sealer, &snapshot, ObjectKind::Batch, &block.batch_root).await?;
         replicate_mirrored(sealer, &snapshot, ObjectKind::Block, &hash).await?;
         replicate_mirrored(sealer, &snapshot, ObjectKind::Timestamp, &t).await?;
-        match sealer.sequence(make_y(&block.uuid, &t), iat).await {
+        match sealer.sequence(&block.uuid, &t, iat).await {
             Ok(s) => {
                 sealer
                     .store(ObjectKind::Attestation, s.key, s.document.clone())
