@@ -265,17 +265,11 @@ pub async fn shutdown_signal() {
 
 /// JSON 404 and 405, body limit, timeout, concurrency limit, request tracing.
 fn common_layers(router: Router) -> Router {
-    router
+    let router = router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
-        // Outside the limit, so that waiting for a turn counts against the timeout.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    request_layers(router, REQUEST_TIMEOUT, MAX_CONCURRENT_REQUESTS)
 }
 
 /// The request layers the stand-ins' routers have, for another router (the writer's) with
@@ -288,6 +282,7 @@ fn common_layers(router: Router) -> Router {
 pub fn request_layers(router: Router, timeout: Duration, max_concurrent: usize) -> Router {
     router
         .layer(GlobalConcurrencyLimitLayer::new(max_concurrent))
+        // Outside the limit, so that waiting for a turn counts against the timeout.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
