@@ -8,6 +8,18 @@
 # Tools installed by `cargo install` land here; a fresh shell may not have it on PATH.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
+# moto[server], the S3 server the store tests start on loopback (issue #15):
+# scripts/setup.sh installs exactly this version into MOTO_VENV, and
+# scripts/test.sh checks that it is there.
+MOTO_VERSION=5.2.5
+MOTO_VENV=.venv/moto
+
+# The moto version installed in MOTO_VENV, or nothing.
+moto_installed_version() {
+    [[ -x $MOTO_VENV/bin/moto_server ]] || return 0
+    "$MOTO_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true
+}
+
 SECTION_TIMES=()
 CURRENT_SECTION=""
 

@@ -7,9 +7,14 @@
 #     version of the `wasm-bindgen` crate in Cargo.lock;
 #   - npm/tools (npm ci): binaryen's wasm-opt and TypeScript for the npm package;
 #   - Debian's Chromium (apt-get, when /usr/bin/chromium is missing) and web/'s
-#     playwright-core (npm ci) for the web page's browser tests.
-# Needs: rustup + cargo, Node.js >= 20, apt-get (root or sudo) when Chromium is
-# missing, network to crates.io, the npm registry and Debian's archive.
+#     playwright-core (npm ci) for the web page's browser tests;
+#   - moto[server] at MOTO_VERSION (scripts/common.sh) in the virtual environment
+#     .venv/moto (pip, from PyPI): the S3 server with Object Lock that the store
+#     tests start on loopback (replication/tests/s3_object_lock.rs,
+#     writer/tests/s3_object_lock.rs).
+# Needs: rustup + cargo, Node.js >= 20, python3 >= 3.9 with venv and pip, apt-get
+# (root or sudo) when Chromium or python3-venv is missing, network to crates.io,
+# the npm registry, PyPI and Debian's archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/common.sh
@@ -103,8 +108,43 @@ browser_setup() {
     (cd web && run npm ci --no-audit --no-fund)
 }
 
+moto_server() {
+    # moto's S3 (and, for later backends of issue #15, its other services) in a
+    # virtual environment of its own, so that neither the system's nor the user's
+    # Python packages change; the tests find .venv/moto/bin/moto_server
+    # (ZIPCHAIN_MOTO_SERVER overrides it). Reinstalled only when the pinned
+    # version is not the one installed.
+    local venv=$MOTO_VENV
+    if [[ $(moto_installed_version) == "$MOTO_VERSION" ]]; then
+        echo "moto[server] $MOTO_VERSION is installed in $venv"
+        return 0
+    fi
+    if ! command -v python3 >/dev/null; then
+        echo "python3 is needed for moto_server (the S3 store tests)" >&2
+        return 1
+    fi
+    run python3 --version
+    if [[ ! -x $venv/bin/python ]]; then
+        if ! python3 -m venv "$venv"; then
+            # Debian's python3 leaves ensurepip to the python3-venv package.
+            rm -rf "$venv"
+            local sudo=()
+            if ((EUID != 0)); then
+                sudo=(sudo)
+            fi
+            run "${sudo[@]}" apt-get update
+            run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+            run python3 -m venv "$venv"
+        fi
+    fi
+    run "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "moto[server]==$MOTO_VERSION"
+    run "$venv/bin/moto_server" --help >/dev/null
+    echo "moto[server] $MOTO_VERSION installed in $venv"
+}
+
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
 section "node packages (npm/tools)" node_packages
 section "browser (chromium, web/ node packages)" browser_setup
+section "moto_server (S3 with Object Lock, for the store tests)" moto_server

@@ -39,13 +39,15 @@ prerequisites() {
     [[ -x npm/tools/node_modules/.bin/wasm-opt ]] || missing+=("npm/tools (binaryen, TypeScript)")
     [[ -x /usr/bin/chromium ]] || missing+=("Chromium (/usr/bin/chromium)")
     [[ -d web/node_modules/playwright-core ]] || missing+=("web/node_modules (playwright-core)")
+    [[ $(moto_installed_version) == "$MOTO_VERSION" ]] ||
+        missing+=("moto[server] $MOTO_VERSION in $MOTO_VENV (the S3 store tests start its moto_server)")
     if ((${#missing[@]})); then
         printf 'missing: %s
 ' "${missing[@]}" >&2
         echo "run scripts/setup.sh first (it installs all of these)" >&2
         return 1
     fi
-    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium and playwright-core are installed"
+    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core and moto[server] $MOTO_VERSION are installed"
 }
 
 vectors() {
