@@ -84,7 +84,12 @@ impl Batch {
 
     /// `m^H`: the Merkle root over the transaction ids, the batch's key.
     pub fn root(&self) -> Hash32 {
-        merkle::root(&self.tx_ids())
+        // Folded as the ids are hashed: O(log n) memory, no list of ids.
+        let mut root = merkle::RootBuilder::new();
+        for d in &self.txs {
+            root.push(&Hash32::digest(d));
+        }
+        root.finish()
     }
 
     /// The root together with the number of transactions.
