@@ -226,24 +226,8 @@ mod tests {
             names.sort();
             names
         };
-        assert_eq!(
-            keys(KeyCase::Snake),
-            sorted(&[
-                "main_chain_height",
-                "main_chain_tip",
-                "blocks",
-                "timestamps",
-                "attestations",
-                "batches",
-                "orphaned_blocks",
-                "invalid_objects",
-                "sequence_gap_at",
-                "equivocations",
-                "transactions_final",
-                "first_time",
-                "last_time",
-            ])
-        );
+        // The snake_case names and their order: verifier-cli's tests (`AUDIT_FIELDS`).
+        assert_eq!(keys(KeyCase::Snake).len(), 13);
         assert_eq!(
             keys(KeyCase::Camel),
             sorted(&[
