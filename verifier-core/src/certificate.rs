@@ -379,6 +379,13 @@ impl CertificateVerdict {
     pub fn first_failure(&self) -> Option<&CheckOutcome> {
         self.checks.iter().find(|c| !c.ok)
     }
+
+    /// Whether the inclusion proof was looked at but the transaction's position within
+    /// the block was not confirmed by the block's batch: the leaf index and tree size
+    /// are then the certificate's claims.
+    pub fn position_unproven(&self) -> bool {
+        !self.position_checked && self.checks.iter().any(|c| c.name == "inclusion")
+    }
 }
 
 /// Checks a certificate (SPEC §3) given as JSON text.

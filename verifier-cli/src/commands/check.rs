@@ -46,9 +46,7 @@ pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
         if !verdict.main_chain_checked {
             t.push_str("  main-chain position NOT checked (give --snapshot to check it)\n");
         }
-        // Once the inclusion proof was looked at: the leaf index and tree size are the
-        // certificate's claims unless the snapshot's batch confirmed them.
-        if !verdict.position_checked && verdict.checks.iter().any(|c| c.name == "inclusion") {
+        if verdict.position_unproven() {
             t.push_str(if args.snapshot.is_some() {
                 "  position within the block NOT proven (see the inclusion check)\n"
             } else {
