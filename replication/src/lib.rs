@@ -25,9 +25,11 @@
 #![forbid(unsafe_code)]
 
 pub mod pull;
+pub mod s3;
 pub mod shard;
 pub mod stores;
 
 pub use pull::{Progress, PullError, PullOptions, PullReport, pull};
+pub use s3::ObjectLock;
 pub use shard::{Shard, ShardError, decode, encode};
 pub use stores::{RetryPolicy, StoreError, Stores};

@@ -4,7 +4,12 @@
 //! `blocks/3f…a2`), the layout of a snapshot (SPEC §2.1) with shards in place of objects.
 //! Stores are named by URL: `file:///abs/dir`, `memory://`, `s3://bucket/prefix`,
 //! `az://container/prefix`, `gs://bucket/prefix` (the cloud schemes read their credentials
-//! and endpoints from the usual `AWS_*`, `AZURE_*` and `GOOGLE_*` environment variables).
+//! and endpoints from the usual `AWS_*`, `AZURE_*` and `GOOGLE_*` environment variables, or
+//! from options given to [`Stores::from_urls_with`]).
+//!
+//! `s3://` stores write with a SHA-256 checksum, so that buckets with S3 Object Lock accept
+//! them, and can report their bucket's Object Lock configuration ([`Stores::object_lock`];
+//! see [`crate::s3`]).
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -17,6 +22,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, object_key};
 
+use crate::s3::{self, ObjectLock};
 use crate::shard::{Shard, ShardError, TOTAL_SHARDS, encode};
 
 /// Why stores could not be opened or an object could not be replicated.
@@ -77,6 +83,16 @@ pub enum StoreError {
         /// The store's error.
         message: String,
     },
+    /// Store `store`'s bucket could not tell its Object Lock configuration.
+    #[error("store {store} ({url}): cannot read the bucket's Object Lock configuration: {message}")]
+    ObjectLockUnknown {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
     /// Not every shard was written: replication is not done (SPEC §7.1).
     #[error("{written} of 6 shards written; failed: {}", list(failures))]
     Incomplete {
@@ -115,12 +131,14 @@ impl Default for RetryPolicy {
     }
 }
 
-/// One store: its URL, the store, and for `file://` its directory.
+/// One store: its URL, the store, for `file://` its directory, and for `s3://` the S3
+/// client (for requests on the bucket itself).
 #[derive(Clone, Debug)]
 struct Store {
     url: String,
     store: Arc<dyn ObjectStore>,
     local_dir: Option<PathBuf>,
+    s3: Option<object_store::aws::AmazonS3>,
 }
 
 /// The six object stores; store `i` holds shard `i` of every object.
@@ -142,6 +160,28 @@ impl Stores {
     /// [`StoreError::StoreCount`] unless there are exactly six; [`StoreError::BadUrl`] for a
     /// URL that does not parse, is not absolute, or names an unsupported scheme.
     pub fn from_urls<S: AsRef<str>>(urls: &[S]) -> Result<Self, StoreError> {
+        Self::from_urls_with(urls, std::iter::empty::<(String, String)>())
+    }
+
+    /// [`Stores::from_urls`] with `object_store` configuration options for the cloud
+    /// stores, on top of the environment: keys such as `aws_endpoint`, `aws_allow_http`,
+    /// `aws_access_key_id` (as `object_store::parse_url_opts` takes them). Each cloud store
+    /// takes the options of its own kind (`aws_*` for `s3://`, `azure_*` for `az://`,
+    /// `google_*` for `gs://`); an `s3://` store refuses an `aws_*` key it does not know.
+    ///
+    /// # Errors
+    /// As [`Stores::from_urls`].
+    pub fn from_urls_with<S, I, K, V>(urls: &[S], options: I) -> Result<Self, StoreError>
+    where
+        S: AsRef<str>,
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let options: Vec<(String, String)> = options
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+            .collect();
         if urls.len() != TOTAL_SHARDS {
             return Err(StoreError::StoreCount {
                 got: urls.len(),
@@ -150,7 +190,7 @@ impl Stores {
         }
         let mut opened = Vec::with_capacity(TOTAL_SHARDS);
         for url in urls {
-            opened.push(open_url(url.as_ref())?);
+            opened.push(open_url(url.as_ref(), &options)?);
         }
         let stores = opened
             .try_into()
@@ -186,6 +226,7 @@ impl Stores {
                 url: format!("store {i}"),
                 store,
                 local_dir: None,
+                s3: None,
             };
             i += 1;
             s
@@ -218,6 +259,29 @@ impl Stores {
     /// Store `i`, if `i < 6`.
     pub fn store(&self, i: usize) -> Option<&Arc<dyn ObjectStore>> {
         self.stores.get(i).map(|s| &s.store)
+    }
+
+    /// The Object Lock configuration of store `i`'s bucket, for an `s3://` store; `None`
+    /// for any other store (and for `i >= 6`).
+    ///
+    /// # Errors
+    /// [`StoreError::ObjectLockUnknown`] when the bucket cannot be asked or does not
+    /// answer with its configuration (no such bucket, access denied, unreachable, …).
+    pub async fn object_lock(&self, i: usize) -> Result<Option<ObjectLock>, StoreError> {
+        let Some(store) = self.stores.get(i) else {
+            return Ok(None);
+        };
+        let Some(client) = &store.s3 else {
+            return Ok(None);
+        };
+        s3::object_lock(client)
+            .await
+            .map(Some)
+            .map_err(|message| StoreError::ObjectLockUnknown {
+                store: i,
+                url: store.url.clone(),
+                message,
+            })
     }
 
     /// For a `file://` store, its directory.
@@ -391,8 +455,8 @@ fn is_transient(e: &object_store::Error) -> bool {
     )
 }
 
-/// Opens one store URL.
-fn open_url(text: &str) -> Result<Store, StoreError> {
+/// Opens one store URL, with `options` for the cloud stores.
+fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreError> {
     let bad = |reason: String| StoreError::BadUrl {
         url: text.to_owned(),
         reason,
@@ -412,19 +476,48 @@ fn open_url(text: &str) -> Result<Store, StoreError> {
                 url: text.to_owned(),
                 store,
                 local_dir: Some(dir),
+                s3: None,
+            });
+        }
+        "s3" => {
+            let own = options
+                .iter()
+                .filter(|(k, _)| k.to_ascii_lowercase().starts_with("aws_"))
+                .map(|(k, v)| (k, v.clone()));
+            let (client, prefix) = s3::build(&url, own).map_err(bad)?;
+            let inner: Arc<dyn ObjectStore> = Arc::new(client.clone());
+            let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+                inner
+            } else {
+                Arc::new(PrefixStore::new(inner, prefix))
+            };
+            return Ok(Store {
+                url: text.to_owned(),
+                store,
+                local_dir: None,
+                s3: Some(client),
             });
         }
         "memory" => (
             Box::new(object_store::memory::InMemory::new()) as Box<dyn ObjectStore>,
             Path::default(),
         ),
-        "s3" | "az" | "gs" => {
-            let options = std::env::vars().filter(|(k, _)| {
-                ["AWS_", "AZURE_", "GOOGLE_"]
+        "az" | "gs" => {
+            let own = if url.scheme() == "az" {
+                "azure_"
+            } else {
+                "google_"
+            };
+            let env = std::env::vars().filter(|(k, _)| {
+                ["AZURE_", "GOOGLE_"]
                     .iter()
                     .any(|prefix| k.starts_with(prefix))
             });
-            object_store::parse_url_opts(&url, options).map_err(|e| bad(e.to_string()))?
+            let given = options
+                .iter()
+                .filter(|(k, _)| k.to_ascii_lowercase().starts_with(own))
+                .cloned();
+            object_store::parse_url_opts(&url, env.chain(given)).map_err(|e| bad(e.to_string()))?
         }
         other => {
             return Err(bad(format!(
@@ -441,5 +534,6 @@ fn open_url(text: &str) -> Result<Store, StoreError> {
         url: text.to_owned(),
         store,
         local_dir: None,
+        s3: None,
     })
 }
