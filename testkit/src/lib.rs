@@ -25,8 +25,12 @@
 //!
 //! This is test tooling: the builders panic (with a message) if a stand-in service
 //! fails, which with the kit's own well-formed inputs means a bug in the services.
+//!
+//! [`moto`] starts a real S3 (`moto_server`) on loopback for the store tests (issue #15).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod moto;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,0 +1,239 @@
+//! A real S3 for tests: `moto_server` (PyPI `moto[server]`, installed by `scripts/setup.sh`
+//! into `.venv/moto`) started on a free loopback port, and its buckets made with boto3 from
+//! the same virtual environment (issue #15).
+//!
+//! A test that needs it calls [`MotoServer::start_or_skip`]: when the server cannot start,
+//! that **panics** with the reason, so the test fails; only `ZIPCHAIN_SKIP_MOTO=1` set
+//! explicitly skips it (the function then returns `None` and says so on stderr).
+
+use std::io::Read as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The environment variable that names another `moto_server` than `.venv/moto`'s.
+pub const SERVER_ENV: &str = "ZIPCHAIN_MOTO_SERVER";
+
+/// The environment variable that, set to `1`, skips the tests that need `moto_server`.
+pub const SKIP_ENV: &str = "ZIPCHAIN_SKIP_MOTO";
+
+/// The access key the tests use (moto takes any).
+pub const ACCESS_KEY_ID: &str = "zipchain-test";
+
+/// The secret key the tests use.
+pub const SECRET_ACCESS_KEY: &str = "zipchain-test-secret";
+
+/// The region the tests use.
+pub const REGION: &str = "us-east-1";
+
+/// How long the server may take to accept connections.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// A bucket's Object Lock, as [`MotoServer::create_bucket`] makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BucketLock {
+    /// No Object Lock (versioning off).
+    None,
+    /// Object Lock enabled, no default retention.
+    Enabled,
+    /// Object Lock with a default retention of `days` in COMPLIANCE mode.
+    Compliance {
+        /// The retention, in days.
+        days: u32,
+    },
+    /// Object Lock with a default retention of `days` in GOVERNANCE mode.
+    Governance {
+        /// The retention, in days.
+        days: u32,
+    },
+}
+
+/// A running `moto_server`, killed when dropped.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    endpoint: String,
+    python: PathBuf,
+}
+
+/// The `moto_server` the tests run: `$ZIPCHAIN_MOTO_SERVER`, else `.venv/moto/bin/moto_server`
+/// in the workspace.
+pub fn server_binary() -> PathBuf {
+    match std::env::var_os(SERVER_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/moto/bin/moto_server"),
+    }
+}
+
+impl MotoServer {
+    /// Starts `moto_server`, or returns `None` when `ZIPCHAIN_SKIP_MOTO=1`.
+    ///
+    /// # Panics
+    /// When the server cannot be started: the test that asked fails, with the reason.
+    pub fn start_or_skip() -> Option<Self> {
+        if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: {SKIP_ENV}=1, so this test does not start moto_server");
+            return None;
+        }
+        match Self::start() {
+            Ok(server) => Some(server),
+            Err(reason) => panic!(
+                "cannot start moto_server: {reason}\n(run scripts/setup.sh to install it, or set {SKIP_ENV}=1 to skip the S3 tests)"
+            ),
+        }
+    }
+
+    /// Starts `moto_server` on a free loopback port and waits until it accepts connections.
+    ///
+    /// # Errors
+    /// The reason, in words: no binary, it did not start, or it exited (with its output).
+    pub fn start() -> Result<Self, String> {
+        let binary = server_binary();
+        if !binary.is_file() {
+            return Err(format!("{} does not exist", binary.display()));
+        }
+        let python = binary.with_file_name("python");
+        let port = free_port().map_err(|e| format!("no free loopback port: {e}"))?;
+        let mut child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut output = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut output);
+                }
+                return Err(format!(
+                    "{} exited with {status}: {output}",
+                    binary.display()
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} did not listen on {addr} within {STARTUP:?}",
+                    binary.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Its request log goes to stderr; nobody reads it past the start, so drop the pipe
+        // into a thread that drains it (a full pipe would stall the server).
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            });
+        }
+        Ok(Self {
+            child,
+            endpoint: format!("http://{addr}"),
+            python,
+        })
+    }
+
+    /// The server's endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The `object_store` options of an `s3://` store on this server (endpoint, plain
+    /// HTTP, the test credentials and region), for `Stores::from_urls_with`.
+    pub fn store_options(&self) -> Vec<(String, String)> {
+        vec![
+            ("aws_endpoint".into(), self.endpoint.clone()),
+            ("aws_allow_http".into(), "true".into()),
+            ("aws_access_key_id".into(), ACCESS_KEY_ID.into()),
+            ("aws_secret_access_key".into(), SECRET_ACCESS_KEY.into()),
+            ("aws_region".into(), REGION.into()),
+        ]
+    }
+
+    /// The environment a process needs to reach this server as its S3 (`AWS_ENDPOINT`,
+    /// `AWS_ALLOW_HTTP`, the test credentials and region).
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.store_options()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v))
+            .collect()
+    }
+
+    /// Creates `bucket` with `lock`.
+    ///
+    /// # Panics
+    /// When moto refuses (the test fails with boto3's message).
+    pub fn create_bucket(&self, bucket: &str, lock: BucketLock) {
+        let rule = match lock {
+            BucketLock::None => "None".to_owned(),
+            BucketLock::Enabled => "{'ObjectLockEnabled': 'Enabled'}".to_owned(),
+            BucketLock::Compliance { days } => format!(
+                "{{'ObjectLockEnabled': 'Enabled', 'Rule': {{'DefaultRetention': {{'Mode': 'COMPLIANCE', 'Days': {days}}}}}}}"
+            ),
+            BucketLock::Governance { days } => format!(
+                "{{'ObjectLockEnabled': 'Enabled', 'Rule': {{'DefaultRetention': {{'Mode': 'GOVERNANCE', 'Days': {days}}}}}}}"
+            ),
+        };
+        let locked = if lock == BucketLock::None {
+            "False"
+        } else {
+            "True"
+        };
+        self.boto3(&format!(
+            "s3.create_bucket(Bucket={bucket:?}, ObjectLockEnabledForBucket={locked})\n\
+             rule = {rule}\n\
+             if rule and 'Rule' in rule:\n    \
+                 s3.put_object_lock_configuration(Bucket={bucket:?}, ObjectLockConfiguration=rule)\n"
+        ));
+    }
+
+    /// Runs `script` under the virtual environment's Python with `s3`, a boto3 S3 client
+    /// of this server, in scope; returns what it printed.
+    ///
+    /// # Panics
+    /// When the script fails (the test fails with its output).
+    pub fn boto3(&self, script: &str) -> String {
+        let program = format!(
+            "import boto3\n\
+             s3 = boto3.client('s3', endpoint_url={endpoint:?}, region_name={REGION:?}, \
+             aws_access_key_id={ACCESS_KEY_ID:?}, aws_secret_access_key={SECRET_ACCESS_KEY:?})\n\
+             {script}",
+            endpoint = self.endpoint,
+        );
+        let output = Command::new(&self.python)
+            .args(["-c", &program])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.python.display()));
+        assert!(
+            output.status.success(),
+            "boto3 script failed ({}):\n{program}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
