@@ -165,11 +165,13 @@ pub async fn pull(
         report.stores.push(status);
     }
     report.objects = names.len();
+    let silent: [bool; TOTAL_SHARDS] =
+        std::array::from_fn(|i| report.stores.get(i).is_none_or(|s| s.error.is_some()));
     let total = names.len();
     let mut done = 0;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(total);
     let mut stream = futures::stream::iter(names)
-        .map(|(kind, key)| pull_one(stores, out_dir, kind, key))
+        .map(|(kind, key)| pull_one(stores, &silent, out_dir, kind, key))
         .buffer_unordered(options.concurrency.max(1));
     while let Some(outcome) = stream.next().await {
         let outcome = outcome?;
@@ -305,13 +307,44 @@ async fn fetch(stores: &Stores, i: usize, kind: ObjectKind, key: Hash32) -> Fetc
     Fetched::Good(shard)
 }
 
+/// Fetches one object's shards and rebuilds it. The stores that did not answer the listing
+/// (`silent`) are asked only when the others cannot rebuild the object: a store that is
+/// down would otherwise cost every object its retries (tens of seconds a pull with three
+/// unreachable S3 endpoints); until then their shards count as missing.
 async fn pull_one(
     stores: &Stores,
+    silent: &[bool; TOTAL_SHARDS],
     out_dir: &FsPath,
     kind: ObjectKind,
     key: Hash32,
 ) -> Result<Outcome, PullError> {
-    let fetched = join_all((0..TOTAL_SHARDS).map(|i| fetch(stores, i, kind, key))).await;
+    let ask = |i: usize, now: bool| async move {
+        if now {
+            fetch(stores, i, kind, key).await
+        } else {
+            Fetched::Missing
+        }
+    };
+    let mut fetched = join_all((0..TOTAL_SHARDS).map(|i| ask(i, !silent[i]))).await;
+    if silent.iter().any(|s| *s) {
+        let good: Vec<Shard> = fetched
+            .iter()
+            .filter_map(|f| match f {
+                Fetched::Good(shard) => Some(shard.clone()),
+                _ => None,
+            })
+            .collect();
+        if good.len() < DATA_SHARDS || rebuild(good).is_err() {
+            let rest = join_all((0..TOTAL_SHARDS).map(|i| ask(i, silent[i]))).await;
+            for (i, f) in rest.into_iter().enumerate() {
+                if silent[i]
+                    && let Some(slot) = fetched.get_mut(i)
+                {
+                    *slot = f;
+                }
+            }
+        }
+    }
     let mut outcome = Outcome {
         kind,
         key,
