@@ -28,8 +28,20 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// An object store URL; give it six times, or not at all for six directories under DIR/stores.
+    /// `file:///abs/dir`, `memory://`, `s3://bucket[/prefix]`, `az://container[/prefix]`,
+    /// `gs://bucket[/prefix]`; the cloud stores take their endpoint and credentials from the
+    /// usual environment (`AWS_ENDPOINT` or `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, …).
+    /// Every `s3://` bucket must have S3 Object Lock with a default retention in COMPLIANCE
+    /// mode (checked at every start), unless --allow-mutable-store.
     #[arg(long = "store", value_name = "URL")]
     pub stores: Vec<String>,
+    /// Start even when an `s3://` store's bucket does not lock what is written to it (no
+    /// Object Lock, no default retention, or GOVERNANCE mode), or cannot say: its shards
+    /// could then be deleted or replaced. For tests and migrations; each such store is
+    /// logged as a warning.
+    #[arg(long)]
+    pub allow_mutable_store: bool,
     /// The sequencer service's base URL; without it the stand-in runs in-process.
     #[arg(long, value_name = "URL")]
     pub sequencer: Option<String>,
@@ -118,6 +130,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Six store URLs, or `None` for `DIR/stores/store-0` … `store-5`.
     pub stores: Option<Vec<String>>,
+    /// Whether to start with `s3://` stores whose buckets do not lock shards in COMPLIANCE
+    /// mode (`--allow-mutable-store`).
+    pub allow_mutable_store: bool,
     /// The sequencer's base URL, or `None` for the in-process stand-in.
     pub sequencer: Option<String>,
     /// The timestamp service's base URL, or `None` for the in-process stand-in.
@@ -398,6 +413,7 @@ impl TryFrom<Args> for Config {
             data_dir: args.data_dir,
             listen: args.listen,
             stores,
+            allow_mutable_store: args.allow_mutable_store,
             sequencer: args.sequencer,
             timestamp: args.timestamp,
             batch_max: args.batch_max,
@@ -428,6 +444,7 @@ impl Config {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             stores: None,
+            allow_mutable_store: false,
             sequencer: None,
             timestamp: None,
             batch_max: 10_000,
@@ -493,6 +510,9 @@ mod tests {
             Config::try_from(args(&six)).unwrap().stores.unwrap().len(),
             6
         );
+        assert!(!Config::try_from(args(&six)).unwrap().allow_mutable_store);
+        let allowed = Config::try_from(args(&["--allow-mutable-store"])).unwrap();
+        assert!(allowed.allow_mutable_store);
     }
 
     #[test]

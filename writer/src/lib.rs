@@ -106,6 +106,19 @@ pub enum WriterError {
     /// The write-ahead log failed.
     #[error(transparent)]
     Wal(#[from] WalError),
+    /// An `s3://` store's bucket does not lock the shards written to it in COMPLIANCE mode,
+    /// and `--allow-mutable-store` was not given.
+    #[error(
+        "store {store} ({url}) is mutable: {found}; the writer needs S3 Object Lock with a default retention in COMPLIANCE mode on every s3:// bucket (or --allow-mutable-store)"
+    )]
+    MutableStore {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// What the bucket's Object Lock configuration says.
+        found: String,
+    },
     /// The stores could not be opened or written.
     #[error("stores: {reason}")]
     Stores {

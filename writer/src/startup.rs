@@ -24,6 +24,7 @@ impl Writer {
             Some(urls) => Stores::from_urls(urls)?,
             None => Stores::local(&layout.stores())?,
         };
+        check_immutable(&stores, config.allow_mutable_store).await?;
         let chain_exists = layout.chain_json().is_file();
         let mut previous = None;
         if !chain_exists {
@@ -148,4 +149,45 @@ impl Writer {
             config: config.clone(),
         })
     }
+}
+
+/// Refuses an `s3://` store whose bucket does not lock shards in COMPLIANCE mode (SPEC §2.2
+/// asks for write-once stores; issue #15), or whose configuration cannot be read, unless
+/// `allow_mutable` (`--allow-mutable-store`), which logs each one instead. Other stores
+/// (`file://`, `memory://`, `az://`, `gs://`) are not checked.
+///
+/// # Errors
+/// [`WriterError::MutableStore`] for the first mutable bucket; [`WriterError::Stores`]
+/// when a bucket's configuration cannot be read.
+async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), WriterError> {
+    for i in 0..replication::shard::TOTAL_SHARDS {
+        let url = stores.url(i).unwrap_or_default();
+        match stores.object_lock(i).await {
+            Ok(None) => {}
+            Ok(Some(lock)) if lock.is_compliance() => {
+                tracing::info!(store = i, url, "the bucket locks every shard: {lock}");
+            }
+            Ok(Some(lock)) if allow_mutable => {
+                tracing::warn!(store = i, url, "mutable store allowed: {lock}");
+            }
+            Ok(Some(lock)) => {
+                return Err(WriterError::MutableStore {
+                    store: i,
+                    url: url.to_owned(),
+                    found: lock.to_string(),
+                });
+            }
+            Err(e) if allow_mutable => {
+                tracing::warn!(store = i, url, "mutable store allowed: {e}");
+            }
+            Err(e) => {
+                return Err(WriterError::Stores {
+                    reason: format!(
+                        "{e}; the writer checks that every s3:// bucket has Object Lock in COMPLIANCE mode (s3:GetBucketObjectLockConfiguration), or pass --allow-mutable-store"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
