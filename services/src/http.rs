@@ -12,7 +12,7 @@
 //! | both | `GET /healthz` | `200 {"status":"ok",…}` |
 //!
 //! `/v1/root.pem` is an extra of the stand-in: a real enclave's documents chain to AWS's
-//! Nitro root, which nobody fetches from the enclave. Errors are JSON
+//! Nitro root, which nobody fetches from the enclave; there it answers `404`. Errors are JSON
 //! `{"error": "<what failed, in words>"}`: `400` for a body of the wrong length, `413` for a
 //! body over [`MAX_BODY_BYTES`], `404` for an unknown route, `405` for a wrong method,
 //! `408` after [`REQUEST_TIMEOUT`], and `500` (details only in the log) when the service
@@ -38,6 +38,7 @@ use tower_http::trace::TraceLayer;
 use verifier_core::time::UnixMillis;
 
 use crate::ServiceError;
+use crate::attestation::AttestationSource;
 use crate::sequencer::Sequencer;
 use crate::tsa::TimestampAuthority;
 
@@ -83,19 +84,23 @@ pub fn sequencer_app(state: Arc<SequencerState>) -> Router {
 }
 
 /// The sequencer daemon's state: the [`Sequencer`] (key pair and counter, in memory only)
-/// behind a lock, and the directory where its test CA is kept.
+/// behind a lock, whatever its [`AttestationSource`] (the stand-in test CA or `/dev/nsm`),
+/// and the directory where a stand-in's test CA is kept.
 #[derive(Debug)]
 pub struct SequencerState {
-    sequencer: Mutex<Sequencer>,
+    sequencer: Mutex<Sequencer<Box<dyn AttestationSource>>>,
     ca_dir: Option<PathBuf>,
 }
 
 impl SequencerState {
-    /// Wraps `sequencer`; when its CA renews a certificate, the CA is saved to `ca_dir`
-    /// (if given).
-    pub fn new(sequencer: Sequencer, ca_dir: Option<PathBuf>) -> Self {
+    /// Wraps `sequencer`; when its source is the stand-in and its CA renews a certificate,
+    /// the CA is saved to `ca_dir` (if given).
+    pub fn new<S: AttestationSource + 'static>(
+        sequencer: Sequencer<S>,
+        ca_dir: Option<PathBuf>,
+    ) -> Self {
         Self {
-            sequencer: Mutex::new(sequencer),
+            sequencer: Mutex::new(sequencer.boxed()),
             ca_dir,
         }
     }
@@ -132,9 +137,16 @@ impl SequencerState {
         self.lock().public_key()
     }
 
-    /// The test CA's root certificate as PEM.
-    pub fn root_pem(&self) -> String {
-        self.lock().ca().root_pem()
+    /// The stand-in test CA's root certificate as PEM; `None` when the documents come
+    /// from a real NSM (their root is AWS's).
+    pub fn root_pem(&self) -> Option<String> {
+        self.lock().source().test_ca().map(TestCa::root_pem)
+    }
+
+    /// The module id and PCR0 the documents carry.
+    pub fn measurement(&self) -> (String, Vec<u8>) {
+        let sequencer = self.lock();
+        (sequencer.module_id().to_string(), sequencer.pcr0().to_vec())
     }
 
     /// Sequences `y` at `now` and returns the NSM document; saves the CA when it renewed.
@@ -143,12 +155,15 @@ impl SequencerState {
     /// As [`Sequencer::sequence`].
     pub fn sequence(&self, y: [u8; 48], now: UnixMillis) -> Result<Vec<u8>, ServiceError> {
         let mut sequencer = self.lock();
-        let leaf_before = sequencer.ca().leaf_der().to_vec();
+        let leaf = |s: &Sequencer<Box<dyn AttestationSource>>| {
+            s.source().test_ca().map(|ca| ca.leaf_der().to_vec())
+        };
+        let leaf_before = leaf(&sequencer);
         let answer = sequencer.sequence(y, now)?;
         // Every renewal reissues the leaf, so a new leaf means the CA changed.
-        if sequencer.ca().leaf_der() != leaf_before.as_slice() {
-            if let Some(dir) = &self.ca_dir {
-                match sequencer.ca().save(dir) {
+        if leaf(&sequencer) != leaf_before {
+            if let (Some(dir), Some(ca)) = (&self.ca_dir, sequencer.source().test_ca()) {
+                match ca.save(dir) {
                     Ok(()) => {
                         tracing::info!(ca_dir = %dir.display(), "renewed and saved the test CA")
                     }
@@ -165,7 +180,7 @@ impl SequencerState {
 
     /// The sequencer, even if a thread panicked while holding it: [`Sequencer::sequence`]
     /// numbers a `y` only after its document is issued, so its state is never half-done.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sequencer> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sequencer<Box<dyn AttestationSource>>> {
         self.sequencer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -202,16 +217,20 @@ pub fn now_millis() -> Result<UnixMillis, ServiceError> {
     ))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for at most [`DRAIN_TIMEOUT`].
+/// Serves `app` on `listener` (TCP, or vsock in an enclave) until `shutdown` completes,
+/// then lets in-flight requests finish for at most [`DRAIN_TIMEOUT`].
 ///
 /// # Errors
 /// The listener's I/O error.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+pub async fn serve<L>(
+    listener: L,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
@@ -327,12 +346,9 @@ async fn public_key(State(state): State<Arc<SequencerState>>) -> Response {
         .into_response()
 }
 
-async fn root_pem(State(state): State<Arc<SequencerState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
-        state.root_pem(),
-    )
-        .into_response()
+async fn root_pem(State(state): State<Arc<SequencerState>>) -> Result<Response, AppError> {
+    let pem = state.root_pem().ok_or(AppError::NoTestRoot)?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 
 async fn sequencer_health(State(state): State<Arc<SequencerState>>) -> Json<serde_json::Value> {
@@ -395,6 +411,11 @@ enum AppError {
         /// The request's path.
         path: String,
     },
+    /// `/v1/root.pem` on a sequencer whose documents come from a real NSM.
+    #[error(
+        "no test CA root: this sequencer's documents come from the NSM and chain to the AWS Nitro Enclaves root"
+    )]
+    NoTestRoot,
     /// The service failed; the details are logged, not sent.
     #[error("internal error: {0}")]
     Service(#[from] ServiceError),
@@ -424,7 +445,7 @@ impl IntoResponse for AppError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::NoTestRoot => StatusCode::NOT_FOUND,
             Self::Service(_) | Self::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::WrongLength { .. } => StatusCode::BAD_REQUEST,
         };

@@ -8,7 +8,9 @@
 //!   RS256 JWTs in the exact Cognito ID-token shape whose username attests `hex(y)@domain`.
 //! - [`sequencer`]: [`sequencer::Sequencer`], the enclave application's core. It numbers
 //!   each new `y` and wraps the signed sequence attestation in an NSM document issued by
-//!   the stand-in test CA.
+//!   an [`attestation::AttestationSource`]: the stand-in test CA
+//!   ([`attestation::StandInNsm`]), or `/dev/nsm` in a real Nitro enclave (`enclave`, with
+//!   the cargo feature `enclave`; docs/ENCLAVE.md).
 //! - [`chain_kit`]: builds the trust descriptor (SPEC §1.6) that pins a TSA, a sequencer
 //!   and a test CA root.
 //!
@@ -21,6 +23,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod attestation;
 pub mod chain_kit;
 pub mod client;
 mod error;

@@ -4,8 +4,9 @@
 //! [`Sequencer::sequence`] gives each new `y` the next number `k` (the first is 0),
 //! signs `g = Ed25519(K_S-, "zipchain/seq/v1" ++ y ++ be64(k))`, and returns an NSM
 //! document with `public_key = K_S+` and `user_data` the 121-byte sequence attestation,
-//! issued by the stand-in test CA ([`nsm_issuer::TestCa`]), whose root a trust descriptor
-//! names. In a real Nitro enclave the same request would go to `/dev/nsm`.
+//! issued by its [`AttestationSource`]: the stand-in test CA ([`StandInNsm`] over
+//! [`nsm_issuer::TestCa`], the default), whose root a trust descriptor names, or, with the
+//! `enclave` feature in a real Nitro enclave, `/dev/nsm` (`crate::enclave::NsmDevice`).
 //!
 //! A repeated `y` gets the same `k` and, Ed25519 being deterministic, the same `g`. The
 //! document is issued afresh (same `public_key` and `user_data`, a fresh `timestamp` and
@@ -22,7 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use nsm_issuer::{DocumentRequest, PayloadEncoding, TestCa};
+use nsm_issuer::{PayloadEncoding, TestCa};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha384};
 use snapshot_fs::atomic::{self, Options};
@@ -30,6 +31,7 @@ use verifier_core::sequence::SequenceAttestation;
 use verifier_core::time::UnixMillis;
 
 use crate::ServiceError;
+use crate::attestation::{AttestationRequest, AttestationSource, StandInNsm};
 
 /// The state file's name inside the directory given to [`Sequencer::save_state`].
 pub const STATE_FILE: &str = "sequencer-state.json";
@@ -63,24 +65,25 @@ pub struct SequencedDocument {
     pub document: Vec<u8>,
 }
 
-/// The sequencer: an Ed25519 key pair, the `y → k` map, and the test CA that issues its
-/// NSM documents.
-pub struct Sequencer {
+/// The sequencer: an Ed25519 key pair, the `y → k` map, and the [`AttestationSource`]
+/// that issues its NSM documents: by default the stand-in test CA ([`StandInNsm`]); any
+/// other source (`/dev/nsm`, or a `Box<dyn AttestationSource>`) through
+/// [`Sequencer::with_source`].
+pub struct Sequencer<S = StandInNsm> {
     key: SigningKey,
-    ca: TestCa,
-    /// The document template: module id and PCRs; `public_key` is `K_S+`.
-    request: DocumentRequest,
+    /// Issues the documents: module id and PCRs are its own; `public_key` is `K_S+`.
+    source: S,
     /// `ys[k]` is the `y` numbered `k`.
     ys: Vec<[u8; 48]>,
     /// The inverse of `ys`.
     index: HashMap<[u8; 48], u64>,
 }
 
-impl std::fmt::Debug for Sequencer {
+impl<S: AttestationSource> std::fmt::Debug for Sequencer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sequencer")
             .field("public_key", &hex::encode(self.public_key()))
-            .field("module_id", &self.request.module_id)
+            .field("module_id", &self.source.module_id())
             .field("count", &self.ys.len())
             .finish_non_exhaustive()
     }
@@ -89,7 +92,8 @@ impl std::fmt::Debug for Sequencer {
 impl Sequencer {
     /// A sequencer with a fresh key pair (from the OS random source) and no attestations
     /// yet, whose documents carry `module_id` and PCR0 `pcr0` (other PCRs as
-    /// [`DocumentRequest::default_pcrs`]) and are issued by `ca`.
+    /// [`nsm_issuer::DocumentRequest::default_pcrs`]) and are issued by `ca`
+    /// (through [`StandInNsm`]).
     ///
     /// # Errors
     /// [`ServiceError::Random`] if the random source fails.
@@ -112,17 +116,7 @@ impl Sequencer {
         module_id: impl Into<String>,
         pcr0: [u8; 48],
     ) -> Self {
-        let key = SigningKey::from_bytes(&seed);
-        let mut request = DocumentRequest::new(module_id);
-        request.pcrs.insert(0, pcr0.to_vec());
-        request.public_key = Some(key.verifying_key().to_bytes().to_vec());
-        Self {
-            key,
-            ca,
-            request,
-            ys: Vec::new(),
-            index: HashMap::new(),
-        }
+        Self::from_seed_with(seed, StandInNsm::new(ca, module_id, pcr0))
     }
 
     /// Sets how the outer payload map of the next documents is encoded:
@@ -130,41 +124,12 @@ impl Sequencer {
     /// ([`PayloadEncoding`]); `Definite` gives the earlier form, so tests can make the
     /// chains of either era, or one that changes encoding midway, as real ones did.
     pub fn set_payload_encoding(&mut self, encoding: PayloadEncoding) {
-        self.request.encoding = encoding;
-    }
-
-    /// `K_S+`: the Ed25519 public key.
-    pub fn public_key(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
+        self.source.set_payload_encoding(encoding);
     }
 
     /// The test CA (its root is what the trust descriptor pins).
     pub fn ca(&self) -> &TestCa {
-        &self.ca
-    }
-
-    /// The module id written in every document.
-    pub fn module_id(&self) -> &str {
-        &self.request.module_id
-    }
-
-    /// The PCR0 written in every document.
-    pub fn pcr0(&self) -> &[u8] {
-        self.request
-            .pcrs
-            .get(&0)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    }
-
-    /// How many distinct `y` have been sequenced: the next new `y` gets this `k`.
-    pub fn count(&self) -> u64 {
-        self.ys.len() as u64
-    }
-
-    /// The `k` already given to `y`, if any.
-    pub fn lookup(&self, y: &[u8; 48]) -> Option<u64> {
-        self.index.get(y).copied()
+        self.source.ca()
     }
 
     /// A sequencer with the Ed25519 secret key `seed` that has already numbered `ys`
@@ -193,102 +158,6 @@ impl Sequencer {
             sequencer.reserve(y)?;
         }
         Ok(sequencer)
-    }
-
-    /// Numbers `y` without issuing a document: a new `y` gets the next `k`, a known one
-    /// its `k`. A later [`Sequencer::sequence`] of `y` issues the document for that `k`.
-    /// The writer's embedded stand-in logs `y` durably, then reserves, then sequences, so
-    /// that no crash can give one `k` to two `y`.
-    ///
-    /// # Errors
-    /// [`ServiceError::CounterExhausted`] after `u64::MAX` attestations.
-    pub fn reserve(&mut self, y: [u8; 48]) -> Result<u64, ServiceError> {
-        if let Some(k) = self.lookup(&y) {
-            return Ok(k);
-        }
-        let k = self.count();
-        if k == u64::MAX {
-            return Err(ServiceError::CounterExhausted {
-                count: k,
-                max: u64::MAX,
-            });
-        }
-        self.ys.push(y);
-        self.index.insert(y, k);
-        Ok(k)
-    }
-
-    /// Sequences `y = b.u ++ H(t)` at `now`: a new `y` gets the next `k`, a repeated `y`
-    /// its earlier `k` (and the same `g`) in a freshly issued document. The test CA renews
-    /// its certificates first when they would not last (`TestCa::renew_if_needed`). A new
-    /// `y` is numbered only once its document has been issued, so a failure uses up no `k`.
-    ///
-    /// # Errors
-    /// [`ServiceError::Issuer`] when the CA cannot issue at `now` (e.g. outside its root's
-    /// validity), [`ServiceError::CounterExhausted`] after `u64::MAX` attestations.
-    pub fn sequence(
-        &mut self,
-        y: [u8; 48],
-        now: UnixMillis,
-    ) -> Result<SequencedDocument, ServiceError> {
-        let (k, new) = match self.index.get(&y) {
-            Some(k) => (*k, false),
-            None => (self.count(), true),
-        };
-        if new && k == u64::MAX {
-            return Err(ServiceError::CounterExhausted {
-                count: k,
-                max: u64::MAX,
-            });
-        }
-        let g = self
-            .key
-            .sign(&SequenceAttestation::signed_message(&y, k))
-            .to_bytes();
-        let attestation = SequenceAttestation { y, k, g };
-        let mut request = self.request.clone();
-        request.user_data = Some(attestation.encode().to_vec());
-        let document = self.ca.issue(&request, now)?;
-        if new {
-            self.ys.push(y);
-            self.index.insert(y, k);
-        }
-        Ok(SequencedDocument {
-            k,
-            attestation,
-            document,
-        })
-    }
-
-    /// Writes the key, module id, PCR0 and every sequenced `y` to `dir/`[`STATE_FILE`]
-    /// (directory created if needed; JSON, mode 0600, atomically: temporary file, fsync,
-    /// rename, fsync of the directory). For the writer's embedded stand-in only. The
-    /// whole file is rewritten each time: about 100 bytes per sequenced block.
-    ///
-    /// # Errors
-    /// [`ServiceError::Io`] when the directory or file cannot be written.
-    pub fn save_state(&self, dir: &Path) -> Result<(), ServiceError> {
-        let state = State {
-            zipchain_sequencer_state: STATE_VERSION,
-            seed: hex::encode(self.key.to_bytes()),
-            public_key: hex::encode(self.public_key()),
-            module_id: self.request.module_id.clone(),
-            pcr0: hex::encode(self.pcr0()),
-            ys: self.ys.iter().map(hex::encode).collect(),
-        };
-        let json = serde_json::to_vec_pretty(&state).map_err(|e| ServiceError::Io {
-            path: dir.join(STATE_FILE),
-            reason: format!("cannot encode the state: {e}"),
-        })?;
-        atomic::create_dir(dir).map_err(|e| ServiceError::io(dir, &e))?;
-        let path = dir.join(STATE_FILE);
-        let private = Options {
-            private: true,
-            ..Options::default()
-        };
-        atomic::write_atomic_with(&path, &json, private)
-            .map_err(|e| ServiceError::io(&path, &e))?;
-        Ok(())
     }
 
     /// Whether `dir` holds a state written by [`Sequencer::save_state`].
@@ -342,6 +211,178 @@ impl Sequencer {
             sequencer.ys.push(y);
         }
         Ok(sequencer)
+    }
+}
+
+impl<S: AttestationSource> Sequencer<S> {
+    /// A sequencer with a fresh key pair (from the OS random source) and no attestations
+    /// yet, whose documents `source` issues (with its own module id and PCRs).
+    ///
+    /// # Errors
+    /// [`ServiceError::Random`] if the random source fails.
+    pub fn with_source(source: S) -> Result<Self, ServiceError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| ServiceError::Random {
+            reason: e.to_string(),
+        })?;
+        Ok(Self::from_seed_with(seed, source))
+    }
+
+    /// As [`Sequencer::with_source`] with the Ed25519 secret key `seed`.
+    pub fn from_seed_with(seed: [u8; 32], source: S) -> Self {
+        Self {
+            key: SigningKey::from_bytes(&seed),
+            source,
+            ys: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// The source that issues the documents.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// This sequencer with its source boxed, so that code serving either source (the
+    /// stand-in or `/dev/nsm`) holds one type.
+    pub fn boxed(self) -> Sequencer<Box<dyn AttestationSource>>
+    where
+        S: 'static,
+    {
+        Sequencer {
+            key: self.key,
+            source: Box::new(self.source),
+            ys: self.ys,
+            index: self.index,
+        }
+    }
+
+    /// `K_S+`: the Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// The module id written in every document.
+    pub fn module_id(&self) -> &str {
+        self.source.module_id()
+    }
+
+    /// The PCR0 written in every document.
+    pub fn pcr0(&self) -> &[u8] {
+        self.source.pcr0()
+    }
+
+    /// How many distinct `y` have been sequenced: the next new `y` gets this `k`.
+    pub fn count(&self) -> u64 {
+        self.ys.len() as u64
+    }
+
+    /// The `k` already given to `y`, if any.
+    pub fn lookup(&self, y: &[u8; 48]) -> Option<u64> {
+        self.index.get(y).copied()
+    }
+
+    /// Numbers `y` without issuing a document: a new `y` gets the next `k`, a known one
+    /// its `k`. A later [`Sequencer::sequence`] of `y` issues the document for that `k`.
+    /// The writer's embedded stand-in logs `y` durably, then reserves, then sequences, so
+    /// that no crash can give one `k` to two `y`.
+    ///
+    /// # Errors
+    /// [`ServiceError::CounterExhausted`] after `u64::MAX` attestations.
+    pub fn reserve(&mut self, y: [u8; 48]) -> Result<u64, ServiceError> {
+        if let Some(k) = self.lookup(&y) {
+            return Ok(k);
+        }
+        let k = self.count();
+        if k == u64::MAX {
+            return Err(ServiceError::CounterExhausted {
+                count: k,
+                max: u64::MAX,
+            });
+        }
+        self.ys.push(y);
+        self.index.insert(y, k);
+        Ok(k)
+    }
+
+    /// Sequences `y = b.u ++ H(t)` at `now`: a new `y` gets the next `k`, a repeated `y`
+    /// its earlier `k` (and the same `g`) in a freshly issued document. The stand-in's test
+    /// CA renews its certificates first when they would not last (`TestCa::renew_if_needed`).
+    /// A new `y` is numbered only once its document has been issued, so a failure uses up
+    /// no `k`.
+    ///
+    /// # Errors
+    /// The source's error: [`ServiceError::Issuer`] when the test CA cannot issue at `now`
+    /// (e.g. outside its root's validity); [`ServiceError::CounterExhausted`] after
+    /// `u64::MAX` attestations.
+    pub fn sequence(
+        &mut self,
+        y: [u8; 48],
+        now: UnixMillis,
+    ) -> Result<SequencedDocument, ServiceError> {
+        let (k, new) = match self.index.get(&y) {
+            Some(k) => (*k, false),
+            None => (self.count(), true),
+        };
+        if new && k == u64::MAX {
+            return Err(ServiceError::CounterExhausted {
+                count: k,
+                max: u64::MAX,
+            });
+        }
+        let g = self
+            .key
+            .sign(&SequenceAttestation::signed_message(&y, k))
+            .to_bytes();
+        let attestation = SequenceAttestation { y, k, g };
+        let public_key = self.public_key();
+        let user_data = attestation.encode();
+        let request = AttestationRequest {
+            public_key: &public_key,
+            user_data: &user_data,
+            nonce: None,
+        };
+        let document = self.source.attest(request, now)?;
+        if new {
+            self.ys.push(y);
+            self.index.insert(y, k);
+        }
+        Ok(SequencedDocument {
+            k,
+            attestation,
+            document,
+        })
+    }
+
+    /// Writes the key, module id, PCR0 and every sequenced `y` to `dir/`[`STATE_FILE`]
+    /// (directory created if needed; JSON, mode 0600, atomically: temporary file, fsync,
+    /// rename, fsync of the directory). For the writer's embedded stand-in only. The
+    /// whole file is rewritten each time: about 100 bytes per sequenced block.
+    ///
+    /// # Errors
+    /// [`ServiceError::Io`] when the directory or file cannot be written.
+    pub fn save_state(&self, dir: &Path) -> Result<(), ServiceError> {
+        let state = State {
+            zipchain_sequencer_state: STATE_VERSION,
+            seed: hex::encode(self.key.to_bytes()),
+            public_key: hex::encode(self.public_key()),
+            module_id: self.module_id().to_string(),
+            pcr0: hex::encode(self.pcr0()),
+            ys: self.ys.iter().map(hex::encode).collect(),
+        };
+        let json = serde_json::to_vec_pretty(&state).map_err(|e| ServiceError::Io {
+            path: dir.join(STATE_FILE),
+            reason: format!("cannot encode the state: {e}"),
+        })?;
+        atomic::create_dir(dir).map_err(|e| ServiceError::io(dir, &e))?;
+        let path = dir.join(STATE_FILE);
+        let private = Options {
+            private: true,
+            ..Options::default()
+        };
+        atomic::write_atomic_with(&path, &json, private)
+            .map_err(|e| ServiceError::io(&path, &e))?;
+        Ok(())
     }
 }
 

@@ -275,7 +275,7 @@ async fn concurrent_requests_get_distinct_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let state = sequencer_state(dir.path());
     let app = sequencer_app(state.clone());
-    let root_pem = state.root_pem();
+    let root_pem = state.root_pem().unwrap();
     let tasks: Vec<_> = (0..8u8)
         .map(|i| {
             let app = app.clone();
@@ -383,7 +383,7 @@ async fn a_stale_ca_is_renewed_and_saved_keeping_its_root() {
     let state = sequencer_state(dir.path());
     assert_eq!(root(dir.path()), old_root);
     assert_ne!(leaf(dir.path()), old_leaf);
-    assert_eq!(state.root_pem(), old_root);
+    assert_eq!(state.root_pem(), Some(old_root));
 
     // While serving: the leaf the CA holds in memory is stale when a request comes.
     let dir = tempfile::tempdir().unwrap();
