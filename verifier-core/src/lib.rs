@@ -37,6 +37,7 @@ pub mod snapshot;
 mod text;
 pub mod time;
 pub mod timestamp;
+pub mod tlog;
 pub mod triple;
 pub mod trust;
 pub mod verdict;

@@ -1,0 +1,132 @@
+//! The checkpoint body of a zipchain main chain (SPEC §9.2, C2SP tlog-checkpoint):
+//! `zipchain/<hex genesis>\n<n>\n<base64 root>\n`, with no extension lines.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::tree::LogHash;
+use crate::hash::Hash32;
+
+/// The origin line of the chain whose genesis block hash is `genesis`.
+pub fn origin(genesis: &Hash32) -> String {
+    format!("zipchain/{genesis}")
+}
+
+/// A checkpoint: the log's origin, its size and its root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The origin line.
+    pub origin: String,
+    /// The number of entries, `n = h + 1`.
+    pub size: u64,
+    /// The SHA-256 root of the tree of the `n` entries.
+    pub root: LogHash,
+}
+
+/// Why a note's text is not a checkpoint body.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    /// Not three lines: origin, size, root.
+    #[error("a checkpoint body is three lines (origin, size, root), got {lines}")]
+    Lines {
+        /// How many lines there were.
+        lines: usize,
+    },
+    /// The size is not a decimal number without leading zeros.
+    #[error("the size {0:?} is not a decimal number without leading zeros")]
+    Size(String),
+    /// The root is not the standard padded base64 of 32 bytes.
+    #[error("the root {0:?} is not the standard base64 of 32 bytes")]
+    Root(String),
+    /// The origin is empty.
+    #[error("the origin line is empty")]
+    Origin,
+}
+
+impl Checkpoint {
+    /// The body: three lines, each ending in `\n`.
+    pub fn to_body(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            STANDARD.encode(self.root)
+        )
+    }
+
+    /// Reads a checkpoint body strictly: exactly three lines, each ending in `\n`.
+    ///
+    /// # Errors
+    /// [`CheckpointError`] naming what is wrong.
+    pub fn parse(body: &str) -> Result<Self, CheckpointError> {
+        let lines: Vec<&str> = body
+            .strip_suffix('\n')
+            .unwrap_or(body)
+            .split('\n')
+            .collect();
+        if !body.ends_with('\n') || lines.len() != 3 {
+            return Err(CheckpointError::Lines { lines: lines.len() });
+        }
+        let (origin, size, root) = (lines[0], lines[1], lines[2]);
+        if origin.is_empty() {
+            return Err(CheckpointError::Origin);
+        }
+        let canonical = !size.is_empty()
+            && size.bytes().all(|b| b.is_ascii_digit())
+            && (size == "0" || !size.starts_with('0'));
+        let size_value = size
+            .parse::<u64>()
+            .ok()
+            .filter(|_| canonical)
+            .ok_or_else(|| CheckpointError::Size(size.to_owned()))?;
+        let root_value: LogHash = STANDARD
+            .decode(root)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| CheckpointError::Root(root.to_owned()))?;
+        Ok(Self {
+            origin: origin.to_owned(),
+            size: size_value,
+            root: root_value,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_round_trips_and_bad_bodies_are_named() {
+        let c = Checkpoint {
+            origin: origin(&Hash32([0xab; 32])),
+            size: 17,
+            root: [7; 32],
+        };
+        let body = c.to_body();
+        assert!(body.starts_with(&format!("zipchain/{}\n17\n", "ab".repeat(32))));
+        assert_eq!(Checkpoint::parse(&body), Ok(c.clone()));
+        let root = STANDARD.encode([7u8; 32]);
+        for (bad, what) in [
+            (format!("o\n17\n{root}"), "lines"),
+            (format!("o\n17\n{root}\next\n"), "lines"),
+            (format!("o\n017\n{root}\n"), "size"),
+            (format!("o\n+17\n{root}\n"), "size"),
+            (format!("o\n\n{root}\n"), "size"),
+            ("o\n17\nAAAA\n".to_owned(), "root"),
+            (format!("o\n17\n{}\n", root.trim_end_matches('=')), "root"),
+            (format!("\n17\n{root}\n"), "origin"),
+        ] {
+            let err = Checkpoint::parse(&bad).unwrap_err();
+            let named = match err {
+                CheckpointError::Lines { .. } => "lines",
+                CheckpointError::Size(_) => "size",
+                CheckpointError::Root(_) => "root",
+                CheckpointError::Origin => "origin",
+            };
+            assert_eq!(named, what, "{bad:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Finality that travels (SPEC §9): the main-chain log, its checkpoints and the signed
+//! notes that carry them, in the C2SP formats (`tlog-checkpoint`, `signed-note`,
+//! `tlog-cosignature`) so that existing witnesses and tools work.
+//!
+//! `tree` is the log's SHA-256 Merkle tree with its inclusion and consistency proofs;
+//! `note` the signed notes, verifier keys, Ed25519 note signatures and cosignatures;
+//! `checkpoint` the checkpoint body of a zipchain main chain.
+
+pub mod checkpoint;
+pub mod note;
+pub mod tree;
