@@ -156,7 +156,7 @@ test('a wrong chain.json: another chain, other keys, or no descriptor at all', (
     summary(checkCertificate(certText, keys)).failed.slice(0, 2),
     ['lower_timestamp', 'upper_timestamp'],
   );
-  for (const bad of ['', '{', '{}', JSON.stringify({ ...chain(), extra: 1 }), JSON.stringify({ ...chain(), zipchain_chain: 2 })]) {
+  for (const bad of ['', '{', '{}', JSON.stringify({ ...chain(), extra: 1 }), JSON.stringify({ ...chain(), zipchain_chain: 3 })]) {
     const v = checkCertificate(certText, bad);
     assertCheckShape(v);
     assert.deepEqual(summary(v), { ran: ['trust_descriptor'], failed: ['trust_descriptor'] }, bad);

@@ -42,6 +42,31 @@ pub struct Certificate {
     pub not_before: u64,
     /// `upper.iat`, Unix seconds.
     pub not_after: u64,
+    /// Version 2 (SPEC §9.5): the block's place on the main chain, under a cosigned
+    /// checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_chain: Option<CertificateMainChain>,
+}
+
+/// The `main_chain` member of a certificate v2 (SPEC §9.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateMainChain {
+    /// The checkpoint as a signed note, with its cosignatures.
+    pub checkpoint: String,
+    /// The block's entry in the main-chain log: its height.
+    pub leaf_index: u64,
+    /// The RFC 9162 inclusion proof of the entry (SHA-256 nodes, hex).
+    pub path: Vec<String>,
+}
+
+/// What a passed `main_chain_proof` rests on (SPEC §9.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MainChainProof {
+    /// How many of the descriptor's witnesses vouched.
+    pub witnesses: usize,
+    /// The descriptor's quorum.
+    pub quorum: usize,
 }
 
 /// The `chain` member of a certificate.
@@ -275,6 +300,7 @@ pub fn certificate_for(
         },
         not_before: prev.iat.0,
         not_after: entry.iat.0,
+        main_chain: None,
     })
 }
 
@@ -353,9 +379,14 @@ pub type CheckOutcome = crate::verdict::Check;
 pub struct CertificateVerdict {
     /// Every check passed.
     pub valid: bool,
-    /// Whether main-chain position was checked against a snapshot. When `false`,
-    /// `valid` says nothing about whether the block is on the main chain.
+    /// Whether main-chain position was checked (against a snapshot, or by a certificate
+    /// v2's passed `main_chain_proof`). When `false`, `valid` says nothing about whether
+    /// the block is on the main chain.
     pub main_chain_checked: bool,
+    /// When a certificate v2's `main_chain_proof` passed: how many witnesses vouched,
+    /// and the quorum (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_chain_proof: Option<MainChainProof>,
     /// Whether the transaction's position within the block (`inclusion.leaf_index` and
     /// `inclusion.tree_size`) was checked against the block's batch from a snapshot. When
     /// `false`, `valid` proves that the transaction is in the block but not where: several
@@ -436,6 +467,7 @@ fn check(
     let mut v = CertificateVerdict {
         valid: false,
         main_chain_checked: false,
+        main_chain_proof: None,
         position_checked: false,
         checks: Vec::new(),
         tx: None,
@@ -466,7 +498,10 @@ fn check(
         &mut v,
         "format",
         true,
-        "certificate version 1, well formed".to_owned(),
+        format!(
+            "certificate version {}, well formed",
+            cert.zipchain_certificate
+        ),
     );
 
     let chain_ok = cert.chain.genesis == auditor.genesis().to_hex()
@@ -728,6 +763,19 @@ fn check(
     if cert.height == 0 && audit.is_none() {
         push(&mut v, "main_chain", false, GENESIS.to_owned());
     }
+    // A v2 certificate without a snapshot: its cosigned checkpoint (SPEC §9.5). With a
+    // snapshot it is checked as in §3.
+    if let (Some(main_chain), None) = (&cert.main_chain, audit) {
+        let entry = crate::tlog::tree::entry(&block_hash, &upper_hash);
+        match check_main_chain_proof(main_chain, &entry, cert.height, auditor) {
+            Ok((detail, proof)) => {
+                v.main_chain_checked = true;
+                v.main_chain_proof = Some(proof);
+                push(&mut v, "main_chain_proof", true, detail);
+            }
+            Err(reason) => push(&mut v, "main_chain_proof", false, reason),
+        }
+    }
     if let Some(audit) = audit {
         v.main_chain_checked = true;
         let on_main = audit.at_height(cert.height);
@@ -782,6 +830,112 @@ fn check(
     }
     v.valid = v.checks.iter().all(|c| c.ok);
     v
+}
+
+/// Makes `cert` a certificate v2 (SPEC §9.5) under the cosigned checkpoint `note`:
+/// its `main_chain` carries the note and the inclusion proof of the block's entry in
+/// the tree of the checkpoint's size, made from `leaves` (the log of the main chain the
+/// audit found, [`crate::tlog::log::leaves`]), which must have the checkpoint's root.
+///
+/// # Errors
+/// A message when the note is not a checkpoint, the height is not below its size, or
+/// the log does not have its root.
+pub fn attach_main_chain(
+    cert: &mut Certificate,
+    note: &str,
+    leaves: &[crate::tlog::tree::LogHash],
+) -> Result<(), String> {
+    use crate::tlog::{checkpoint::Checkpoint, note::Note, tree};
+    let parsed = Note::parse(note).map_err(|e| format!("checkpoint: {e}"))?;
+    let checkpoint = Checkpoint::parse(&parsed.text).map_err(|e| format!("checkpoint: {e}"))?;
+    let size = usize::try_from(checkpoint.size)
+        .ok()
+        .filter(|&n| n <= leaves.len())
+        .ok_or_else(|| {
+            format!(
+                "the checkpoint's size {} is above the main chain's {} entries",
+                checkpoint.size,
+                leaves.len()
+            )
+        })?;
+    if tree::root(&leaves[..size]) != checkpoint.root {
+        return Err("the checkpoint's root is not the tree of this main chain".to_owned());
+    }
+    let path = tree::inclusion_proof(&leaves[..size], cert.height).map_err(|e| e.to_string())?;
+    cert.zipchain_certificate = 2;
+    cert.main_chain = Some(CertificateMainChain {
+        checkpoint: note.to_owned(),
+        leaf_index: cert.height,
+        path: path.iter().map(hex::encode).collect(),
+    });
+    Ok(())
+}
+
+/// SPEC §9.5's `main_chain_proof`: the checkpoint is the chain's, a quorum of the
+/// descriptor's witnesses cosigned it (and the log key's signature, if any, verifies),
+/// `leaf_index == height < n`, and the inclusion proof leads from the block's log entry
+/// to the checkpoint's root.
+fn check_main_chain_proof(
+    main_chain: &CertificateMainChain,
+    entry: &[u8; 64],
+    height: u64,
+    auditor: &Auditor,
+) -> Result<(String, MainChainProof), String> {
+    use crate::tlog::{checkpoint, policy, tree};
+    let policy = auditor.witnesses().ok_or_else(|| {
+        "the trust descriptor names no witnesses, so no checkpoint can count".to_owned()
+    })?;
+    let origin = checkpoint::origin(&auditor.genesis());
+    let cosigned =
+        policy::check_cosigned(&main_chain.checkpoint, &origin, auditor.log_key(), policy)
+            .map_err(|e| format!("checkpoint: {e}"))?;
+    let size = cosigned.checkpoint.size;
+    if main_chain.leaf_index != height {
+        return Err(format!(
+            "main_chain.leaf_index is {}, but the certificate's height is {height}",
+            main_chain.leaf_index
+        ));
+    }
+    if height >= size {
+        return Err(format!(
+            "height {height} is not below the checkpoint's size {size}"
+        ));
+    }
+    let path = main_chain
+        .path
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let bytes = hex::decode(h)
+                .ok()
+                .filter(|_| h.bytes().all(|b| !b.is_ascii_uppercase()));
+            bytes
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| format!("main_chain.path[{i}] is not 64 lowercase hex digits"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    tree::verify_inclusion(
+        &tree::leaf_hash(entry),
+        height,
+        size,
+        &path,
+        &cosigned.checkpoint.root,
+    )
+    .map_err(|e| format!("the block's entry is not in the checkpoint's tree: {e}"))?;
+    let proof = MainChainProof {
+        witnesses: cosigned.witnesses.len(),
+        quorum: cosigned.quorum,
+    };
+    Ok((
+        format!(
+            "FINAL on the main chain at height {height} ({} of {} witnesses: {}; quorum {})",
+            proof.witnesses,
+            policy.keys().len(),
+            cosigned.witnesses.join(", "),
+            proof.quorum
+        ),
+        proof,
+    ))
 }
 
 /// Where a transaction is in the block's batch.
@@ -865,11 +1019,15 @@ fn parse(json: &str) -> Result<Parsed, String> {
         // from_slice: the reader the JWT and trust-descriptor parsers use, so the wasm
         // module holds one instance of serde_json's deserializer (issue #5).
         serde_json::from_slice(json.as_bytes()).map_err(|e| format!("not a certificate: {e}"))?;
-    if cert.zipchain_certificate != 1 {
-        return Err(format!(
-            "certificate version {}, expected 1",
-            cert.zipchain_certificate
-        ));
+    match (cert.zipchain_certificate, &cert.main_chain) {
+        (1, None) | (2, Some(_)) => {}
+        (1, Some(_)) => {
+            return Err("main_chain needs \"zipchain_certificate\": 2".to_owned());
+        }
+        (2, None) => return Err("a certificate version 2 has main_chain".to_owned()),
+        (other, _) => {
+            return Err(format!("certificate version {other}, expected 1 or 2"));
+        }
     }
     lower_hex("chain.genesis", &cert.chain.genesis, Some(32))?;
     lower_hex("chain.sequencer_key", &cert.chain.sequencer_key, Some(32))?;

@@ -43,9 +43,26 @@ use crate::nsm::NsmPolicy;
 use crate::sequence::{SequenceError, SequencerKey};
 use crate::text::{bounded, bounded_reason};
 use crate::timestamp::{Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse};
+use crate::tlog::checkpoint::origin;
+use crate::tlog::note::{ALG_ED25519, VerifierKey};
+use crate::tlog::policy::{PolicyError, WitnessPolicy};
 
-/// The descriptor format version this crate reads and writes.
+/// The descriptor format version this crate writes for a chain without a log key
+/// or witnesses.
 pub const TRUST_DESCRIPTOR_VERSION: u64 = 1;
+
+/// The descriptor format version with `log_key` and `witnesses` (SPEC §9.4).
+pub const TRUST_DESCRIPTOR_VERSION_2: u64 = 2;
+
+/// The `witnesses` section of a descriptor v2, as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesTrust {
+    /// The witnesses' verifier keys (cosignature/v1, 0x04).
+    pub keys: Vec<String>,
+    /// How many distinct witnesses must vouch.
+    pub quorum: u64,
+}
 
 /// The number of PCRs an NSM reports (indices `0..=31`).
 pub const PCR_COUNT: usize = 32;
@@ -90,6 +107,10 @@ struct Wire {
     timestamp: TimestampTrust,
     #[serde(default)]
     nitro: NitroTrust,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    witnesses: Option<WitnessesTrust>,
 }
 
 /// A checked trust descriptor (SPEC §1.6). Read one with [`TrustDescriptor::from_json`],
@@ -108,6 +129,16 @@ pub struct TrustDescriptor {
     root_der: Option<Vec<u8>>,
     /// `nitro.pcrs`, decoded.
     pcrs: BTreeMap<u8, Vec<u8>>,
+    /// The v2 fields (SPEC §9.4), `None` in a v1 descriptor.
+    v2: Option<V2>,
+}
+
+/// What `"zipchain_chain": 2` adds: the log key and the witness policy, as written and
+/// as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct V2 {
+    log_key: Option<(String, VerifierKey)>,
+    witnesses: Option<(WitnessesTrust, WitnessPolicy)>,
 }
 
 impl PartialEq for TrustDescriptor {
@@ -117,6 +148,7 @@ impl PartialEq for TrustDescriptor {
             && self.sequencer_key == other.sequencer_key
             && self.timestamp == other.timestamp
             && self.nitro == other.nitro
+            && self.v2 == other.v2
     }
 }
 
@@ -150,14 +182,82 @@ impl TrustDescriptor {
             jwks,
             root_der,
             pcrs,
+            v2: None,
         };
         // Fail now, not at first use, if the timestamp policy is unusable.
         descriptor.timestamp_verifier()?;
         Ok(descriptor)
     }
 
+    /// The same descriptor as a v2 (SPEC §9.4) with the writer's log key (a signed-note
+    /// verifier key of algorithm 0x01 named by the chain's origin, `zipchain/<genesis>`)
+    /// and, optionally, a witness policy.
+    ///
+    /// # Errors
+    /// [`TrustError::LogKey`] or [`TrustError::Witnesses`].
+    pub fn with_checkpoints(
+        self,
+        log_key: Option<String>,
+        witnesses: Option<WitnessesTrust>,
+    ) -> Result<Self, TrustError> {
+        let origin = origin(&self.genesis);
+        let log_key = log_key
+            .map(|text| {
+                let key = VerifierKey::parse(&text).map_err(|e| TrustError::LogKey {
+                    reason: e.to_string(),
+                })?;
+                if key.algorithm() != ALG_ED25519 {
+                    return Err(TrustError::LogKey {
+                        reason: "not an Ed25519 note key (algorithm 0x01)".to_owned(),
+                    });
+                }
+                if key.name() != origin {
+                    return Err(TrustError::LogKey {
+                        reason: format!(
+                            "named {:?}, not the chain's origin {origin:?}",
+                            key.name()
+                        ),
+                    });
+                }
+                Ok((text, key))
+            })
+            .transpose()?;
+        let witnesses = witnesses
+            .map(|w| {
+                WitnessPolicy::new(&w.keys, w.quorum)
+                    .map(|policy| (w, policy))
+                    .map_err(TrustError::Witnesses)
+            })
+            .transpose()?;
+        Ok(Self {
+            v2: Some(V2 { log_key, witnesses }),
+            ..self
+        })
+    }
+
+    /// The descriptor's version: 2 when it has the v2 fields (even if both are absent,
+    /// as written), else 1.
+    pub fn version(&self) -> u64 {
+        if self.v2.is_some() {
+            TRUST_DESCRIPTOR_VERSION_2
+        } else {
+            TRUST_DESCRIPTOR_VERSION
+        }
+    }
+
+    /// The writer's log key (SPEC §9.4), when the descriptor names it.
+    pub fn log_key(&self) -> Option<&VerifierKey> {
+        self.v2.as_ref()?.log_key.as_ref().map(|(_, k)| k)
+    }
+
+    /// The witness policy (SPEC §9.4), when the descriptor names witnesses.
+    pub fn witnesses(&self) -> Option<&WitnessPolicy> {
+        self.v2.as_ref()?.witnesses.as_ref().map(|(_, p)| p)
+    }
+
     /// Reads `chain.json`: strict JSON (no duplicate member names), no unknown fields,
-    /// `zipchain_chain` equal to 1, every value checked.
+    /// `zipchain_chain` 1 or 2 (only 2 may carry `log_key` and `witnesses`), every value
+    /// checked.
     ///
     /// # Errors
     /// A [`TrustError`] naming the first problem.
@@ -246,12 +346,23 @@ impl TryFrom<Wire> for TrustDescriptor {
     type Error = TrustError;
 
     fn try_from(wire: Wire) -> Result<Self, TrustError> {
-        if wire.zipchain_chain != TRUST_DESCRIPTOR_VERSION {
-            return Err(TrustError::Version {
-                got: wire.zipchain_chain,
-                expected: TRUST_DESCRIPTOR_VERSION,
-            });
-        }
+        let v2 = match wire.zipchain_chain {
+            TRUST_DESCRIPTOR_VERSION => {
+                if wire.log_key.is_some() || wire.witnesses.is_some() {
+                    return Err(TrustError::Json {
+                        reason: "log_key and witnesses need \"zipchain_chain\": 2".to_owned(),
+                    });
+                }
+                false
+            }
+            TRUST_DESCRIPTOR_VERSION_2 => true,
+            got => {
+                return Err(TrustError::Version {
+                    got,
+                    expected: TRUST_DESCRIPTOR_VERSION,
+                });
+            }
+        };
         let genesis = Hash32::from_hex(&wire.genesis).map_err(|_| TrustError::Genesis {
             got: bounded(&wire.genesis),
         })?;
@@ -265,18 +376,33 @@ impl TryFrom<Wire> for TrustDescriptor {
                 other => other,
             })
         })?;
-        Self::new(genesis, sequencer_key, wire.timestamp, wire.nitro)
+        let descriptor = Self::new(genesis, sequencer_key, wire.timestamp, wire.nitro)?;
+        if v2 {
+            descriptor.with_checkpoints(wire.log_key, wire.witnesses)
+        } else {
+            Ok(descriptor)
+        }
     }
 }
 
 impl From<TrustDescriptor> for Wire {
     fn from(d: TrustDescriptor) -> Self {
+        let version = d.version();
+        let (log_key, witnesses) = match d.v2 {
+            Some(v2) => (
+                v2.log_key.map(|(text, _)| text),
+                v2.witnesses.map(|(written, _)| written),
+            ),
+            None => (None, None),
+        };
         Self {
-            zipchain_chain: TRUST_DESCRIPTOR_VERSION,
+            zipchain_chain: version,
             genesis: d.genesis.to_hex(),
             sequencer_key: d.sequencer_key.to_hex(),
             timestamp: d.timestamp,
             nitro: d.nitro,
+            log_key,
+            witnesses,
         }
     }
 }
@@ -383,8 +509,17 @@ pub enum TrustError {
         /// What the parser found.
         reason: String,
     },
-    /// `zipchain_chain` is not the supported version.
-    #[error("zipchain_chain is {got}, expected {expected}")]
+    /// `log_key` is not the chain's Ed25519 note verifier key.
+    #[error("log_key: {reason}")]
+    LogKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `witnesses` is unusable.
+    #[error("{0}")]
+    Witnesses(PolicyError),
+    /// `zipchain_chain` is not a supported version.
+    #[error("zipchain_chain is {got}, expected {expected} or 2")]
     Version {
         /// The version written.
         got: u64,

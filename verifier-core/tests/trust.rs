@@ -75,7 +75,7 @@ mod vectors {
         let via_serde: TrustDescriptor = serde_json::from_str(CHAIN_JSON).unwrap();
         assert_eq!(via_serde, d);
         let mut bad = chain_value();
-        bad["zipchain_chain"] = json!(2);
+        bad["zipchain_chain"] = json!(3);
         assert!(serde_json::from_value::<TrustDescriptor>(bad).is_err());
     }
 
@@ -99,7 +99,7 @@ mod vectors {
     #[test]
     fn wrong_version_and_bad_values_are_rejected() {
         let cases: Vec<(&str, Edit)> = vec![
-            ("version 2", Box::new(|v| v["zipchain_chain"] = json!(2))),
+            ("version 3", Box::new(|v| v["zipchain_chain"] = json!(3))),
             ("version 0", Box::new(|v| v["zipchain_chain"] = json!(0))),
             (
                 "version string",
@@ -181,12 +181,13 @@ mod vectors {
             edit(&mut v);
             assert!(parse(&v).is_err(), "{what} was accepted");
         }
+        // SPEC v2 §9.4: version 2 is read too (with or without its two fields).
         let mut v = chain_value();
-        v["zipchain_chain"] = json!(2);
+        v["zipchain_chain"] = json!(3);
         assert_eq!(
             parse(&v).unwrap_err(),
             TrustError::Version {
-                got: 2,
+                got: 3,
                 expected: 1
             }
         );

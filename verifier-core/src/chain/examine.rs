@@ -77,6 +77,8 @@ pub struct Auditor {
     nsm: NsmVerifier,
     sequencer: SequencerKey,
     pub(super) seed: HashSeed,
+    /// The writer's log key and the witness policy of a descriptor v2 (SPEC §9.4).
+    checkpoints: (Option<VerifierKey>, Option<WitnessPolicy>),
 }
 
 impl Auditor {
@@ -91,7 +93,18 @@ impl Auditor {
             nsm: NsmVerifier::new(trust.nsm_policy()?).map_err(TrustError::Nitro)?,
             sequencer: trust.sequencer_key(),
             seed: HashSeed::random(),
+            checkpoints: (trust.log_key().cloned(), trust.witnesses().cloned()),
         })
+    }
+
+    /// The writer's log key of a descriptor v2 (SPEC §9.4), when it names one.
+    pub fn log_key(&self) -> Option<&VerifierKey> {
+        self.checkpoints.0.as_ref()
+    }
+
+    /// The witness policy of a descriptor v2 (SPEC §9.4), when it names witnesses.
+    pub fn witnesses(&self) -> Option<&WitnessPolicy> {
+        self.checkpoints.1.as_ref()
     }
 
     /// The same auditor with the hash maps of [`Auditor::audit`] under `seed`

@@ -39,6 +39,8 @@ use crate::sequence::{SequencerKey, check};
 use crate::snapshot::{ObjectKind, Snapshot};
 use crate::time::{UnixMillis, UnixSeconds};
 use crate::timestamp::TimestampVerifier;
+use crate::tlog::note::VerifierKey;
+use crate::tlog::policy::WitnessPolicy;
 use crate::trust::{TrustDescriptor, TrustError};
 
 pub use crate::triple::CLOCK_SKEW_MS;

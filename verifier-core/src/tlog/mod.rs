@@ -4,8 +4,12 @@
 //!
 //! `tree` is the log's SHA-256 Merkle tree with its inclusion and consistency proofs;
 //! `note` the signed notes, verifier keys, Ed25519 note signatures and cosignatures;
-//! `checkpoint` the checkpoint body of a zipchain main chain.
+//! `checkpoint` the checkpoint body of a zipchain main chain; `log` the log of an
+//! audit's main chain; `policy` the witness
+//! policy and the check of a cosigned checkpoint under it.
 
 pub mod checkpoint;
+pub mod log;
 pub mod note;
+pub mod policy;
 pub mod tree;

@@ -209,6 +209,33 @@ pub fn cosigned_message(time: u64, text: &str) -> String {
     format!("cosignature/v1\ntime {time}\n{text}")
 }
 
+/// The signature line of `name`'s Ed25519 note key `key` over `text` (algorithm 0x01).
+pub fn sign_ed25519(text: &str, name: &str, key: &ed25519_dalek::SigningKey) -> SignatureLine {
+    use ed25519_dalek::Signer as _;
+    SignatureLine {
+        name: name.to_owned(),
+        id: key_id(name, ALG_ED25519, key.verifying_key().as_bytes()),
+        signature: key.sign(text.as_bytes()).to_bytes().to_vec(),
+    }
+}
+
+/// The tlog-cosignature/v1 line of witness `name` with key `key` over the checkpoint
+/// `text` at `time` (Unix seconds): `key id ++ be64(time) ++ signature`.
+pub fn cosign_v1(
+    text: &str,
+    name: &str,
+    key: &ed25519_dalek::SigningKey,
+    time: u64,
+) -> SignatureLine {
+    use ed25519_dalek::Signer as _;
+    let signature = key.sign(cosigned_message(time, text).as_bytes());
+    SignatureLine {
+        name: name.to_owned(),
+        id: key_id(name, ALG_COSIGNATURE_V1, key.verifying_key().as_bytes()),
+        signature: [&time.to_be_bytes()[..], &signature.to_bytes()].concat(),
+    }
+}
+
 /// One signature line of a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureLine {

@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::Check;
 use super::audit::load_auditor;
 use crate::block::Block;
-use crate::certificate::{CertificateVerdict, check_certificate, check_certificate_with_snapshot};
+use crate::certificate::{
+    CertificateVerdict, MainChainProof, check_certificate, check_certificate_with_snapshot,
+};
 use crate::chain::HashSeed;
 use crate::snapshot::Snapshot;
 
@@ -28,6 +30,7 @@ pub fn check(
             return CertificateVerdict {
                 valid: false,
                 main_chain_checked: false,
+                main_chain_proof: None,
                 position_checked: false,
                 checks: vec![check],
                 tx: None,
@@ -64,8 +67,12 @@ pub fn check(
 pub struct CertificateView {
     /// Every check passed.
     pub valid: bool,
-    /// Whether main-chain position was checked against a snapshot.
+    /// Whether main-chain position was checked (against a snapshot, or by a passed
+    /// `main_chain_proof`).
     pub main_chain_checked: bool,
+    /// When `main_chain_proof` passed: `{ witnesses, quorum }` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_chain_proof: Option<MainChainProof>,
     /// Every check that ran, in order.
     pub checks: Vec<Check>,
     /// The transaction id, when the certificate could be read.
@@ -83,6 +90,7 @@ impl From<CertificateVerdict> for CertificateView {
         Self {
             valid: v.valid,
             main_chain_checked: v.main_chain_checked,
+            main_chain_proof: v.main_chain_proof,
             checks: v.checks,
             tx: v.tx,
             height: v.height,
