@@ -85,6 +85,10 @@ pub enum ServiceError {
     /// The trust descriptor could not be assembled.
     #[error("trust descriptor: {0}")]
     Trust(#[from] TrustError),
+    /// `/dev/nsm` could not issue a document (only with the `enclave` feature).
+    #[cfg(feature = "enclave")]
+    #[error("the NSM: {0}")]
+    Nsm(#[from] crate::enclave::NsmError),
 }
 
 impl ServiceError {

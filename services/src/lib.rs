@@ -26,6 +26,8 @@
 pub mod attestation;
 pub mod chain_kit;
 pub mod client;
+#[cfg(feature = "enclave")]
+pub mod enclave;
 mod error;
 pub mod http;
 pub mod sequencer;
