@@ -2,7 +2,8 @@
 # THE test command (README "Quick start": `scripts/setup.sh && scripts/test.sh`);
 # .ci/run calls both. It installs nothing itself: it first checks that what
 # scripts/setup.sh installs is there (and says to run it when not), then
-#   1. checks formatting and clippy (native, and wasm32 for the crates that ship there),
+#   1. checks formatting and clippy (native, with the sequencer's `enclave` feature too,
+#      and wasm32 for the crates that ship there),
 #   2. runs the native tests of the whole workspace,
 #   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
 #      (wasm-capable) features, and runs its tests there under Node,
@@ -66,6 +67,10 @@ fmt() {
 
 clippy_native() {
     run cargo clippy --workspace --all-targets -- -D warnings
+    # The sequencer's enclave mode (/dev/nsm, vsock; docs/ENCLAVE.md), off by default:
+    # compiled and linted here (no Nitro hardware needed; none of it runs in CI). Its
+    # unit tests: cargo test -p zipchain-services --features enclave --lib
+    run cargo clippy -p zipchain-services --features enclave --all-targets -- -D warnings
 }
 
 clippy_wasm() {
