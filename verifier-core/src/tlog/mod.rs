@@ -6,10 +6,12 @@
 //! `note` the signed notes, verifier keys, Ed25519 note signatures and cosignatures;
 //! `checkpoint` the checkpoint body of a zipchain main chain; `log` the log of an
 //! audit's main chain; `policy` the witness
-//! policy and the check of a cosigned checkpoint under it.
+//! policy and the check of a cosigned checkpoint under it; `witness` what a witness may
+//! cosign (SPEC §9.3) and the cosigning.
 
 pub mod checkpoint;
 pub mod log;
 pub mod note;
 pub mod policy;
 pub mod tree;
+pub mod witness;
