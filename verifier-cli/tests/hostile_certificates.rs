@@ -362,6 +362,7 @@ fn a_back_dated_block_gets_no_certificate_and_a_hand_made_one_fails_time_bounds(
             tree_size: proof.tree_size,
             path: proof.path.iter().map(Hash32::to_hex).collect(),
         },
+        main_chain: None,
         not_before: b1.iat,
         not_after: b2.iat,
     };
