@@ -111,6 +111,9 @@ pub(crate) struct AuditArgs {
     /// Exit 1 when any object is invalid.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Also write the checkpoint body of the audited main chain here (SPEC §9.2).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) checkpoint_out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: Output,
 }

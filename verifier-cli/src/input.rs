@@ -14,6 +14,14 @@ pub(crate) enum InputError {
         /// Why.
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A snapshot directory, or an object in it, could not be read.
     #[error(transparent)]
     Dir(#[from] snapshot_fs::dir::DirError),

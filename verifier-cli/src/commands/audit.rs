@@ -1,6 +1,7 @@
-//! `zipchain audit SNAPSHOT --chain chain.json [--strict]` (SPEC §6): verify every
-//! object, run `omc`, report the main chain, forks, invalid objects, gaps and
-//! equivocation.
+//! `zipchain audit SNAPSHOT --chain chain.json [--strict] [--checkpoint-out FILE]` (SPEC
+//! §6, §9.6): verify every object, run `omc`, report the main chain, forks, invalid
+//! objects, gaps and equivocation; with `--checkpoint-out`, also write the checkpoint body
+//! of the main chain's log (SPEC §9.2), atomically.
 
 use std::path::Path;
 
@@ -14,6 +15,8 @@ use crate::args::AuditArgs;
 use crate::input::{InputError, read_text};
 use crate::report::{print_json, print_text, rfc3339_seconds};
 use crate::snapshot::SnapshotInput;
+use snapshot_fs::atomic::write_atomic;
+use verifier_core::tlog::log;
 
 pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     let auditor = load_auditor(&args.chain)?;
@@ -21,6 +24,21 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     let audit = run_audit(&auditor, &snapshot)?;
     let report = audit.report();
     let failed = audit.fails(args.strict);
+    let mut checkpoint_line = String::new();
+    if let Some(path) = &args.checkpoint_out {
+        let checkpoint = log::checkpoint(&auditor.genesis(), &log::leaves(&audit.main_chain));
+        write_atomic(path, checkpoint.to_body().as_bytes()).map_err(|source| {
+            InputError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        checkpoint_line = format!(
+            "Checkpoint: {} entries, written to {}\n",
+            checkpoint.size,
+            path.display()
+        );
+    }
     if args.output.json {
         // Exactly the fields SPEC §6 lists, in its order.
         print_json(&SpecFields {
@@ -28,7 +46,10 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
             case: KeyCase::Snake,
         });
     } else {
-        print_text(&summary(&audit, args.strict));
+        print_text(&format!(
+            "{}{checkpoint_line}",
+            summary(&audit, args.strict)
+        ));
     }
     Ok(if failed {
         Outcome::Invalid
