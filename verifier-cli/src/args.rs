@@ -135,6 +135,10 @@ pub(crate) struct VerifyArgs {
     /// Write the certificate here (default: print it on stdout).
     #[arg(short = 'o', long = "output", value_name = "cert.json")]
     pub(crate) output_file: Option<PathBuf>,
+    /// Write a certificate v2 whose main-chain proof is under this cosigned checkpoint
+    /// (a file holding the signed note), SPEC §9.5.
+    #[arg(long, value_name = "NOTE")]
+    pub(crate) checkpoint: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: Output,
 }

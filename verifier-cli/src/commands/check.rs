@@ -1,4 +1,8 @@
-//! `zipchain check cert.json --chain chain.json [--snapshot SNAPSHOT]` (SPEC §6, §3).
+//! `zipchain check cert.json --chain chain.json [--snapshot SNAPSHOT]` (SPEC §6, §3, §9.5).
+//!
+//! A certificate v2 checked offline whose `main_chain_proof` passed heads its verdict with
+//! that check's detail, which names the witnesses that vouched and the quorum:
+//! `Certificate: VALID — FINAL on the main chain at height 17 (2 of 3 witnesses: …; quorum 2)`.
 
 use verifier_core::certificate::{check_certificate, check_certificate_with_snapshot};
 
@@ -29,8 +33,20 @@ pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
     if args.output.json {
         print_json(&verdict);
     } else {
+        // The core's words for a passed main-chain proof, when there is one.
+        let proof = verdict
+            .main_chain_proof
+            .as_ref()
+            .and_then(|_| {
+                verdict
+                    .checks
+                    .iter()
+                    .find(|c| c.name == "main_chain_proof" && c.ok)
+            })
+            .map(|c| format!(" \u{2014} {}", c.detail))
+            .unwrap_or_default();
         let mut t = format!(
-            "Certificate: {}\n",
+            "Certificate: {}{proof}\n",
             if verdict.valid { "VALID" } else { "INVALID" }
         );
         if let (Some(tx), Some(h)) = (&verdict.tx, verdict.height) {

@@ -1,7 +1,10 @@
-//! `zipchain verify SNAPSHOT --chain chain.json (--tx HEX | --data FILE) [-o cert.json]`
-//! (SPEC §6): the seed's `verify()`: audit the snapshot and write the certificate of
-//! a final transaction. Exit 1 when the transaction is not final, or when the snapshot
-//! proves that the sequencer equivocated (then nothing is written).
+//! `zipchain verify SNAPSHOT --chain chain.json (--tx HEX | --data FILE) [-o cert.json]
+//! [--checkpoint NOTE]` (SPEC §6, §9.6): the seed's `verify()`: audit the snapshot and
+//! write the certificate of a final transaction. Exit 1 when the transaction is not
+//! final, or when the snapshot proves that the sequencer equivocated (then nothing is
+//! written). With `--checkpoint`, the certificate is a v2 one whose main-chain proof is
+//! under that cosigned checkpoint ([`attach_main_chain`]); exit 1 when the checkpoint does
+//! not cover the block or is not of the audited main chain.
 //!
 //! The certificate's objects are read from the snapshot a second time, after the audit;
 //! the core hashes each against its name as it reads it
@@ -9,13 +12,16 @@
 //! refused, never certified.
 
 use serde_json::json;
-use verifier_core::certificate::make_certificate;
+use verifier_core::certificate::{attach_main_chain, make_certificate};
 use verifier_core::hash::Hash32;
+use verifier_core::tlog::checkpoint::Checkpoint;
+use verifier_core::tlog::log;
+use verifier_core::tlog::note::Note;
 
 use crate::Outcome;
 use crate::args::VerifyArgs;
 use crate::commands::audit::{load_auditor, run_audit};
-use crate::input::{InputError, read_bytes};
+use crate::input::{InputError, read_bytes, read_text};
 use crate::report::{print_json, print_text, rfc3339_seconds};
 use crate::snapshot::SnapshotInput;
 
@@ -26,6 +32,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
         (None, None) => return Err(InputError::malformed("arguments", "give --tx or --data")),
     };
     let auditor = load_auditor(&args.chain)?;
+    let checkpoint = args.checkpoint.as_deref().map(read_note).transpose()?;
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;
     let cert = match make_certificate(&auditor, &audit, &snapshot, &tx) {
@@ -75,6 +82,21 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
         }
         return Ok(Outcome::Invalid);
     };
+    let mut cert = cert;
+    if let Some(note) = &checkpoint {
+        if let Err(reason) = attach_main_chain(&mut cert, note, &log::leaves(&audit.main_chain)) {
+            let reason = format!(
+                "the checkpoint does not prove height {}: {reason}",
+                cert.height
+            );
+            if args.output.json {
+                print_json(&json!({ "found": false, "tx": tx.to_hex(), "reason": reason }));
+            } else {
+                print_text(&format!("Transaction {tx}: NO CERTIFICATE v2: {reason}\n"));
+            }
+            return Ok(Outcome::Invalid);
+        }
+    }
     let cert_json =
         serde_json::to_string_pretty(&cert).map_err(|e| InputError::malformed("certificate", e))?;
     match &args.output_file {
@@ -111,6 +133,15 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
         }
     }
     Ok(Outcome::Valid)
+}
+
+/// Reads `--checkpoint`: a signed note whose text is a checkpoint body (exit 2 otherwise).
+fn read_note(path: &std::path::Path) -> Result<String, InputError> {
+    let text = read_text(path)?;
+    let what = || path.display().to_string();
+    let note = Note::parse(&text).map_err(|e| InputError::malformed(what(), e))?;
+    Checkpoint::parse(&note.text).map_err(|e| InputError::malformed(what(), e))?;
+    Ok(text)
 }
 
 #[cfg(test)]
