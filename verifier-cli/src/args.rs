@@ -40,6 +40,50 @@ pub(crate) enum Command {
     /// Validate timestamp JWTs.
     #[command(subcommand)]
     Jwt(JwtCommand),
+    /// Witness keys (SPEC §9.2, §9.3).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+    /// Audit a snapshot and cosign a checkpoint of its main chain, as SPEC §9.3 allows.
+    Cosign(CosignArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WitnessCommand {
+    /// Make an Ed25519 witness key (file mode 0600) and print its verifier key.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The witness's key name (non-empty, no spaces or `+`), e.g. its host name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+    /// The key file to create; an existing file is never overwritten.
+    #[arg(short = 'o', long = "output", value_name = "KEYFILE")]
+    pub(crate) output_file: PathBuf,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CosignArgs {
+    /// The checkpoint: a file holding its body or a signed note, or `-` for stdin.
+    #[arg(value_name = "NOTE")]
+    pub(crate) note: PathBuf,
+    /// The snapshot to audit: a directory or a `.tar` of one.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub(crate) snapshot: PathBuf,
+    /// The trust descriptor.
+    #[arg(long, value_name = "chain.json")]
+    pub(crate) chain: PathBuf,
+    /// The witness key file (made by `zipchain witness keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub(crate) key: PathBuf,
+    /// The latest checkpoint this witness cosigned (created on the first cosignature).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: PathBuf,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Subcommand)]

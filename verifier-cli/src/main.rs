@@ -9,6 +9,7 @@
 mod args;
 mod commands;
 mod input;
+mod key;
 mod report;
 mod snapshot;
 
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, JwtCommand, NsmCommand};
+use crate::args::{Cli, Command, JwtCommand, NsmCommand, WitnessCommand};
 use crate::input::InputError;
 
 /// What a command found, mapped to the exit code.
@@ -60,6 +61,8 @@ fn run(cli: Cli) -> Result<Outcome, InputError> {
         Command::Pull(args) => commands::pull::run(args),
         Command::Nsm(NsmCommand::Verify(args)) => commands::nsm::verify(args),
         Command::Jwt(JwtCommand::Verify(args)) => commands::jwt::verify(args),
+        Command::Witness(WitnessCommand::Keygen(args)) => commands::witness::keygen(args),
+        Command::Cosign(args) => commands::cosign::run(args),
     }
 }
 
@@ -72,6 +75,8 @@ impl Command {
             Command::Pull(a) => a.output.json,
             Command::Nsm(NsmCommand::Verify(a)) => a.output.json,
             Command::Jwt(JwtCommand::Verify(a)) => a.output.json,
+            Command::Witness(WitnessCommand::Keygen(a)) => a.output.json,
+            Command::Cosign(a) => a.output.json,
         }
     }
 }

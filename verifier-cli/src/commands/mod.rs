@@ -3,7 +3,9 @@
 
 pub(crate) mod audit;
 pub(crate) mod check;
+pub(crate) mod cosign;
 pub(crate) mod jwt;
 pub(crate) mod nsm;
 pub(crate) mod pull;
 pub(crate) mod verify;
+pub(crate) mod witness;
