@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ciborium::Value;
+use super::item::{Item as Value, decode};
 use serde::Serialize;
 
 use super::{NsmError, NsmLimits};
@@ -74,16 +74,12 @@ const PCR_INDICES: u8 = 32;
 /// Decodes and checks the payload map. The bytes must already have passed the
 /// strict walker ([`super::cbor::check_strict`]), so they hold exactly one
 /// well-formed, tag-free item within the depth budget, of definite or indefinite
-/// length (ciborium reads both; the signature is checked over the bytes as
+/// length ([`super::item`] reads both; the signature is checked over the bytes as
 /// received, never over a re-encoding).
 pub(crate) fn parse_payload(payload: &[u8], limits: &NsmLimits) -> Result<NsmDocument, NsmError> {
-    // One reader type (`&mut &[u8]`): a single instance of ciborium's deserializer
-    // in the wasm module (issue #5).
-    let mut reader = payload;
-    let value: Value =
-        ciborium::de::from_reader(&mut reader).map_err(|e| NsmError::PayloadDecode {
-            reason: format!("{e:?}"),
-        })?;
+    let value = decode(payload).map_err(|reason| NsmError::PayloadDecode {
+        reason: reason.to_owned(),
+    })?;
     let Value::Map(entries) = value else {
         return Err(NsmError::PayloadNotMap);
     };
@@ -195,14 +191,14 @@ fn cbor_type(value: &Value) -> &'static str {
     match value {
         Value::Integer(_) => "integer",
         Value::Bytes(_) => "byte string",
-        Value::Float(_) => "float",
+        Value::Float => "float",
         Value::Text(_) => "text",
-        Value::Bool(_) => "bool",
+        Value::Bool => "bool",
         Value::Null => "null",
-        Value::Tag(..) => "tag",
+        Value::Tag => "tag",
         Value::Array(_) => "array",
         Value::Map(_) => "map",
-        _ => "simple value",
+        Value::Simple => "simple value",
     }
 }
 
@@ -271,9 +267,7 @@ fn parse_pcrs(value: Value) -> Result<BTreeMap<u8, Vec<u8>>, NsmError> {
         let index = match u8::try_from(int) {
             Ok(index) if index < PCR_INDICES => index,
             _ => {
-                return Err(NsmError::PcrIndex {
-                    index: i128::from(int),
-                });
+                return Err(NsmError::PcrIndex { index: int });
             }
         };
         let Value::Bytes(pcr) = value else {

@@ -38,6 +38,7 @@ use crate::time::{UnixMillis, UnixSeconds, ValidityWindow};
 mod cbor;
 mod chain;
 mod document;
+mod item;
 mod x509;
 
 pub use cbor::{CborIssue, CborPart};
