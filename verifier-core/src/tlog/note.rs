@@ -27,10 +27,10 @@ pub const MAX_NOTE_LEN: usize = 64 * 1024;
 pub enum NoteError {
     /// The verifier key is not `<name>+<hex key id>+<base64>`.
     #[error("verifier key: {0}")]
-    Key(String),
+    Key(&'static str),
     /// The note is not text, empty lines, signature lines as C2SP has them.
     #[error("malformed note: {0}")]
-    Malformed(String),
+    Malformed(&'static str),
     /// A known key signed twice.
     #[error("key {name} signs the note more than once")]
     DuplicateSignature {
@@ -45,12 +45,14 @@ pub enum NoteError {
     },
 }
 
-fn key_error(reason: impl Into<String>) -> NoteError {
-    NoteError::Key(reason.into())
+// The reasons are fixed texts: this code runs in the wasm module, where every
+// formatted message costs bytes (issue #5's size limit).
+fn key_error(reason: &'static str) -> NoteError {
+    NoteError::Key(reason)
 }
 
-fn malformed(reason: impl Into<String>) -> NoteError {
-    NoteError::Malformed(reason.into())
+fn malformed(reason: &'static str) -> NoteError {
+    NoteError::Malformed(reason)
 }
 
 /// A key name: non-empty, no space or `+`, no control character.
@@ -94,7 +96,9 @@ impl VerifierKey {
             return Err(key_error("not <name>+<hex key id>+<base64 key>"));
         };
         if !is_valid_name(name) {
-            return Err(key_error(format!("{name:?} is not a key name")));
+            return Err(key_error(
+                "the name is empty or has a space, `+` or control character",
+            ));
         }
         if id.len() != 8
             || !id
@@ -105,24 +109,21 @@ impl VerifierKey {
         }
         let bytes = STANDARD
             .decode(b64)
-            .map_err(|e| key_error(format!("the key is not standard base64: {e}")))?;
+            .map_err(|_| key_error("the key is not padded standard base64"))?;
         let (&algorithm, key) = bytes
             .split_first()
             .ok_or_else(|| key_error("the key is empty"))?;
         if algorithm != ALG_ED25519 && algorithm != ALG_COSIGNATURE_V1 {
-            return Err(key_error(format!(
-                "algorithm 0x{algorithm:02x} is neither Ed25519 (0x01) nor cosignature/v1 (0x04)"
-            )));
+            return Err(key_error(
+                "the algorithm is neither Ed25519 (0x01) nor cosignature/v1 (0x04)",
+            ));
         }
         let key: [u8; 32] = key
             .try_into()
-            .map_err(|_| key_error(format!("an Ed25519 key is 32 bytes, not {}", key.len())))?;
+            .map_err(|_| key_error("an Ed25519 key is 32 bytes"))?;
         let expected = key_id(name, algorithm, &key);
         if hex::encode(expected) != id {
-            return Err(key_error(format!(
-                "key id {id} is not the key's ({})",
-                hex::encode(expected)
-            )));
+            return Err(key_error("the key id is not the one of the name and key"));
         }
         let key = VerifyingKey::from_bytes(&key)
             .map_err(|_| key_error("not a valid Ed25519 public key"))?;
@@ -276,16 +277,19 @@ impl Note {
     /// [`NoteError::Malformed`] naming what is wrong.
     pub fn parse(note: &str) -> Result<Self, NoteError> {
         if note.len() > MAX_NOTE_LEN {
-            return Err(malformed(format!("longer than {MAX_NOTE_LEN} bytes")));
+            return Err(malformed("longer than 64 KiB"));
         }
         if note.chars().any(|c| c.is_control() && c != '\n') {
             return Err(malformed("a control character other than newline"));
         }
-        let split = note
-            .rfind("\n\n")
+        // Byte windows, not a substring search: `\n` is one byte in UTF-8.
+        let bytes = note.as_bytes();
+        let split = bytes
+            .windows(2)
+            .rposition(|w| w == b"\n\n")
             .ok_or_else(|| malformed("no empty line before the signatures"))?;
         let (text, sigs) = (&note[..=split], &note[split + 2..]);
-        if text.contains("\n\n") || text.starts_with('\n') {
+        if text.as_bytes().windows(2).any(|w| w == b"\n\n") || text.starts_with('\n') {
             return Err(malformed("an empty line in the text"));
         }
         if sigs.is_empty() {
@@ -299,7 +303,7 @@ impl Note {
         let mut signatures = Vec::new();
         for line in sigs[..sigs.len() - 1].split('\n') {
             if signatures.len() == MAX_SIGNATURES {
-                return Err(malformed(format!("more than {MAX_SIGNATURES} signatures")));
+                return Err(malformed("more than 100 signatures"));
             }
             signatures.push(parse_signature_line(line)?);
         }
@@ -359,11 +363,11 @@ fn parse_signature_line(line: &str) -> Result<SignatureLine, NoteError> {
         .split_once(' ')
         .ok_or_else(|| malformed("a signature line is not \"\u{2014} <name> <base64>\""))?;
     if !is_valid_name(name) {
-        return Err(malformed(format!("{name:?} is not a key name")));
+        return Err(malformed("a signature line's key name is not valid"));
     }
     let bytes = STANDARD
         .decode(b64)
-        .map_err(|e| malformed(format!("a signature is not standard base64: {e}")))?;
+        .map_err(|_| malformed("a signature is not padded standard base64"))?;
     if bytes.len() < 5 {
         return Err(malformed(
             "a signature is shorter than a key id and one byte",

@@ -15,7 +15,7 @@ pub enum PolicyError {
         /// Its position.
         index: usize,
         /// What is wrong.
-        reason: String,
+        reason: NoteError,
     },
     /// Two keys are the same key, or share a name and key id.
     #[error("witnesses.keys[{index}] repeats an earlier key")]
@@ -49,14 +49,12 @@ impl WitnessPolicy {
     pub fn new(keys: &[String], quorum: u64) -> Result<Self, PolicyError> {
         let mut parsed: Vec<VerifierKey> = Vec::with_capacity(keys.len());
         for (index, text) in keys.iter().enumerate() {
-            let key = VerifierKey::parse(text).map_err(|e| PolicyError::Key {
-                index,
-                reason: e.to_string(),
-            })?;
+            let key =
+                VerifierKey::parse(text).map_err(|reason| PolicyError::Key { index, reason })?;
             if key.algorithm() != ALG_COSIGNATURE_V1 {
                 return Err(PolicyError::Key {
                     index,
-                    reason: "not a cosignature/v1 key (algorithm 0x04)".to_owned(),
+                    reason: NoteError::Key("not a cosignature/v1 key (algorithm 0x04)"),
                 });
             }
             if parsed.iter().any(|k| {
