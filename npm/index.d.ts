@@ -114,8 +114,16 @@ export interface CheckCertificateOptions {
 export interface CertificateVerdict {
   /** Every check passed. */
   valid: boolean;
-  /** Whether main-chain position was checked (a snapshot was given). */
+  /**
+   * Whether main-chain position was checked: against a snapshot, or by a certificate
+   * v2's passed `main_chain_proof` (SPEC §9.5).
+   */
   mainChainChecked: boolean;
+  /**
+   * Present when a certificate v2's `main_chain_proof` passed: how many of the trust
+   * descriptor's witnesses vouched for its checkpoint, and the quorum.
+   */
+  mainChainProof?: { witnesses: number; quorum: number };
   /** The checks that ran, in order. */
   checks: CertificateCheck[];
   /** The transaction id, hex (`null` when the certificate could not be read). */

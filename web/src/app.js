@@ -138,6 +138,7 @@ const CERT_CHECKS = {
   inclusion: 'The transaction is in the block’s batch',
   time_bounds: 'The two times are the timestamps’ own',
   main_chain: 'The block is on the main chain at this height',
+  main_chain_proof: 'Witnesses who audited the chain vouch for the block’s place on it',
   first_occurrence: 'This is the transaction’s first main-chain block',
 };
 
@@ -324,14 +325,19 @@ function blockFacts(certJson) {
 
 function certificateResult(verdict, certJson, haveSnapshot, ms) {
   const failed = verdict.checks.filter((c) => !c.ok);
+  const proof = verdict.mainChainProof;
   const title = verdict.valid
     ? verdict.mainChainChecked
-      ? 'Valid certificate, on the main chain'
+      ? proof
+        ? `Final on the main chain (${proof.witnesses} witnesses vouched; quorum ${proof.quorum})`
+        : 'Valid certificate, on the main chain'
       : 'Valid certificate'
     : 'Invalid certificate';
   const why = verdict.valid
     ? verdict.mainChainChecked
-      ? 'Every check passed, including the block’s place on the main chain (from the snapshot).'
+      ? proof
+        ? 'Every check passed, including the block’s place on the main chain: a checkpoint cosigned by the chain’s witnesses, who audited it themselves.'
+        : 'Every check passed, including the block’s place on the main chain (from the snapshot).'
       : 'Every check passed. The block’s place on the main chain was not checked: add the chain’s snapshot (.tar) for that.'
     : `${failed.length} of ${verdict.checks.length} checks failed; first: ${failed[0]?.name} — ${failed[0]?.detail}`;
   const block = blockFacts(certJson);
