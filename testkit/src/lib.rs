@@ -26,10 +26,15 @@
 //! This is test tooling: the builders panic (with a message) if a stand-in service
 //! fails, which with the kit's own well-formed inputs means a bug in the services.
 //!
-//! [`moto`] starts a real S3 (`moto_server`) on loopback for the store tests (issue #15).
+//! [`moto`] starts a real S3 (`moto_server`) on loopback for the store tests (issue #15);
+//! [`azurite`] a real Azure Blob service (Azurite) and [`gcs_emulator`] a GCS emulator
+//! (`gcp-storage-emulator`), for the `az://` and `gs://` stores.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod azurite;
+pub mod gcs_emulator;
+mod loopback;
 pub mod moto;
 
 use std::collections::BTreeMap;
