@@ -32,4 +32,4 @@ pub mod stores;
 pub use pull::{Progress, PullError, PullOptions, PullReport, pull};
 pub use s3::ObjectLock;
 pub use shard::{Shard, ShardError, decode, encode};
-pub use stores::{RetryPolicy, StoreError, Stores};
+pub use stores::{RetryPolicy, StoreError, StoreKind, Stores};

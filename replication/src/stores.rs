@@ -131,11 +131,30 @@ impl Default for RetryPolicy {
     }
 }
 
-/// One store: its URL, the store, for `file://` its directory, and for `s3://` the S3
+/// What kind of store a URL named (its scheme), or one given built.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// `file:///abs/dir`: a local directory.
+    File,
+    /// `memory://`: in memory, gone with the process.
+    Memory,
+    /// `s3://bucket/prefix`: S3 or an S3-compatible service.
+    S3,
+    /// `az://container/prefix`: Azure Blob Storage.
+    Azure,
+    /// `gs://bucket/prefix`: Google Cloud Storage.
+    Gcs,
+    /// Built by the caller ([`Stores::from_stores`]).
+    Given,
+}
+
+/// One store: its URL, its kind, the store, for `file://` its directory, and for `s3://` the S3
 /// client (for requests on the bucket itself).
 #[derive(Clone, Debug)]
 struct Store {
     url: String,
+    kind: StoreKind,
     store: Arc<dyn ObjectStore>,
     local_dir: Option<PathBuf>,
     s3: Option<object_store::aws::AmazonS3>,
@@ -224,6 +243,7 @@ impl Stores {
         let stores = stores.map(|store| {
             let s = Store {
                 url: format!("store {i}"),
+                kind: StoreKind::Given,
                 store,
                 local_dir: None,
                 s3: None,
@@ -254,6 +274,11 @@ impl Stores {
     /// The URL of store `i` (as given), if `i < 6`.
     pub fn url(&self, i: usize) -> Option<&str> {
         self.stores.get(i).map(|s| s.url.as_str())
+    }
+
+    /// The kind of store `i`, if `i < 6`.
+    pub fn kind(&self, i: usize) -> Option<StoreKind> {
+        self.stores.get(i).map(|s| s.kind)
     }
 
     /// Store `i`, if `i < 6`.
@@ -455,6 +480,62 @@ fn is_transient(e: &object_store::Error) -> bool {
     )
 }
 
+/// The options of `options` whose key starts with `prefix` (in any case).
+fn own_options<'a>(
+    options: &'a [(String, String)],
+    prefix: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
+    options
+        .iter()
+        .filter(move |(k, _)| k.to_ascii_lowercase().starts_with(prefix))
+        .map(|(k, v)| (k, v))
+}
+
+/// The `az://container/prefix` store: `MicrosoftAzureBuilder::from_env` (the `AZURE_*`
+/// environment, `AZURE_STORAGE_USE_EMULATOR` and `AZURITE_BLOB_STORAGE_URL` included),
+/// then `options`; an unknown `azure_*` key is refused.
+fn build_azure<'a>(
+    url: &url::Url,
+    options: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Result<object_store::azure::MicrosoftAzure, String> {
+    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+    let mut builder = MicrosoftAzureBuilder::from_env();
+    for (key, value) in options {
+        let key = key
+            .to_ascii_lowercase()
+            .parse::<AzureConfigKey>()
+            .map_err(|e| e.to_string())?;
+        builder = builder.with_config(key, value);
+    }
+    builder
+        .with_url(url.as_str())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The `gs://bucket/prefix` store: `GoogleCloudStorageBuilder::from_env` (the `GOOGLE_*`
+/// environment: `GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_SERVICE_ACCOUNT_KEY`,
+/// `GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_BASE_URL`, …), then `options`; an unknown
+/// `google_*` key is refused.
+fn build_gcs<'a>(
+    url: &url::Url,
+    options: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Result<object_store::gcp::GoogleCloudStorage, String> {
+    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+    let mut builder = GoogleCloudStorageBuilder::from_env();
+    for (key, value) in options {
+        let key = key
+            .to_ascii_lowercase()
+            .parse::<GoogleConfigKey>()
+            .map_err(|e| e.to_string())?;
+        builder = builder.with_config(key, value);
+    }
+    builder
+        .with_url(url.as_str())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Opens one store URL, with `options` for the cloud stores.
 fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreError> {
     let bad = |reason: String| StoreError::BadUrl {
@@ -474,6 +555,7 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
             let store = Arc::new(PrefixStore::new(store, prefix)) as Arc<dyn ObjectStore>;
             return Ok(Store {
                 url: text.to_owned(),
+                kind: StoreKind::File,
                 store,
                 local_dir: Some(dir),
                 s3: None,
@@ -493,6 +575,7 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
             };
             return Ok(Store {
                 url: text.to_owned(),
+                kind: StoreKind::S3,
                 store,
                 local_dir: None,
                 s3: Some(client),
@@ -502,22 +585,17 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
             Box::new(object_store::memory::InMemory::new()) as Box<dyn ObjectStore>,
             Path::default(),
         ),
-        "az" | "gs" => {
-            let own = if url.scheme() == "az" {
-                "azure_"
-            } else {
-                "google_"
-            };
-            let env = std::env::vars().filter(|(k, _)| {
-                ["AZURE_", "GOOGLE_"]
-                    .iter()
-                    .any(|prefix| k.starts_with(prefix))
-            });
-            let given = options
-                .iter()
-                .filter(|(k, _)| k.to_ascii_lowercase().starts_with(own))
-                .cloned();
-            object_store::parse_url_opts(&url, env.chain(given)).map_err(|e| bad(e.to_string()))?
+        "az" => {
+            let store = build_azure(&url, own_options(options, "azure_")).map_err(bad)?;
+            let (_, prefix) =
+                object_store::ObjectStoreScheme::parse(&url).map_err(|e| bad(e.to_string()))?;
+            (Box::new(store) as Box<dyn ObjectStore>, prefix)
+        }
+        "gs" => {
+            let store = build_gcs(&url, own_options(options, "google_")).map_err(bad)?;
+            let (_, prefix) =
+                object_store::ObjectStoreScheme::parse(&url).map_err(|e| bad(e.to_string()))?;
+            (Box::new(store) as Box<dyn ObjectStore>, prefix)
         }
         other => {
             return Err(bad(format!(
@@ -530,8 +608,14 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
     } else {
         Arc::new(PrefixStore::new(store, prefix))
     };
+    let kind = match url.scheme() {
+        "az" => StoreKind::Azure,
+        "gs" => StoreKind::Gcs,
+        _ => StoreKind::Memory,
+    };
     Ok(Store {
         url: text.to_owned(),
+        kind,
         store,
         local_dir: None,
         s3: None,
