@@ -45,7 +45,10 @@ pub struct Args {
     /// The sequencer service's base URL; without it the stand-in runs in-process.
     #[arg(long, value_name = "URL")]
     pub sequencer: Option<String>,
-    /// The timestamp service's base URL; without it the stand-in runs in-process.
+    /// The timestamp service: a zipchain-tsa's base URL, or Amazon Cognito as
+    /// `cognito://<user pool id>?client=<app client id>&domain=<username domain>`
+    /// (`&endpoint=<URL>` for a local server; AWS credentials from the environment);
+    /// without it the stand-in runs in-process.
     #[arg(long, value_name = "URL")]
     pub timestamp: Option<String>,
     /// The most transactions sealed into one block.

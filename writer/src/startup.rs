@@ -34,7 +34,7 @@ impl Writer {
         }
         let timestamps: Arc<dyn TimestampService> = match &config.timestamp {
             None => Arc::new(EmbeddedTsa::open(&layout.tsa())?),
-            Some(url) => Arc::from(services::http_timestamp(url)?),
+            Some(url) => Arc::from(services::timestamp_service(url)?),
         };
         let sequencer: Arc<dyn SequencerService> = match &config.sequencer {
             None => Arc::new(EmbeddedSequencer::open(&layout.ca(), &layout.sequencer())?),
