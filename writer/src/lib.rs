@@ -119,6 +119,19 @@ pub enum WriterError {
         /// What the bucket's Object Lock configuration says.
         found: String,
     },
+    /// An `az://` or `gs://` store, whose immutability the writer cannot verify, and
+    /// `--allow-mutable-store` was not given.
+    #[error(
+        "store {store} ({url}) is not known to be immutable: {reason}; the writer starts on such a store only with --allow-mutable-store"
+    )]
+    UnverifiedStore {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// Why the writer cannot tell.
+        reason: String,
+    },
     /// The stores could not be opened or written.
     #[error("stores: {reason}")]
     Stores {

@@ -153,15 +153,32 @@ impl Writer {
 
 /// Refuses an `s3://` store whose bucket does not lock shards in COMPLIANCE mode (SPEC §2.2
 /// asks for write-once stores; issue #15), or whose configuration cannot be read, unless
-/// `allow_mutable` (`--allow-mutable-store`), which logs each one instead. Other stores
-/// (`file://`, `memory://`, `az://`, `gs://`) are not checked.
+/// `allow_mutable` (`--allow-mutable-store`), which logs each one instead. An `az://` or
+/// `gs://` store, whose immutability the writer cannot verify, is refused the same way.
+/// `file://` and `memory://` stores are not checked.
 ///
 /// # Errors
-/// [`WriterError::MutableStore`] for the first mutable bucket; [`WriterError::Stores`]
-/// when a bucket's configuration cannot be read.
+/// [`WriterError::MutableStore`] for the first mutable bucket;
+/// [`WriterError::UnverifiedStore`] for the first `az://` or `gs://` store;
+/// [`WriterError::Stores`] when a bucket's configuration cannot be read.
 async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), WriterError> {
     for i in 0..replication::shard::TOTAL_SHARDS {
         let url = stores.url(i).unwrap_or_default();
+        if let Some(reason) = stores.kind(i).and_then(unverifiable) {
+            if !allow_mutable {
+                return Err(WriterError::UnverifiedStore {
+                    store: i,
+                    url: url.to_owned(),
+                    reason: reason.to_owned(),
+                });
+            }
+            tracing::warn!(
+                store = i,
+                url,
+                "store of unverified immutability allowed: {reason}"
+            );
+            continue;
+        }
         match stores.object_lock(i).await {
             Ok(None) => {}
             Ok(Some(lock)) if lock.is_compliance() => {
@@ -190,4 +207,19 @@ async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), Wri
         }
     }
     Ok(())
+}
+
+/// Why the writer cannot verify that a store of `kind` is immutable, for the kinds it
+/// cannot (docs/DECISIONS.md, "Stores on Azure Blob and GCS").
+fn unverifiable(kind: replication::StoreKind) -> Option<&'static str> {
+    match kind {
+        replication::StoreKind::Azure => Some(
+            "an az:// container's immutability (a locked time-based policy, or version-level WORM) is set and shown by Azure Resource Manager, which the writer does not call; the Blob service's container properties do not say whether a policy is locked",
+        ),
+        // TODO(#15): read the bucket's retentionPolicy.isLocked (JSON API, storage.buckets.get).
+        replication::StoreKind::Gcs => {
+            Some("the writer does not read a gs:// bucket's retention policy yet")
+        }
+        _ => None,
+    }
 }
