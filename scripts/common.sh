@@ -14,6 +14,27 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MOTO_VERSION=5.2.5
 MOTO_VENV=.venv/moto
 
+# Azurite, the Azure Blob server of the az:// store tests: pinned in
+# testkit/azurite/package.json (npm ci from its lockfile into AZURITE_DIR).
+AZURITE_DIR=testkit/azurite
+AZURITE_VERSION=3.37.0
+
+# gcp-storage-emulator (PyPI), the GCS emulator of the gs:// store tests, in GCS_VENV.
+GCS_EMULATOR_VERSION=2026.7.19
+GCS_VENV=.venv/gcs
+
+# The Azurite version installed in AZURITE_DIR, or nothing.
+azurite_installed_version() {
+    [[ -x $AZURITE_DIR/node_modules/.bin/azurite-blob ]] || return 0
+    node -p 'require("./'"$AZURITE_DIR"'/node_modules/azurite/package.json").version' 2>/dev/null || true
+}
+
+# The gcp-storage-emulator version installed in GCS_VENV, or nothing.
+gcs_emulator_installed_version() {
+    [[ -x $GCS_VENV/bin/gcp-storage-emulator ]] || return 0
+    "$GCS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("gcp-storage-emulator"))' 2>/dev/null || true
+}
+
 # The moto version installed in MOTO_VENV, or nothing.
 moto_installed_version() {
     [[ -x $MOTO_VENV/bin/moto_server ]] || return 0

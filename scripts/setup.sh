@@ -11,7 +11,10 @@
 #   - moto[server] at MOTO_VERSION (scripts/common.sh) in the virtual environment
 #     .venv/moto (pip, from PyPI): the S3 server with Object Lock that the store
 #     tests start on loopback (replication/tests/s3_object_lock.rs,
-#     writer/tests/s3_object_lock.rs).
+#     writer/tests/s3_object_lock.rs);
+#   - azurite at AZURITE_VERSION (npm ci in testkit/azurite), the Azure Blob server
+#     of the az:// store tests, and gcp-storage-emulator at GCS_EMULATOR_VERSION in
+#     .venv/gcs (pip, from PyPI), the GCS emulator of the gs:// store tests.
 # Needs: rustup + cargo, Node.js >= 20, python3 >= 3.9 with venv and pip, apt-get
 # (root or sudo) when Chromium or python3-venv is missing, network to crates.io,
 # the npm registry, PyPI and Debian's archive.
@@ -142,9 +145,64 @@ moto_server() {
     echo "moto[server] $MOTO_VERSION installed in $venv"
 }
 
+python_venv() {
+    # Makes the virtual environment $1 with the system's python3, installing
+    # Debian's python3-venv when python3 cannot make one by itself.
+    local venv=$1
+    [[ -x $venv/bin/python ]] && return 0
+    if ! command -v python3 >/dev/null; then
+        echo "python3 is needed for $venv" >&2
+        return 1
+    fi
+    run python3 --version
+    if ! python3 -m venv "$venv"; then
+        rm -rf "$venv"
+        local sudo=()
+        if ((EUID != 0)); then
+            sudo=(sudo)
+        fi
+        run "${sudo[@]}" apt-get update
+        run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+        run python3 -m venv "$venv"
+    fi
+}
+
+azurite() {
+    # The Azure Blob server of the az:// store tests, npm ci from the committed
+    # lockfile (testkit/azurite), skipped when the pinned version is there; the
+    # tests start its azurite-blob with --disableTelemetry (ZIPCHAIN_AZURITE
+    # overrides it).
+    if [[ $(azurite_installed_version) == "$AZURITE_VERSION" &&
+        $AZURITE_DIR/node_modules/.package-lock.json -nt $AZURITE_DIR/package-lock.json ]]; then
+        echo "azurite $AZURITE_VERSION is installed in $AZURITE_DIR"
+        return 0
+    fi
+    (cd "$AZURITE_DIR" && run npm ci --no-audit --no-fund --prefer-offline)
+    [[ $(azurite_installed_version) == "$AZURITE_VERSION" ]] || {
+        echo "$AZURITE_DIR/package.json does not pin azurite $AZURITE_VERSION" >&2
+        return 1
+    }
+    echo "azurite $AZURITE_VERSION installed in $AZURITE_DIR"
+}
+
+gcs_emulator() {
+    # The GCS emulator of the gs:// store tests, pure Python, in a virtual
+    # environment of its own (ZIPCHAIN_GCS_EMULATOR overrides it).
+    if [[ $(gcs_emulator_installed_version) == "$GCS_EMULATOR_VERSION" ]]; then
+        echo "gcp-storage-emulator $GCS_EMULATOR_VERSION is installed in $GCS_VENV"
+        return 0
+    fi
+    python_venv "$GCS_VENV"
+    run "$GCS_VENV/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "gcp-storage-emulator==$GCS_EMULATOR_VERSION"
+    run "$GCS_VENV/bin/gcp-storage-emulator" --help >/dev/null
+    echo "gcp-storage-emulator $GCS_EMULATOR_VERSION installed in $GCS_VENV"
+}
+
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
 section "node packages (npm/tools)" node_packages
 section "browser (chromium, web/ node packages)" browser_setup
 section "moto_server (S3 with Object Lock, for the store tests)" moto_server
+section "azurite (Azure Blob, for the store tests)" azurite
+section "gcp-storage-emulator (GCS, for the store tests)" gcs_emulator
