@@ -122,24 +122,7 @@ moto_server() {
         echo "moto[server] $MOTO_VERSION is installed in $venv"
         return 0
     fi
-    if ! command -v python3 >/dev/null; then
-        echo "python3 is needed for moto_server (the S3 store tests)" >&2
-        return 1
-    fi
-    run python3 --version
-    if [[ ! -x $venv/bin/python ]]; then
-        if ! python3 -m venv "$venv"; then
-            # Debian's python3 leaves ensurepip to the python3-venv package.
-            rm -rf "$venv"
-            local sudo=()
-            if ((EUID != 0)); then
-                sudo=(sudo)
-            fi
-            run "${sudo[@]}" apt-get update
-            run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
-            run python3 -m venv "$venv"
-        fi
-    fi
+    python_venv "$venv" "moto_server (the S3 store tests)"
     run "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "moto[server]==$MOTO_VERSION"
     run "$venv/bin/moto_server" --help >/dev/null
     echo "moto[server] $MOTO_VERSION installed in $venv"
@@ -147,15 +130,17 @@ moto_server() {
 
 python_venv() {
     # Makes the virtual environment $1 with the system's python3, installing
-    # Debian's python3-venv when python3 cannot make one by itself.
-    local venv=$1
+    # Debian's python3-venv when python3 cannot make one by itself; $2 names
+    # what it is for in the message when there is no python3 (default: $1).
+    local venv=$1 what=${2:-$1}
     [[ -x $venv/bin/python ]] && return 0
     if ! command -v python3 >/dev/null; then
-        echo "python3 is needed for $venv" >&2
+        echo "python3 is needed for $what" >&2
         return 1
     fi
     run python3 --version
     if ! python3 -m venv "$venv"; then
+        # Debian's python3 leaves ensurepip to the python3-venv package.
         rm -rf "$venv"
         local sudo=()
         if ((EUID != 0)); then

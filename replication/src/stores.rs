@@ -491,49 +491,58 @@ fn own_options<'a>(
         .map(|(k, v)| (k, v))
 }
 
-/// The `az://container/prefix` store: `MicrosoftAzureBuilder::from_env` (the `AZURE_*`
-/// environment, `AZURE_STORAGE_USE_EMULATOR` and `AZURITE_BLOB_STORAGE_URL` included),
-/// then `options`; an unknown `azure_*` key is refused.
-fn build_azure<'a>(
-    url: &url::Url,
-    options: impl Iterator<Item = (&'a String, &'a String)>,
-) -> Result<object_store::azure::MicrosoftAzure, String> {
-    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-    let mut builder = MicrosoftAzureBuilder::from_env();
-    for (key, value) in options {
-        let key = key
-            .to_ascii_lowercase()
-            .parse::<AzureConfigKey>()
-            .map_err(|e| e.to_string())?;
-        builder = builder.with_config(key, value);
-    }
-    builder
-        .with_url(url.as_str())
-        .build()
-        .map_err(|e| e.to_string())
+/// An `object_store` builder of a cloud store configured by keys of its own
+/// (`azure_*`, `google_*`): the one function [`build_cloud`] serves `az://` and `gs://`.
+trait CloudBuilder: Sized {
+    type Key: std::str::FromStr<Err = object_store::Error>;
+    type Store: ObjectStore;
+    fn with_key(self, key: Self::Key, value: &str) -> Self;
+    fn build_at(self, url: &str) -> object_store::Result<Self::Store>;
 }
 
-/// The `gs://bucket/prefix` store: `GoogleCloudStorageBuilder::from_env` (the `GOOGLE_*`
-/// environment: `GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_SERVICE_ACCOUNT_KEY`,
+impl CloudBuilder for object_store::azure::MicrosoftAzureBuilder {
+    type Key = object_store::azure::AzureConfigKey;
+    type Store = object_store::azure::MicrosoftAzure;
+    fn with_key(self, key: Self::Key, value: &str) -> Self {
+        self.with_config(key, value)
+    }
+    fn build_at(self, url: &str) -> object_store::Result<Self::Store> {
+        self.with_url(url).build()
+    }
+}
+
+impl CloudBuilder for object_store::gcp::GoogleCloudStorageBuilder {
+    type Key = object_store::gcp::GoogleConfigKey;
+    type Store = object_store::gcp::GoogleCloudStorage;
+    fn with_key(self, key: Self::Key, value: &str) -> Self {
+        self.with_config(key, value)
+    }
+    fn build_at(self, url: &str) -> object_store::Result<Self::Store> {
+        self.with_url(url).build()
+    }
+}
+
+/// The `az://container/prefix` or `gs://bucket/prefix` store, and its prefix: `builder` as
+/// its `from_env` made it (for `az://` the `AZURE_*` environment,
+/// `AZURE_STORAGE_USE_EMULATOR` and `AZURITE_BLOB_STORAGE_URL` included; for `gs://` the
+/// `GOOGLE_*` environment: `GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_SERVICE_ACCOUNT_KEY`,
 /// `GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_BASE_URL`, …), then `options`; an unknown
-/// `google_*` key is refused.
-fn build_gcs<'a>(
+/// key of its kind is refused.
+fn build_cloud<'a, B: CloudBuilder>(
+    mut builder: B,
     url: &url::Url,
     options: impl Iterator<Item = (&'a String, &'a String)>,
-) -> Result<object_store::gcp::GoogleCloudStorage, String> {
-    use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-    let mut builder = GoogleCloudStorageBuilder::from_env();
+) -> Result<(Box<dyn ObjectStore>, Path), String> {
     for (key, value) in options {
         let key = key
             .to_ascii_lowercase()
-            .parse::<GoogleConfigKey>()
+            .parse::<B::Key>()
             .map_err(|e| e.to_string())?;
-        builder = builder.with_config(key, value);
+        builder = builder.with_key(key, value);
     }
-    builder
-        .with_url(url.as_str())
-        .build()
-        .map_err(|e| e.to_string())
+    let store = builder.build_at(url.as_str()).map_err(|e| e.to_string())?;
+    let (_, prefix) = object_store::ObjectStoreScheme::parse(url).map_err(|e| e.to_string())?;
+    Ok((Box::new(store), prefix))
 }
 
 /// Opens one store URL, with `options` for the cloud stores.
@@ -585,18 +594,18 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
             Box::new(object_store::memory::InMemory::new()) as Box<dyn ObjectStore>,
             Path::default(),
         ),
-        "az" => {
-            let store = build_azure(&url, own_options(options, "azure_")).map_err(bad)?;
-            let (_, prefix) =
-                object_store::ObjectStoreScheme::parse(&url).map_err(|e| bad(e.to_string()))?;
-            (Box::new(store) as Box<dyn ObjectStore>, prefix)
-        }
-        "gs" => {
-            let store = build_gcs(&url, own_options(options, "google_")).map_err(bad)?;
-            let (_, prefix) =
-                object_store::ObjectStoreScheme::parse(&url).map_err(|e| bad(e.to_string()))?;
-            (Box::new(store) as Box<dyn ObjectStore>, prefix)
-        }
+        "az" => build_cloud(
+            object_store::azure::MicrosoftAzureBuilder::from_env(),
+            &url,
+            own_options(options, "azure_"),
+        )
+        .map_err(bad)?,
+        "gs" => build_cloud(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+            &url,
+            own_options(options, "google_"),
+        )
+        .map_err(bad)?,
         other => {
             return Err(bad(format!(
                 "unsupported scheme {other:?}: expected file, memory, s3, az or gs"

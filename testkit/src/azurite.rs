@@ -11,12 +11,11 @@
 //! (its README lists them as not supported), nor blob versions: the tests show
 //! conditional creates, not immutability.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::loopback;
-use crate::moto::free_port;
 
 /// The environment variable that names another `azurite-blob` than the test kit's.
 pub const SERVER_ENV: &str = "ZIPCHAIN_AZURITE";
@@ -38,7 +37,7 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// directory removed with it.
 #[derive(Debug)]
 pub struct Azurite {
-    child: Child,
+    _server: loopback::Server,
     port: u16,
     _data: tempfile::TempDir,
 }
@@ -46,10 +45,7 @@ pub struct Azurite {
 /// The `azurite-blob` the tests run: `$ZIPCHAIN_AZURITE`, else
 /// `testkit/azurite/node_modules/.bin/azurite-blob`.
 pub fn server_binary() -> PathBuf {
-    match std::env::var_os(SERVER_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("azurite/node_modules/.bin/azurite-blob"),
-    }
+    loopback::server_binary(SERVER_ENV, "azurite/node_modules/.bin/azurite-blob")
 }
 
 impl Azurite {
@@ -58,15 +54,7 @@ impl Azurite {
     /// # Panics
     /// When the server cannot be started: the test that asked fails, with the reason.
     pub fn start_or_skip() -> Option<Self> {
-        if loopback::skipped(SKIP_ENV, "Azurite") {
-            return None;
-        }
-        match Self::start() {
-            Ok(server) => Some(server),
-            Err(reason) => panic!(
-                "cannot start Azurite: {reason}\n(run scripts/setup.sh to install it, or set {SKIP_ENV}=1 to skip the Azure tests)"
-            ),
-        }
+        loopback::start_or_skip(SKIP_ENV, "Azurite", "Azure", Self::start)
     }
 
     /// Starts the Blob service on a free loopback port and waits until it accepts
@@ -75,22 +63,19 @@ impl Azurite {
     /// # Errors
     /// The reason, in words: no binary, it did not start, or it exited (with its output).
     pub fn start() -> Result<Self, String> {
-        let binary = server_binary();
-        if !binary.is_file() {
-            return Err(format!("{} does not exist", binary.display()));
-        }
+        let binary = loopback::existing(server_binary())?;
         let data = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
-        let port = free_port().map_err(|e| format!("no free loopback port: {e}"))?;
+        let port = loopback::port()?;
         let mut command = Command::new(&binary);
         command
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(data.path())
             .args(["--disableTelemetry", "--silent"]);
-        let child =
+        let server =
             loopback::spawn_and_wait(command, &binary.display().to_string(), port, STARTUP)?;
         Ok(Self {
-            child,
+            _server: server,
             port,
             _data: data,
         })
@@ -172,12 +157,5 @@ req.end();
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-    }
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -14,12 +14,11 @@
 //! it does not decode percent-encoded bucket names (so names with `-` are not found); a
 //! bucket's `retentionPolicy` is stored as given but neither locked nor enforced.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::loopback;
-use crate::moto::free_port;
 
 /// The environment variable that names another `gcp-storage-emulator` than `.venv/gcs`'s.
 pub const SERVER_ENV: &str = "ZIPCHAIN_GCS_EMULATOR";
@@ -33,7 +32,7 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// A running `gcp-storage-emulator` (in memory), killed when dropped.
 #[derive(Debug)]
 pub struct GcsEmulator {
-    child: Child,
+    _server: loopback::Server,
     port: u16,
     python: PathBuf,
 }
@@ -41,10 +40,7 @@ pub struct GcsEmulator {
 /// The emulator the tests run: `$ZIPCHAIN_GCS_EMULATOR`, else
 /// `.venv/gcs/bin/gcp-storage-emulator` in the workspace.
 pub fn server_binary() -> PathBuf {
-    match std::env::var_os(SERVER_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/gcs/bin/gcp-storage-emulator"),
-    }
+    loopback::server_binary(SERVER_ENV, "../.venv/gcs/bin/gcp-storage-emulator")
 }
 
 impl GcsEmulator {
@@ -53,15 +49,7 @@ impl GcsEmulator {
     /// # Panics
     /// When the server cannot be started: the test that asked fails, with the reason.
     pub fn start_or_skip() -> Option<Self> {
-        if loopback::skipped(SKIP_ENV, "gcp-storage-emulator") {
-            return None;
-        }
-        match Self::start() {
-            Ok(server) => Some(server),
-            Err(reason) => panic!(
-                "cannot start gcp-storage-emulator: {reason}\n(run scripts/setup.sh to install it, or set {SKIP_ENV}=1 to skip the GCS tests)"
-            ),
-        }
+        loopback::start_or_skip(SKIP_ENV, "gcp-storage-emulator", "GCS", Self::start)
     }
 
     /// Starts the emulator in memory on a free loopback port and waits until it accepts
@@ -70,19 +58,16 @@ impl GcsEmulator {
     /// # Errors
     /// The reason, in words: no binary, it did not start, or it exited (with its output).
     pub fn start() -> Result<Self, String> {
-        let binary = server_binary();
-        if !binary.is_file() {
-            return Err(format!("{} does not exist", binary.display()));
-        }
+        let binary = loopback::existing(server_binary())?;
         let python = binary.with_file_name("python");
-        let port = free_port().map_err(|e| format!("no free loopback port: {e}"))?;
+        let port = loopback::port()?;
         let mut command = Command::new(&binary);
         command.args(["start", "-H", "127.0.0.1", "--port", &port.to_string()]);
         command.args(["--in-memory", "--quiet"]);
-        let child =
+        let server =
             loopback::spawn_and_wait(command, &binary.display().to_string(), port, STARTUP)?;
         Ok(Self {
-            child,
+            _server: server,
             port,
             python,
         })
@@ -161,12 +146,5 @@ impl GcsEmulator {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for GcsEmulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

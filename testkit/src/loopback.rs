@@ -1,9 +1,10 @@
-//! Starting a test server on loopback: spawn it, wait until its port accepts connections,
-//! and report why not when it does not (shared by [`crate::azurite`] and
-//! [`crate::gcs_emulator`]).
+//! Starting a test server on loopback: find its binary, pick a free port, spawn it, wait
+//! until its port accepts connections, report why not when it does not, and kill it when
+//! dropped (shared by [`crate::azurite`], [`crate::gcs_emulator`] and [`crate::moto`]).
 
 use std::io::Read as _;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,75 @@ pub(crate) fn skipped(skip: &str, server: &str) -> bool {
         true
     } else {
         false
+    }
+}
+
+/// `start()`'s server, or `None` when `skip` is set to `1` (see [`skipped`]).
+///
+/// # Panics
+/// When the server cannot be started: the test that asked fails, with the reason and how
+/// to install `server` or skip the `tests` tests.
+pub(crate) fn start_or_skip<T>(
+    skip: &str,
+    server: &str,
+    tests: &str,
+    start: impl FnOnce() -> Result<T, String>,
+) -> Option<T> {
+    if skipped(skip, server) {
+        return None;
+    }
+    match start() {
+        Ok(server) => Some(server),
+        Err(reason) => panic!(
+            "cannot start {server}: {reason}\n(run scripts/setup.sh to install it, or set {skip}=1 to skip the {tests} tests)"
+        ),
+    }
+}
+
+/// A server binary: the environment variable `var` when it is set and not empty, else
+/// `default`, relative to the test kit's directory.
+pub(crate) fn server_binary(var: &str, default: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(default),
+    }
+}
+
+/// `binary` itself when it is a file.
+///
+/// # Errors
+/// That it does not exist, in words.
+pub(crate) fn existing(binary: PathBuf) -> Result<PathBuf, String> {
+    if binary.is_file() {
+        Ok(binary)
+    } else {
+        Err(format!("{} does not exist", binary.display()))
+    }
+}
+
+/// A loopback port nobody listens on right now.
+///
+/// # Errors
+/// When no port can be bound.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// [`free_port`], its error in words.
+pub(crate) fn port() -> Result<u16, String> {
+    free_port().map_err(|e| format!("no free loopback port: {e}"))
+}
+
+/// A server process, killed (and waited for) when dropped.
+#[derive(Debug)]
+pub(crate) struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -30,7 +100,7 @@ pub(crate) fn spawn_and_wait(
     what: &str,
     port: u16,
     startup: Duration,
-) -> Result<Child, String> {
+) -> Result<Server, String> {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -80,5 +150,5 @@ pub(crate) fn spawn_and_wait(
             let _ = std::io::copy(&mut pipe, &mut std::io::sink());
         });
     }
-    Ok(child)
+    Ok(Server(child))
 }

@@ -6,11 +6,12 @@
 //! that **panics** with the reason, so the test fails; only `ZIPCHAIN_SKIP_MOTO=1` set
 //! explicitly skips it (the function then returns `None` and says so on stderr).
 
-use std::io::Read as _;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::loopback;
+pub use crate::loopback::free_port;
 
 /// The environment variable that names another `moto_server` than `.venv/moto`'s.
 pub const SERVER_ENV: &str = "ZIPCHAIN_MOTO_SERVER";
@@ -52,7 +53,7 @@ pub enum BucketLock {
 /// A running `moto_server`, killed when dropped.
 #[derive(Debug)]
 pub struct MotoServer {
-    child: Child,
+    _server: loopback::Server,
     endpoint: String,
     python: PathBuf,
 }
@@ -60,10 +61,7 @@ pub struct MotoServer {
 /// The `moto_server` the tests run: `$ZIPCHAIN_MOTO_SERVER`, else `.venv/moto/bin/moto_server`
 /// in the workspace.
 pub fn server_binary() -> PathBuf {
-    match std::env::var_os(SERVER_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/moto/bin/moto_server"),
-    }
+    loopback::server_binary(SERVER_ENV, "../.venv/moto/bin/moto_server")
 }
 
 impl MotoServer {
@@ -72,16 +70,7 @@ impl MotoServer {
     /// # Panics
     /// When the server cannot be started: the test that asked fails, with the reason.
     pub fn start_or_skip() -> Option<Self> {
-        if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
-            eprintln!("SKIPPED: {SKIP_ENV}=1, so this test does not start moto_server");
-            return None;
-        }
-        match Self::start() {
-            Ok(server) => Some(server),
-            Err(reason) => panic!(
-                "cannot start moto_server: {reason}\n(run scripts/setup.sh to install it, or set {SKIP_ENV}=1 to skip the S3 tests)"
-            ),
-        }
+        loopback::start_or_skip(SKIP_ENV, "moto_server", "S3", Self::start)
     }
 
     /// Starts `moto_server` on a free loopback port and waits until it accepts connections.
@@ -89,55 +78,18 @@ impl MotoServer {
     /// # Errors
     /// The reason, in words: no binary, it did not start, or it exited (with its output).
     pub fn start() -> Result<Self, String> {
-        let binary = server_binary();
-        if !binary.is_file() {
-            return Err(format!("{} does not exist", binary.display()));
-        }
+        let binary = loopback::existing(server_binary())?;
         let python = binary.with_file_name("python");
-        let port = free_port().map_err(|e| format!("no free loopback port: {e}"))?;
-        let mut child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut output = String::new();
-                if let Some(mut stderr) = child.stderr.take() {
-                    let _ = stderr.read_to_string(&mut output);
-                }
-                return Err(format!(
-                    "{} exited with {status}: {output}",
-                    binary.display()
-                ));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{} did not listen on {addr} within {STARTUP:?}",
-                    binary.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // Its request log goes to stderr; nobody reads it past the start, so drop the pipe
-        // into a thread that drains it (a full pipe would stall the server).
-        if let Some(mut stderr) = child.stderr.take() {
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
-            });
-        }
+        let port = loopback::port()?;
+        let mut command = Command::new(&binary);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        // Its request log goes to stderr; nobody reads it past the start (a thread drains
+        // it, since a full pipe would stall the server).
+        let server =
+            loopback::spawn_and_wait(command, &binary.display().to_string(), port, STARTUP)?;
         Ok(Self {
-            child,
-            endpoint: format!("http://{addr}"),
+            _server: server,
+            endpoint: format!("http://127.0.0.1:{port}"),
             python,
         })
     }
@@ -222,18 +174,4 @@ impl MotoServer {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
 }
