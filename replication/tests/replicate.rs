@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::{block, rt};
 use object_store::memory::InMemory;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use verifier_core::hash::Hash32;
@@ -17,19 +18,6 @@ fn memory_stores() -> (Stores, [Arc<dyn ObjectStore>; 6]) {
     let raw: [Arc<dyn ObjectStore>; 6] =
         std::array::from_fn(|_| Arc::new(InMemory::new()) as Arc<dyn ObjectStore>);
     (Stores::from_stores(raw.clone()), raw)
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn block(seed: u64, n: usize) -> (Hash32, Vec<u8>) {
-    let bytes = common::bytes(seed, n);
-    (Hash32::digest(&bytes), bytes)
 }
 
 #[test]

@@ -6,7 +6,8 @@
 
 mod common;
 
-use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+use common::rt;
+use object_store::{ObjectStoreExt as _, PutPayload};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::ObjectKind;
 use zipchain_replication::s3::{DefaultRetention, RetentionMode, RetentionPeriod};
@@ -14,28 +15,12 @@ use zipchain_replication::stores::shard_path;
 use zipchain_replication::{ObjectLock, PullOptions, StoreError, Stores, encode, pull};
 use zipchain_testkit::moto::{BucketLock, MotoServer};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Six buckets `<name>-0` … `<name>-5` with a default retention of a day in COMPLIANCE
 /// mode; their store URLs (with a prefix on the odd ones).
 fn locked_buckets(moto: &MotoServer, name: &str) -> Vec<String> {
-    (0..6)
-        .map(|i| {
-            let bucket = format!("{name}-{i}");
-            moto.create_bucket(&bucket, BucketLock::Compliance { days: 1 });
-            if i % 2 == 1 {
-                format!("s3://{bucket}/zipchain/shards")
-            } else {
-                format!("s3://{bucket}")
-            }
-        })
-        .collect()
+    common::six_urls("s3", name, |bucket| {
+        moto.create_bucket(bucket, BucketLock::Compliance { days: 1 });
+    })
 }
 
 /// The object key of a shard in its bucket: the store's prefix, then the shard's path.
@@ -49,11 +34,6 @@ fn bucket_key(url: &str, kind: ObjectKind, key: &Hash32) -> (String, String) {
         format!("{prefix}/{path}")
     };
     (bucket.to_owned(), object)
-}
-
-fn block(seed: u64, n: usize) -> (Hash32, Vec<u8>) {
-    let bytes = common::bytes(seed, n);
-    (Hash32::digest(&bytes), bytes)
 }
 
 #[test]
@@ -74,46 +54,7 @@ fn shards_are_written_to_locked_buckets_read_back_and_pulled() {
                 "store {i}"
             );
         }
-        let mut objects = Vec::new();
-        for (seed, n) in [0usize, 1, 1000, 70_000].into_iter().enumerate() {
-            let (key, bytes) = block(100 + seed as u64, n);
-            stores
-                .put_object(ObjectKind::Block, key, &bytes)
-                .await
-                .unwrap_or_else(|e| panic!("put {n} bytes: {e}"));
-            // Again: a conditional create that finds the identical shard is a success.
-            stores
-                .put_object(ObjectKind::Block, key, &bytes)
-                .await
-                .unwrap();
-            objects.push((key, bytes));
-        }
-        // Each store holds exactly its shard.
-        for (key, bytes) in &objects {
-            let shards = encode(ObjectKind::Block, *key, bytes);
-            for (i, shard) in shards.iter().enumerate() {
-                let got = stores
-                    .store(i)
-                    .unwrap()
-                    .get(&shard_path(ObjectKind::Block, key))
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
-                assert_eq!(got.as_ref(), shard.to_bytes().as_slice(), "store {i}");
-            }
-        }
-        let out = tempfile::tempdir().unwrap();
-        let report = pull(&stores, out.path(), PullOptions::default(), &|_| {})
-            .await
-            .unwrap();
-        assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.rebuilt_total(), objects.len());
-        for (key, bytes) in &objects {
-            let got = std::fs::read(out.path().join("blocks").join(key.to_hex())).unwrap();
-            assert_eq!(&got, bytes);
-        }
+        common::write_read_back_and_pull(&stores, 100).await;
     });
 }
 
@@ -125,47 +66,11 @@ fn a_locked_shard_cannot_be_deleted_or_overwritten() {
     let urls = locked_buckets(&moto, "lock");
     rt().block_on(async {
         let stores = Stores::from_urls_with(&urls, moto.store_options()).unwrap();
-        let (key, bytes) = block(7, 5000);
-        stores
-            .put_object(ObjectKind::Block, key, &bytes)
-            .await
-            .unwrap();
+        // A conditional create over a shard fails, and so does replicating other bytes
+        // under the same name.
+        let (key, bytes) = common::write_then_conflicting_creates_fail(&stores, 7).await;
         let path = shard_path(ObjectKind::Block, &key);
         let shards = encode(ObjectKind::Block, key, &bytes);
-
-        // A conditional create (the writer's only kind of write) over a shard fails...
-        let err = stores
-            .store(2)
-            .unwrap()
-            .put_opts(
-                &path,
-                PutPayload::from(b"someone else".to_vec()),
-                PutOptions {
-                    mode: PutMode::Create,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, object_store::Error::AlreadyExists { .. }),
-            "{err:?}"
-        );
-        // ...and so does replicating other bytes under the same name, on every store.
-        let err = stores
-            .put_object_keyed(ObjectKind::Block, key, b"other bytes under the same name")
-            .await
-            .unwrap_err();
-        let StoreError::Incomplete { written, failures } = &err else {
-            panic!("{err:?}");
-        };
-        assert_eq!(*written, 0, "{err}");
-        assert!(
-            failures
-                .iter()
-                .all(|f| matches!(f, StoreError::ShardConflict { .. })),
-            "{err}"
-        );
 
         // Deleting the locked version itself is refused by Object Lock (COMPLIANCE).
         let (bucket, object) = bucket_key(&urls[1], ObjectKind::Block, &key);

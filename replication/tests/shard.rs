@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::block;
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::ObjectKind;
 use zipchain_replication::shard::{HEADER_LEN, MAGIC, TOTAL_SHARDS};
@@ -10,11 +11,6 @@ use zipchain_replication::{Shard, ShardError, decode, encode};
 // One 1 MiB object only: SHA3 in a debug build hashes about 2 MB/s, and each round trip
 // hashes the object and its shards several times.
 const SIZES: [usize; 10] = [0, 1, 2, 3, 4, 5, 81, 1000, 4097, 1 << 20];
-
-fn block(seed: u64, n: usize) -> (Hash32, Vec<u8>) {
-    let bytes = common::bytes(seed, n);
-    (Hash32::digest(&bytes), bytes)
-}
 
 /// Every choice of three indices out of six: 20 of them.
 fn triples() -> Vec<[usize; 3]> {

@@ -4,10 +4,13 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use object_store::ObjectStore;
 use verifier_core::certificate::check_certificate;
 use verifier_core::chain::{Audit, Auditor};
+use verifier_core::hash::Hash32;
 use verifier_core::trust::TrustDescriptor;
 
 /// Generous: debug builds on a loaded 2-core machine.
@@ -182,11 +185,17 @@ pub async fn check_certificates(
 /// Pulls the six default stores under `dir` into a snapshot and audits it.
 pub async fn pull_and_audit(dir: &Path, auditor: &Auditor) -> Audit {
     let stores = replication::Stores::local(&dir.join("stores")).unwrap();
+    pull_and_audit_stores(&stores, auditor).await
+}
+
+/// Pulls `stores` into a fresh snapshot directory, as `zipchain pull` does, and audits it
+/// as `zipchain audit` does.
+pub async fn pull_and_audit_stores(stores: &replication::Stores, auditor: &Auditor) -> Audit {
     let out = tempfile::tempdir().unwrap();
-    let report = replication::pull(&stores, out.path(), Default::default(), &|_| {})
+    let report = replication::pull(stores, out.path(), Default::default(), &|_| {})
         .await
         .unwrap();
-    assert!(report.is_complete(), "pull: {report:?}");
+    assert!(report.is_complete(), "pull: {report:#?}");
     let snapshot = zipchain_writer::journal::load_snapshot_dir(out.path()).unwrap();
     let audit = auditor.audit(&snapshot, &mut |_, _| {});
     assert!(
@@ -196,4 +205,130 @@ pub async fn pull_and_audit(dir: &Path, auditor: &Auditor) -> Audit {
     );
     assert!(audit.equivocations.is_empty());
     audit
+}
+
+/// A Tokio runtime with two workers.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `--store URL` for each of `urls`.
+pub fn store_args(urls: &[String]) -> Vec<&str> {
+    urls.iter().flat_map(|u| ["--store", u.as_str()]).collect()
+}
+
+/// `env` as the `(&str, &str)` pairs [`Daemon::start_with`] takes.
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Runs the writer on `dir` with `args` and `env`, expecting it to refuse to start: checks
+/// that it exits with 1 (in time), and returns its stderr.
+pub fn refused_at_start(dir: &Path, args: &[&str], env: &[(String, String)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zipchain-writer"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the writer did not exit");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    stderr
+}
+
+/// POSTs `<label> transaction 0` … `<label> transaction <n - 1>` at once; their tx hex,
+/// each answered 202.
+pub async fn post_all(client: &reqwest::Client, base: &str, label: &str, n: usize) -> Vec<String> {
+    let writes = (0..n).map(|i| {
+        let client = client.clone();
+        let base = base.to_owned();
+        async move {
+            post(
+                &client,
+                &base,
+                format!("{label} transaction {i}").into_bytes(),
+            )
+            .await
+        }
+    });
+    futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .map(|t| t.expect("202"))
+        .collect()
+}
+
+/// The certificates of `txs`, fetched from `daemon`: (tx, certificate text).
+pub async fn certificates<'a>(
+    client: &reqwest::Client,
+    daemon: &Daemon,
+    txs: impl Iterator<Item = &'a String>,
+) -> Vec<(String, String)> {
+    let mut certificates = Vec::new();
+    for tx in txs {
+        let url = daemon.url(&format!("/v1/transactions/{tx}/certificate"));
+        certificates.push((tx.clone(), get_text(client, &url).await));
+    }
+    certificates
+}
+
+/// Pulls and audits `stores`, every tx final in it; then again with any three of the six
+/// taken from `dead` (the same stores, unreachable): the same height, every tx final,
+/// and each of `certificates` valid with that audit.
+pub async fn pull_and_audit_with_any_three_unreachable(
+    stores: &replication::Stores,
+    dead: &replication::Stores,
+    auditor: &Auditor,
+    txs: &[String],
+    certificates: &[(String, String)],
+) {
+    let audit = pull_and_audit_stores(stores, auditor).await;
+    for tx in txs {
+        assert!(
+            audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(),
+            "{tx} final in the pull"
+        );
+    }
+    let height = audit.height();
+    for lost in [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 3, 5]] {
+        let started = Instant::now();
+        let mixed: [Arc<dyn ObjectStore>; 6] = std::array::from_fn(|i| {
+            let from = if lost.contains(&i) { dead } else { stores };
+            Arc::clone(from.store(i).unwrap())
+        });
+        let mixed = replication::Stores::from_stores(mixed);
+        let audit = pull_and_audit_stores(&mixed, auditor).await;
+        assert_eq!(audit.height(), height, "lost {lost:?}");
+        for tx in txs {
+            assert!(
+                audit.final_height(&Hash32::from_hex(tx).unwrap()).is_some(),
+                "lost {lost:?}: {tx}"
+            );
+        }
+        for (tx, cert) in certificates {
+            let verdict = check_certificate(cert, auditor, Some(&audit));
+            assert!(verdict.valid, "lost {lost:?}: certificate of {tx}");
+        }
+        eprintln!(
+            "pull with stores {lost:?} unreachable: {:?}",
+            started.elapsed()
+        );
+    }
 }
