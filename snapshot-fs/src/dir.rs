@@ -346,8 +346,8 @@ impl AuditSource for DirSnapshot {
     type Error = DirError;
 
     fn names(&self, kind: ObjectKind) -> Result<Vec<String>, DirError> {
-        let listing = self.list(kind)?;
-        let names = listing.names.clone();
+        let mut listing = self.list(kind)?;
+        let names = std::mem::take(&mut listing.names);
         let _ = self.listed[kind_index(kind)].set(listing);
         Ok(names)
     }

@@ -107,6 +107,8 @@ impl Auditor {
         for (kind, key, size) in source.set_aside() {
             builder.add(kind, Examined::oversized(kind, &key, size));
         }
+        drop(objects);
+        drop(listed);
         Ok(builder.finish(source))
     }
 
