@@ -22,7 +22,7 @@ mod vectors {
     };
     use zipchain_verifier_core::chain::{Audit, Auditor};
     use zipchain_verifier_core::hash::Hash32;
-    use zipchain_verifier_core::snapshot::{Snapshot, classify_path};
+    use zipchain_verifier_core::snapshot::Snapshot;
     use zipchain_verifier_core::tlog::checkpoint::origin;
     use zipchain_verifier_core::tlog::log;
     use zipchain_verifier_core::tlog::note::{
@@ -37,13 +37,7 @@ mod vectors {
     }
 
     fn snapshot() -> Snapshot {
-        let mut s = Snapshot::default();
-        for (path, bytes) in crate::common::conformance_files() {
-            let rel = path.strip_prefix("chain/snapshot/").unwrap();
-            let (kind, key) = classify_path(rel).unwrap();
-            s.insert(kind, key, bytes.to_vec());
-        }
-        s
+        crate::common::conformance_snapshot()
     }
 
     /// The conformance descriptor as v2: the log key (seed 1) and witnesses 2, 3, 4.

@@ -74,3 +74,16 @@ pub fn conformance_files() -> Vec<(&'static str, &'static [u8])> {
         "chain/snapshot/timestamps/f00a0cc01ce25ed8313e886b55fddef1c27f9661c3e68531fe6ac422ebc8f873",
     ]
 }
+
+/// The conformance chain's snapshot (`chain/snapshot/`) in memory.
+#[cfg(zipchain_vectors)]
+pub fn conformance_snapshot() -> zipchain_verifier_core::snapshot::Snapshot {
+    let mut s = zipchain_verifier_core::snapshot::Snapshot::default();
+    for (path, bytes) in conformance_files() {
+        let rel = path.strip_prefix("chain/snapshot/").unwrap_or(path);
+        let (kind, key) = zipchain_verifier_core::snapshot::classify_path(rel)
+            .unwrap_or_else(|| panic!("{rel} is not an object path"));
+        s.insert(kind, key, bytes.to_vec());
+    }
+    s
+}
