@@ -169,6 +169,7 @@ const JWT_CHECKS = {
   policy: 'Policy',
 };
 
+/** Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`. */
 function utc(seconds) {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '—';
   const date = new Date(seconds * 1000);
@@ -188,12 +189,56 @@ function utcMs(ms) {
   return `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`;
 }
 
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A length of time in whole seconds (the timestamps' `iat` counts whole seconds), in
+ * units a reader takes in at once: "1 second", "42 seconds", "2 min 5 s", "3 h 12 min",
+ * "2 days 4 h". Zero is not a length: callers say "within the same second" instead.
+ */
 function duration(seconds) {
-  const s = Math.abs(seconds);
-  if (s < 120) return `${seconds} s`;
-  if (s < 7200) return `${(seconds / 60).toFixed(1)} min`;
-  if (s < 172800) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} days`;
+  const s = Math.round(Math.abs(seconds));
+  if (s < 60) return plural(s, 'second');
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  if (s < 86400) {
+    const m = Math.floor((s % 3600) / 60);
+    return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
+  }
+  const h = Math.floor((s % 86400) / 3600);
+  return `${plural(Math.floor(s / 86400), 'day')}${h ? ` ${h} h` : ''}`;
+}
+
+/** How long the window between two whole-second times is, as a phrase. */
+function windowPhrase(notBefore, notAfter) {
+  if (notBefore === notAfter) return 'within the same second';
+  const length = `a window of ${duration(notAfter - notBefore)}`;
+  return notAfter < notBefore ? `${length}, but backwards (not after is earlier)` : length;
+}
+
+// Unix times inside a check's detail: 10 digits (seconds, optionally followed by
+// " s") or 13 digits followed by " ms", between 2001 and 2096.
+const UNIX_TIME_RE = /\b(\d{13}) ms\b|\b(\d{10})\b(?: s\b)?/g;
+
+/** A check's detail as text and nodes, with each Unix time followed by its UTC date. */
+function withDates(detail) {
+  const text = String(detail ?? '');
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(UNIX_TIME_RE)) {
+    const ms = m[1] !== undefined ? Number(m[1]) : Number(m[2]) * 1000;
+    if (!(ms >= 1e12 && ms < 4e12)) continue;
+    const end = m.index + m[0].length;
+    const iso = new Date(ms).toISOString();
+    out.push(
+      text.slice(last, end),
+      ' (',
+      el('time', { datetime: iso }, m[1] !== undefined ? utcMs(ms) : utc(ms / 1000)),
+      ')',
+    );
+    last = end;
+  }
+  out.push(text.slice(last));
+  return out;
 }
 
 const hexBlock = (hex) => el('code', { class: 'hex' }, hex);
@@ -246,32 +291,53 @@ function checkList(checks, labels) {
             ' ',
             el('code', { class: 'check-name' }, check.name),
           ),
-          el('span', { class: 'check-detail' }, check.detail),
+          el('span', { class: 'check-detail' }, withDates(check.detail)),
         ),
       ),
     ),
   );
 }
 
-function verdictBox(subject, valid, title, why, extra = {}) {
+/**
+ * The verdict element. `standing` is `valid`, `invalid`, or `unchecked`: valid, but
+ * with less proven than a reader may take "valid" to mean (a certificate whose
+ * main-chain position was not checked), drawn apart from a plain success.
+ * `data-verdict` stays `valid` for it (SPEC §8's contract).
+ */
+function verdictBox(subject, standing, title, why, extra = {}) {
+  const valid = standing !== 'invalid';
+  const mark = { valid: '✓', invalid: '✗', unchecked: '!' }[standing];
   return el(
     'div',
     {
       id: 'verdict',
-      class: `verdict ${valid ? 'valid' : 'invalid'}`,
+      class: `verdict ${standing}`,
       'data-verdict': valid ? 'valid' : 'invalid',
       'data-subject': subject,
       ...extra,
     },
-    el('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, valid ? '✓' : '✗'),
-    el('span', { class: 'verdict-text' }, el('strong', {}, title), why ? el('span', {}, why) : null),
+    el('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, mark),
+    el(
+      'span',
+      { class: 'verdict-text' },
+      el('strong', { 'data-headline': '' }, title),
+      why ? el('span', {}, why) : null,
+    ),
   );
 }
 
 // ---------------------------------------------------------------------------
 // The timeline of the two trusted times
 
+/**
+ * The two trusted times on an axis. Labels never run into each other: the earlier
+ * time's labels end before its tick, the later one's start after its tick (whichever
+ * of not before / not after that is), and equal times (`iat` counts whole seconds, so
+ * a block sealed in the second after its parent's timestamp has both) get one tick
+ * and one label, "within the same second". Every label carries `data-label`.
+ */
 function timeline(notBefore, notAfter, proven) {
+  const same = notBefore === notAfter;
   const lo = Math.min(notBefore, notAfter);
   const hi = Math.max(notBefore, notAfter);
   const span = Math.max(hi - lo, 1);
@@ -279,38 +345,61 @@ function timeline(notBefore, notAfter, proven) {
   const from = lo - pad;
   const to = hi + pad;
   const W = 600;
+  const GAP = 6; // between a tick and its labels, in viewBox units
   const x = (t) => 20 + ((t - from) / (to - from)) * (W - 40);
   const x0 = x(notBefore);
   const x1 = x(notAfter);
-  const label = `Timeline${proven ? '' : ' (claimed, not proven)'}: not before ${utc(notBefore)}, not after ${utc(notAfter)}; the transaction was written in the ${duration(notAfter - notBefore)} between them.`;
+  const windowText = windowPhrase(notBefore, notAfter);
+  const label = same
+    ? `Timeline${proven ? '' : ' (claimed, not proven)'}: not before and not after are both ${utc(notBefore)}; the transaction was written within the same second.`
+    : `Timeline${proven ? '' : ' (claimed, not proven)'}: not before ${utc(notBefore)}, not after ${utc(notAfter)}; the transaction was written in ${windowText} between them.`;
+
+  /** The two labels (name above the axis, time below) of one tick. */
+  const tickLabels = (role, t, tx, anchor) => {
+    const dx = anchor === 'end' ? -GAP : anchor === 'start' ? GAP : 0;
+    return [
+      el('svg:text', { x: tx + dx, y: 18, 'text-anchor': anchor, class: 'tl-label', 'data-label': role }, role === 'both' ? 'not before = not after' : role.replace('-', ' ')),
+      el(
+        'svg:text',
+        { x: tx + dx, y: 88, 'text-anchor': anchor, class: 'tl-time', 'data-label': `${role}-time` },
+        role === 'both' ? `${clock(t)}, within the same second` : clock(t),
+      ),
+    ];
+  };
+  const labels = same
+    ? tickLabels('both', notBefore, x0, 'middle')
+    : [
+        tickLabels('not-before', notBefore, x0, x0 < x1 ? 'end' : 'start'),
+        tickLabels('not-after', notAfter, x1, x0 < x1 ? 'start' : 'end'),
+      ];
+  const windowWidth = same ? 8 : Math.abs(x1 - x0);
   return el(
     'figure',
-    { class: 'timeline' },
+    { class: 'timeline', 'data-same-second': same ? 'true' : 'false' },
     el(
       'svg:svg',
       { viewBox: `0 0 ${W} 96`, role: 'img', 'aria-label': label, preserveAspectRatio: 'xMidYMid meet' },
       el('svg:line', { x1: 10, y1: 48, x2: W - 10, y2: 48, class: 'axis' }),
       el('svg:rect', {
-        x: Math.min(x0, x1),
+        x: (x0 + x1) / 2 - windowWidth / 2,
         y: 38,
-        width: Math.max(Math.abs(x1 - x0), 2),
+        width: windowWidth,
         height: 20,
         rx: 4,
         class: proven ? 'window' : 'window unproven',
       }),
       el('svg:line', { x1: x0, y1: 26, x2: x0, y2: 70, class: 'tick before' }),
-      el('svg:line', { x1: x1, y1: 26, x2: x1, y2: 70, class: 'tick after' }),
-      el('svg:text', { x: x0, y: 18, 'text-anchor': 'end', class: 'tl-label' }, 'not before'),
-      el('svg:text', { x: x1, y: 18, 'text-anchor': 'start', class: 'tl-label' }, 'not after'),
-      el('svg:text', { x: x0, y: 88, 'text-anchor': 'end', class: 'tl-time' }, clock(notBefore)),
-      el('svg:text', { x: x1, y: 88, 'text-anchor': 'start', class: 'tl-time' }, clock(notAfter)),
+      same ? null : el('svg:line', { x1: x1, y1: 26, x2: x1, y2: 70, class: 'tick after' }),
+      labels,
     ),
     el(
       'figcaption',
       {},
       proven
-        ? `Written between ${utc(notBefore)} (lower timestamp) and ${utc(notAfter)} (upper timestamp): a window of ${duration(notAfter - notBefore)}. Both times are the timestamp service’s, not the writer’s.`
-        : `The certificate claims ${utc(notBefore)} to ${utc(notAfter)}, but it is invalid, so these times prove nothing.`,
+        ? same
+          ? `Written within the same second, ${utc(notBefore)}: the lower and the upper timestamp were both issued in it (the timestamps count whole seconds). Both times are the timestamp service’s, not the writer’s.`
+          : `Written between ${utc(notBefore)} (lower timestamp) and ${utc(notAfter)} (upper timestamp): ${windowText} (the timestamps count whole seconds). Both times are the timestamp service’s, not the writer’s.`
+        : `The certificate claims ${utc(notBefore)} to ${utc(notAfter)} (${windowText}), but it is invalid, so these times prove nothing.`,
     ),
   );
 }
@@ -323,36 +412,137 @@ function blockFacts(certJson) {
   return typeof certJson?.block === 'string' ? describeBlock(certJson.block) : null;
 }
 
-function certificateResult(verdict, certJson, haveSnapshot, ms) {
-  const failed = verdict.checks.filter((c) => !c.ok);
+/**
+ * Who vouched for a certificate v2's main-chain position. The verdict gives the
+ * counts (`mainChainProof`); the names of the witnesses whose cosignatures counted
+ * are in the `main_chain_proof` check's detail, as the core writes it ("FINAL on the
+ * main chain at height 3 (2 of 3 witnesses: a.example, b.example; quorum 2)"); the
+ * descriptor's witnesses (`witnesses.keys`, verifier keys `name+id+key`) give the rest.
+ */
+function witnessFacts(verdict, chainJson, certJson) {
   const proof = verdict.mainChainProof;
-  const title = verdict.valid
-    ? verdict.mainChainChecked
-      ? proof
-        ? `Final on the main chain (${proof.witnesses} witnesses vouched; quorum ${proof.quorum})`
-        : 'Valid certificate, on the main chain'
-      : 'Valid certificate'
-    : 'Invalid certificate';
-  const why = verdict.valid
-    ? verdict.mainChainChecked
-      ? proof
-        ? 'Every check passed, including the block’s place on the main chain: a checkpoint cosigned by the chain’s witnesses, who audited it themselves.'
-        : 'Every check passed, including the block’s place on the main chain (from the snapshot).'
-      : 'Every check passed. The block’s place on the main chain was not checked: add the chain’s snapshot (.tar) for that.'
-    : `${failed.length} of ${verdict.checks.length} checks failed; first: ${failed[0]?.name} — ${failed[0]?.detail}`;
+  if (!proof) return null;
+  const detail = verdict.checks.find((c) => c.name === 'main_chain_proof' && c.ok)?.detail ?? '';
+  const m = /\((\d+) of (\d+) witnesses: (.+); quorum (\d+)\)\s*$/.exec(detail);
+  const vouched = m ? m[3].split(', ') : null;
+  const keys = Array.isArray(chainJson?.witnesses?.keys) ? chainJson.witnesses.keys : [];
+  const known = keys.filter((k) => typeof k === 'string').map((k) => k.split('+')[0]);
+  const of = m ? Number(m[2]) : known.length || null;
+  const lines = typeof certJson?.main_chain?.checkpoint === 'string' ? certJson.main_chain.checkpoint.split('\n') : [];
+  const size = /^\d+$/.test(lines[1] ?? '') ? Number(lines[1]) : null;
+  return { count: proof.witnesses, of, quorum: proof.quorum, vouched, known, size };
+}
+
+/** "2 of 3 witnesses, quorum 2" (or "2 witnesses, quorum 2" when n is not known). */
+function witnessCount(w) {
+  return `${w.of ? `${w.count} of ${w.of}` : w.count} witness${w.of === 1 || (!w.of && w.count === 1) ? '' : 'es'}, quorum ${w.quorum}`;
+}
+
+/** Beside the timeline: what the block's place on the main chain rests on. */
+function finalityAside(finality, verdict, witnesses, snapshotName) {
+  if (finality === 'witnesses') {
+    const names = [...new Set([...witnesses.known, ...(witnesses.vouched ?? [])])];
+    const vouched = new Set(witnesses.vouched ?? []);
+    return el(
+      'aside',
+      { class: 'finality witnesses', 'data-finality': 'witnesses', 'aria-labelledby': 'finality-title' },
+      el('h3', { id: 'finality-title' }, 'Witnesses'),
+      el('p', { class: 'quorum', 'data-field': 'witness-count' }, witnessCount(witnesses)),
+      names.length
+        ? el(
+            'ul',
+            { class: 'witness-list' },
+            names.map((name) => {
+              const ok = witnesses.vouched ? vouched.has(name) : null;
+              return el(
+                'li',
+                { 'data-witness': name, 'data-vouched': ok === null ? null : String(ok), class: ok === false ? 'silent' : 'vouched' },
+                el('span', { class: 'mark', 'aria-hidden': 'true' }, ok === false ? '–' : '✓'),
+                el('code', {}, name),
+                ok === false ? el('span', { class: 'note' }, ' (no cosignature counted)') : el('span', { class: 'visually-hidden' }, ' (vouched)'),
+              );
+            }),
+          )
+        : null,
+      el(
+        'p',
+        { class: 'note' },
+        `Each audited the chain under this chain.json and cosigned a checkpoint${witnesses.size ? ` of ${plural(witnesses.size, 'main-chain entry', 'main-chain entries')}` : ''} that includes this block at height ${verdict.height}.`,
+      ),
+    );
+  }
+  if (finality === 'snapshot') {
+    return el(
+      'aside',
+      { class: 'finality snapshot', 'data-finality': 'snapshot', 'aria-labelledby': 'finality-title' },
+      el('h3', { id: 'finality-title' }, 'Main-chain position'),
+      el('p', {}, `Checked here against the snapshot ${snapshotName}: the block is on the main chain at height ${verdict.height}.`),
+    );
+  }
+  return el(
+    'aside',
+    { class: 'finality unchecked', 'data-finality': 'unchecked', 'aria-labelledby': 'finality-title' },
+    el('h3', { id: 'finality-title' }, 'Main-chain position: not checked'),
+    el('p', {}, 'A block on a losing fork passes every check above too. To know the block is final, add either:'),
+    el(
+      'ul',
+      {},
+      el('li', {}, 'the chain’s snapshot (.tar), checked here;'),
+      el('li', {}, 'or a certificate v2 for this transaction: it carries a checkpoint cosigned by the chain’s witnesses.'),
+    ),
+  );
+}
+
+function certificateResult(verdict, certJson, chainJson, snapshotName, ms) {
+  const failed = verdict.checks.filter((c) => !c.ok);
+  const witnesses = witnessFacts(verdict, chainJson, certJson);
+  // What the block's place on the main chain rests on, for a valid certificate.
+  const finality = !verdict.valid
+    ? null
+    : verdict.mainChainChecked
+      ? witnesses
+        ? 'witnesses'
+        : 'snapshot'
+      : 'unchecked';
+  const standing = !verdict.valid ? 'invalid' : finality === 'unchecked' ? 'unchecked' : 'valid';
+  const title = {
+    invalid: 'Invalid certificate',
+    witnesses: `Final on the main chain at height ${verdict.height}`,
+    snapshot: `Final on the main chain at height ${verdict.height}`,
+    unchecked: 'Valid certificate — main-chain position not checked',
+  }[finality ?? 'invalid'];
+  const why = {
+    invalid: [`${failed.length} of ${verdict.checks.length} checks failed; first: ${failed[0]?.name} — `, withDates(failed[0]?.detail)],
+    witnesses: witnesses
+      ? `Vouched for by ${witnesses.of ? `${witnesses.count} of the chain’s ${witnesses.of}` : witnesses.count} witnesses${witnesses.vouched ? ` (${witnesses.vouched.join(', ')})` : ''}, quorum ${witnesses.quorum}: they audited the chain themselves and cosigned a checkpoint that includes this block. Every other check passed too.`
+      : '',
+    snapshot: 'Every check passed, including the block’s place on the main chain, checked against the snapshot.',
+    unchecked:
+      'The certificate’s own checks passed: the transaction is in a block the timestamp service dated and the enclave sequenced. Whether that block is on the main chain — and so final — was NOT checked. For that, add the chain’s snapshot (.tar), or use a certificate v2, whose checkpoint is cosigned by the chain’s witnesses.',
+  }[finality ?? 'invalid'];
   const block = blockFacts(certJson);
   const parts = [
-    verdictBox('certificate', verdict.valid, title, why, {
+    verdictBox('certificate', standing, title, why, {
       'data-main-chain-checked': verdict.mainChainChecked ? 'true' : 'false',
+      'data-finality': finality ?? 'none',
       'data-check-ms': ms.toFixed(2),
     }),
   ];
   if (typeof verdict.notBefore === 'number' && typeof verdict.notAfter === 'number') {
+    const figure = timeline(verdict.notBefore, verdict.notAfter, verdict.valid);
     parts.push(
       el('h2', {}, verdict.valid ? 'When' : 'When (as the certificate claims: not proven)'),
-      timeline(verdict.notBefore, verdict.notAfter, verdict.valid),
+      finality ? el('div', { class: 'when' }, figure, finalityAside(finality, verdict, witnesses, snapshotName)) : figure,
     );
+  } else if (finality) {
+    parts.push(finalityAside(finality, verdict, witnesses, snapshotName));
   }
+  const position = {
+    witnesses: witnesses
+      ? `checked: vouched for by ${witnessCount(witnesses)} (the certificate’s cosigned checkpoint)`
+      : '',
+    snapshot: 'checked against the snapshot',
+  }[finality];
   parts.push(
     el('h2', {}, 'Where in the chain'),
     fieldList([
@@ -361,11 +551,10 @@ function certificateResult(verdict, certJson, haveSnapshot, ms) {
       ['Sequence number', certJson?.sequence ?? '—', { 'data-field': 'sequence' }],
       [
         'Main-chain position',
-        verdict.mainChainChecked
-          ? 'checked against the snapshot'
-          : haveSnapshot
-            ? 'not checked'
-            : 'not checked (no snapshot given)',
+        position ??
+          (snapshotName
+            ? el('strong', {}, 'not checked')
+            : [el('strong', {}, 'not checked'), ' (no snapshot given, and no cosigned checkpoint in the certificate)']),
         { 'data-field': 'main-chain-checked' },
       ],
       block && ['Block id (u)', hexBlock(block.uuid)],
@@ -387,7 +576,7 @@ function nsmResult(verdict, file) {
   const parts = [
     verdictBox(
       'nsm',
-      verdict.valid,
+      verdict.valid ? 'valid' : 'invalid',
       verdict.valid ? 'Valid Nitro attestation document' : 'Invalid Nitro attestation document',
       verdict.valid
         ? 'Signed by an enclave whose certificate chain leads to AWS Nitro Enclaves Root-G1.'
@@ -452,7 +641,7 @@ function timestampResult(verdict, jwt, issuerFrom, keySource) {
   const parts = [
     verdictBox(
       'timestamp',
-      verdict.valid,
+      verdict.valid ? 'valid' : 'invalid',
       verdict.valid ? 'Valid timestamp token' : 'Invalid timestamp token',
       verdict.valid
         ? `Signed by a key of ${keySource}; issuer ${issuerFrom}.`
@@ -554,7 +743,7 @@ async function renderSubject() {
     const verdict = checkCertificate(state.cert.text, state.chain.text, options);
     const ms = performance.now() - t0;
     setStatus(`Checked ${state.cert.name} against ${state.chain.name}${state.snapshot ? ` and ${state.snapshot.name}` : ''} in ${ms.toFixed(1)} ms.`);
-    return certificateResult(verdict, state.cert.json, Boolean(state.snapshot), ms);
+    return certificateResult(verdict, state.cert.json, state.chain.json, state.snapshot?.name ?? null, ms);
   }
   if (s === 'nsm') {
     const options = {};

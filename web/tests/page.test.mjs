@@ -14,6 +14,13 @@
 // Also writes target/web-screenshot.png (desk) and target/web-screenshot-phone.png,
 // and target/web-bench.json: the median time of one checkCertificate call in
 // Chromium (recorded in BENCHMARKS.md; nothing is asserted about it).
+//
+// Finality and the timeline (issue #16): a certificate v2 made here, offline, from
+// the fixtures' snapshot with the CLI the fixtures were made with (<target>/debug/
+// zipchain, or $ZIPCHAIN_BIN: `witness keygen` ×3, `audit --checkpoint-out`, `cosign`
+// ×2, `verify --checkpoint`), and v1 certificates whose times are one second apart,
+// equal, or backwards. Asserted on the DOM (text, and the geometry of the timeline's
+// labels: no two of them touch); screenshots in target/web-screenshot-*.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,6 +51,7 @@ const target = targetDir();
 const fixtures = resolve(process.env.ZIPCHAIN_FIXTURES ?? join(target, 'fixtures'));
 const vectors = resolve(process.env.ZIPCHAIN_VECTORS ?? join(repo, '../shared/vectors'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ZIPCHAIN = resolve(process.env.ZIPCHAIN_BIN ?? join(target, 'debug', 'zipchain'));
 
 // The brief's flags: nothing in the background may touch the network.
 const CHROMIUM_ARGS = [
@@ -61,6 +69,7 @@ for (const [what, path] of [
   ['web/dist (run node web/build.mjs)', join(dist, 'index.html')],
   ['the fixtures (run scripts/make-fixtures.sh)', join(fixtures, 'cert.json')],
   ['Chromium', CHROMIUM],
+  ['the zipchain CLI (built by scripts/make-fixtures.sh; or set ZIPCHAIN_BIN)', ZIPCHAIN],
 ]) {
   assert.ok(existsSync(path), `${what}: ${path} is missing`);
 }
@@ -367,6 +376,257 @@ describe('a certificate', () => {
       // The reason is shown beside it.
       assert.ok((await check.locator('.check-detail').textContent()).trim().length > 0);
       await close();
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Finality (certificate v2, SPEC §9.5) and the timeline's labels (issue #16)
+
+const WITNESSES = ['alpha.example', 'bravo.example', 'charlie.example'];
+
+/**
+ * A certificate v2 for the fixtures' transaction, made offline with the CLI: three
+ * witness keys, the fixtures' chain.json as a v2 descriptor naming them (quorum 2),
+ * the audited checkpoint body cosigned by the first two witnesses, `verify
+ * --checkpoint`. Returns `{ cert, chain }` (JSON text).
+ */
+function makeCertificateV2() {
+  const dir = mkdtempSync(join(tmpdir(), 'zipchain-web-v2-'));
+  try {
+    const run = (...args) => execFileSync(ZIPCHAIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const keys = WITNESSES.map((name) => {
+      const key = join(dir, `${name}.key`);
+      return { key, verifier: run('witness', 'keygen', '--name', name, '-o', key).trim() };
+    });
+    const chain = JSON.parse(fixture('chain.json').toString('utf8'));
+    chain.zipchain_chain = 2;
+    chain.witnesses = { keys: keys.map((k) => k.verifier), quorum: 2 };
+    const chainPath = join(dir, 'chain.json');
+    writeFileSync(chainPath, JSON.stringify(chain, null, 2));
+    const snapshot = join(fixtures, 'snapshot');
+    let note = join(dir, 'checkpoint');
+    run('audit', snapshot, '--chain', chainPath, '--checkpoint-out', note);
+    for (const [i, { key }] of keys.slice(0, 2).entries()) {
+      const cosigned = run('cosign', note, '--snapshot', snapshot, '--chain', chainPath, '--key', key, '--state', join(dir, `state-${i}`));
+      note = join(dir, `note-${i}`);
+      writeFileSync(note, cosigned);
+    }
+    const certPath = join(dir, 'cert-v2.json');
+    run('verify', snapshot, '--chain', chainPath, '--data', join(fixtures, 'tx.bin'), '--checkpoint', note, '-o', certPath);
+    const cert = readFileSync(certPath, 'utf8');
+    assert.equal(JSON.parse(cert).zipchain_certificate, 2, 'verify --checkpoint wrote a certificate v2');
+    return { cert, chain: readFileSync(chainPath, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The timeline's labels (names and times), with their boxes on the page. */
+const timelineLabels = (page) =>
+  page.$$eval('.timeline [data-label]', (els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { label: e.dataset.label, text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    }),
+  );
+
+const box = (page, selector) =>
+  page.$eval(selector, (e) => {
+    const r = e.getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+  });
+
+/**
+ * No two labels of the timeline overlap or touch (at least `gap` px apart across or
+ * down), and each lies inside the timeline's figure.
+ */
+async function assertLabelsApart(page, what, gap = 4) {
+  const labels = await timelineLabels(page);
+  assert.ok(labels.length >= 2, `${what}: the timeline has labels: ${JSON.stringify(labels)}`);
+  const figure = await box(page, '.timeline');
+  for (const l of labels) {
+    assert.ok(l.right - l.left > 0 && l.bottom - l.top > 0, `${what}: label ${l.label} is drawn`);
+    assert.ok(
+      l.left >= figure.left && l.right <= figure.right && l.top >= figure.top && l.bottom <= figure.bottom,
+      `${what}: label ${l.label} (${JSON.stringify(l)}) lies inside the timeline ${JSON.stringify(figure)}`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) {
+      const [a, b] = [labels[i], labels[j]];
+      const apartAcross = a.right + gap <= b.left || b.right + gap <= a.left;
+      const apartDown = a.bottom + gap <= b.top || b.bottom + gap <= a.top;
+      assert.ok(
+        apartAcross || apartDown,
+        `${what}: labels "${a.text}" and "${b.text}" run into each other: ${JSON.stringify([a, b])}`,
+      );
+    }
+  }
+  return labels;
+}
+
+const ISO_UTC = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/;
+const isoOf = (t) => new Date(t * 1000).toISOString().slice(0, 19).replace('T', ' ');
+
+describe('finality and the timeline', () => {
+  let v2;
+  before(() => {
+    v2 = makeCertificateV2();
+  });
+
+  test('a certificate v2 whose witnesses vouched: final at its height, the witnesses beside the timeline', async () => {
+    const cert = JSON.parse(v2.cert);
+    for (const [viewport, shot] of [
+      [undefined, 'web-screenshot-v2.png'],
+      [{ width: 390, height: 844 }, 'web-screenshot-v2-phone.png'],
+    ]) {
+      const what = viewport ? 'phone' : 'desk';
+      const { page, close } = await openPage(viewport);
+      const verdict = await verdictOf(page, [file('cert-v2.json', v2.cert), file('chain.json', v2.chain)]);
+      assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+      assert.equal(await verdict.getAttribute('data-main-chain-checked'), 'true');
+      assert.equal(await verdict.getAttribute('data-finality'), 'witnesses');
+      assert.match(await verdict.getAttribute('class'), /\bvalid\b/);
+      assert.equal(
+        (await page.textContent('[data-verdict] [data-headline]')).trim(),
+        `Final on the main chain at height ${cert.height}`,
+      );
+      assert.match(await verdict.textContent(), /2 of the chain’s 3 witnesses \(alpha\.example, bravo\.example\), quorum 2/);
+      const checks = await checksOn(page);
+      assert.deepEqual(checks.map((c) => c.name), [...CERT_CHECKS, 'main_chain_proof']);
+      for (const c of checks) assert.equal(c.ok, 'true', `${c.name}: ${c.text}`);
+
+      // The witnesses: who vouched and who did not, and how many of how many.
+      const aside = page.locator('aside[data-finality=witnesses]');
+      assert.equal(await aside.count(), 1);
+      assert.equal((await page.textContent('[data-field=witness-count]')).trim(), '2 of 3 witnesses, quorum 2');
+      assert.deepEqual(
+        await page.$$eval('[data-witness]', (els) => els.map((e) => [e.dataset.witness, e.dataset.vouched])),
+        [
+          ['alpha.example', 'true'],
+          ['bravo.example', 'true'],
+          ['charlie.example', 'false'],
+        ],
+      );
+      const size = cert.main_chain.checkpoint.split('\n')[1];
+      assert.ok(
+        (await aside.textContent()).includes(`checkpoint of ${size} main-chain entries that includes this block at height ${cert.height}`),
+        await aside.textContent(),
+      );
+      assert.match(await page.textContent('[data-field=main-chain-checked]'), /vouched for by 2 of 3 witnesses, quorum 2/);
+
+      // Beside the timeline on a desk, below it on a phone; never over it.
+      const fig = await box(page, '.timeline');
+      const side = await box(page, 'aside[data-finality]');
+      if (viewport) assert.ok(side.top >= fig.bottom, `${what}: the witnesses are below the timeline`);
+      else {
+        assert.ok(side.left >= fig.right, `${what}: the witnesses are right of the timeline: ${JSON.stringify([fig, side])}`);
+        assert.ok(side.top < fig.bottom && fig.top < side.bottom, `${what}: ... and level with it`);
+      }
+      await assertLabelsApart(page, `v2 (${what})`);
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert.ok(overflow <= 0, `${what}: the page is ${overflow}px wider than its screen`);
+      await page.screenshot({ path: join(target, shot), fullPage: true });
+      await close();
+    }
+  });
+
+  test('a certificate v1 is valid but says plainly that its main-chain position was not checked', async () => {
+    const cert = JSON.parse(certText());
+    assert.equal(cert.not_after - cert.not_before, 1, 'the fixture certificate spans one second');
+    const { page, close } = await openPage();
+    const verdict = await verdictOf(page, [file('cert.json', fixture('cert.json')), chainFile()]);
+    assert.equal(await verdict.getAttribute('data-verdict'), 'valid');
+    assert.equal(await verdict.getAttribute('data-finality'), 'unchecked');
+    // Not drawn as a plain success.
+    const cls = await verdict.getAttribute('class');
+    assert.match(cls, /\bunchecked\b/);
+    assert.doesNotMatch(cls, /\bvalid\b/);
+    const colours = await page.$eval('[data-verdict]', (e) => getComputedStyle(e).borderTopColor);
+    const okColour = await page.evaluate(() => {
+      const probe = document.createElement('div');
+      probe.className = 'verdict valid';
+      document.body.append(probe);
+      const c = getComputedStyle(probe).borderTopColor;
+      probe.remove();
+      return c;
+    });
+    assert.notEqual(colours, okColour, 'the unchecked verdict is not drawn in the success colour');
+    assert.equal(
+      (await page.textContent('[data-verdict] [data-headline]')).trim(),
+      'Valid certificate — main-chain position not checked',
+    );
+    assert.match(await verdict.textContent(), /was NOT checked/);
+    assert.match(await verdict.textContent(), /snapshot \(\.tar\)/);
+    assert.match(await verdict.textContent(), /cosigned by the chain’s witnesses/);
+    const aside = page.locator('aside[data-finality=unchecked]');
+    assert.equal(await aside.count(), 1);
+    assert.match(await aside.textContent(), /not checked/);
+
+    // One second apart: a window of 1 second, labels apart.
+    const caption = await page.textContent('.timeline figcaption');
+    assert.match(caption, /a window of 1 second\b/);
+    assert.doesNotMatch(caption, /\b0 s\b|within the same second/);
+    const labels = await assertLabelsApart(page, 'v1, one second apart');
+    assert.deepEqual(labels.map((l) => l.label).sort(), ['not-after', 'not-after-time', 'not-before', 'not-before-time']);
+
+    // Check details: each Unix time with its UTC date.
+    const lower = await page.textContent('[data-check=lower_timestamp] .check-detail');
+    assert.equal(lower, `valid, issued at ${cert.not_before} (${isoOf(cert.not_before)} UTC)`);
+    const bounds = await page.textContent('[data-check=time_bounds] .check-detail');
+    assert.ok(bounds.includes(`${cert.not_after} (${isoOf(cert.not_after)} UTC)`), bounds);
+    const attestationTime = await page.textContent('[data-check=attestation_time] .check-detail');
+    assert.match(attestationTime, /\d{13} ms \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC\)/);
+    assert.match(attestationTime, new RegExp(`${cert.not_after} s \\(${isoOf(cert.not_after)} UTC\\)`));
+    assert.ok(
+      (await page.$$eval('[data-check] .check-detail time[datetime]', (els) => els.length)) >= 5,
+      'the dates are <time datetime> elements',
+    );
+    // Hex is left alone.
+    assert.doesNotMatch(await page.textContent('[data-check=upper_attests_block] .check-detail'), ISO_UTC);
+    await page.screenshot({ path: join(target, 'web-screenshot-v1-unchecked.png'), fullPage: true });
+    await close();
+  });
+
+  // Certificates whose times are equal or backwards do not pass time_bounds (the
+  // fixtures' timestamps are one second apart), but the page draws their claimed
+  // times all the same: the same code lays the labels out.
+  for (const [what, tamper, shot] of [
+    ['equal', (c) => ({ ...c, not_before: c.not_after }), 'web-screenshot-same-second.png'],
+    ['backwards', (c) => ({ ...c, not_before: c.not_after, not_after: c.not_before })],
+    ['far apart', (c) => ({ ...c, not_before: c.not_before - 3 * 86400 - 7200 })],
+  ]) {
+    test(`a certificate whose times are ${what}: the timeline's labels stay apart`, async () => {
+      const cert = tamper(JSON.parse(certText()));
+      for (const viewport of [undefined, { width: 390, height: 844 }]) {
+        const { page, close } = await openPage(viewport);
+        const verdict = await verdictOf(page, [file('cert.json', JSON.stringify(cert)), chainFile()]);
+        assert.equal(await verdict.getAttribute('data-verdict'), 'invalid');
+        assert.equal(await page.getAttribute('[data-check=time_bounds]', 'data-ok'), 'false');
+        const labels = await assertLabelsApart(page, `${what} (${viewport ? 'phone' : 'desk'})`);
+        const caption = await page.textContent('.timeline figcaption');
+        if (what === 'equal') {
+          assert.equal(await page.getAttribute('.timeline', 'data-same-second'), 'true');
+          assert.deepEqual(labels.map((l) => l.label), ['both', 'both-time']);
+          assert.equal(labels[0].text, 'not before = not after');
+          assert.match(labels[1].text, /^\d\d:\d\d:\d\d, within the same second$/);
+          assert.match(caption, /within the same second/);
+          assert.doesNotMatch(caption, /window of 0/);
+          assert.equal(await page.locator('.timeline .tick').count(), 1);
+        } else if (what === 'backwards') {
+          assert.match(caption, /backwards/);
+          // The earlier time's labels are on the left, whichever name it has.
+          const at = Object.fromEntries(labels.map((l) => [l.label, l]));
+          assert.ok(at['not-after'].right < at['not-before'].left);
+        } else {
+          assert.match(caption, /a window of 3 days 2 h 1 s|a window of 3 days 2 h\b/);
+        }
+        if (shot && !viewport) await page.screenshot({ path: join(target, shot), fullPage: true });
+        await close();
+      }
     });
   }
 });
