@@ -9,7 +9,6 @@
 mod args;
 mod commands;
 mod input;
-mod key;
 mod report;
 mod snapshot;
 

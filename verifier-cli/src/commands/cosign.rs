@@ -15,20 +15,21 @@ use serde_json::json;
 use snapshot_fs::atomic::{read_if_exists, write_atomic};
 use verifier_core::tlog::checkpoint::{Checkpoint, origin};
 use verifier_core::tlog::log;
+use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
+use verifier_core::tlog::signer::SignerKey;
 use verifier_core::tlog::witness::{WitnessView, cosign};
 
 use crate::Outcome;
 use crate::args::CosignArgs;
 use crate::commands::audit::{load_auditor, run_audit};
 use crate::input::{InputError, read_text};
-use crate::key::WitnessKey;
 use crate::report::{print_json, print_text};
 use crate::snapshot::SnapshotInput;
 
 pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
     let note = read_text(&args.note)?;
     let auditor = load_auditor(&args.chain)?;
-    let key = WitnessKey::parse(&read_text(&args.key)?)
+    let key = SignerKey::parse(&read_text(&args.key)?, ALG_COSIGNATURE_V1)
         .map_err(|e| InputError::malformed(args.key.display().to_string(), e))?;
     let state = read_state(&args)?;
     let time = SystemTime::now()
@@ -46,7 +47,14 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
         equivocations: audit.equivocations.len(),
         log_key: auditor.log_key(),
     };
-    let cosigned = match cosign(&note, &view, state.as_ref(), &key.name, &key.key, time) {
+    let cosigned = match cosign(
+        &note,
+        &view,
+        state.as_ref(),
+        key.name(),
+        key.signing_key(),
+        time,
+    ) {
         Ok(cosigned) => cosigned,
         Err(e) if e.is_refusal() => {
             if args.output.json {

@@ -4,25 +4,22 @@
 
 use serde_json::json;
 use snapshot_fs::atomic::{Existing, Options, Written, write_atomic_with};
+use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
+use verifier_core::tlog::signer::SignerKey;
 
 use crate::Outcome;
 use crate::args::KeygenArgs;
 use crate::input::InputError;
-use crate::key::WitnessKey;
 use crate::report::{print_json, print_text};
 
 pub(crate) fn keygen(args: KeygenArgs) -> Result<Outcome, InputError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)
         .map_err(|e| InputError::malformed("the OS random source", e.to_string()))?;
-    let key = WitnessKey::new(&args.name, seed).map_err(|e| InputError::malformed("--name", e))?;
-    let verifier_key = key
-        .verifier_key()
-        .map_err(|e| InputError::malformed("--name", e))?
-        .to_text();
-    let text = key
-        .to_file()
+    let key = SignerKey::new(&args.name, ALG_COSIGNATURE_V1, seed)
         .map_err(|e| InputError::malformed("--name", e))?;
+    let verifier_key = key.verifier_key().to_text();
+    let text = key.to_text();
     let path = &args.output_file;
     let written = write_atomic_with(
         path,
@@ -45,7 +42,7 @@ pub(crate) fn keygen(args: KeygenArgs) -> Result<Outcome, InputError> {
     }
     if args.output.json {
         print_json(&json!({
-            "name": key.name,
+            "name": key.name(),
             "verifier_key": verifier_key,
             "key_file": path.display().to_string(),
         }));

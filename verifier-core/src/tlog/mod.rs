@@ -4,6 +4,7 @@
 //!
 //! `tree` is the log's SHA-256 Merkle tree with its inclusion and consistency proofs;
 //! `note` the signed notes, verifier keys, Ed25519 note signatures and cosignatures;
+//! `signer` the signer-key text of log and witness keys;
 //! `checkpoint` the checkpoint body of a zipchain main chain; `log` the log of an
 //! audit's main chain; `policy` the witness
 //! policy and the check of a cosigned checkpoint under it; `witness` what a witness may
@@ -13,5 +14,6 @@ pub mod checkpoint;
 pub mod log;
 pub mod note;
 pub mod policy;
+pub mod signer;
 pub mod tree;
 pub mod witness;

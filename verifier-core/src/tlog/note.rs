@@ -148,6 +148,21 @@ impl VerifierKey {
         Self::parse(&text)
     }
 
+    /// The verifier key of `key` under a name and algorithm already checked.
+    pub(crate) fn of_signing_key(
+        name: &str,
+        algorithm: u8,
+        key: &ed25519_dalek::SigningKey,
+    ) -> Self {
+        let key = key.verifying_key();
+        Self {
+            name: name.to_owned(),
+            id: key_id(name, algorithm, key.as_bytes()),
+            algorithm,
+            key,
+        }
+    }
+
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.name
