@@ -101,6 +101,15 @@ pub struct Args {
     /// (one fdatasync) takes.
     #[arg(long, value_name = "N", default_value_t = RequestLimits::DEFAULT.max_requests)]
     pub max_requests: usize,
+    /// A witness's cosignature/v1 verifier key (`<name>+<hex id>+<base64>`), given once per
+    /// witness: at genesis it goes into chain.json's `witnesses` (SPEC §9.4, §9.6); later
+    /// starts read the policy from DIR/chain.json, which the operator may edit.
+    #[arg(long = "witness-key", value_name = "VKEY")]
+    pub witness_keys: Vec<String>,
+    /// How many distinct witnesses must cosign a checkpoint before certificates carry it
+    /// (with --witness-key).
+    #[arg(long, value_name = "K")]
+    pub quorum: Option<u64>,
 }
 
 /// `d` in whole milliseconds, for the defaults shown by `--help`.
@@ -163,6 +172,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// The most requests handled at once.
     pub max_requests: usize,
+    /// The witness policy for a new chain's descriptor (`--witness-key`, `--quorum`).
+    pub witnesses: Option<verifier_core::trust::WitnessesTrust>,
 }
 
 /// Why the arguments do not make a usable configuration (exit code 2).
@@ -247,6 +258,9 @@ pub enum ConfigError {
     /// `--max-tx-bytes` is zero.
     #[error("--max-tx-bytes is 0, expected at least 1")]
     MaxTxBytes,
+    /// `--witness-key` and `--quorum` do not make a witness policy.
+    #[error("--witness-key/--quorum: {0}")]
+    Witnesses(String),
     /// A number out of its range.
     #[error("{flag} {got} is out of range, expected {min} to {max}")]
     OutOfRange {
@@ -412,7 +426,27 @@ impl TryFrom<Args> for Config {
             u64::try_from(args.max_requests).unwrap_or(u64::MAX),
             MAX_REQUESTS as u64,
         )?;
+        let witnesses = match (args.witness_keys.is_empty(), args.quorum) {
+            (true, None) => None,
+            (true, Some(_)) => {
+                return Err(ConfigError::Witnesses(
+                    "--quorum without any --witness-key".to_owned(),
+                ));
+            }
+            (false, None) => {
+                return Err(ConfigError::Witnesses(
+                    "--witness-key needs --quorum K (how many must cosign)".to_owned(),
+                ));
+            }
+            (false, Some(quorum)) => {
+                let keys = args.witness_keys;
+                verifier_core::tlog::policy::WitnessPolicy::new(&keys, quorum)
+                    .map_err(|e| ConfigError::Witnesses(e.to_string()))?;
+                Some(verifier_core::trust::WitnessesTrust { keys, quorum })
+            }
+        };
         Ok(Self {
+            witnesses,
             data_dir: args.data_dir,
             listen: args.listen,
             stores,
@@ -461,6 +495,7 @@ impl Config {
             max_pending: DEFAULT_MAX_PENDING,
             request_timeout: RequestLimits::DEFAULT.timeout,
             max_requests: RequestLimits::DEFAULT.max_requests,
+            witnesses: None,
         }
     }
 

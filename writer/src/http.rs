@@ -287,6 +287,11 @@ fn routes(state: AppState) -> Router {
         .route("/v1/transactions/{tx}", get(get_transaction))
         .route("/v1/transactions/{tx}/certificate", get(get_certificate))
         .route("/v1/chain", get(get_chain))
+        .route("/v1/checkpoint", get(get_checkpoint))
+        .route(
+            "/v1/checkpoint/cosignatures",
+            post(post_cosignatures).layer(DefaultBodyLimit::max(MAX_NOTE_LEN)),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such route".into()) })
@@ -579,6 +584,46 @@ async fn get_certificate(
         .map_err(|e| AppError::Internal(e.to_string()))?
         .ok_or_else(|| AppError::NotFound(format!("transaction {} is not final", id.to_hex())))?;
     Ok(axum::Json(cert).into_response())
+}
+
+/// The most bytes of a posted note (as the core reads one).
+const MAX_NOTE_LEN: usize = verifier_core::tlog::note::MAX_NOTE_LEN;
+
+/// `GET /v1/checkpoint` (SPEC §9.6): the latest checkpoint as a signed note, with every
+/// cosignature the writer holds for it.
+async fn get_checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let note = state
+        .inner
+        .shared
+        .checkpoints
+        .latest()
+        .ok_or_else(|| AppError::NotFound("no checkpoint signed yet".into()))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+/// `POST /v1/checkpoint/cosignatures` (SPEC §9.6): a signed note of a checkpoint this
+/// writer signed; keeps the cosignatures of the descriptor's witnesses (`400` with the
+/// reason when a known signature does not verify, or none is there).
+async fn post_cosignatures(
+    State(state): State<AppState>,
+    note: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let note = body(note, MAX_NOTE_LEN)?;
+    let note = String::from_utf8(note.to_vec())
+        .map_err(|_| AppError::BadRequest("the note is not UTF-8 text".into()))?;
+    let shared = Arc::clone(&state.inner.shared);
+    let accepted = tokio::task::spawn_blocking(move || shared.add_cosignatures(&note))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::BadRequest)?;
+    Ok(axum::Json(json!({
+        "checkpoint_size": accepted.size,
+        "accepted": accepted.accepted,
+        "witnesses": accepted.witnesses,
+        "quorum": accepted.quorum,
+        "cosigned": accepted.cosigned,
+    }))
+    .into_response())
 }
 
 async fn get_chain(State(state): State<AppState>) -> Response {

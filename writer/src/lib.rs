@@ -14,6 +14,8 @@
 //! ## The data directory
 //! ```text
 //! DIR/chain.json                  trust descriptor, written once genesis is replicated
+//! DIR/log.key                     the log key (SPEC §9.2), mode 0600
+//! DIR/checkpoints/{latest,cosigned}.note  the latest checkpoint, the largest with a quorum
 //! DIR/wal/<first index>.wal       append-only segments of acknowledged transactions
 //! DIR/wal/cursor                  records below this index are final (retired)
 //! DIR/objects/{blocks,timestamps,attestations,batches}/<hex>
@@ -47,6 +49,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod checkpoints;
 pub mod config;
 pub mod failpoint;
 use snapshot_fs::atomic as fsio;
@@ -161,6 +164,7 @@ pub struct Writer {
     wal: WalHandle,
     appender: std::thread::JoinHandle<()>,
     pipeline: Option<Pipeline>,
+    checkpointer: tokio::task::JoinHandle<()>,
     config: Config,
 }
 
@@ -188,6 +192,7 @@ impl Writer {
             wal,
             appender,
             pipeline,
+            checkpointer,
             ..
         } = self;
         drop(wal);
@@ -200,6 +205,7 @@ impl Writer {
         if tokio::time::timeout(grace, drain).await.is_err() {
             tracing::warn!("the pipeline did not drain in time; the log keeps what is not final");
         }
+        checkpointer.abort();
     }
 }
 

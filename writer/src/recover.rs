@@ -57,6 +57,16 @@ impl Layout {
     pub fn sequencer(&self) -> PathBuf {
         self.dir.join("standins").join("sequencer")
     }
+    /// `DIR/log.key`: the log key (SPEC §9.2), mode 0600.
+    pub fn log_key(&self) -> PathBuf {
+        self.dir.join("log.key")
+    }
+
+    /// `DIR/checkpoints`: the latest checkpoint and the largest one a quorum cosigned.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+
     /// `DIR/chains/`: earlier chains (`<genesis hex>.json` and `<genesis hex>/`).
     pub fn chains(&self) -> PathBuf {
         self.dir.join("chains")
@@ -79,6 +89,70 @@ pub fn load_trust(path: &Path) -> Result<TrustDescriptor, WriterError> {
     TrustDescriptor::from_json(&text).map_err(|e| WriterError::Chain {
         reason: format!("{}: {e}", path.display()),
     })
+}
+
+/// The log key and the descriptor the writer runs with (SPEC §9.4, §9.6), from
+/// `DIR/chain.json` (`trust`) and `DIR/log.key`: a descriptor without `log_key` (a chain
+/// made before v2) gets one made now, and the `--witness-key` policy if it has none, and
+/// is written back; a descriptor whose `log_key` is not the key file's is refused. Later
+/// starts take the witness policy from `chain.json`, not from `flags` (a difference is
+/// logged).
+///
+/// # Errors
+/// [`WriterError`] when the key file cannot be read or made, or does not match.
+pub fn checkpoint_trust(
+    layout: &Layout,
+    trust: TrustDescriptor,
+    flags: Option<&verifier_core::trust::WitnessesTrust>,
+) -> Result<(TrustDescriptor, verifier_core::tlog::signer::SignerKey), WriterError> {
+    let chain = |reason: String| WriterError::Chain { reason };
+    let path = layout.log_key();
+    let Some(pinned) = trust.log_key().cloned() else {
+        let key =
+            crate::checkpoints::load_or_create_log_key(&path, &trust.genesis()).map_err(chain)?;
+        let witnesses = witnesses_of(&trust).or_else(|| flags.cloned());
+        let trust = trust
+            .with_checkpoints(Some(key.verifier_key().to_text()), witnesses)
+            .map_err(|e| chain(e.to_string()))?;
+        let json = layout.chain_json();
+        fsio::write_atomic(&json, trust.to_json_pretty().as_bytes()).map_err(|e| io(&json, &e))?;
+        tracing::info!("chain.json now names the log key (descriptor v2)");
+        return Ok((trust, key));
+    };
+    if !path.is_file() {
+        return Err(chain(format!(
+            "chain.json names the log key {}, but {} is missing",
+            pinned.to_text(),
+            path.display()
+        )));
+    }
+    let key = crate::checkpoints::load_or_create_log_key(&path, &trust.genesis()).map_err(chain)?;
+    if key.verifier_key() != pinned {
+        return Err(chain(format!(
+            "chain.json names the log key {}, but {} holds {}",
+            pinned.to_text(),
+            path.display(),
+            key.verifier_key().to_text()
+        )));
+    }
+    if let Some(flags) = flags {
+        if witnesses_of(&trust).as_ref() != Some(flags) {
+            tracing::warn!(
+                "--witness-key/--quorum differ from chain.json's witnesses; chain.json's count (edit it to change them)"
+            );
+        }
+    }
+    Ok((trust, key))
+}
+
+/// The `witnesses` section of `trust`, as written.
+fn witnesses_of(trust: &TrustDescriptor) -> Option<verifier_core::trust::WitnessesTrust> {
+    trust
+        .witnesses()
+        .map(|p| verifier_core::trust::WitnessesTrust {
+            keys: p.keys().iter().map(|k| k.to_text()).collect(),
+            quorum: p.quorum() as u64,
+        })
 }
 
 /// A first start that never finished (no chain.json) left at most an unfinished genesis:
@@ -123,7 +197,11 @@ pub fn archive_chain(
     let json = fs::read(layout.chain_json()).map_err(|e| io(&layout.chain_json(), &e))?;
     let archived_json = layout.chains().join(format!("{genesis}.json"));
     fsio::write_atomic(&archived_json, &json).map_err(|e| io(&archived_json, &e))?;
-    let mut moves = vec![(layout.objects(), archive.join("objects"))];
+    let mut moves = vec![
+        (layout.objects(), archive.join("objects")),
+        (layout.checkpoints(), archive.join("checkpoints")),
+        (layout.log_key(), archive.join("log.key")),
+    ];
     if embedded_sequencer {
         moves.push((layout.sequencer(), archive.join("sequencer")));
     }
@@ -134,7 +212,11 @@ pub fn archive_chain(
         if to.exists() {
             // An interrupted earlier --new-chain already moved it; what is here now is
             // an unfinished successor genesis.
-            fs::remove_dir_all(&from).map_err(|e| io(&from, &e))?;
+            if from.is_dir() {
+                fs::remove_dir_all(&from).map_err(|e| io(&from, &e))?;
+            } else {
+                fs::remove_file(&from).map_err(|e| io(&from, &e))?;
+            }
         } else {
             fs::rename(&from, &to).map_err(|e| io(&from, &e))?;
         }
@@ -155,7 +237,8 @@ pub fn archive_chain(
 }
 
 /// Makes the genesis block (SPEC §1.2): a batch of one metadata transaction, `t^H = 0^32`,
-/// timestamped, replicated, sequenced with `k = 0`; then writes `chain.json`.
+/// timestamped, replicated, sequenced with `k = 0`; makes the log key named by its origin
+/// (`DIR/log.key`); then writes `chain.json` v2 with `log_key` and `witnesses`.
 ///
 /// # Errors
 /// [`WriterError`] when a service, the mirror or a store fails, or the sequencer's first
@@ -166,6 +249,7 @@ pub async fn create_genesis(
     sequencer: &dyn SequencerService,
     stores: &Stores,
     previous: Option<serde_json::Value>,
+    witnesses: Option<verifier_core::trust::WitnessesTrust>,
 ) -> Result<TrustDescriptor, WriterError> {
     let key = sequencer.public_key().await?;
     let root_pem = sequencer.root_pem().await?;
@@ -203,6 +287,13 @@ pub async fn create_genesis(
     .map_err(|e| WriterError::Chain {
         reason: e.to_string(),
     })?;
+    let log_key = crate::checkpoints::create_log_key(&layout.log_key(), &genesis)
+        .map_err(|reason| WriterError::Chain { reason })?;
+    let trust = trust
+        .with_checkpoints(Some(log_key.verifier_key().to_text()), witnesses)
+        .map_err(|e| WriterError::Chain {
+            reason: e.to_string(),
+        })?;
     let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
         reason: e.to_string(),
     })?;

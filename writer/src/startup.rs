@@ -49,14 +49,29 @@ impl Writer {
                 sequencer.as_ref(),
                 &stores,
                 previous,
+                config.witnesses.clone(),
             )
             .await?
         };
+        let (trust, log_key) =
+            recover::checkpoint_trust(&layout, trust, config.witnesses.as_ref())?;
         let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
             reason: e.to_string(),
         })?;
         let mirror = Mirror::open(&layout.objects())?;
-        let shared = Arc::new(Shared::new(trust.clone(), mirror, Ledger::default()));
+        let checkpoints = crate::checkpoints::Checkpoints::open(
+            log_key,
+            trust.genesis(),
+            trust.witnesses().cloned(),
+            layout.checkpoints(),
+        )
+        .map_err(|reason| WriterError::Chain { reason })?;
+        let shared = Arc::new(Shared::new(
+            trust.clone(),
+            mirror,
+            checkpoints,
+            Ledger::default(),
+        ));
         // Opened before recovery so that StoreIt gets the log's own retirer; recovery
         // does not touch the log.
         let (wal, records) = Wal::open(&layout.wal())?;
@@ -84,6 +99,7 @@ impl Writer {
                 main: recovered.audit.main_chain,
                 finals: recovered.audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
+                leaves: Vec::new(),
             }
         } else {
             // Sealing is stopped; still serve what the mirror proves.
@@ -93,6 +109,7 @@ impl Writer {
                 main: audit.main_chain,
                 finals: audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
+                leaves: Vec::new(),
             }
         };
         let parent = ledger.main.last().map(|b| b.timestamp);
@@ -141,7 +158,12 @@ impl Writer {
             }
             (None, None) => None,
         };
+        let checkpointer = tokio::spawn(crate::checkpoints::sign_loop(
+            Arc::clone(&shared),
+            config.batch_wait,
+        ));
         Ok(Self {
+            checkpointer,
             shared,
             wal: wal_handle,
             appender,

@@ -12,6 +12,9 @@ use verifier_core::hash::Hash32;
 use verifier_core::sequence::SequencerKey;
 use verifier_core::trust::TrustDescriptor;
 
+use verifier_core::tlog::tree::{self, LogHash};
+
+use crate::checkpoints::Checkpoints;
 use crate::journal::Mirror;
 use crate::metrics::Metrics;
 
@@ -44,6 +47,8 @@ pub struct Ledger {
     pub finals: TxMap<u64>,
     /// Acknowledged transactions not final yet, with how many times each is queued.
     pub pending: TxMap<u32>,
+    /// The leaves of the main chain's log (SPEC §9.1), one per block of `main`.
+    pub leaves: Vec<LogHash>,
 }
 
 /// State shared by the HTTP handlers and the pipeline.
@@ -66,6 +71,10 @@ pub struct Shared {
     pub chain_json: String,
     /// The object mirror certificates are read from.
     pub mirror: Mirror,
+    /// The log key, the checkpoints and their cosignatures.
+    pub checkpoints: Checkpoints,
+    /// Woken after each new final block (the checkpoint signer waits on it).
+    pub finalized: tokio::sync::Notify,
     /// The writer's chain and transactions.
     ledger: RwLock<Ledger>,
     /// Why the writer is not sealing, by component (empty when healthy).
@@ -76,7 +85,12 @@ pub struct Shared {
 
 impl Shared {
     /// Shared state for `trust` over `ledger`.
-    pub fn new(trust: TrustDescriptor, mirror: Mirror, ledger: Ledger) -> Self {
+    pub fn new(
+        trust: TrustDescriptor,
+        mirror: Mirror,
+        checkpoints: Checkpoints,
+        ledger: Ledger,
+    ) -> Self {
         let metrics = Metrics::default();
         metrics.queue_depth.store(
             ledger.pending.values().map(|n| u64::from(*n)).sum(),
@@ -86,6 +100,8 @@ impl Shared {
             chain_json: trust.to_json_pretty(),
             trust,
             mirror,
+            checkpoints,
+            finalized: tokio::sync::Notify::new(),
             ledger: RwLock::new(ledger),
             health: Mutex::new(BTreeMap::new()),
             metrics,
@@ -94,7 +110,9 @@ impl Shared {
 
     /// Replaces the ledger with `ledger` (startup: the main chain and final transactions
     /// recovery proved), before any write is taken.
-    pub(crate) fn restore(&self, ledger: Ledger) {
+    pub(crate) fn restore(&self, mut ledger: Ledger) {
+        ledger.leaves = verifier_core::tlog::log::leaves(&ledger.main);
+        self.checkpoints.restore(&ledger.leaves);
         let queued = ledger.pending.values().map(|n| u64::from(*n)).sum();
         *self.write() = ledger;
         self.metrics.queue_depth.store(queued, Ordering::Relaxed);
@@ -153,6 +171,10 @@ impl Shared {
     pub fn finalize(&self, entry: MainChainBlock, tx_ids: &[Hash32]) {
         let mut ledger = self.write();
         let height = entry.height;
+        ledger.leaves.push(tree::leaf_hash(&tree::entry(
+            &entry.block,
+            &entry.timestamp,
+        )));
         ledger.main.push(entry);
         let mut dequeued = 0;
         for tx in tx_ids {
@@ -172,6 +194,7 @@ impl Shared {
         m.blocks_sealed.fetch_add(1, Ordering::Relaxed);
         m.transactions_final
             .fetch_add(tx_ids.len() as u64, Ordering::Relaxed);
+        self.finalized.notify_one();
     }
 
     /// The certificate of `tx` (SPEC §3), `Ok(None)` when it is not final.
@@ -196,7 +219,28 @@ impl Shared {
             }
         };
         let key: SequencerKey = self.trust.sequencer_key();
-        certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx).map(Some)
+        let mut cert =
+            certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx)?;
+        self.checkpoints.attach(&mut cert, &self.read().leaves);
+        Ok(Some(cert))
+    }
+
+    /// Signs a checkpoint of the main chain unless the latest one has its size.
+    ///
+    /// # Errors
+    /// A message when the checkpoint cannot be kept.
+    pub fn sign_checkpoint(&self) -> Result<bool, String> {
+        let leaves = self.read().leaves.clone();
+        self.checkpoints.sign(&leaves)
+    }
+
+    /// Takes the witnesses' cosignatures in `note` (`POST /v1/checkpoint/cosignatures`).
+    ///
+    /// # Errors
+    /// The reason, for a `400`.
+    pub fn add_cosignatures(&self, note: &str) -> Result<crate::checkpoints::Accepted, String> {
+        let leaves = self.read().leaves.clone();
+        self.checkpoints.add_cosignatures(note, &leaves)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Ledger> {
