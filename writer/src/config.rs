@@ -529,6 +529,53 @@ mod tests {
     }
 
     #[test]
+    fn witness_keys_need_a_quorum_and_make_a_policy() {
+        use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
+        use verifier_core::tlog::signer::SignerKey;
+        let key = |n: &str, s: u8| {
+            SignerKey::new(n, ALG_COSIGNATURE_V1, [s; 32])
+                .unwrap()
+                .verifier_key()
+                .to_text()
+        };
+        let (a, b) = (key("a.example", 1), key("b.example", 2));
+        let config = Config::try_from(args(&[
+            "--witness-key",
+            &a,
+            "--witness-key",
+            &b,
+            "--quorum",
+            "2",
+        ]))
+        .unwrap();
+        assert_eq!(config.witnesses.unwrap().keys, vec![a.clone(), b.clone()]);
+        for (extra, needle) in [
+            (vec!["--witness-key", a.as_str()], "needs --quorum"),
+            (vec!["--quorum", "1"], "without any --witness-key"),
+            (vec!["--witness-key", a.as_str(), "--quorum", "2"], "quorum"),
+            (
+                vec![
+                    "--witness-key",
+                    a.as_str(),
+                    "--witness-key",
+                    a.as_str(),
+                    "--quorum",
+                    "1",
+                ],
+                "repeats",
+            ),
+            (
+                vec!["--witness-key", "nonsense", "--quorum", "1"],
+                "keys[0]",
+            ),
+        ] {
+            let err = Config::try_from(args(&extra)).unwrap_err();
+            assert!(matches!(err, ConfigError::Witnesses(_)), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
     fn off_loopback_needs_a_token() {
         let err = Config::try_from(args(&["--listen", "0.0.0.0:8080"])).unwrap_err();
         assert!(matches!(err, ConfigError::TokenRequired { .. }));

@@ -121,7 +121,10 @@ fn checkpoints_cosignatures_and_certificates_v2() {
         let parsed = Note::parse(&note).unwrap();
         // Signed by the log key, which chain.json names.
         assert_eq!(parsed.signatures.len(), 1);
-        assert_eq!(parsed.verify(std::slice::from_ref(&log_key)).unwrap(), vec![Some(None)]);
+        assert_eq!(
+            parsed.verify(std::slice::from_ref(&log_key)).unwrap(),
+            vec![Some(None)]
+        );
         let cert_url = format!("{}/v1/transactions/{tx}/certificate", daemon.base);
 
         // Refused, each with its reason, and nothing kept.

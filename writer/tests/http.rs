@@ -103,7 +103,12 @@ async fn bad_requests_get_json_errors() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["zipchain_chain"], 1);
+    // v2 (SPEC §9.4): every writer publishes its log key, named by the origin.
+    assert_eq!(v["zipchain_chain"], 2);
+    assert!(
+        v["log_key"].as_str().unwrap().starts_with("zipchain/"),
+        "{v}"
+    );
 
     // The batch endpoint: a CBOR array of byte strings.
     let batch = verifier_core::batch::Batch::new(vec![b"one".to_vec(), b"two".to_vec()]).encode();
