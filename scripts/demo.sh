@@ -6,10 +6,14 @@
 #   2. write a few thousand transactions through its HTTP API (`zipchain-load finality`, an
 #      open-loop load that waits until every acknowledged transaction is final), plus one
 #      known transaction with curl, and fetch that transaction's certificate;
-#   3. stop the writer, `zipchain pull` a snapshot from the six stores, `zipchain audit` it,
+#   3. two witnesses (keys made by `zipchain witness keygen`, named in chain.json at genesis
+#      with quorum 2) each pull their own snapshot, `zipchain cosign` the writer's checkpoint
+#      (GET /v1/checkpoint) after their own audit, and post the cosignature back; the
+#      writer's certificate is then v2 and checks offline as FINAL on the main chain (SPEC §9);
+#   4. stop the writer, `zipchain pull` a snapshot from the six stores, `zipchain audit` it,
 #      `zipchain verify` the known transaction from the snapshot, and `zipchain check` the
 #      writer's certificate alone and against the snapshot;
-#   4. the verifier's trust checks on real artifacts nobody here wrote: a real AWS Nitro NSM
+#   5. the verifier's trust checks on real artifacts nobody here wrote: a real AWS Nitro NSM
 #      document (and a tampered one, expect exit 1) and a real Amazon Cognito ID token.
 # Prints where the snapshot and the certificate are. Exit status 0 when every verdict is as
 # expected. Environment: DEMO_OUT (default demo-out), DEMO_RATE and DEMO_SECONDS (the load:
@@ -50,8 +54,17 @@ step() {
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 DATA=$OUT/writer
-printf '\n==> starting zipchain-writer on %s (embedded stand-ins, six local stores)\n' "$DATA"
-"$BIN/zipchain-writer" --data-dir "$DATA" --listen 127.0.0.1:0 2>"$OUT/writer.log" &
+WITNESS_KEYS=()
+for w in 1 2; do
+    mkdir -p "$OUT/witness-$w"
+    printf '\n==> witness %s makes its key\n$ zipchain witness keygen --name witness-%s.demo -o %s\n' \
+        "$w" "$w" "$OUT/witness-$w/key"
+    VKEY=$("$BIN/zipchain" witness keygen --name "witness-$w.demo" -o "$OUT/witness-$w/key")
+    echo "$VKEY"
+    WITNESS_KEYS+=(--witness-key "$VKEY")
+done
+printf '\n==> starting zipchain-writer on %s (embedded stand-ins, six local stores, two witnesses, quorum 2)\n' "$DATA"
+"$BIN/zipchain-writer" --data-dir "$DATA" --listen 127.0.0.1:0 "${WITNESS_KEYS[@]}" --quorum 2 2>"$OUT/writer.log" &
 WRITER=$!
 trap 'kill "$WRITER" 2>/dev/null || true' EXIT
 URL=
@@ -80,21 +93,50 @@ for _ in $(seq 600); do
 done
 echo "GET /v1/transactions/$TX -> $STATUS"
 grep -q '"final"' <<<"$STATUS" || { echo "demo: $TX did not become final" >&2; exit 1; }
-curl -sS --fail-with-body "$URL/v1/transactions/$TX/certificate" -o "$OUT/cert.json"
 curl -sS --fail-with-body "$URL/v1/chain" -o "$OUT/chain.json"
-echo "certificate -> $OUT/cert.json; trust descriptor -> $OUT/chain.json"
-kill -TERM "$WRITER" && wait "$WRITER" || true
-trap - EXIT
+echo "trust descriptor (v2: log key, two witnesses, quorum 2) -> $OUT/chain.json"
+HEIGHT=$(sed -n 's/.*"height":\([0-9]*\).*/\1/p' <<<"$STATUS")
 
 STORES=()
 for i in 0 1 2 3 4 5; do STORES+=(--store "file://$(cd "$DATA/stores/store-$i" && pwd)"); done
+
+# The writer signs a checkpoint within a seal period of each new final block.
+for _ in $(seq 600); do
+    curl -sS --fail-with-body "$URL/v1/checkpoint" -o "$OUT/checkpoint.note"
+    SIZE=$(sed -n 2p "$OUT/checkpoint.note")
+    ((SIZE > HEIGHT)) && break
+    sleep 0.1
+done
+printf '\n==> GET /v1/checkpoint (the main chain'"'"'s log of %s entries, signed by the log key)\n' "$SIZE"
+cat "$OUT/checkpoint.note"
+for w in 1 2; do
+    W=$OUT/witness-$w
+    curl -sS --fail-with-body "$URL/v1/checkpoint" -o "$W/checkpoint.note"
+    step 0 "witness $w pulls its own snapshot from the six stores" pull "${STORES[@]}" -o "$W/snapshot"
+    printf '\n==> witness %s audits it and cosigns the checkpoint (SPEC §9.3)\n' "$w"
+    printf '$ zipchain cosign %q --snapshot %q --chain %q --key %q --state %q\n' \
+        "$W/checkpoint.note" "$W/snapshot" "$OUT/chain.json" "$W/key" "$W/state"
+    "$BIN/zipchain" cosign "$W/checkpoint.note" --snapshot "$W/snapshot" --chain "$OUT/chain.json" \
+        --key "$W/key" --state "$W/state" >"$W/cosigned.note"
+    tail -n1 "$W/cosigned.note"
+    ANSWER=$(curl -sS --fail-with-body --data-binary @"$W/cosigned.note" "$URL/v1/checkpoint/cosignatures")
+    echo "POST /v1/checkpoint/cosignatures -> $ANSWER"
+done
+curl -sS --fail-with-body "$URL/v1/transactions/$TX/certificate" -o "$OUT/cert.json"
+grep -q '"zipchain_certificate": *2' "$OUT/cert.json" ||
+    { echo "demo: the writer's certificate is not v2 after the quorum cosigned" >&2; exit 1; }
+echo "certificate v2 (with the cosigned checkpoint and its inclusion proof) -> $OUT/cert.json"
+kill -TERM "$WRITER" && wait "$WRITER" || true
+trap - EXIT
 step 0 "rebuild a snapshot from the six stores" pull "${STORES[@]}" -o "$OUT/snapshot"
 step 0 "audit the snapshot (expect: clean, every transaction final)" \
     audit "$OUT/snapshot" --chain "$OUT/chain.json"
 step 0 "certificate of the known transaction, from the snapshot" \
     verify "$OUT/snapshot" --chain "$OUT/chain.json" --data "$OUT/tx.bin" -o "$OUT/cert-from-snapshot.json"
-step 0 "check the writer's certificate alone (main-chain position not checked)" \
+step 0 "check the writer's certificate alone, offline (expect: FINAL on the main chain, 2 of 2 witnesses)" \
     check "$OUT/cert.json" --chain "$OUT/chain.json"
+"$BIN/zipchain" check "$OUT/cert.json" --chain "$OUT/chain.json" --json | grep -q '"main_chain_checked": *true' ||
+    { echo "demo: the certificate alone did not check as final on the main chain" >&2; exit 1; }
 step 0 "check the writer's certificate against the snapshot" \
     check "$OUT/cert.json" --chain "$OUT/chain.json" --snapshot "$OUT/snapshot"
 
