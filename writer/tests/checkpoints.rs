@@ -190,3 +190,70 @@ fn checkpoints_cosignatures_and_certificates_v2() {
         daemon.stop();
     });
 }
+
+/// A chain made before v2 (chain.json v1, no log key) gains a log key and the
+/// `--witness-key` policy at its next start; a chain.json that names a log key whose file is
+/// gone, or another key, is refused.
+#[test]
+fn a_v1_chain_gains_a_log_key_and_a_lost_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w");
+    rt().block_on(async {
+        let client = client();
+        let daemon = Daemon::start(&data, &[]);
+        let made = trust(&client, &daemon.base).await;
+        assert!(made.log_key().is_some() && made.witnesses().is_none());
+        daemon.stop();
+
+        // As a writer before v2 left it.
+        let json = data.join("chain.json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let map = v.as_object_mut().unwrap();
+        map.remove("log_key");
+        map.insert("zipchain_chain".into(), 1.into());
+        std::fs::write(&json, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+        std::fs::remove_file(data.join("log.key")).unwrap();
+
+        let a = witness("a.example", 1).verifier_key().to_text();
+        let daemon = Daemon::start_with(&data, &[], &["--witness-key", &a, "--quorum", "1"]);
+        let upgraded = trust(&client, &daemon.base).await;
+        assert_eq!(upgraded.version(), 2);
+        assert_eq!(upgraded.genesis(), made.genesis());
+        let new_key = upgraded.log_key().unwrap().clone();
+        assert_ne!(Some(&new_key), made.log_key());
+        assert_eq!(upgraded.witnesses().unwrap().keys()[0].to_text(), a);
+        // Served and written back alike.
+        let written = verifier_core::trust::TrustDescriptor::from_json(
+            &std::fs::read_to_string(&json).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(written.log_key(), Some(&new_key));
+        let note = latest(&client, &daemon.base, 1).await;
+        let parsed = Note::parse(&note).unwrap();
+        assert_eq!(
+            parsed.verify(std::slice::from_ref(&new_key)).unwrap(),
+            vec![Some(None)]
+        );
+        daemon.stop();
+
+        let key_file = data.join("log.key");
+        let saved = std::fs::read(&key_file).unwrap();
+        std::fs::remove_file(&key_file).unwrap();
+        let stderr = refused_at_start(&data, &[], &[]);
+        assert!(stderr.contains("log.key is missing"), "{stderr}");
+        let other = SignerKey::new(
+            &format!("zipchain/{}", made.genesis().to_hex()),
+            verifier_core::tlog::note::ALG_ED25519,
+            [7; 32],
+        )
+        .unwrap();
+        std::fs::write(&key_file, other.to_text()).unwrap();
+        let stderr = refused_at_start(&data, &[], &[]);
+        assert!(stderr.contains("but"), "{stderr}");
+        std::fs::write(&key_file, saved).unwrap();
+        let daemon = Daemon::start(&data, &[]);
+        assert_eq!(trust(&client, &daemon.base).await.log_key(), Some(&new_key));
+        daemon.stop();
+    });
+}
