@@ -13,10 +13,10 @@ use zipchain_verifier_core::chain::{ChainEnd, MainChainChoice, ValidTriple, omc}
 use zipchain_verifier_core::hash::Hash32;
 use zipchain_verifier_core::time::UnixSeconds;
 
-/// The tie-break both implementations use: least `(k, H(b), H(t))`; among equal
-/// ranks, the triple given first.
-fn rank(t: &ValidTriple) -> (u64, Hash32, Hash32) {
-    (t.k, t.block, t.timestamp)
+/// The tie-break both implementations use: least `(k, H(b), H(t), H(a))`; among equal
+/// ranks (the same triple twice), the one given first.
+fn rank(t: &ValidTriple) -> (u64, Hash32, Hash32, Hash32) {
+    (t.k, t.block, t.timestamp, t.attestation)
 }
 
 /// The index of the least-ranked triple among `candidates` (the first one on ties).

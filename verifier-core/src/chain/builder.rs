@@ -283,6 +283,11 @@ pub(super) fn descendants(
 
 /// Forks off the main chain: every main-chain timestamp with a valid child block
 /// that is not the next main-chain block.
+///
+/// Nothing here depends on the order the triples were given in (a full audit and an
+/// incremental one meet them in different orders): the winner is the next main-chain
+/// block with its main-chain number, and a losing block's branch is the block and every
+/// descendant of any of its timestamps, with the least number among its triples.
 pub(super) fn forks(
     main_chain: &[MainChainBlock],
     triples: &[ValidTriple],
@@ -293,62 +298,65 @@ pub(super) fn forks(
     // Children of the tip are pending (not final yet), not forks: skip the tip.
     let below_tip = main_chain.len().saturating_sub(1);
     for (h, parent) in main_chain.iter().enumerate().take(below_tip) {
-        let kids = children.get(&parent.timestamp);
-        let next = main_chain.get(h + 1).map(|b| b.block);
-        let mut winner = None;
-        // Every losing child in `kids` order; a block reached through several of
-        // its timestamps is one branch: the first one's count, the least number.
-        let mut candidates: Vec<Branch> = Vec::new();
-        for &i in kids {
-            let t = &triples[i];
-            if Some(t.block) == next {
-                // The winner's branch is the rest of the main chain (cheap to count;
-                // walking it at every fork would make the audit quadratic).
-                winner = Some(Branch {
-                    block: t.block,
-                    sequence: t.k,
-                    blocks: (main_chain.len() - h - 1) as u64,
-                });
-            } else if !on_main.contains(&t.block) {
-                // Losing branches are disjoint from the main chain and from each
-                // other, so walking each once costs O(orphans) in all.
-                let mut blocks: HashSet<Hash32> = HashSet::from([t.block]);
-                blocks.extend(
-                    descendants(triples, children, t.timestamp)
-                        .into_iter()
-                        .map(|j| triples[j].block),
-                );
-                candidates.push(Branch {
-                    block: t.block,
-                    sequence: t.k,
-                    blocks: blocks.len() as u64,
-                });
-            }
+        let losing: Vec<&ValidTriple> = children
+            .get(&parent.timestamp)
+            .iter()
+            .filter_map(|&i| triples.get(i))
+            .filter(|t| !on_main.contains(&t.block))
+            .collect();
+        if losing.is_empty() {
+            continue;
         }
-        if !candidates.is_empty() {
-            // Stable: each block's candidates stay in `kids` order.
-            sort_items(&mut candidates, &|a, b| a.block.cmp(&b.block));
-            let mut losers: Vec<Branch> = candidates
-                .chunk_by(|a, b| a.block == b.block)
-                .filter_map(|run| {
-                    let first = run.first()?;
-                    let sequence = run.iter().map(|b| b.sequence).min()?;
-                    Some(Branch {
-                        sequence,
-                        ..first.clone()
-                    })
-                })
-                .collect();
-            sort_items(&mut losers, &|a, b| {
-                (a.sequence, a.block).cmp(&(b.sequence, b.block))
-            });
-            out.push(Fork {
-                parent_height: h as u64,
-                parent_block: parent.block,
-                winner,
-                losers,
-            });
-        }
+        // The winner's branch is the rest of the main chain (cheap to count; walking
+        // it at every fork would make the audit quadratic).
+        let winner = main_chain.get(h + 1).map(|next| Branch {
+            block: next.block,
+            sequence: next.sequence,
+            blocks: (main_chain.len() - h - 1) as u64,
+        });
+        out.push(Fork {
+            parent_height: h as u64,
+            parent_block: parent.block,
+            winner,
+            losers: losing_branches(&losing, |t| {
+                descendants(triples, children, t)
+                    .into_iter()
+                    .filter_map(|j| triples.get(j).map(|d| d.block))
+                    .collect()
+            }),
+        });
     }
     out
+}
+
+/// The losing branches of one fork from its losing child triples (none on the main
+/// chain), sorted by `(sequence, block)`: one per block, with the least number among
+/// its triples and the blocks of the branch it starts, that block and every block that
+/// `descendant_blocks(timestamp)` names below any of its timestamps. Losing branches
+/// are disjoint from the main chain and from each other, so the walks cost
+/// O(orphans) in all.
+pub(super) fn losing_branches(
+    losing: &[&ValidTriple],
+    descendant_blocks: impl Fn(Hash32) -> Vec<Hash32>,
+) -> Vec<Branch> {
+    let mut by_block: BTreeMap<Hash32, (u64, HashSet<Hash32>)> = BTreeMap::new();
+    for t in losing {
+        let (sequence, blocks) = by_block
+            .entry(t.block)
+            .or_insert_with(|| (t.k, HashSet::from([t.block])));
+        *sequence = (*sequence).min(t.k);
+        blocks.extend(descendant_blocks(t.timestamp));
+    }
+    let mut losers: Vec<Branch> = by_block
+        .into_iter()
+        .map(|(block, (sequence, blocks))| Branch {
+            block,
+            sequence,
+            blocks: blocks.len() as u64,
+        })
+        .collect();
+    sort_items(&mut losers, &|a, b| {
+        (a.sequence, a.block).cmp(&(b.sequence, b.block))
+    });
+    losers
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 /// One valid triple `(b, t, a)` of SPEC §5, reduced to what fork choice needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidTriple {
     /// `H(b)`.
     pub block: Hash32,
@@ -63,8 +63,9 @@ pub struct MainChainChoice {
 ///   without a triple (see [`SequenceCoverage`]).
 ///
 /// Ties (two valid triples with the same parent and the same least `k`, which only
-/// an equivocating sequencer can produce) are broken by the lower block hash, then
-/// the lower timestamp hash, then the order given, so that the choice is deterministic.
+/// an equivocating sequencer, or one that sequenced the same `(b, t)` twice alike, can
+/// produce) are broken by the lower block hash, then the lower timestamp hash, then the
+/// lower attestation hash ([`rank_order`]), so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
     omc_with(genesis, triples, HashSeed::random()).0
 }
@@ -135,14 +136,24 @@ pub(super) fn omc_with(
     (MainChainChoice { chain, end }, scan.coverage)
 }
 
-/// The rank order of SPEC §5's `argmin`: least `(k, H(b), H(t))`, then the order given.
+/// The rank order of SPEC §5's `argmin`: least `(k, H(b), H(t), H(a))`, then the order
+/// given (only the same triple given twice is left to it).
+///
+/// `H(a)` breaks the tie of two documents sequencing the same `(b, t)` with the same
+/// number (the sequencer asked twice and answering alike): both are the same block at
+/// the same place, and the lower attestation hash is the one the main chain names, so
+/// that the choice does not depend on the order objects were listed or examined in (an
+/// incremental audit meets them in another order than a full one).
 pub(super) fn rank_order(triples: &[ValidTriple], a: usize, b: usize) -> Ordering {
     match (triples.get(a), triples.get(b)) {
-        (Some(ta), Some(tb)) => {
-            (ta.k, ta.block, ta.timestamp, a).cmp(&(tb.k, tb.block, tb.timestamp, b))
-        }
+        (Some(ta), Some(tb)) => rank_key(ta).cmp(&rank_key(tb)).then(a.cmp(&b)),
         _ => a.cmp(&b),
     }
+}
+
+/// A triple's place in the rank order of SPEC §5's `argmin` (see [`rank_order`]).
+pub(super) fn rank_key(t: &ValidTriple) -> (u64, Hash32, Hash32, Hash32) {
+    (t.k, t.block, t.timestamp, t.attestation)
 }
 
 /// "No valid child" in the least-child indices.

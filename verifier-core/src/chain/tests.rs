@@ -303,11 +303,8 @@ fn hashes_sharing_a_prefix_are_told_apart_and_ties_break_by_rank() {
     // hash wins whichever comes first.
     let (a, b) = (t(4, stamp(4), stamp(0), 1), t(5, stamp(5), stamp(0), 1));
     let winner = if a.block < b.block { 0 } else { 1 };
-    for (order, expected) in [
-        (vec![a.clone(), b.clone()], winner),
-        (vec![b, a], 1 - winner),
-    ] {
-        let mut ts = vec![ts[0].clone()];
+    for (order, expected) in [(vec![a, b], winner), (vec![b, a], 1 - winner)] {
+        let mut ts = vec![ts[0]];
         ts.extend(order);
         assert_eq!(least_children_exact(&ts)[0], expected + 1);
         assert_eq!(
