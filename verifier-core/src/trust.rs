@@ -277,6 +277,28 @@ impl TrustDescriptor {
         serde_json::to_string_pretty(&Wire::from(self.clone())).unwrap_or_default()
     }
 
+    /// SHA-256 over what an audit's verdicts depend on: the genesis hash, `K_S+`, the
+    /// `timestamp` section and the `nitro` section (not the SPEC §9.4 log key and
+    /// witnesses, which no object's verdict depends on). Facts kept by a resumed audit
+    /// ([`crate::chain::ResumableAudit`]) hold only under the descriptor they were
+    /// verified under: the same fingerprint.
+    pub fn audit_fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        // Object members sorted (a build with serde_json's `preserve_order` keeps them
+        // as written), so that the same descriptor written otherwise has the same print.
+        let mut canonical = serde_json::json!({
+            "genesis": self.genesis.to_hex(),
+            "sequencer_key": hex::encode(self.sequencer_key.as_bytes()),
+            "timestamp": &self.timestamp,
+            "nitro": &self.nitro,
+        });
+        canonical.sort_all_objects();
+        let canonical = canonical.to_string();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&sha2::Sha256::digest(canonical.as_bytes()));
+        out
+    }
+
     /// `H(b0)`: the hash of the chain's genesis block.
     pub fn genesis(&self) -> Hash32 {
         self.genesis

@@ -378,6 +378,37 @@ mod vectors {
         v["nitro"] = json!({});
         assert_eq!(parse(&v).unwrap().nitro(), &NitroTrust::default());
     }
+
+    #[test]
+    fn the_audit_fingerprint_covers_what_verdicts_depend_on_and_nothing_else() {
+        let base = parse(&chain_value()).unwrap().audit_fingerprint();
+        // The same descriptor written with its members in another order.
+        let reordered: serde_json::Map<String, Value> = chain_value()
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .rev()
+            .collect();
+        let reordered = TrustDescriptor::from_json(&Value::Object(reordered).to_string());
+        assert_eq!(reordered.unwrap().audit_fingerprint(), base);
+        // Every section that decides a verdict changes it.
+        let edits: Vec<Edit> = vec![
+            Box::new(|v| v["nitro"]["allow_debug"] = json!(true)),
+            Box::new(|v| v["timestamp"]["username_domain"] = json!("other.example")),
+            Box::new(|v| {
+                v["sequencer_key"] =
+                    json!("1fb2f05ea5ba8aab184c97608ff99638b1ff437041e4b1981144769b7b9a07bc")
+            }),
+        ];
+        for edit in edits {
+            let mut v = chain_value();
+            edit(&mut v);
+            if let Ok(d) = parse(&v) {
+                assert_ne!(d.audit_fingerprint(), base, "{v}");
+            }
+        }
+    }
 }
 
 #[cfg(not(zipchain_vectors))]

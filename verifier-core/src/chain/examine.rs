@@ -79,6 +79,8 @@ pub struct Auditor {
     pub(super) seed: HashSeed,
     /// The writer's log key and the witness policy of a descriptor v2 (SPEC §9.4).
     checkpoints: (Option<VerifierKey>, Option<WitnessPolicy>),
+    /// [`TrustDescriptor::audit_fingerprint`].
+    fingerprint: [u8; 32],
 }
 
 impl Auditor {
@@ -94,7 +96,14 @@ impl Auditor {
             sequencer: trust.sequencer_key(),
             seed: HashSeed::random(),
             checkpoints: (trust.log_key().cloned(), trust.witnesses().cloned()),
+            fingerprint: trust.audit_fingerprint(),
         })
+    }
+
+    /// [`TrustDescriptor::audit_fingerprint`] of the descriptor: what the verdicts of
+    /// [`Auditor::examine`] depend on.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
     }
 
     /// The writer's log key of a descriptor v2 (SPEC §9.4), when it names one.
