@@ -17,7 +17,8 @@
 //! `builder` ([`AuditBuilder`]: triples, main chain, findings), `omc` (the algorithm
 //! and its packed join), `coverage` (sequence gaps), `collections` (the one index
 //! sort, seeded hash maps, the group index), `report` ([`Audit`], [`AuditReport`]),
-//! `source` ([`AuditSource`] and the audit loop over it).
+//! `source` ([`AuditSource`] and the audit loop over it), `resume` ([`ResumableAudit`]:
+//! an audit kept between runs that verifies only new objects).
 //! The imports below serve them all (each file has `use super::*`).
 
 use std::cmp::Ordering;
@@ -51,6 +52,10 @@ mod coverage;
 mod examine;
 mod omc;
 mod report;
+mod resume;
+mod resume_codec;
+#[cfg(test)]
+mod resume_tests;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -61,4 +66,6 @@ use coverage::*;
 pub use examine::*;
 pub use omc::*;
 pub use report::*;
+pub use resume::{Changes, ListingDiff, ResumableAudit, ResumeError};
+pub use resume_codec::{FINAL_RECORD, MAIN_RECORD, STATE_VERSION, StateBytes, StateError};
 pub use source::*;

@@ -73,7 +73,7 @@ impl AuditSource for Snapshot {
 /// Objects examined between two progress reports (with the `parallel` feature, the
 /// threads work on one such chunk at a time, so it is large enough that none waits long
 /// for the slowest; without it, small enough for a smooth progress bar).
-const CHUNK: usize = if cfg!(feature = "parallel") { 1024 } else { 16 };
+pub(super) const CHUNK: usize = if cfg!(feature = "parallel") { 1024 } else { 16 };
 
 impl Auditor {
     /// Audits every object of `source`: lists each kind, [`Auditor::examine`]s every
@@ -140,7 +140,7 @@ impl Auditor {
     }
 
     #[cfg(feature = "parallel")]
-    fn examine_chunk<S: AuditSource>(
+    pub(super) fn examine_chunk<S: AuditSource>(
         &self,
         source: &S,
         chunk: &[(ObjectKind, &str)],
@@ -160,7 +160,7 @@ impl Auditor {
     }
 
     #[cfg(not(feature = "parallel"))]
-    fn examine_chunk<S: AuditSource>(
+    pub(super) fn examine_chunk<S: AuditSource>(
         &self,
         source: &S,
         chunk: &[(ObjectKind, &str)],
