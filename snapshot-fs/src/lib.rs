@@ -13,6 +13,9 @@
 //!   and [`dir::write_object`] / [`dir::write_snapshot`] write objects into one. The CLI,
 //!   the writer's object mirror, `zipchain pull` and the test kit use it.
 //!
+//! - [`audit_state`]: the directory where a resumed audit keeps its state between runs
+//!   (`zipchain audit --state`, the witness daemon), crash-safe and locked.
+//!
 //! `verifier-core` stays sans-IO: it defines the formats and the traits, this crate does
 //! the file system. Native only; neither `verifier-core` nor `verifier-wasm` depends on it.
 #![forbid(unsafe_code)]
@@ -23,4 +26,5 @@
 )]
 
 pub mod atomic;
+pub mod audit_state;
 pub mod dir;
