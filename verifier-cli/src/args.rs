@@ -158,6 +158,14 @@ pub(crate) struct AuditArgs {
     /// Also write the checkpoint body of the audited main chain here (SPEC §9.2).
     #[arg(long, value_name = "FILE")]
     pub(crate) checkpoint_out: Option<PathBuf>,
+    /// Keep what this audit verified in DIR, and read and verify only new objects when
+    /// DIR already holds an audit of this chain (the result is the full audit's).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: Option<PathBuf>,
+    /// With --state: ignore what DIR holds (damaged, or of another descriptor) and
+    /// audit every object again, then keep that.
+    #[arg(long, requires = "state")]
+    pub(crate) rebuild_state: bool,
     #[command(flatten)]
     pub(crate) output: Output,
 }

@@ -25,6 +25,9 @@ pub(crate) enum InputError {
     /// A snapshot directory, or an object in it, could not be read.
     #[error(transparent)]
     Dir(#[from] snapshot_fs::dir::DirError),
+    /// An audit state directory (`--state`) could not be used.
+    #[error(transparent)]
+    State(#[from] snapshot_fs::audit_state::StateDirError),
     /// The input was read but is not of the expected form.
     #[error("{what}: {reason}")]
     Malformed {

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use verifier_core::chain::{Audit, Auditor, ChainEnd};
+use snapshot_fs::audit_state::StateDir;
+use verifier_core::chain::{Audit, Auditor, ChainEnd, ResumableAudit, ResumeError};
 use verifier_core::trust::TrustDescriptor;
 use verifier_core::verdict::audit::{KeyCase, SpecFields};
 
@@ -21,7 +22,18 @@ use verifier_core::tlog::log;
 pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     let auditor = load_auditor(&args.chain)?;
     let snapshot = SnapshotInput::open(&args.snapshot)?;
-    let audit = run_audit(&auditor, &snapshot)?;
+    let kept;
+    let full;
+    let audit = match &args.state {
+        Some(dir) => {
+            kept = resume_audit(&auditor, &snapshot, dir, args.rebuild_state)?;
+            kept.audit()
+        }
+        None => {
+            full = run_audit(&auditor, &snapshot)?;
+            &full
+        }
+    };
     let report = audit.report();
     let failed = audit.fails(args.strict);
     let mut checkpoint_line = String::new();
@@ -46,10 +58,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
             case: KeyCase::Snake,
         });
     } else {
-        print_text(&format!(
-            "{}{checkpoint_line}",
-            summary(&audit, args.strict)
-        ));
+        print_text(&format!("{}{checkpoint_line}", summary(audit, args.strict)));
     }
     Ok(if failed {
         Outcome::Invalid
@@ -66,6 +75,63 @@ pub(crate) fn load_auditor(path: &Path) -> Result<Auditor, InputError> {
     Auditor::new(&trust).map_err(|e| InputError::malformed(path.display().to_string(), e))
 }
 
+/// Resumes the audit kept in the state directory `dir` (or starts one: the first run, or
+/// `rebuild`): only objects it has not seen are read and verified, on all cores, with a
+/// progress bar; the state is saved before the result is returned.
+pub(crate) fn resume_audit(
+    auditor: &Auditor,
+    snapshot: &SnapshotInput,
+    dir: &Path,
+    rebuild: bool,
+) -> Result<ResumableAudit, InputError> {
+    let mut states = StateDir::open(dir)?;
+    let mut state = match rebuild {
+        true => None,
+        false => states.load(auditor)?,
+    }
+    .unwrap_or_else(|| ResumableAudit::new(auditor));
+    in_audit_pool(|| {
+        let bar = progress_bar("auditing {pos}/{len} new objects");
+        let resumed = auditor.resume_source(&mut state, snapshot, &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        resumed.map_err(|e| match e {
+            ResumeError::Source(e) => e,
+            other => InputError::malformed(dir.display().to_string(), other),
+        })
+    })?;
+    states.save(&mut state)?;
+    Ok(state)
+}
+
+/// Runs `work` on the audit's thread pool (see [`run_audit`]).
+fn in_audit_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        pool = pool.num_threads(cores.saturating_mul(2));
+    }
+    match pool.build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+/// A progress bar on stderr with `what` before the bar.
+fn progress_bar(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Examines every object on all cores, with a progress bar on stderr, then runs `omc`.
 ///
 /// Objects are read and checked on twice as many threads as there are cores, so that
@@ -73,26 +139,11 @@ pub(crate) fn load_auditor(path: &Path) -> Result<Auditor, InputError> {
 /// snapshot: 184% CPU with one thread per core, 194% with two; see BENCHMARKS.md).
 /// `RAYON_NUM_THREADS` overrides the count.
 pub(crate) fn run_audit(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, InputError> {
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        pool = pool.num_threads(cores.saturating_mul(2));
-    }
-    match pool.build() {
-        Ok(pool) => pool.install(|| examine_all(auditor, snapshot)),
-        Err(_) => examine_all(auditor, snapshot),
-    }
+    in_audit_pool(|| examine_all(auditor, snapshot))
 }
 
 fn examine_all(auditor: &Auditor, snapshot: &SnapshotInput) -> Result<Audit, InputError> {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} auditing {pos}/{len} objects [{bar:30}] {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar("auditing {pos}/{len} objects");
     let audit = auditor.audit_source(snapshot, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

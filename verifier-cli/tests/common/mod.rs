@@ -16,7 +16,9 @@ pub(crate) fn vectors() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// The vectors directory, or return from the calling test with a note on stderr.
+/// The vectors directory, or return from the calling test with a note on stderr (not
+/// every test file reads the vectors).
+#[allow(unused_macros)]
 macro_rules! vectors_or_skip {
     () => {
         match common::vectors() {
