@@ -214,6 +214,8 @@ pub fn verify_consistency(
 
 /// RFC 6962 §2.1.1 `PATH(index, leaves)`: the inclusion proof of leaf `index`.
 ///
+/// O(n): every subtree hash is computed from the leaves. [`LogTree`] keeps them.
+///
 /// # Errors
 /// [`ProofError::IndexOutOfRange`].
 pub fn inclusion_proof(leaves: &[LogHash], index: u64) -> Result<Vec<LogHash>, ProofError> {
@@ -222,27 +224,37 @@ pub fn inclusion_proof(leaves: &[LogHash], index: u64) -> Result<Vec<LogHash>, P
         .ok()
         .filter(|&i| i < leaves.len())
         .ok_or(ProofError::IndexOutOfRange { index, size })?;
+    let range = |start: usize, len: usize| root(&leaves[start..start + len]);
     let mut proof = Vec::new();
-    path(i, leaves, &mut proof);
+    path(i, 0, leaves.len(), &range, &mut proof);
     Ok(proof)
 }
 
-fn path(m: usize, d: &[LogHash], out: &mut Vec<LogHash>) {
-    if d.len() <= 1 {
+/// `PATH(m, D[start : start + n])`, the subtree roots coming from `range(start, len)`.
+fn path(
+    m: usize,
+    start: usize,
+    n: usize,
+    range: &dyn Fn(usize, usize) -> LogHash,
+    out: &mut Vec<LogHash>,
+) {
+    if n <= 1 {
         return;
     }
-    let k = split(d.len());
+    let k = split(n);
     if m < k {
-        path(m, &d[..k], out);
-        out.push(root(&d[k..]));
+        path(m, start, k, range, out);
+        out.push(range(start + k, n - k));
     } else {
-        path(m - k, &d[k..], out);
-        out.push(root(&d[..k]));
+        path(m - k, start + k, n - k, range, out);
+        out.push(range(start, k));
     }
 }
 
 /// RFC 6962 §2.1.2 `PROOF(old, leaves)`: the consistency proof from the tree of the
 /// first `old` leaves to the tree of all of them (empty when `old` is 0 or all).
+///
+/// O(n): every subtree hash is computed from the leaves. [`LogTree`] keeps them.
 ///
 /// # Errors
 /// [`ProofError::BadSizes`] when `old` is above the number of leaves.
@@ -252,28 +264,176 @@ pub fn consistency_proof(leaves: &[LogHash], old: u64) -> Result<Vec<LogHash>, P
         .ok()
         .filter(|&m| m <= leaves.len())
         .ok_or(ProofError::BadSizes { old, new })?;
+    let range = |start: usize, len: usize| root(&leaves[start..start + len]);
     let mut proof = Vec::new();
     if m > 0 && m < leaves.len() {
-        subproof(m, leaves, true, &mut proof);
+        subproof(m, 0, leaves.len(), true, &range, &mut proof);
     }
     Ok(proof)
 }
 
-fn subproof(m: usize, d: &[LogHash], complete: bool, out: &mut Vec<LogHash>) {
-    let n = d.len();
+/// `SUBPROOF(m, D[start : start + n], complete)`, the subtree roots coming from
+/// `range(start, len)`.
+fn subproof(
+    m: usize,
+    start: usize,
+    n: usize,
+    complete: bool,
+    range: &dyn Fn(usize, usize) -> LogHash,
+    out: &mut Vec<LogHash>,
+) {
     if m == n {
         if !complete {
-            out.push(root(d));
+            out.push(range(start, n));
         }
         return;
     }
     let k = split(n);
     if m <= k {
-        subproof(m, &d[..k], complete, out);
-        out.push(root(&d[k..]));
+        subproof(m, start, k, complete, range, out);
+        out.push(range(start + k, n - k));
     } else {
-        subproof(m - k, &d[k..], false, out);
-        out.push(root(&d[..k]));
+        subproof(m - k, start + k, n - k, false, range, out);
+        out.push(range(start, k));
+    }
+}
+
+/// The log's tree in memory with the hash of every complete, aligned subtree: a leaf
+/// appended costs one hash per level it completes (two hashes on average), and the root
+/// of any size, an inclusion proof or a consistency proof costs O(log² n) hashes at most
+/// (RFC 9162's left subtrees are all complete and aligned, so only the ragged right edge
+/// is hashed). About 64 bytes a leaf. For a writer, a witness or an auditor that keeps
+/// the log of a long main chain and answers for it often.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogTree {
+    /// `levels[l][i]`: the root of leaves `[i·2^l, (i+1)·2^l)`; `levels[0]` the leaves.
+    levels: Vec<Vec<LogHash>>,
+}
+
+impl LogTree {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The log of `leaves`.
+    pub fn from_leaves(leaves: impl IntoIterator<Item = LogHash>) -> Self {
+        let mut tree = Self::new();
+        tree.extend(leaves);
+        tree
+    }
+
+    /// Appends leaf hashes.
+    pub fn extend(&mut self, leaves: impl IntoIterator<Item = LogHash>) {
+        for leaf in leaves {
+            self.push(leaf);
+        }
+    }
+
+    /// Appends one leaf hash.
+    pub fn push(&mut self, leaf: LogHash) {
+        let mut level = 0;
+        let mut node = leaf;
+        loop {
+            if self.levels.len() <= level {
+                self.levels.push(Vec::new());
+            }
+            let Some(row) = self.levels.get_mut(level) else {
+                return;
+            };
+            row.push(node);
+            if row.len() % 2 != 0 {
+                return;
+            }
+            node = match row.get(row.len() - 2..) {
+                Some([left, right]) => node_hash(left, right),
+                _ => return,
+            };
+            level += 1;
+        }
+    }
+
+    /// How many leaves.
+    pub fn len(&self) -> u64 {
+        self.leaves().len() as u64
+    }
+
+    /// Whether the log has no leaf.
+    pub fn is_empty(&self) -> bool {
+        self.leaves().is_empty()
+    }
+
+    /// The leaf hashes, in order.
+    pub fn leaves(&self) -> &[LogHash] {
+        self.levels.first().map_or(&[], Vec::as_slice)
+    }
+
+    /// The root of the tree of the first `size` leaves.
+    ///
+    /// # Errors
+    /// [`ProofError::BadSizes`] when `size` is above [`LogTree::len`].
+    pub fn root(&self, size: u64) -> Result<LogHash, ProofError> {
+        let n = self.size(size, size)?;
+        Ok(match n {
+            0 => root(&[]),
+            n => self.range(0, n),
+        })
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of the first `size` leaves.
+    ///
+    /// # Errors
+    /// [`ProofError::IndexOutOfRange`] or [`ProofError::BadSizes`].
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<LogHash>, ProofError> {
+        let n = self.size(size, size)?;
+        let i = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < n)
+            .ok_or(ProofError::IndexOutOfRange { index, size })?;
+        let mut proof = Vec::new();
+        path(i, 0, n, &|a, len| self.range(a, len), &mut proof);
+        Ok(proof)
+    }
+
+    /// The consistency proof from the tree of the first `old` leaves to the tree of the
+    /// first `size` (empty when `old` is 0 or `size`).
+    ///
+    /// # Errors
+    /// [`ProofError::BadSizes`] when `old > size` or `size` is above [`LogTree::len`].
+    pub fn consistency_proof(&self, old: u64, size: u64) -> Result<Vec<LogHash>, ProofError> {
+        let n = self.size(size, old)?;
+        let m = usize::try_from(old)
+            .ok()
+            .filter(|&m| m <= n)
+            .ok_or(ProofError::BadSizes { old, new: size })?;
+        let mut proof = Vec::new();
+        if m > 0 && m < n {
+            subproof(m, 0, n, true, &|a, len| self.range(a, len), &mut proof);
+        }
+        Ok(proof)
+    }
+
+    /// `size` as an index, when the tree has that many leaves.
+    fn size(&self, size: u64, old: u64) -> Result<usize, ProofError> {
+        usize::try_from(size)
+            .ok()
+            .filter(|&n| n <= self.leaves().len())
+            .ok_or(ProofError::BadSizes { old, new: size })
+    }
+
+    /// The root of leaves `[start, start + len)` (`len >= 1`, within the tree).
+    fn range(&self, start: usize, len: usize) -> LogHash {
+        if len.is_power_of_two() && start % len == 0 {
+            let level = len.trailing_zeros() as usize;
+            if let Some(h) = self.levels.get(level).and_then(|row| row.get(start / len)) {
+                return *h;
+            }
+        }
+        if len <= 1 {
+            return self.leaves().get(start).copied().unwrap_or_default();
+        }
+        let k = split(len);
+        node_hash(&self.range(start, k), &self.range(start + k, len - k))
     }
 }
 
@@ -323,6 +483,37 @@ mod tests {
             }
         }
         assert!(verify_consistency(3, 2, &[0; 32], &[0; 32], &[]).is_err());
+    }
+
+    #[test]
+    fn the_kept_tree_gives_the_roots_and_proofs_of_every_prefix() {
+        for n in 0..=70usize {
+            let d = leaves(n);
+            let tree = LogTree::from_leaves(d.iter().copied());
+            assert_eq!(tree.len(), n as u64);
+            for size in 0..=n {
+                let prefix = &d[..size];
+                assert_eq!(tree.root(size as u64), Ok(root(prefix)), "{size} of {n}");
+                for i in 0..size {
+                    assert_eq!(
+                        tree.inclusion_proof(i as u64, size as u64),
+                        inclusion_proof(prefix, i as u64),
+                        "leaf {i} of {size}"
+                    );
+                }
+                for m in 0..=size {
+                    assert_eq!(
+                        tree.consistency_proof(m as u64, size as u64),
+                        consistency_proof(prefix, m as u64),
+                        "{m} -> {size}"
+                    );
+                }
+            }
+            assert!(tree.root(n as u64 + 1).is_err());
+            assert!(tree.inclusion_proof(n as u64, n as u64).is_err());
+            assert!(tree.consistency_proof(n as u64 + 1, n as u64).is_err());
+            assert!(tree.consistency_proof(0, n as u64 + 1).is_err());
+        }
     }
 
     #[test]
