@@ -17,7 +17,7 @@ use verifier_core::tlog::checkpoint::{Checkpoint, origin};
 use verifier_core::tlog::note::{ALG_COSIGNATURE_V1, ALG_ED25519, Note, SignatureLine};
 use verifier_core::tlog::policy::WitnessPolicy;
 use verifier_core::tlog::signer::SignerKey;
-use verifier_core::tlog::tree::{self, LogHash};
+use verifier_core::tlog::tree::LogTree;
 
 use crate::fsio;
 
@@ -148,16 +148,16 @@ impl Checkpoints {
     }
 
     /// Reads back the checkpoints kept in the directory, checked against the main
-    /// chain's `leaves` and the current witness policy (anything that does not check is
+    /// chain's log and the current witness policy (anything that does not check is
     /// dropped, with a warning).
-    pub fn restore(&self, leaves: &[LogHash]) {
+    pub fn restore(&self, log: &LogTree) {
         let mut inner = Inner::default();
         for file in ["latest.note", "cosigned.note"] {
             let path = self.dir.join(file);
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            match self.read_held(&text, leaves) {
+            match self.read_held(&text, log) {
                 Ok(held) => {
                     if self.has_quorum(&held)
                         && inner
@@ -175,17 +175,17 @@ impl Checkpoints {
         *self.lock() = inner;
     }
 
-    /// Signs the checkpoint of `leaves` (the main chain's log) unless the latest one
-    /// already has that size. Returns whether it signed.
+    /// Signs the checkpoint of `log` (the main chain's) unless the latest one already
+    /// has that size. Returns whether it signed.
     ///
     /// # Errors
     /// A message when the checkpoint cannot be kept.
-    pub fn sign(&self, leaves: &[LogHash]) -> Result<bool, String> {
-        let size = leaves.len() as u64;
+    pub fn sign(&self, log: &LogTree) -> Result<bool, String> {
+        let size = log.len();
         if size == 0 || self.lock().held.contains_key(&size) {
             return Ok(false);
         }
-        let checkpoint = verifier_core::tlog::log::checkpoint(&self.genesis, leaves);
+        let checkpoint = verifier_core::tlog::log::checkpoint_of(&self.genesis, log);
         let body = checkpoint.to_body();
         let held = Held {
             log_line: self.key.sign(&body, 0),
@@ -213,12 +213,12 @@ impl Checkpoints {
 
     /// Takes the cosignatures of `note` (SPEC §9.6 `POST /v1/checkpoint/cosignatures`): it
     /// must be a checkpoint this writer signed (one it holds, or one carrying its log
-    /// signature whose root is its main chain's: `leaves`), and every signature by the
+    /// signature whose root is its main chain's: `log`), and every signature by the
     /// log key or a witness key of the policy must verify.
     ///
     /// # Errors
     /// The reason, for a `400`.
-    pub fn add_cosignatures(&self, note: &str, leaves: &[LogHash]) -> Result<Accepted, String> {
+    pub fn add_cosignatures(&self, note: &str, log: &LogTree) -> Result<Accepted, String> {
         let Some(policy) = &self.policy else {
             return Err(
                 "chain.json names no witnesses, so the writer keeps no cosignatures".to_owned(),
@@ -262,7 +262,7 @@ impl Checkpoints {
                 drop(inner);
                 // Authenticated before the tree is hashed: the note must carry the log's
                 // own signature.
-                let held = self.read_held(note, leaves)?;
+                let held = self.read_held(note, log)?;
                 inner = self.lock();
                 held
             }
@@ -314,18 +314,16 @@ impl Checkpoints {
     }
 
     /// Makes `cert` a certificate v2 when a checkpoint a quorum cosigned covers its
-    /// block; `leaves` is the main chain's log.
-    pub fn attach(&self, cert: &mut Certificate, leaves: &[LogHash]) {
+    /// block; `log` is the main chain's.
+    pub fn attach(&self, cert: &mut Certificate, log: &LogTree) {
         let Some(held) = self.lock().cosigned.clone() else {
             return;
         };
-        let Ok(size) = usize::try_from(held.checkpoint.size) else {
-            return;
-        };
-        if cert.height >= held.checkpoint.size || size > leaves.len() {
+        let size = held.checkpoint.size;
+        if cert.height >= size || size > log.len() {
             return;
         }
-        match tree::inclusion_proof(&leaves[..size], cert.height) {
+        match log.inclusion_proof(cert.height, size) {
             Ok(path) => {
                 cert.zipchain_certificate = 2;
                 cert.main_chain = Some(CertificateMainChain {
@@ -341,7 +339,7 @@ impl Checkpoints {
     /// Reads a note this writer signed: its log signature verifies, its size is within
     /// the main chain and its root is the main chain's; the cosignatures of the policy's
     /// keys that verify are kept, the others dropped.
-    fn read_held(&self, note: &str, leaves: &[LogHash]) -> Result<Held, String> {
+    fn read_held(&self, note: &str, log: &LogTree) -> Result<Held, String> {
         let parsed = Note::parse(note).map_err(|e| e.to_string())?;
         let checkpoint = Checkpoint::parse(&parsed.text).map_err(|e| e.to_string())?;
         let own = self.key.verifier_key();
@@ -362,17 +360,16 @@ impl Checkpoints {
         if signed.last().is_none_or(Option::is_none) {
             return Err("the log key's signature does not verify".to_owned());
         }
-        let size = usize::try_from(checkpoint.size)
-            .ok()
-            .filter(|&n| n >= 1 && n <= leaves.len())
+        let size = Some(checkpoint.size)
+            .filter(|&n| n >= 1 && n <= log.len())
             .ok_or_else(|| {
                 format!(
                     "its size {} is not within the main chain's {} entries",
                     checkpoint.size,
-                    leaves.len()
+                    log.len()
                 )
             })?;
-        if tree::root(&leaves[..size]) != checkpoint.root {
+        if log.root(size).ok() != Some(checkpoint.root) {
             return Err("its root is not the tree of this writer's main chain".to_owned());
         }
         let mut cosignatures = BTreeMap::new();

@@ -99,7 +99,7 @@ impl Writer {
                 main: recovered.audit.main_chain,
                 finals: recovered.audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
-                leaves: Vec::new(),
+                log: Default::default(),
             }
         } else {
             // Sealing is stopped; still serve what the mirror proves.
@@ -109,7 +109,7 @@ impl Writer {
                 main: audit.main_chain,
                 finals: audit.final_transactions.into_iter().collect(),
                 pending: Default::default(),
-                leaves: Vec::new(),
+                log: Default::default(),
             }
         };
         let parent = ledger.main.last().map(|b| b.timestamp);

@@ -12,7 +12,7 @@ use verifier_core::hash::Hash32;
 use verifier_core::sequence::SequencerKey;
 use verifier_core::trust::TrustDescriptor;
 
-use verifier_core::tlog::tree::{self, LogHash};
+use verifier_core::tlog::tree::{self, LogTree};
 
 use crate::checkpoints::Checkpoints;
 use crate::journal::Mirror;
@@ -47,8 +47,9 @@ pub struct Ledger {
     pub finals: TxMap<u64>,
     /// Acknowledged transactions not final yet, with how many times each is queued.
     pub pending: TxMap<u32>,
-    /// The leaves of the main chain's log (SPEC §9.1), one per block of `main`.
-    pub leaves: Vec<LogHash>,
+    /// The main chain's log (SPEC §9.1), one leaf per block of `main`, with its subtree
+    /// hashes: checkpoints, inclusion and consistency proofs in O(log² n).
+    pub log: LogTree,
 }
 
 /// State shared by the HTTP handlers and the pipeline.
@@ -111,8 +112,8 @@ impl Shared {
     /// Replaces the ledger with `ledger` (startup: the main chain and final transactions
     /// recovery proved), before any write is taken.
     pub(crate) fn restore(&self, mut ledger: Ledger) {
-        ledger.leaves = verifier_core::tlog::log::leaves(&ledger.main);
-        self.checkpoints.restore(&ledger.leaves);
+        ledger.log = verifier_core::tlog::log::tree(&ledger.main);
+        self.checkpoints.restore(&ledger.log);
         let queued = ledger.pending.values().map(|n| u64::from(*n)).sum();
         *self.write() = ledger;
         self.metrics.queue_depth.store(queued, Ordering::Relaxed);
@@ -171,7 +172,7 @@ impl Shared {
     pub fn finalize(&self, entry: MainChainBlock, tx_ids: &[Hash32]) {
         let mut ledger = self.write();
         let height = entry.height;
-        ledger.leaves.push(tree::leaf_hash(&tree::entry(
+        ledger.log.push(tree::leaf_hash(&tree::entry(
             &entry.block,
             &entry.timestamp,
         )));
@@ -221,7 +222,7 @@ impl Shared {
         let key: SequencerKey = self.trust.sequencer_key();
         let mut cert =
             certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx)?;
-        self.checkpoints.attach(&mut cert, &self.read().leaves);
+        self.checkpoints.attach(&mut cert, &self.read().log);
         Ok(Some(cert))
     }
 
@@ -230,8 +231,7 @@ impl Shared {
     /// # Errors
     /// A message when the checkpoint cannot be kept.
     pub fn sign_checkpoint(&self) -> Result<bool, String> {
-        let leaves = self.read().leaves.clone();
-        self.checkpoints.sign(&leaves)
+        self.checkpoints.sign(&self.read().log)
     }
 
     /// Takes the witnesses' cosignatures in `note` (`POST /v1/checkpoint/cosignatures`).
@@ -239,8 +239,7 @@ impl Shared {
     /// # Errors
     /// The reason, for a `400`.
     pub fn add_cosignatures(&self, note: &str) -> Result<crate::checkpoints::Accepted, String> {
-        let leaves = self.read().leaves.clone();
-        self.checkpoints.add_cosignatures(note, &leaves)
+        self.checkpoints.add_cosignatures(note, &self.read().log)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Ledger> {

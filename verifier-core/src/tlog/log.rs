@@ -1,7 +1,7 @@
 //! The main-chain log of an audit (SPEC §9.1): its leaves and its checkpoint.
 
 use super::checkpoint::{Checkpoint, origin};
-use super::tree::{LogHash, entry, leaf_hash, root};
+use super::tree::{LogHash, LogTree, entry, leaf_hash, root};
 use crate::chain::MainChainBlock;
 use crate::hash::Hash32;
 
@@ -20,5 +20,24 @@ pub fn checkpoint(genesis: &Hash32, leaves: &[LogHash]) -> Checkpoint {
         origin: origin(genesis),
         size: leaves.len() as u64,
         root: root(leaves),
+    }
+}
+
+/// The log of `main_chain` kept as a [`LogTree`] (roots and proofs of any prefix in
+/// O(log² n)).
+pub fn tree(main_chain: &[MainChainBlock]) -> LogTree {
+    LogTree::from_leaves(
+        main_chain
+            .iter()
+            .map(|b| leaf_hash(&entry(&b.block, &b.timestamp))),
+    )
+}
+
+/// The checkpoint of the whole of `log`, of the chain with genesis `genesis`.
+pub fn checkpoint_of(genesis: &Hash32, log: &LogTree) -> Checkpoint {
+    Checkpoint {
+        origin: origin(genesis),
+        size: log.len(),
+        root: log.root(log.len()).unwrap_or_else(|_| root(&[])),
     }
 }
