@@ -18,7 +18,7 @@ fn skipped() {
 mod vectors {
     use ed25519_dalek::SigningKey;
     use zipchain_verifier_core::certificate::{
-        Certificate, attach_main_chain, check_certificate, make_certificate,
+        Certificate, MainChainWitnesses, attach_main_chain, check_certificate, make_certificate,
     };
     use zipchain_verifier_core::chain::HashSeed;
     use zipchain_verifier_core::chain::{Audit, Auditor};
@@ -31,7 +31,9 @@ mod vectors {
     };
     use zipchain_verifier_core::tlog::tree as tlog_tree;
     use zipchain_verifier_core::trust::{TrustDescriptor, WitnessesTrust};
-    use zipchain_verifier_core::verdict::certificate as certificate_verdict;
+    use zipchain_verifier_core::verdict::certificate::{
+        self as certificate_verdict, CertificateView,
+    };
 
     const WITNESSES: [&str; 3] = ["w1.example", "w2.example", "w3.example"];
 
@@ -122,6 +124,7 @@ mod vectors {
         let v = check_certificate(&serde_json::to_string(cert).unwrap(), &setup.auditor, None);
         assert!(!v.valid);
         assert!(!v.main_chain_checked);
+        assert!(v.main_chain_proof.is_none() && v.main_chain_witnesses.is_none());
         let c = v
             .checks
             .iter()
@@ -151,17 +154,48 @@ mod vectors {
         );
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["main_chain_checked"], true);
-        assert_eq!(json["main_chain_proof"]["witnesses"], 2);
-        assert_eq!(json["main_chain_proof"]["quorum"], 2);
+        // SPEC §9.6 fixes this object: exactly `{ witnesses, quorum }`.
+        assert_eq!(
+            json["main_chain_proof"],
+            serde_json::json!({"witnesses": 2, "quorum": 2})
+        );
+        // The names, for the faces to show without reading the detail (issue #16).
+        let size = s.audit.main_chain.len() as u64;
+        assert_eq!(
+            v.main_chain_witnesses,
+            Some(MainChainWitnesses {
+                vouched: vec!["w1.example".into(), "w3.example".into()],
+                known: WITNESSES.iter().map(|w| w.to_string()).collect(),
+                checkpoint_size: size,
+            })
+        );
+        assert_eq!(
+            json["main_chain_witnesses"],
+            serde_json::json!({
+                "vouched": ["w1.example", "w3.example"],
+                "known": WITNESSES,
+                "checkpoint_size": size,
+            })
+        );
+        // As JavaScript gets it: camelCase.
+        let view = serde_json::to_value(CertificateView::from(v.clone())).unwrap();
+        assert_eq!(view["mainChainProof"], json["main_chain_proof"]);
+        assert_eq!(
+            view["mainChainWitnesses"],
+            serde_json::json!({
+                "vouched": ["w1.example", "w3.example"],
+                "known": WITNESSES,
+                "checkpointSize": size,
+            })
+        );
         // The v1 certificate's verdict has no `main_chain_proof` at all.
         let v1 = check_certificate(&serde_json::to_string(&s.cert).unwrap(), &s.auditor, None);
         assert!(v1.valid && !v1.main_chain_checked);
-        assert!(
-            serde_json::to_value(&v1)
-                .unwrap()
-                .get("main_chain_proof")
-                .is_none()
-        );
+        let v1_json = serde_json::to_value(&v1).unwrap();
+        assert!(v1_json.get("main_chain_proof").is_none());
+        assert!(v1_json.get("main_chain_witnesses").is_none());
+        let v1_view = serde_json::to_value(CertificateView::from(v1.clone())).unwrap();
+        assert!(v1_view.get("mainChainWitnesses").is_none());
         assert!(v1.checks.iter().all(|c| c.name != "main_chain_proof"));
     }
 
@@ -502,6 +536,7 @@ mod vectors {
         );
         assert!(v.valid && v.main_chain_checked, "{:?}", v.checks);
         assert!(v.checks.iter().all(|c| c.name != "main_chain_proof"));
+        assert!(v.main_chain_proof.is_none() && v.main_chain_witnesses.is_none());
         // A v1 certificate with main_chain, or a v2 one without, is malformed.
         let mut bad = cert.clone();
         bad.zipchain_certificate = 1;
