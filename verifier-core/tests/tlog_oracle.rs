@@ -112,61 +112,61 @@ fn some_of(n: u64, all: u64, rng: &mut TestRng) -> Vec<u64> {
     picks
 }
 
-/// Inclusion of `index` in the first `size` leaves, both ways, and tampered proofs.
+/// Asserts that what `what` describes is accepted by both implementations, or refused
+/// by both.
+fn both<E1: std::fmt::Debug, E2: std::fmt::Debug>(
+    accept: bool,
+    what: &str,
+    (by_us, by_them): (Result<(), E1>, Result<(), E2>),
+) {
+    assert!(
+        by_us.is_ok() == accept && by_them.is_ok() == accept,
+        "{what}: ours {by_us:?}, theirs {by_them:?}"
+    );
+}
+
+/// Inclusion of `index` in the first `size` leaves: the same proof from both, accepted
+/// by both; tampered proofs, another leaf, another index refused by both.
 fn check_inclusion(leaves: &[LogHash], stored: &Stored, size: u64, index: u64, rng: &mut TestRng) {
     let n = size as usize;
     let root = tree::root(&leaves[..n]);
     let leaf = leaves[index as usize];
+    let check = |leaf: &LogHash, at: u64, proof: &[LogHash]| {
+        (
+            tree::verify_inclusion(leaf, at, size, proof, &root),
+            tt::check_record(&theirs(proof), size, tt::Hash(root), at, tt::Hash(*leaf)),
+        )
+    };
     let mine = tree::inclusion_proof(&leaves[..n], index).unwrap();
     let other = tt::prove_record(size, index, stored).unwrap();
     assert_eq!(mine, ours(&other), "inclusion proof of {index} in {size}");
-    tt::check_record(&theirs(&mine), size, tt::Hash(root), index, tt::Hash(leaf))
-        .unwrap_or_else(|e| panic!("tlog_tiles refuses our proof of {index} in {size}: {e}"));
-    tree::verify_inclusion(&leaf, index, size, &ours(&other), &root)
-        .unwrap_or_else(|e| panic!("we refuse tlog_tiles' proof of {index} in {size}: {e}"));
+    let what = format!("inclusion of {index} in {size}");
+    both(true, &what, check(&leaf, index, &mine));
     for (how, bad) in tampered(&mine, rng) {
-        let by_us = tree::verify_inclusion(&leaf, index, size, &bad, &root);
-        let by_them = tt::check_record(&theirs(&bad), size, tt::Hash(root), index, tt::Hash(leaf));
-        assert!(
-            by_us.is_err() && by_them.is_err(),
-            "{how}: inclusion of {index} in {size}: ours {by_us:?}, theirs {by_them:?}"
-        );
+        both(false, &format!("{what}, {how}"), check(&leaf, index, &bad));
     }
-    // Another leaf at this index, and this leaf claimed at another index: refused by both.
     let stranger = tree::leaf_hash(&[0xee; 64]);
-    assert!(tree::verify_inclusion(&stranger, index, size, &mine, &root).is_err());
-    assert!(
-        tt::check_record(
-            &theirs(&mine),
-            size,
-            tt::Hash(root),
-            index,
-            tt::Hash(stranger)
-        )
-        .is_err()
+    both(
+        false,
+        &format!("{what}, another leaf"),
+        check(&stranger, index, &mine),
     );
     if size > 1 {
         let elsewhere = (index + 1) % size;
-        let by_us = tree::verify_inclusion(&leaf, elsewhere, size, &mine, &root);
-        let by_them = tt::check_record(
-            &theirs(&mine),
-            size,
-            tt::Hash(root),
-            elsewhere,
-            tt::Hash(leaf),
-        );
-        assert!(
-            by_us.is_err() && by_them.is_err(),
-            "proof of {index} in {size} claimed for {elsewhere}: ours {by_us:?}, theirs {by_them:?}"
+        both(
+            false,
+            &format!("{what} claimed for {elsewhere}"),
+            check(&leaf, elsewhere, &mine),
         );
     }
 }
 
-/// Consistency from the first `old` leaves to the first `size`, both ways, and tampered
-/// proofs and old roots.
+/// Consistency from the first `old` leaves to the first `size`: the same proof from
+/// both, accepted by both; tampered proofs and another old tree refused by both.
 fn check_consistency(leaves: &[LogHash], stored: &Stored, size: u64, old: u64, rng: &mut TestRng) {
     let (n, m) = (size as usize, old as usize);
-    let (root, old_root) = (tree::root(&leaves[..n]), tree::root(&leaves[..m]));
+    let root = tree::root(&leaves[..n]);
+    let old_root = tree::root(&leaves[..m]);
     let mine = tree::consistency_proof(&leaves[..n], old).unwrap();
     // `tlog_tiles` proves and checks from size 1 on; from 0 every tree is consistent.
     if old == 0 {
@@ -177,41 +177,32 @@ fn check_consistency(leaves: &[LogHash], stored: &Stored, size: u64, old: u64, r
         );
         return;
     }
+    let check = |old_root: &LogHash, proof: &[LogHash]| {
+        (
+            tree::verify_consistency(old, size, old_root, &root, proof),
+            tt::check_tree(
+                &theirs(proof),
+                size,
+                tt::Hash(root),
+                old,
+                tt::Hash(*old_root),
+            ),
+        )
+    };
     let other = tt::prove_tree(size, old, stored).unwrap();
     assert_eq!(mine, ours(&other), "consistency proof {old} -> {size}");
-    tt::check_tree(
-        &theirs(&mine),
-        size,
-        tt::Hash(root),
-        old,
-        tt::Hash(old_root),
-    )
-    .unwrap_or_else(|e| panic!("tlog_tiles refuses our proof {old} -> {size}: {e}"));
-    tree::verify_consistency(old, size, &old_root, &root, &ours(&other))
-        .unwrap_or_else(|e| panic!("we refuse tlog_tiles' proof {old} -> {size}: {e}"));
+    let what = format!("consistency {old} -> {size}");
+    both(true, &what, check(&old_root, &mine));
     for (how, bad) in tampered(&mine, rng) {
-        let by_us = tree::verify_consistency(old, size, &old_root, &root, &bad);
-        let by_them = tt::check_tree(&theirs(&bad), size, tt::Hash(root), old, tt::Hash(old_root));
-        assert!(
-            by_us.is_err() && by_them.is_err(),
-            "{how}: consistency {old} -> {size}: ours {by_us:?}, theirs {by_them:?}"
-        );
+        both(false, &format!("{what}, {how}"), check(&old_root, &bad));
     }
     // The root of another tree of the old size (the last old leaf replaced).
     let mut forked = leaves[..m].to_vec();
     forked[m - 1] = tree::leaf_hash(&[0xee; 64]);
-    let fork_root = tree::root(&forked);
-    let by_us = tree::verify_consistency(old, size, &fork_root, &root, &mine);
-    let by_them = tt::check_tree(
-        &theirs(&mine),
-        size,
-        tt::Hash(root),
-        old,
-        tt::Hash(fork_root),
-    );
-    assert!(
-        by_us.is_err() && by_them.is_err(),
-        "a forked old tree {old} -> {size}: ours {by_us:?}, theirs {by_them:?}"
+    both(
+        false,
+        &format!("{what} from a fork"),
+        check(&tree::root(&forked), &mine),
     );
 }
 
@@ -374,6 +365,24 @@ fn verifiers(vkeys: &[&str]) -> sn::VerifierList {
     )
 }
 
+/// Both read `text` as a note and refuse it: `vkey` signed it, but not this text.
+fn assert_bad_signature_in_both(text: &str, vkey: &VerifierKey) {
+    let by_us = Note::parse(text)
+        .unwrap()
+        .verify(std::slice::from_ref(vkey));
+    assert!(
+        matches!(by_us, Err(NoteError::BadSignature { .. })),
+        "{by_us:?}"
+    );
+    let by_them = sn::Note::from_bytes(text.as_bytes())
+        .unwrap()
+        .verify(&verifiers(&[&vkey.to_text()]));
+    assert!(
+        matches!(by_them, Err(sn::NoteError::InvalidSignature { .. })),
+        "{by_them:?}"
+    );
+}
+
 fn u32_id(id: [u8; 4]) -> u32 {
     u32::from_be_bytes(id)
 }
@@ -448,18 +457,7 @@ fn notes_signed_by_one_verify_in_the_other() {
         );
         // And a changed body is refused by both.
         let changed = text.replacen('\n', "0\n", 1);
-        assert!(matches!(
-            Note::parse(&changed)
-                .unwrap()
-                .verify(std::slice::from_ref(&vkey)),
-            Err(NoteError::BadSignature { .. })
-        ));
-        assert!(matches!(
-            sn::Note::from_bytes(changed.as_bytes())
-                .unwrap()
-                .verify(&verifiers(&[&vkey.to_text()])),
-            Err(sn::NoteError::InvalidSignature { .. })
-        ));
+        assert_bad_signature_in_both(&changed, &vkey);
     }
 }
 
@@ -697,18 +695,7 @@ fn known_keys_signing_badly_twice_or_not_at_all() {
 
     // A known key's bad signature: both refuse the note.
     let text = note(vec![bad.clone()]);
-    assert!(matches!(
-        Note::parse(&text)
-            .unwrap()
-            .verify(std::slice::from_ref(&vkey)),
-        Err(NoteError::BadSignature { .. })
-    ));
-    assert!(matches!(
-        sn::Note::from_bytes(text.as_bytes())
-            .unwrap()
-            .verify(&known),
-        Err(sn::NoteError::InvalidSignature { .. })
-    ));
+    assert_bad_signature_in_both(&text, &vkey);
 
     // A known key twice (the second line bad): signed_note, as Go's note, drops every
     // line of a key after its first and so accepts it; we refuse the note, so that no
