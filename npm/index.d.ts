@@ -124,6 +124,12 @@ export interface CertificateVerdict {
    * descriptor's witnesses vouched for its checkpoint, and the quorum.
    */
   mainChainProof?: { witnesses: number; quorum: number };
+  /**
+   * Present with `mainChainProof`: the names of the witnesses whose cosignatures
+   * counted (in the trust descriptor's order), of every witness the descriptor names,
+   * and the size of the checkpoint they cosigned (main-chain entries).
+   */
+  mainChainWitnesses?: { vouched: string[]; known: string[]; checkpointSize: number };
   /** The checks that ran, in order. */
   checks: CertificateCheck[];
   /** The transaction id, hex (`null` when the certificate could not be read). */

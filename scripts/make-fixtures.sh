@@ -13,8 +13,14 @@
 #   OUT/equivocation.json  the four objects of a sibling of block 1 that a rolled-back
 #                      sequencer also numbered 1; not in the snapshot (the npm tests add
 #                      them to make one whose sequencer equivocated)
+#   OUT/chain-v2.json  chain.json as a v2 descriptor (SPEC §9.4) naming three witnesses,
+#                      alpha.example, bravo.example and charlie.example (keys made by
+#                      `zipchain witness keygen`, not kept), quorum 2
+#   OUT/cert-v2.json   the certificate v2 of tx.bin (SPEC §9.5): the audited checkpoint
+#                      cosigned by alpha and bravo (`zipchain cosign`), `verify --checkpoint`
 # Usage: scripts/make-fixtures.sh [OUT]   (default: <cargo target dir>/fixtures)
 # Builds in the dev profile (shared with the tests; it optimises the crypto crates).
+# Needs node (for chain-v2.json; the npm and web tests that use the fixtures need it too).
 # Idempotent: when OUT already holds every file, made from the same sources (a hash of
 # the Rust sources of the crates that write them, and of this script, in OUT/.sources),
 # it is left alone; otherwise it is rebuilt from scratch, so fixtures never outlive a
@@ -27,7 +33,8 @@ source scripts/common.sh
 
 TARGET=$(target_dir)
 OUT=${1:-$TARGET/fixtures}
-FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json equivocation.json)
+FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json equivocation.json
+    chain-v2.json cert-v2.json)
 
 # What the fixtures are made from: every source file of the crates that write them.
 sources_hash() {
@@ -70,6 +77,36 @@ run "$ZIPCHAIN" verify "$WORK/snapshot" --chain "$WORK/chain.json" --data "$WORK
     -o "$WORK/cert.json"
 "$ZIPCHAIN" audit "$WORK/snapshot.tar" --chain "$WORK/chain.json" --json >"$WORK/audit.json"
 run "$ZIPCHAIN" check "$WORK/cert.json" --chain "$WORK/chain.json" --snapshot "$WORK/snapshot.tar"
+
+# The certificate v2 (SPEC §9): three witnesses, quorum 2, two of them cosign after
+# their own audit. The keys, checkpoints and witness states stay in $KEYS, removed.
+KEYS=$WORK/witnesses
+mkdir -p "$KEYS"
+WITNESS_NAMES=(alpha.example bravo.example charlie.example)
+VKEYS=()
+for name in "${WITNESS_NAMES[@]}"; do
+    VKEYS+=("$("$ZIPCHAIN" witness keygen --name "$name" -o "$KEYS/$name.key")")
+done
+node -e '
+const [from, to, ...keys] = process.argv.slice(1);
+const chain = JSON.parse(require("node:fs").readFileSync(from, "utf8"));
+chain.zipchain_chain = 2;
+chain.witnesses = { keys, quorum: 2 };
+require("node:fs").writeFileSync(to, `${JSON.stringify(chain, null, 2)}\n`);
+' "$WORK/chain.json" "$WORK/chain-v2.json" "${VKEYS[@]}"
+run "$ZIPCHAIN" audit "$WORK/snapshot" --chain "$WORK/chain-v2.json" \
+    --checkpoint-out "$KEYS/checkpoint" >/dev/null
+NOTE=$KEYS/checkpoint
+for name in "${WITNESS_NAMES[@]:0:2}"; do
+    # Not through `run`: stdout is the cosigned note.
+    "$ZIPCHAIN" cosign "$NOTE" --snapshot "$WORK/snapshot" --chain "$WORK/chain-v2.json" \
+        --key "$KEYS/$name.key" --state "$KEYS/$name.state" >"$KEYS/$name.note"
+    NOTE=$KEYS/$name.note
+done
+run "$ZIPCHAIN" verify "$WORK/snapshot" --chain "$WORK/chain-v2.json" --data "$WORK/tx.bin" \
+    --checkpoint "$NOTE" -o "$WORK/cert-v2.json"
+run "$ZIPCHAIN" check "$WORK/cert-v2.json" --chain "$WORK/chain-v2.json"
+rm -rf "$KEYS"
 echo "$SOURCES" >"$WORK/.sources"
 
 rm -rf "$OUT"

@@ -75,6 +75,70 @@ test('with the snapshot tar: valid, and main-chain position checked', () => {
   assert.deepEqual(summary(v), { ran: [...CHECKS, 'main_chain', 'first_occurrence'], failed: [] });
 });
 
+// SPEC §9.5: the fixtures' certificate v2 (the same transaction, its checkpoint cosigned
+// by alpha.example and bravo.example; chain-v2.json names them and charlie.example,
+// quorum 2).
+const certV2Text = fixtureText('cert-v2.json');
+const chainV2Text = fixtureText('chain-v2.json');
+
+test('a certificate v2 alone is final on the main chain, with its witnesses by name', () => {
+  const v = checkCertificate(certV2Text, chainV2Text);
+  assertCheckShape(v);
+  assert.equal(v.valid, true, JSON.stringify(v.checks));
+  assert.equal(v.mainChainChecked, true);
+  assert.deepEqual(summary(v), { ran: [...CHECKS, 'main_chain_proof'], failed: [] });
+  assert.deepEqual(v.mainChainProof, { witnesses: 2, quorum: 2 });
+  const size = Number(JSON.parse(certV2Text).main_chain.checkpoint.split('\n')[1]);
+  assert.ok(size > v.height, `the checkpoint (${size} entries) covers height ${v.height}`);
+  assert.deepEqual(v.mainChainWitnesses, {
+    vouched: ['alpha.example', 'bravo.example'],
+    known: ['alpha.example', 'bravo.example', 'charlie.example'],
+    checkpointSize: size,
+  });
+  assert.deepEqual(Object.keys(v), [
+    'valid',
+    'mainChainChecked',
+    'mainChainProof',
+    'mainChainWitnesses',
+    'checks',
+    'tx',
+    'height',
+    'notBefore',
+    'notAfter',
+  ]);
+  // With the snapshot it is checked as a v1 certificate (SPEC §9.5): no witnesses.
+  const withTar = checkCertificate(certV2Text, chainV2Text, { snapshot: tar });
+  assert.equal(withTar.valid, true, JSON.stringify(withTar.checks));
+  assert.deepEqual(summary(withTar), { ran: [...CHECKS, 'main_chain', 'first_occurrence'], failed: [] });
+  assert.equal(withTar.mainChainProof, undefined);
+  assert.equal(withTar.mainChainWitnesses, undefined);
+});
+
+test('a certificate v2 whose proof fails says why, and names no witnesses', () => {
+  // Under the v1 descriptor no witness can vouch.
+  const v1 = checkCertificate(certV2Text, chainText);
+  assertCheckShape(v1);
+  assert.equal(v1.valid, false);
+  assert.equal(v1.mainChainChecked, false);
+  assert.equal(firstFailure(v1), 'main_chain_proof');
+  assert.match(v1.checks.at(-1).detail, /names no witnesses/);
+  // One witness's signature changed (after its key id and time, 12 bytes): a known
+  // key's bad signature fails the note.
+  const c = JSON.parse(certV2Text);
+  c.main_chain.checkpoint = c.main_chain.checkpoint.replace(
+    /(\u2014 bravo\.example .{40})(.)/,
+    (_, head, ch) => head + (ch === 'A' ? 'B' : 'A'),
+  );
+  const bad = checkCertificate(c, chainV2Text);
+  assert.equal(bad.valid, false);
+  assert.equal(firstFailure(bad), 'main_chain_proof');
+  assert.match(bad.checks.at(-1).detail, /the signature of bravo\.example does not verify/);
+  for (const v of [v1, bad]) {
+    assert.equal(v.mainChainProof, undefined);
+    assert.equal(v.mainChainWitnesses, undefined);
+  }
+});
+
 /** Flips one hex digit of `s` at `i`. */
 const flipHex = (s, i = 0) => s.slice(0, i) + (s[i] === '0' ? '1' : '0') + s.slice(i + 1);
 /** Changes one character of a JWT's signature. */

@@ -19,6 +19,9 @@ export async function usage(cert: string, chain: string, tar: Uint8Array, doc: U
   const first: string | undefined = v.checks.find((c) => !c.ok)?.name;
   const when: number | null = v.notBefore;
   const checked: boolean = v.mainChainChecked;
+  const quorum: number | undefined = v.mainChainProof?.quorum;
+  const vouched: string[] | undefined = v.mainChainWitnesses?.vouched;
+  const entries: number | undefined = v.mainChainWitnesses?.checkpointSize;
   const a: AuditReport = auditSnapshot(tar, JSON.parse(chain), (done: number, total: number) => void [done, total]);
   const height: number | null = a.mainChainHeight;
   const kinds: string[] = a.invalidObjects.map((o) => o.kind);
@@ -26,7 +29,7 @@ export async function usage(cert: string, chain: string, tar: Uint8Array, doc: U
   const pcr0: string | undefined = n.document?.pcrs['0'];
   const t: TimestampVerdict = verifyTimestamp('a.b.c', { keys: [] }, { issuer: 'x', tokenUse: 'access' });
   const iat: number | undefined = t.claims?.iat;
-  void [first, when, checked, height, kinds, pcr0, iat];
+  void [first, when, checked, quorum, vouched, entries, height, kinds, pcr0, iat];
 
   // @ts-expect-error: bytes, not a string
   verifyNsmDocument('84a0');

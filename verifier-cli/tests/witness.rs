@@ -261,8 +261,19 @@ fn two_witnesses_cosign_and_the_certificate_v2_checks_final_offline() {
     out.code(0);
     let j = out.json();
     assert_eq!(j["main_chain_checked"], true);
-    assert_eq!(j["main_chain_proof"]["witnesses"], 2);
-    assert_eq!(j["main_chain_proof"]["quorum"], 2);
+    assert_eq!(
+        j["main_chain_proof"],
+        serde_json::json!({"witnesses": 2, "quorum": 2})
+    );
+    // Who vouched, by name, and the checkpoint's size (6 entries: heights 0 to 5).
+    assert_eq!(
+        j["main_chain_witnesses"],
+        serde_json::json!({
+            "vouched": ["w1.example", "w2.example"],
+            "known": WITNESSES,
+            "checkpoint_size": 6,
+        })
+    );
 
     // Under one cosignature the certificate is written, but does not pass offline.
     let weak = s.file("one", &one.stdout);

@@ -69,6 +69,18 @@ pub struct MainChainProof {
     pub quorum: usize,
 }
 
+/// Who vouched for a passed `main_chain_proof`, by name, so that a face shows the
+/// witnesses without reading the check's detail, the descriptor or the note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MainChainWitnesses {
+    /// The names of the witnesses whose cosignatures counted, in the descriptor's order.
+    pub vouched: Vec<String>,
+    /// The names of every witness of the descriptor, in its order.
+    pub known: Vec<String>,
+    /// The size of the checkpoint they cosigned (main-chain entries).
+    pub checkpoint_size: u64,
+}
+
 /// The `chain` member of a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -387,6 +399,10 @@ pub struct CertificateVerdict {
     /// and the quorum (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_chain_proof: Option<MainChainProof>,
+    /// With `main_chain_proof`: the names of the witnesses that vouched and of all the
+    /// descriptor's witnesses, and the checkpoint's size (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_chain_witnesses: Option<MainChainWitnesses>,
     /// Whether the transaction's position within the block (`inclusion.leaf_index` and
     /// `inclusion.tree_size`) was checked against the block's batch from a snapshot. When
     /// `false`, `valid` proves that the transaction is in the block but not where: several
@@ -468,6 +484,7 @@ fn check(
         valid: false,
         main_chain_checked: false,
         main_chain_proof: None,
+        main_chain_witnesses: None,
         position_checked: false,
         checks: Vec::new(),
         tx: None,
@@ -768,9 +785,10 @@ fn check(
     if let (Some(main_chain), None) = (&cert.main_chain, audit) {
         let entry = crate::tlog::tree::entry(&block_hash, &upper_hash);
         match check_main_chain_proof(main_chain, &entry, cert.height, auditor) {
-            Ok((detail, proof)) => {
+            Ok((detail, proof, witnesses)) => {
                 v.main_chain_checked = true;
                 v.main_chain_proof = Some(proof);
+                v.main_chain_witnesses = Some(witnesses);
                 push(&mut v, "main_chain_proof", true, detail);
             }
             Err(reason) => push(&mut v, "main_chain_proof", false, reason),
@@ -880,7 +898,7 @@ fn check_main_chain_proof(
     entry: &[u8; 64],
     height: u64,
     auditor: &Auditor,
-) -> Result<(String, MainChainProof), String> {
+) -> Result<(String, MainChainProof, MainChainWitnesses), String> {
     use crate::tlog::{checkpoint, policy, tree};
     let policy = auditor.witnesses().ok_or_else(|| {
         "the trust descriptor names no witnesses, so no checkpoint can count".to_owned()
@@ -926,16 +944,19 @@ fn check_main_chain_proof(
         witnesses: cosigned.witnesses.len(),
         quorum: cosigned.quorum,
     };
-    Ok((
-        format!(
-            "FINAL on the main chain at height {height} ({} of {} witnesses: {}; quorum {})",
-            proof.witnesses,
-            policy.keys().len(),
-            cosigned.witnesses.join(", "),
-            proof.quorum
-        ),
-        proof,
-    ))
+    let detail = format!(
+        "FINAL on the main chain at height {height} ({} of {} witnesses: {}; quorum {})",
+        proof.witnesses,
+        policy.keys().len(),
+        cosigned.witnesses.join(", "),
+        proof.quorum
+    );
+    let witnesses = MainChainWitnesses {
+        vouched: cosigned.witnesses,
+        known: policy.keys().iter().map(|k| k.name().to_owned()).collect(),
+        checkpoint_size: size,
+    };
+    Ok((detail, proof, witnesses))
 }
 
 /// Where a transaction is in the block's batch.

@@ -413,61 +413,56 @@ function blockFacts(certJson) {
 }
 
 /**
- * Who vouched for a certificate v2's main-chain position. The verdict gives the
- * counts (`mainChainProof`); the names of the witnesses whose cosignatures counted
- * are in the `main_chain_proof` check's detail, as the core writes it ("FINAL on the
- * main chain at height 3 (2 of 3 witnesses: a.example, b.example; quorum 2)"); the
- * descriptor's witnesses (`witnesses.keys`, verifier keys `name+id+key`) give the rest.
+ * Who vouched for a certificate v2's main-chain position, as the core says it: the
+ * counts (`mainChainProof`) and the names of the witnesses whose cosignatures counted,
+ * of all the descriptor's witnesses, and the checkpoint's size (`mainChainWitnesses`).
  */
-function witnessFacts(verdict, chainJson, certJson) {
+function witnessFacts(verdict) {
   const proof = verdict.mainChainProof;
-  if (!proof) return null;
-  const detail = verdict.checks.find((c) => c.name === 'main_chain_proof' && c.ok)?.detail ?? '';
-  const m = /\((\d+) of (\d+) witnesses: (.+); quorum (\d+)\)\s*$/.exec(detail);
-  const vouched = m ? m[3].split(', ') : null;
-  const keys = Array.isArray(chainJson?.witnesses?.keys) ? chainJson.witnesses.keys : [];
-  const known = keys.filter((k) => typeof k === 'string').map((k) => k.split('+')[0]);
-  const of = m ? Number(m[2]) : known.length || null;
-  const lines = typeof certJson?.main_chain?.checkpoint === 'string' ? certJson.main_chain.checkpoint.split('\n') : [];
-  const size = /^\d+$/.test(lines[1] ?? '') ? Number(lines[1]) : null;
-  return { count: proof.witnesses, of, quorum: proof.quorum, vouched, known, size };
+  const names = verdict.mainChainWitnesses;
+  if (!proof || !names) return null;
+  return {
+    count: proof.witnesses,
+    of: names.known.length,
+    quorum: proof.quorum,
+    vouched: names.vouched,
+    known: names.known,
+    size: names.checkpointSize,
+  };
 }
 
-/** "2 of 3 witnesses, quorum 2" (or "2 witnesses, quorum 2" when n is not known). */
+/** "2 of 3 witnesses, quorum 2". */
 function witnessCount(w) {
-  return `${w.of ? `${w.count} of ${w.of}` : w.count} witness${w.of === 1 || (!w.of && w.count === 1) ? '' : 'es'}, quorum ${w.quorum}`;
+  return `${w.count} of ${w.of} witness${w.of === 1 ? '' : 'es'}, quorum ${w.quorum}`;
 }
 
 /** Beside the timeline: what the block's place on the main chain rests on. */
 function finalityAside(finality, verdict, witnesses, snapshotName) {
   if (finality === 'witnesses') {
-    const names = [...new Set([...witnesses.known, ...(witnesses.vouched ?? [])])];
-    const vouched = new Set(witnesses.vouched ?? []);
+    const vouched = new Set(witnesses.vouched);
     return el(
       'aside',
       { class: 'finality witnesses', 'data-finality': 'witnesses', 'aria-labelledby': 'finality-title' },
       el('h3', { id: 'finality-title' }, 'Witnesses'),
       el('p', { class: 'quorum', 'data-field': 'witness-count' }, witnessCount(witnesses)),
-      names.length
-        ? el(
-            'ul',
-            { class: 'witness-list' },
-            names.map((name) => {
-              const ok = witnesses.vouched ? vouched.has(name) : null;
-              return el(
-                'li',
-                { 'data-witness': name, 'data-vouched': ok === null ? null : String(ok), class: ok === false ? 'silent' : 'vouched' },
-                el('span', { class: 'mark', 'aria-hidden': 'true' }, ok === false ? '–' : '✓'),
-                el('code', {}, name),
-                ok === false ? el('span', { class: 'note' }, ' (no cosignature counted)') : el('span', { class: 'visually-hidden' }, ' (vouched)'),
-              );
-            }),
-          )
-        : null,
+      el(
+        'ul',
+        { class: 'witness-list' },
+        witnesses.known.map((name) => {
+          const ok = vouched.has(name);
+          return el(
+            'li',
+            { 'data-witness': name, 'data-vouched': String(ok), class: ok ? 'vouched' : 'silent' },
+            el('span', { class: 'mark', 'aria-hidden': 'true' }, ok ? '✓' : '–'),
+            el('code', {}, name),
+            ok ? el('span', { class: 'visually-hidden' }, ' (vouched)') : el('span', { class: 'note' }, ' (no cosignature counted)'),
+          );
+        }),
+      ),
       el(
         'p',
         { class: 'note' },
-        `Each audited the chain under this chain.json and cosigned a checkpoint${witnesses.size ? ` of ${plural(witnesses.size, 'main-chain entry', 'main-chain entries')}` : ''} that includes this block at height ${verdict.height}.`,
+        `Each audited the chain under this chain.json and cosigned a checkpoint of ${plural(witnesses.size, 'main-chain entry', 'main-chain entries')} that includes this block at height ${verdict.height}.`,
       ),
     );
   }
@@ -493,9 +488,9 @@ function finalityAside(finality, verdict, witnesses, snapshotName) {
   );
 }
 
-function certificateResult(verdict, certJson, chainJson, snapshotName, ms) {
+function certificateResult(verdict, certJson, snapshotName, ms) {
   const failed = verdict.checks.filter((c) => !c.ok);
-  const witnesses = witnessFacts(verdict, chainJson, certJson);
+  const witnesses = witnessFacts(verdict);
   // What the block's place on the main chain rests on, for a valid certificate.
   const finality = !verdict.valid
     ? null
@@ -514,7 +509,7 @@ function certificateResult(verdict, certJson, chainJson, snapshotName, ms) {
   const why = {
     invalid: [`${failed.length} of ${verdict.checks.length} checks failed; first: ${failed[0]?.name} — `, withDates(failed[0]?.detail)],
     witnesses: witnesses
-      ? `Vouched for by ${witnesses.of ? `${witnesses.count} of the chain’s ${witnesses.of}` : witnesses.count} witnesses${witnesses.vouched ? ` (${witnesses.vouched.join(', ')})` : ''}, quorum ${witnesses.quorum}: they audited the chain themselves and cosigned a checkpoint that includes this block. Every other check passed too.`
+      ? `Vouched for by ${witnesses.count} of the chain’s ${witnesses.of} witnesses (${witnesses.vouched.join(', ')}), quorum ${witnesses.quorum}: they audited the chain themselves and cosigned a checkpoint that includes this block. Every other check passed too.`
       : '',
     snapshot: 'Every check passed, including the block’s place on the main chain, checked against the snapshot.',
     unchecked:
@@ -743,7 +738,7 @@ async function renderSubject() {
     const verdict = checkCertificate(state.cert.text, state.chain.text, options);
     const ms = performance.now() - t0;
     setStatus(`Checked ${state.cert.name} against ${state.chain.name}${state.snapshot ? ` and ${state.snapshot.name}` : ''} in ${ms.toFixed(1)} ms.`);
-    return certificateResult(verdict, state.cert.json, state.chain.json, state.snapshot?.name ?? null, ms);
+    return certificateResult(verdict, state.cert.json, state.snapshot?.name ?? null, ms);
   }
   if (s === 'nsm') {
     const options = {};

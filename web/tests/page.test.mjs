@@ -15,11 +15,9 @@
 // and target/web-bench.json: the median time of one checkCertificate call in
 // Chromium (recorded in BENCHMARKS.md; nothing is asserted about it).
 //
-// Finality and the timeline (issue #16): a certificate v2 made here, offline, from
-// the fixtures' snapshot with the CLI the fixtures were made with (<target>/debug/
-// zipchain, or $ZIPCHAIN_BIN: `witness keygen` ×3, `audit --checkpoint-out`, `cosign`
-// ×2, `verify --checkpoint`), and v1 certificates whose times are one second apart,
-// equal, or backwards. Asserted on the DOM (text, and the geometry of the timeline's
+// Finality and the timeline (issue #16): the fixtures' certificate v2 (cert-v2.json
+// under chain-v2.json: three witnesses, quorum 2, two of them cosigned), and v1
+// certificates whose times are one second apart, equal, or backwards. Asserted on the DOM (text, and the geometry of the timeline's
 // labels: no two of them touch); screenshots in target/web-screenshot-*.png.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -51,7 +49,6 @@ const target = targetDir();
 const fixtures = resolve(process.env.ZIPCHAIN_FIXTURES ?? join(target, 'fixtures'));
 const vectors = resolve(process.env.ZIPCHAIN_VECTORS ?? join(repo, '../shared/vectors'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ZIPCHAIN = resolve(process.env.ZIPCHAIN_BIN ?? join(target, 'debug', 'zipchain'));
 
 // The brief's flags: nothing in the background may touch the network.
 const CHROMIUM_ARGS = [
@@ -69,7 +66,7 @@ for (const [what, path] of [
   ['web/dist (run node web/build.mjs)', join(dist, 'index.html')],
   ['the fixtures (run scripts/make-fixtures.sh)', join(fixtures, 'cert.json')],
   ['Chromium', CHROMIUM],
-  ['the zipchain CLI (built by scripts/make-fixtures.sh; or set ZIPCHAIN_BIN)', ZIPCHAIN],
+  ['the fixtures\' certificate v2 (run scripts/make-fixtures.sh)', join(fixtures, 'cert-v2.json')],
 ]) {
   assert.ok(existsSync(path), `${what}: ${path} is missing`);
 }
@@ -383,44 +380,11 @@ describe('a certificate', () => {
 // ---------------------------------------------------------------------------
 // Finality (certificate v2, SPEC §9.5) and the timeline's labels (issue #16)
 
-const WITNESSES = ['alpha.example', 'bravo.example', 'charlie.example'];
-
-/**
- * A certificate v2 for the fixtures' transaction, made offline with the CLI: three
- * witness keys, the fixtures' chain.json as a v2 descriptor naming them (quorum 2),
- * the audited checkpoint body cosigned by the first two witnesses, `verify
- * --checkpoint`. Returns `{ cert, chain }` (JSON text).
- */
-function makeCertificateV2() {
-  const dir = mkdtempSync(join(tmpdir(), 'zipchain-web-v2-'));
-  try {
-    const run = (...args) => execFileSync(ZIPCHAIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const keys = WITNESSES.map((name) => {
-      const key = join(dir, `${name}.key`);
-      return { key, verifier: run('witness', 'keygen', '--name', name, '-o', key).trim() };
-    });
-    const chain = JSON.parse(fixture('chain.json').toString('utf8'));
-    chain.zipchain_chain = 2;
-    chain.witnesses = { keys: keys.map((k) => k.verifier), quorum: 2 };
-    const chainPath = join(dir, 'chain.json');
-    writeFileSync(chainPath, JSON.stringify(chain, null, 2));
-    const snapshot = join(fixtures, 'snapshot');
-    let note = join(dir, 'checkpoint');
-    run('audit', snapshot, '--chain', chainPath, '--checkpoint-out', note);
-    for (const [i, { key }] of keys.slice(0, 2).entries()) {
-      const cosigned = run('cosign', note, '--snapshot', snapshot, '--chain', chainPath, '--key', key, '--state', join(dir, `state-${i}`));
-      note = join(dir, `note-${i}`);
-      writeFileSync(note, cosigned);
-    }
-    const certPath = join(dir, 'cert-v2.json');
-    run('verify', snapshot, '--chain', chainPath, '--data', join(fixtures, 'tx.bin'), '--checkpoint', note, '-o', certPath);
-    const cert = readFileSync(certPath, 'utf8');
-    assert.equal(JSON.parse(cert).zipchain_certificate, 2, 'verify --checkpoint wrote a certificate v2');
-    return { cert, chain: readFileSync(chainPath, 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** The fixtures' certificate v2 and its v2 trust descriptor (JSON text). */
+const certificateV2 = () => ({
+  cert: fixture('cert-v2.json').toString('utf8'),
+  chain: fixture('chain-v2.json').toString('utf8'),
+});
 
 /** The timeline's labels (names and times), with their boxes on the page. */
 const timelineLabels = (page) =>
@@ -472,7 +436,7 @@ const isoOf = (t) => new Date(t * 1000).toISOString().slice(0, 19).replace('T', 
 describe('finality and the timeline', () => {
   let v2;
   before(() => {
-    v2 = makeCertificateV2();
+    v2 = certificateV2();
   });
 
   test('a certificate v2 whose witnesses vouched: final at its height, the witnesses beside the timeline', async () => {
@@ -814,7 +778,7 @@ describe('the page', () => {
     const cert = certText();
     const chain = fixture('chain.json').toString('utf8');
     const tar = [...fixture('snapshot.tar')];
-    const v2 = makeCertificateV2();
+    const v2 = certificateV2();
     const result = await page.evaluate(
       async ({ cert, chain, tar, v2, runs }) => {
         const m = await import(new URL('zipchain-verifier/index.js', location.href).href);

@@ -7,7 +7,8 @@ use super::Check;
 use super::audit::load_auditor;
 use crate::block::Block;
 use crate::certificate::{
-    CertificateVerdict, MainChainProof, check_certificate, check_certificate_with_snapshot,
+    CertificateVerdict, MainChainProof, MainChainWitnesses, check_certificate,
+    check_certificate_with_snapshot,
 };
 use crate::chain::HashSeed;
 use crate::snapshot::Snapshot;
@@ -31,6 +32,7 @@ pub fn check(
                 valid: false,
                 main_chain_checked: false,
                 main_chain_proof: None,
+                main_chain_witnesses: None,
                 position_checked: false,
                 checks: vec![check],
                 tx: None,
@@ -73,6 +75,11 @@ pub struct CertificateView {
     /// When `main_chain_proof` passed: `{ witnesses, quorum }` (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_chain_proof: Option<MainChainProof>,
+    /// With `mainChainProof`: `{ vouched, known, checkpointSize }`, the names of the
+    /// witnesses whose cosignatures counted and of all the descriptor's witnesses, and
+    /// the size of the checkpoint (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_chain_witnesses: Option<MainChainWitnessesView>,
     /// Every check that ran, in order.
     pub checks: Vec<Check>,
     /// The transaction id, when the certificate could be read.
@@ -91,11 +98,34 @@ impl From<CertificateVerdict> for CertificateView {
             valid: v.valid,
             main_chain_checked: v.main_chain_checked,
             main_chain_proof: v.main_chain_proof,
+            main_chain_witnesses: v.main_chain_witnesses.map(MainChainWitnessesView::from),
             checks: v.checks,
             tx: v.tx,
             height: v.height,
             not_before: v.not_before,
             not_after: v.not_after,
+        }
+    }
+}
+
+/// [`MainChainWitnesses`] as JavaScript reads it (camelCase).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MainChainWitnessesView {
+    /// The names of the witnesses whose cosignatures counted, in the descriptor's order.
+    pub vouched: Vec<String>,
+    /// The names of every witness of the descriptor, in its order.
+    pub known: Vec<String>,
+    /// The size of the checkpoint they cosigned.
+    pub checkpoint_size: u64,
+}
+
+impl From<MainChainWitnesses> for MainChainWitnessesView {
+    fn from(w: MainChainWitnesses) -> Self {
+        Self {
+            vouched: w.vouched,
+            known: w.known,
+            checkpoint_size: w.checkpoint_size,
         }
     }
 }
