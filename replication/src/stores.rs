@@ -125,6 +125,16 @@ fn list(failures: &[StoreError]) -> String {
         .join("; ")
 }
 
+/// The options that make every cloud store send its requests unsigned, with no
+/// credentials (`aws_skip_signature`, `azure_skip_signature`, `google_skip_signature`):
+/// for reading buckets published for anonymous reading (`zipchain pull --anonymous`). An
+/// unsigned write is refused by any real store.
+pub const ANONYMOUS: [(&str, &str); 3] = [
+    ("aws_skip_signature", "true"),
+    ("azure_skip_signature", "true"),
+    ("google_skip_signature", "true"),
+];
+
 /// How often and how patiently a store request is retried on transient errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
