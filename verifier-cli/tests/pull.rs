@@ -219,6 +219,18 @@ fn pull_from_six_empty_memory_stores_is_complete_and_empty() {
     assert_eq!(run.json()["objects"], 0);
 }
 
+/// Six buckets or containers `<name>-0` … `<name>-5`, each made by `create`; their
+/// `<scheme>://<name>-<i>/chain` store URLs.
+fn six(scheme: &str, name: &str, mut create: impl FnMut(&str)) -> Vec<String> {
+    (0..6)
+        .map(|i| {
+            let bucket = format!("{name}-{i}");
+            create(&bucket);
+            format!("{scheme}://{bucket}/chain")
+        })
+        .collect()
+}
+
 /// Writes four blocks through `urls` opened with `options` (credentials), as the writer
 /// does; returns the snapshot tree a pull should give back.
 fn write_blocks(urls: &[String], options: Vec<(String, String)>) -> BTreeMap<String, Vec<u8>> {
@@ -258,13 +270,9 @@ fn pull_anonymous_reads_s3_buckets_only_once_a_bucket_policy_publishes_them() {
     let Some(moto) = MotoServer::start_or_skip() else {
         return;
     };
-    let urls: Vec<String> = (0..6)
-        .map(|i| {
-            let bucket = format!("published-{i}");
-            moto.create_bucket(&bucket, BucketLock::Compliance { days: 1 });
-            format!("s3://{bucket}/chain")
-        })
-        .collect();
+    let urls = six("s3", "published", |bucket| {
+        moto.create_bucket(bucket, BucketLock::Compliance { days: 1 });
+    });
     let expected = write_blocks(&urls, moto.store_options());
     // The endpoint, and no credentials at all.
     let env = [
@@ -303,20 +311,8 @@ fn pull_anonymous_reads_azure_containers_of_public_access_level_container() {
     let Some(azurite) = Azurite::start_or_skip() else {
         return;
     };
-    let public: Vec<String> = (0..6)
-        .map(|i| {
-            let container = format!("public-{i}");
-            azurite.create_public_container(&container);
-            format!("az://{container}/chain")
-        })
-        .collect();
-    let private: Vec<String> = (0..6)
-        .map(|i| {
-            let container = format!("private-{i}");
-            azurite.create_container(&container);
-            format!("az://{container}/chain")
-        })
-        .collect();
+    let public = six("az", "public", |c| azurite.create_public_container(c));
+    let private = six("az", "private", |c| azurite.create_container(c));
     let expected = write_blocks(&public, azurite.store_options());
     assert_eq!(write_blocks(&private, azurite.store_options()), expected);
     // The account and its endpoint, and no key.
@@ -352,13 +348,7 @@ fn pull_anonymous_reads_gcs_buckets_with_no_credentials() {
     let Some(gcs) = GcsEmulator::start_or_skip() else {
         return;
     };
-    let urls: Vec<String> = (0..6)
-        .map(|i| {
-            let bucket = format!("public-{i}");
-            gcs.create_bucket(&bucket);
-            format!("gs://{bucket}/chain")
-        })
-        .collect();
+    let urls = six("gs", "public", |bucket| gcs.create_bucket(bucket));
     let expected = write_blocks(&urls, gcs.store_options());
     // The endpoint, and no credentials: the requests carry none. (The emulator serves
     // every request, so a private bucket cannot be shown refusing here.)
