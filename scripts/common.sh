@@ -19,9 +19,12 @@ MOTO_VENV=.venv/moto
 AZURITE_DIR=testkit/azurite
 AZURITE_VERSION=3.37.0
 
-# gcp-storage-emulator (PyPI), the GCS emulator of the gs:// store tests, in GCS_VENV.
+# gcp-storage-emulator (PyPI), the GCS emulator of the gs:// store tests, in GCS_VENV,
+# with GCS_EMULATOR_PATCH applied to it (the XML API that object_store's GCS client
+# speaks; the patch's header says what and why).
 GCS_EMULATOR_VERSION=2026.7.19
 GCS_VENV=.venv/gcs
+GCS_EMULATOR_PATCH=testkit/gcs-emulator/xml-api.patch
 
 # The Azurite version installed in AZURITE_DIR, or nothing.
 azurite_installed_version() {
@@ -33,6 +36,17 @@ azurite_installed_version() {
 gcs_emulator_installed_version() {
     [[ -x $GCS_VENV/bin/gcp-storage-emulator ]] || return 0
     "$GCS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("gcp-storage-emulator"))' 2>/dev/null || true
+}
+
+# The site-packages directory of GCS_VENV, where GCS_EMULATOR_PATCH applies.
+gcs_emulator_site() {
+    "$GCS_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
+}
+
+# Whether GCS_EMULATOR_PATCH is applied, whole, to the emulator in GCS_VENV.
+gcs_emulator_patched() {
+    [[ -x $GCS_VENV/bin/python ]] && command -v patch >/dev/null || return 1
+    patch -p1 -R --dry-run -s -f -d "$(gcs_emulator_site)" -i "$PWD/$GCS_EMULATOR_PATCH" >/dev/null 2>&1
 }
 
 # The moto version installed in MOTO_VENV, or nothing.

@@ -14,7 +14,8 @@
 #     writer/tests/s3_object_lock.rs);
 #   - azurite at AZURITE_VERSION (npm ci in testkit/azurite), the Azure Blob server
 #     of the az:// store tests, and gcp-storage-emulator at GCS_EMULATOR_VERSION in
-#     .venv/gcs (pip, from PyPI), the GCS emulator of the gs:// store tests.
+#     .venv/gcs (pip, from PyPI), the GCS emulator of the gs:// store tests, with
+#     testkit/gcs-emulator/xml-api.patch applied (Debian's patch when missing).
 # Needs: rustup + cargo, Node.js >= 20, python3 >= 3.9 with venv and pip, apt-get
 # (root or sudo) when Chromium or python3-venv is missing, network to crates.io,
 # the npm registry, PyPI and Debian's archive.
@@ -172,15 +173,27 @@ azurite() {
 
 gcs_emulator() {
     # The GCS emulator of the gs:// store tests, pure Python, in a virtual
-    # environment of its own (ZIPCHAIN_GCS_EMULATOR overrides it).
-    if [[ $(gcs_emulator_installed_version) == "$GCS_EMULATOR_VERSION" ]]; then
-        echo "gcp-storage-emulator $GCS_EMULATOR_VERSION is installed in $GCS_VENV"
+    # environment of its own (ZIPCHAIN_GCS_EMULATOR overrides it), patched with
+    # GCS_EMULATOR_PATCH: the XML API object_store's GCS client speaks.
+    if [[ $(gcs_emulator_installed_version) == "$GCS_EMULATOR_VERSION" ]] && gcs_emulator_patched; then
+        echo "gcp-storage-emulator $GCS_EMULATOR_VERSION is installed in $GCS_VENV, patched"
         return 0
     fi
+    if ! command -v patch >/dev/null; then
+        local sudo=()
+        if ((EUID != 0)); then
+            sudo=(sudo)
+        fi
+        run "${sudo[@]}" apt-get update
+        run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends patch
+    fi
     python_venv "$GCS_VENV"
-    run "$GCS_VENV/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "gcp-storage-emulator==$GCS_EMULATOR_VERSION"
+    # --force-reinstall: the release's own files, whatever was there, for the patch.
+    run "$GCS_VENV/bin/python" -m pip install --disable-pip-version-check --no-input --quiet --force-reinstall "gcp-storage-emulator==$GCS_EMULATOR_VERSION"
+    run patch -p1 --forward -d "$(gcs_emulator_site)" -i "$PWD/$GCS_EMULATOR_PATCH"
+    gcs_emulator_patched
     run "$GCS_VENV/bin/gcp-storage-emulator" --help >/dev/null
-    echo "gcp-storage-emulator $GCS_EMULATOR_VERSION installed in $GCS_VENV"
+    echo "gcp-storage-emulator $GCS_EMULATOR_VERSION installed in $GCS_VENV, patched with $GCS_EMULATOR_PATCH"
 }
 
 section "rust toolchain" rust_toolchain

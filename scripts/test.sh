@@ -44,15 +44,16 @@ prerequisites() {
         missing+=("moto[server] $MOTO_VERSION in $MOTO_VENV (the S3 store tests start its moto_server)")
     [[ $(azurite_installed_version) == "$AZURITE_VERSION" ]] ||
         missing+=("azurite $AZURITE_VERSION in $AZURITE_DIR/node_modules (the Azure store tests start it)")
-    [[ $(gcs_emulator_installed_version) == "$GCS_EMULATOR_VERSION" ]] ||
-        missing+=("gcp-storage-emulator $GCS_EMULATOR_VERSION in $GCS_VENV (the GCS store tests start it)")
+    if [[ $(gcs_emulator_installed_version) != "$GCS_EMULATOR_VERSION" ]] || ! gcs_emulator_patched; then
+        missing+=("gcp-storage-emulator $GCS_EMULATOR_VERSION in $GCS_VENV, patched with $GCS_EMULATOR_PATCH (the GCS store tests start it)")
+    fi
     if ((${#missing[@]})); then
         printf 'missing: %s
 ' "${missing[@]}" >&2
         echo "run scripts/setup.sh first (it installs all of these)" >&2
         return 1
     fi
-    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION and gcp-storage-emulator $GCS_EMULATOR_VERSION are installed"
+    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION and gcp-storage-emulator $GCS_EMULATOR_VERSION (patched) are installed"
 }
 
 vectors() {

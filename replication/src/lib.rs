@@ -24,11 +24,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod gcs;
+pub mod immutability;
 pub mod pull;
 pub mod s3;
 pub mod shard;
 pub mod stores;
 
+pub use gcs::Retention;
+pub use immutability::Immutability;
 pub use pull::{Progress, PullError, PullOptions, PullReport, pull};
 pub use s3::ObjectLock;
 pub use shard::{Shard, ShardError, decode, encode};

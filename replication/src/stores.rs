@@ -9,7 +9,8 @@
 //!
 //! `s3://` stores write with a SHA-256 checksum, so that buckets with S3 Object Lock accept
 //! them, and can report their bucket's Object Lock configuration ([`Stores::object_lock`];
-//! see [`crate::s3`]).
+//! see [`crate::s3`]); `gs://` stores their bucket's retention policy (see [`crate::gcs`]);
+//! [`Stores::immutability`] gives either.
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, object_key};
 
+use crate::gcs::{self, GcsBucket};
+use crate::immutability::Immutability;
 use crate::s3::{self, ObjectLock};
 use crate::shard::{Shard, ShardError, TOTAL_SHARDS, encode};
 
@@ -93,6 +96,16 @@ pub enum StoreError {
         /// What failed.
         message: String,
     },
+    /// Store `store`'s bucket could not tell its retention policy.
+    #[error("store {store} ({url}): cannot read the bucket's retention policy: {message}")]
+    RetentionUnknown {
+        /// The store's index.
+        store: usize,
+        /// The store's URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
     /// Not every shard was written: replication is not done (SPEC §7.1).
     #[error("{written} of 6 shards written; failed: {}", list(failures))]
     Incomplete {
@@ -111,6 +124,16 @@ fn list(failures: &[StoreError]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// The options that make every cloud store send its requests unsigned, with no
+/// credentials (`aws_skip_signature`, `azure_skip_signature`, `google_skip_signature`):
+/// for reading buckets published for anonymous reading (`zipchain pull --anonymous`). An
+/// unsigned write is refused by any real store.
+pub const ANONYMOUS: [(&str, &str); 3] = [
+    ("aws_skip_signature", "true"),
+    ("azure_skip_signature", "true"),
+    ("google_skip_signature", "true"),
+];
 
 /// How often and how patiently a store request is retried on transient errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +172,8 @@ pub enum StoreKind {
     Given,
 }
 
-/// One store: its URL, its kind, the store, for `file://` its directory, and for `s3://` the S3
-/// client (for requests on the bucket itself).
+/// One store: its URL, its kind, the store, for `file://` its directory, for `s3://` the S3
+/// client and for `gs://` the bucket (for requests on the bucket itself).
 #[derive(Clone, Debug)]
 struct Store {
     url: String,
@@ -158,6 +181,7 @@ struct Store {
     store: Arc<dyn ObjectStore>,
     local_dir: Option<PathBuf>,
     s3: Option<object_store::aws::AmazonS3>,
+    gcs: Option<GcsBucket>,
 }
 
 /// The six object stores; store `i` holds shard `i` of every object.
@@ -247,6 +271,7 @@ impl Stores {
                 store,
                 local_dir: None,
                 s3: None,
+                gcs: None,
             };
             i += 1;
             s
@@ -307,6 +332,42 @@ impl Stores {
                 url: store.url.clone(),
                 message,
             })
+    }
+
+    /// The retention policy of store `i`'s bucket, for a `gs://` store; `None` for any
+    /// other store (and for `i >= 6`).
+    ///
+    /// # Errors
+    /// [`StoreError::RetentionUnknown`] when the bucket cannot be asked or does not answer
+    /// with its metadata (no such bucket, no `storage.buckets.get` permission, unreachable, …).
+    pub async fn retention(&self, i: usize) -> Result<Option<gcs::Retention>, StoreError> {
+        let Some(store) = self.stores.get(i) else {
+            return Ok(None);
+        };
+        let Some(bucket) = &store.gcs else {
+            return Ok(None);
+        };
+        gcs::retention(bucket)
+            .await
+            .map(Some)
+            .map_err(|message| StoreError::RetentionUnknown {
+                store: i,
+                url: store.url.clone(),
+                message,
+            })
+    }
+
+    /// What store `i`'s bucket says about the immutability of its shards: the Object Lock
+    /// configuration of an `s3://` bucket ([`Stores::object_lock`]), the retention policy
+    /// of a `gs://` one ([`Stores::retention`]); `None` for the other stores.
+    ///
+    /// # Errors
+    /// As [`Stores::object_lock`] and [`Stores::retention`].
+    pub async fn immutability(&self, i: usize) -> Result<Option<Immutability>, StoreError> {
+        if let Some(lock) = self.object_lock(i).await? {
+            return Ok(Some(Immutability::ObjectLock(lock)));
+        }
+        Ok(self.retention(i).await?.map(Immutability::Retention))
     }
 
     /// For a `file://` store, its directory.
@@ -492,7 +553,7 @@ fn own_options<'a>(
 }
 
 /// An `object_store` builder of a cloud store configured by keys of its own
-/// (`azure_*`, `google_*`): the one function [`build_cloud`] serves `az://` and `gs://`.
+/// (`azure_*`, `google_*`): [`configure`] and [`build_at`] serve `az://` and `gs://`.
 trait CloudBuilder: Sized {
     type Key: std::str::FromStr<Err = object_store::Error>;
     type Store: ObjectStore;
@@ -522,17 +583,15 @@ impl CloudBuilder for object_store::gcp::GoogleCloudStorageBuilder {
     }
 }
 
-/// The `az://container/prefix` or `gs://bucket/prefix` store, and its prefix: `builder` as
-/// its `from_env` made it (for `az://` the `AZURE_*` environment,
+/// `builder` as its `from_env` made it (for `az://` the `AZURE_*` environment,
 /// `AZURE_STORAGE_USE_EMULATOR` and `AZURITE_BLOB_STORAGE_URL` included; for `gs://` the
 /// `GOOGLE_*` environment: `GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_SERVICE_ACCOUNT_KEY`,
 /// `GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_BASE_URL`, …), then `options`; an unknown
 /// key of its kind is refused.
-fn build_cloud<'a, B: CloudBuilder>(
+fn configure<'a, B: CloudBuilder>(
     mut builder: B,
-    url: &url::Url,
     options: impl Iterator<Item = (&'a String, &'a String)>,
-) -> Result<(Box<dyn ObjectStore>, Path), String> {
+) -> Result<B, String> {
     for (key, value) in options {
         let key = key
             .to_ascii_lowercase()
@@ -540,9 +599,14 @@ fn build_cloud<'a, B: CloudBuilder>(
             .map_err(|e| e.to_string())?;
         builder = builder.with_key(key, value);
     }
+    Ok(builder)
+}
+
+/// The store of `url` built by `builder`, and the URL's prefix.
+fn build_at<B: CloudBuilder>(builder: B, url: &url::Url) -> Result<(B::Store, Path), String> {
     let store = builder.build_at(url.as_str()).map_err(|e| e.to_string())?;
     let (_, prefix) = object_store::ObjectStoreScheme::parse(url).map_err(|e| e.to_string())?;
-    Ok((Box::new(store), prefix))
+    Ok((store, prefix))
 }
 
 /// Opens one store URL, with `options` for the cloud stores.
@@ -552,6 +616,7 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
         reason,
     };
     let url = url::Url::parse(text).map_err(|e| bad(e.to_string()))?;
+    let mut gcs = None;
     let (store, prefix) = match url.scheme() {
         "file" => {
             if url.host_str().is_some_and(|h| !h.is_empty()) {
@@ -568,6 +633,7 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
                 store,
                 local_dir: Some(dir),
                 s3: None,
+                gcs: None,
             });
         }
         "s3" => {
@@ -588,24 +654,37 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
                 store,
                 local_dir: None,
                 s3: Some(client),
+                gcs: None,
             });
         }
         "memory" => (
             Box::new(object_store::memory::InMemory::new()) as Box<dyn ObjectStore>,
             Path::default(),
         ),
-        "az" => build_cloud(
-            object_store::azure::MicrosoftAzureBuilder::from_env(),
-            &url,
-            own_options(options, "azure_"),
-        )
-        .map_err(bad)?,
-        "gs" => build_cloud(
-            object_store::gcp::GoogleCloudStorageBuilder::from_env(),
-            &url,
-            own_options(options, "google_"),
-        )
-        .map_err(bad)?,
+        "az" => {
+            let builder = configure(
+                object_store::azure::MicrosoftAzureBuilder::from_env(),
+                own_options(options, "azure_"),
+            )
+            .map_err(bad)?;
+            let (store, prefix) = build_at(builder, &url).map_err(bad)?;
+            (Box::new(store) as Box<dyn ObjectStore>, prefix)
+        }
+        "gs" => {
+            let builder = configure(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+                own_options(options, "google_"),
+            )
+            .map_err(bad)?;
+            let (store, prefix) = build_at(builder.clone(), &url).map_err(bad)?;
+            let bucket = GcsBucket::new(
+                &builder,
+                url.host_str().unwrap_or_default(),
+                store.credentials(),
+            );
+            gcs = Some(bucket);
+            (Box::new(store) as Box<dyn ObjectStore>, prefix)
+        }
         other => {
             return Err(bad(format!(
                 "unsupported scheme {other:?}: expected file, memory, s3, az or gs"
@@ -628,5 +707,6 @@ fn open_url(text: &str, options: &[(String, String)]) -> Result<Store, StoreErro
         store,
         local_dir: None,
         s3: None,
+        gcs,
     })
 }

@@ -1,73 +1,129 @@
-//! `gs://` stores (issue #15): how they are configured, and what the registries' GCS
-//! emulator does with `object_store`'s GCS client.
-//!
-//! The test that needs the emulator starts `gcp-storage-emulator` on loopback (installed by
-//! `scripts/setup.sh`; a server that cannot start fails the test, and only
-//! `ZIPCHAIN_SKIP_GCS=1` skips it). `object_store` writes and reads objects through GCS's
-//! XML API, and the emulator (2026.7.19) answers an XML upload without the `ETag` header
-//! that `object_store` requires, so **no `gs://` write succeeds against it**; it also
-//! ignores `x-goog-if-generation-match: 0` and has no XML bucket listing
-//! (`zipchain_testkit::gcs_emulator`). The test pins that, so that a fixed emulator shows
-//! up as a failing test: then write, conditional-create and pull tests like
-//! `azure_blob.rs`'s belong here.
+//! `gs://` stores on a GCS emulator (issue #15): each test starts `gcp-storage-emulator` on
+//! loopback (installed and patched by `scripts/setup.sh`, see
+//! `testkit/gcs-emulator/xml-api.patch`; a server that cannot start fails the test, and
+//! only `ZIPCHAIN_SKIP_GCS=1` skips it), makes its buckets, and writes through [`Stores`]
+//! exactly as the writer does: `object_store`'s XML API uploads with
+//! `x-goog-if-generation-match: 0`, XML downloads and listings. The emulator keeps a
+//! bucket's retention policy and locks it, but does not enforce it: these tests show
+//! write-once creates and the retention policy the writer reads, not immutability.
 
-use object_store::{PutMode, PutOptions, PutPayload};
-use zipchain_replication::stores::shard_path;
-use zipchain_replication::{RetryPolicy, StoreError, StoreKind, Stores};
+mod common;
+
+use std::time::Duration;
+
+use common::rt;
+use zipchain_replication::{Immutability, Retention, StoreError, StoreKind, Stores};
 use zipchain_testkit::gcs_emulator::GcsEmulator;
 
+/// Six buckets `<name>-0` … `<name>-5`; their store URLs (with a prefix on the odd ones).
+fn buckets(gcs: &GcsEmulator, name: &str) -> Vec<String> {
+    common::six_urls("gs", name, |bucket| gcs.create_bucket(bucket))
+}
+
 #[test]
-fn the_emulator_stores_the_upload_but_object_store_finds_no_etag() {
+fn shards_are_written_read_back_and_pulled() {
     let Some(gcs) = GcsEmulator::start_or_skip() else {
         return;
     };
-    // No `-` in the names: object_store percent-encodes it in the path, and the emulator
-    // does not decode bucket names.
-    let urls: Vec<String> = (0..6)
-        .map(|i| {
-            gcs.create_bucket(&format!("limits{i}"));
-            format!("gs://limits{i}")
-        })
-        .collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let stores = Stores::from_urls_with(&urls, gcs.store_options())
-            .unwrap()
-            .with_retry(RetryPolicy {
-                tries: 1,
-                ..RetryPolicy::default()
-            });
+    let urls = buckets(&gcs, "write");
+    rt().block_on(async {
+        let stores = Stores::from_urls_with(&urls, gcs.store_options()).unwrap();
         assert_eq!(stores.kind(0), Some(StoreKind::Gcs));
-        let path = shard_path(
-            verifier_core::snapshot::ObjectKind::Block,
-            &verifier_core::hash::Hash32::digest(b"x"),
+        common::write_read_back_and_pull(&stores, 300).await;
+    });
+}
+
+#[test]
+fn a_conditional_create_over_a_shard_fails() {
+    let Some(gcs) = GcsEmulator::start_or_skip() else {
+        return;
+    };
+    let urls = buckets(&gcs, "create");
+    rt().block_on(async {
+        let stores = Stores::from_urls_with(&urls, gcs.store_options()).unwrap();
+        // `x-goog-if-generation-match: 0` over an existing object: 412 PreconditionFailed.
+        common::write_then_conflicting_creates_fail(&stores, 19).await;
+    });
+}
+
+#[test]
+fn the_retention_policy_of_each_bucket_is_read_with_the_stores_credentials() {
+    let Some(gcs) = GcsEmulator::start_or_skip() else {
+        return;
+    };
+    for bucket in ["policy-none", "policy-unlocked", "policy-locked"] {
+        gcs.create_bucket(bucket);
+    }
+    gcs.set_retention("policy-unlocked", 7200);
+    gcs.set_retention("policy-locked", 86_400);
+    gcs.lock_retention("policy-locked");
+    let urls = [
+        "gs://policy-none",
+        "gs://policy-unlocked/prefix",
+        "gs://policy-locked/zipchain/shards",
+        "gs://no-such-bucket",
+        "memory://",
+        "memory://",
+    ];
+    rt().block_on(async {
+        // Through a service-account key that names the emulator, as the writer gets it.
+        let key = gcs.service_account_key();
+        let options = [
+            ("google_service_account_key", key.as_str()),
+            ("google_allow_http", "true"),
+        ];
+        let stores = Stores::from_urls_with(&urls, options).unwrap();
+        assert_eq!(stores.retention(0).await, Ok(Some(Retention::None)));
+        let unlocked = stores.retention(1).await.unwrap().unwrap();
+        assert_eq!(
+            unlocked,
+            Retention::Unlocked {
+                period: Duration::from_secs(7200)
+            }
         );
-        let put = stores
-            .store(0)
-            .unwrap()
-            .put_opts(
-                &path,
-                PutPayload::from_static(b"a shard"),
-                PutOptions {
-                    mode: PutMode::Create,
-                    ..Default::default()
-                },
-            )
-            .await;
-        let err = put.expect_err(
-            "gcp-storage-emulator now answers uploads as object_store expects: add write, conditional-create and pull tests, and update DECISIONS",
+        assert!(!unlocked.is_locked());
+        let locked = stores.immutability(2).await.unwrap().unwrap();
+        assert_eq!(
+            locked,
+            Immutability::Retention(Retention::Locked {
+                period: Duration::from_secs(86_400)
+            })
         );
-        assert!(err.to_string().contains("ETag Header missing"), "{err}");
-        // The emulator did store it, under its name.
-        let listed = gcs.python(&format!(
-            "import json, urllib.request\n\
-             print(json.load(urllib.request.urlopen({url:?} + '/storage/v1/b/limits0/o'))['items'][0]['name'], end='')\n",
-            url = gcs.base_url()
-        ));
-        assert_eq!(listed, path.to_string());
+        assert!(locked.is_locked());
+        assert_eq!(locked.to_string(), "a locked retention policy (1 day)");
+        let err = stores.retention(3).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::RetentionUnknown { store: 3, url, message }
+                if url == "gs://no-such-bucket" && message.contains("404")),
+            "{err}"
+        );
+        assert_eq!(stores.immutability(4).await, Ok(None));
+        assert_eq!(stores.retention(6).await, Ok(None));
+        // A store that skips signing asks anonymously, and still gets the answer here
+        // (the emulator serves every request).
+        let anonymous = Stores::from_urls_with(
+            &urls,
+            [
+                ("google_base_url", gcs.base_url().as_str()),
+                ("google_skip_signature", "true"),
+            ],
+        )
+        .unwrap();
+        assert!(anonymous.retention(2).await.unwrap().unwrap().is_locked());
+        // An endpoint nobody listens on: the reason, not a guess.
+        let dead = Stores::from_urls_with(
+            &urls,
+            [
+                ("google_base_url", "http://127.0.0.1:9"),
+                ("google_bearer_token", "t"),
+            ],
+        )
+        .unwrap();
+        let err = dead.immutability(2).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::RetentionUnknown { store: 2, .. }),
+            "{err}"
+        );
     });
 }
 

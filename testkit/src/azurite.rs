@@ -114,27 +114,44 @@ impl Azurite {
         ]
     }
 
-    /// Creates the container `name`.
+    /// Creates the container `name`, private.
     ///
     /// # Panics
     /// When Azurite refuses (the test fails with its answer).
     pub fn create_container(&self, name: &str) {
+        self.create(name, "");
+    }
+
+    /// Creates the container `name` with public access level `container`: anyone may list
+    /// its blobs and read them, without credentials (`x-ms-blob-public-access: container`,
+    /// as `az storage container create --public-access container` sets it).
+    ///
+    /// # Panics
+    /// When Azurite refuses (the test fails with its answer).
+    pub fn create_public_container(&self, name: &str) {
+        self.create(name, "container");
+    }
+
+    /// Create Container `name` with the public access level `access` (`""`: private).
+    fn create(&self, name: &str, access: &str) {
         // Create Container with a Shared Key signature, computed by Node's crypto (no
         // Azure SDK is installed): path-style, so the account is in the path as well as
         // in the canonicalized resource.
         let script = r#"
 const crypto = require('crypto');
 const http = require('http');
-const [port, account, key, container] = process.argv.slice(1);
+const [port, account, key, container, access] = process.argv.slice(1);
 const date = new Date().toUTCString();
 const version = '2021-10-04';
 const path = `/${account}/${container}`;
-const toSign = ['PUT', '', '', '', '', '', '', '', '', '', '', '',
-  `x-ms-date:${date}\nx-ms-version:${version}`,
+const msHeaders = { 'x-ms-date': date, 'x-ms-version': version };
+if (access) { msHeaders['x-ms-blob-public-access'] = access; }
+const canonical = Object.keys(msHeaders).sort().map((h) => `${h}:${msHeaders[h]}`).join('\n');
+const toSign = ['PUT', '', '', '', '', '', '', '', '', '', '', '', canonical,
   `/${account}${path}\nrestype:container`].join('\n');
 const sig = crypto.createHmac('sha256', Buffer.from(key, 'base64')).update(toSign, 'utf8').digest('base64');
 const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: `${path}?restype=container`,
-  headers: { 'x-ms-date': date, 'x-ms-version': version, 'Content-Length': 0,
+  headers: { ...msHeaders, 'Content-Length': 0,
     Authorization: `SharedKey ${account}:${sig}` } }, (res) => {
   let body = '';
   res.on('data', (d) => { body += d; });
@@ -147,7 +164,7 @@ req.end();
 "#;
         let output = Command::new("node")
             .args(["-e", script])
-            .args([&self.port.to_string(), ACCOUNT, ACCOUNT_KEY, name])
+            .args([&self.port.to_string(), ACCOUNT, ACCOUNT_KEY, name, access])
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run node: {e}"));

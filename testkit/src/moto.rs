@@ -148,6 +148,21 @@ impl MotoServer {
         ));
     }
 
+    /// Publishes `bucket` for anonymous reading: a bucket policy that lets anyone
+    /// (`"Principal": "*"`) list it (`s3:ListBucket`) and get its objects (`s3:GetObject`),
+    /// as docs/DECISIONS.md ("Public read-only pull") tells a user to publish a bucket.
+    ///
+    /// # Panics
+    /// When moto refuses (the test fails with boto3's message).
+    pub fn make_public(&self, bucket: &str) {
+        self.boto3(&format!(
+            "import json\n\
+             s3.put_bucket_policy(Bucket={bucket:?}, Policy=json.dumps({{'Version': '2012-10-17', 'Statement': [\n    \
+                 {{'Sid': 'PublicList', 'Effect': 'Allow', 'Principal': '*', 'Action': 's3:ListBucket', 'Resource': 'arn:aws:s3:::{bucket}'}},\n    \
+                 {{'Sid': 'PublicRead', 'Effect': 'Allow', 'Principal': '*', 'Action': 's3:GetObject', 'Resource': 'arn:aws:s3:::{bucket}/*'}}]}}))\n"
+        ));
+    }
+
     /// Runs `script` under the virtual environment's Python with `s3`, a boto3 S3 client
     /// of this server, in scope; returns what it printed.
     ///

@@ -219,6 +219,10 @@ pub(crate) struct PullArgs {
     /// The snapshot directory to write (created if needed).
     #[arg(short = 'o', long = "output", value_name = "SNAPSHOT")]
     pub(crate) output_dir: PathBuf,
+    /// Read the cloud stores anonymously: send every request unsigned, without looking
+    /// for credentials, for buckets published for anyone to read.
+    #[arg(long)]
+    pub(crate) anonymous: bool,
     #[command(flatten)]
     pub(crate) output: Output,
 }

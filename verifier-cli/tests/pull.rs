@@ -1,6 +1,10 @@
 //! `zipchain pull` (SPEC §6, §2.2): the conformance snapshot replicated to six `file://`
 //! stores comes back byte for byte from any three; with four gone the command exits 1,
-//! names what it could not rebuild, and writes nothing wrong.
+//! names what it could not rebuild, and writes nothing wrong. `--anonymous` reads cloud
+//! buckets published for anyone to read, with no credentials in the environment, on
+//! `moto_server`, Azurite and the GCS emulator started on loopback (a server that cannot
+//! start fails its test; only `ZIPCHAIN_SKIP_MOTO=1`, `ZIPCHAIN_SKIP_AZURITE=1` or
+//! `ZIPCHAIN_SKIP_GCS=1` skips it).
 
 #[macro_use]
 mod common;
@@ -9,7 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use replication::{ShardError, StoreError, Stores};
-use verifier_core::snapshot::classify_path;
+use verifier_core::snapshot::{ObjectKind, classify_path};
+use zipchain_testkit::azurite::Azurite;
+use zipchain_testkit::gcs_emulator::GcsEmulator;
+use zipchain_testkit::moto::{BucketLock, MotoServer};
 
 use common::zipchain;
 
@@ -210,4 +217,147 @@ fn pull_from_six_empty_memory_stores_is_complete_and_empty() {
         .run();
     run.code(0);
     assert_eq!(run.json()["objects"], 0);
+}
+
+/// Six buckets or containers `<name>-0` … `<name>-5`, each made by `create`; their
+/// `<scheme>://<name>-<i>/chain` store URLs.
+fn six(scheme: &str, name: &str, mut create: impl FnMut(&str)) -> Vec<String> {
+    (0..6)
+        .map(|i| {
+            let bucket = format!("{name}-{i}");
+            create(&bucket);
+            format!("{scheme}://{bucket}/chain")
+        })
+        .collect()
+}
+
+/// Writes four blocks through `urls` opened with `options` (credentials), as the writer
+/// does; returns the snapshot tree a pull should give back.
+fn write_blocks(urls: &[String], options: Vec<(String, String)>) -> BTreeMap<String, Vec<u8>> {
+    let stores = Stores::from_urls_with(urls, options).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut expected = BTreeMap::new();
+    for n in [0usize, 1, 1000, 20_000] {
+        let bytes: Vec<u8> = (0..n).map(|i| (i * 7 + n) as u8).collect();
+        let key = verifier_core::hash::Hash32::digest(&bytes);
+        runtime
+            .block_on(stores.put_object(ObjectKind::Block, key, &bytes))
+            .unwrap();
+        expected.insert(format!("blocks/{}", key.to_hex()), bytes);
+    }
+    expected
+}
+
+/// `zipchain pull --anonymous --json` of `urls` into a fresh directory, with only `env`
+/// in its environment; the run and the tree it wrote.
+fn pull_anonymously(
+    urls: &[String],
+    env: &[(&str, &str)],
+) -> (common::Output, BTreeMap<String, Vec<u8>>) {
+    let out = tempfile::tempdir().unwrap();
+    let run = zipchain(pull_args(urls, out.path()))
+        .args(["--anonymous", "--json"])
+        .only_env(env.iter().copied())
+        .run();
+    (run, tree(out.path()))
+}
+
+#[test]
+fn pull_anonymous_reads_s3_buckets_only_once_a_bucket_policy_publishes_them() {
+    let Some(moto) = MotoServer::start_or_skip() else {
+        return;
+    };
+    let urls = six("s3", "published", |bucket| {
+        moto.create_bucket(bucket, BucketLock::Compliance { days: 1 });
+    });
+    let expected = write_blocks(&urls, moto.store_options());
+    // The endpoint, and no credentials at all.
+    let env = [
+        ("AWS_ENDPOINT", moto.endpoint()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", zipchain_testkit::moto::REGION),
+    ];
+    // Private buckets: every anonymous GetObject is denied, nothing is written.
+    let (run, pulled) = pull_anonymously(&urls, &env);
+    run.code(1);
+    let report = run.json();
+    assert_eq!(report["rebuilt"], 0, "{report:#}");
+    let bad = report["bad_shards"].as_array().unwrap();
+    assert_eq!(bad.len(), expected.len() * 6, "{report:#}");
+    assert!(
+        bad.iter()
+            .all(|b| b["reason"].as_str().unwrap().contains("403 Forbidden")),
+        "{report:#}"
+    );
+    assert!(
+        pulled.keys().all(|k| !k.starts_with("blocks/")),
+        "{pulled:?}"
+    );
+    // Published with a bucket policy (anyone may list and get): the whole snapshot.
+    for i in 0..6 {
+        moto.make_public(&format!("published-{i}"));
+    }
+    let (run, pulled) = pull_anonymously(&urls, &env);
+    run.code(0);
+    assert_eq!(run.json()["rebuilt"], expected.len());
+    assert_eq!(pulled, expected);
+}
+
+#[test]
+fn pull_anonymous_reads_azure_containers_of_public_access_level_container() {
+    let Some(azurite) = Azurite::start_or_skip() else {
+        return;
+    };
+    let public = six("az", "public", |c| azurite.create_public_container(c));
+    let private = six("az", "private", |c| azurite.create_container(c));
+    let expected = write_blocks(&public, azurite.store_options());
+    assert_eq!(write_blocks(&private, azurite.store_options()), expected);
+    // The account and its endpoint, and no key.
+    let endpoint = azurite.endpoint();
+    let env = [
+        (
+            "AZURE_STORAGE_ACCOUNT_NAME",
+            zipchain_testkit::azurite::ACCOUNT,
+        ),
+        ("AZURE_STORAGE_ENDPOINT", endpoint.as_str()),
+        ("AZURE_ALLOW_HTTP", "true"),
+    ];
+    let (run, pulled) = pull_anonymously(&public, &env);
+    run.code(0);
+    assert_eq!(pulled, expected);
+    // Private containers do not even list.
+    let (run, pulled) = pull_anonymously(&private, &env);
+    run.code(1);
+    let report = run.json();
+    assert_eq!(report["stores_answered"], 0, "{report:#}");
+    for store in report["stores"].as_array().unwrap() {
+        let error = store["error"].as_str().unwrap();
+        assert!(error.contains("403 Forbidden"), "{error}");
+    }
+    assert!(
+        pulled.keys().all(|k| !k.starts_with("blocks/")),
+        "{pulled:?}"
+    );
+}
+
+#[test]
+fn pull_anonymous_reads_gcs_buckets_with_no_credentials() {
+    let Some(gcs) = GcsEmulator::start_or_skip() else {
+        return;
+    };
+    let urls = six("gs", "public", |bucket| gcs.create_bucket(bucket));
+    let expected = write_blocks(&urls, gcs.store_options());
+    // The endpoint, and no credentials: the requests carry none. (The emulator serves
+    // every request, so a private bucket cannot be shown refusing here.)
+    let base_url = gcs.base_url();
+    let env = [
+        ("GOOGLE_BASE_URL", base_url.as_str()),
+        ("GOOGLE_ALLOW_HTTP", "true"),
+    ];
+    let (run, pulled) = pull_anonymously(&urls, &env);
+    run.code(0);
+    assert_eq!(pulled, expected);
 }

@@ -110,19 +110,20 @@ pub enum WriterError {
     #[error(transparent)]
     Wal(#[from] WalError),
     /// An `s3://` store's bucket does not lock the shards written to it in COMPLIANCE mode,
-    /// and `--allow-mutable-store` was not given.
+    /// or a `gs://` store's bucket has no locked retention policy, and
+    /// `--allow-mutable-store` was not given.
     #[error(
-        "store {store} ({url}) is mutable: {found}; the writer needs S3 Object Lock with a default retention in COMPLIANCE mode on every s3:// bucket (or --allow-mutable-store)"
+        "store {store} ({url}) is mutable: {found}; the writer needs S3 Object Lock with a default retention in COMPLIANCE mode on every s3:// bucket and a locked retention policy on every gs:// bucket (or --allow-mutable-store)"
     )]
     MutableStore {
         /// The store's index.
         store: usize,
         /// The store's URL.
         url: String,
-        /// What the bucket's Object Lock configuration says.
+        /// What the bucket's Object Lock configuration or retention policy says.
         found: String,
     },
-    /// An `az://` or `gs://` store, whose immutability the writer cannot verify, and
+    /// An `az://` store, whose immutability the writer cannot verify, and
     /// `--allow-mutable-store` was not given.
     #[error(
         "store {store} ({url}) is not known to be immutable: {reason}; the writer starts on such a store only with --allow-mutable-store"

@@ -173,16 +173,17 @@ impl Writer {
     }
 }
 
-/// Refuses an `s3://` store whose bucket does not lock shards in COMPLIANCE mode (SPEC §2.2
-/// asks for write-once stores; issue #15), or whose configuration cannot be read, unless
-/// `allow_mutable` (`--allow-mutable-store`), which logs each one instead. An `az://` or
-/// `gs://` store, whose immutability the writer cannot verify, is refused the same way.
-/// `file://` and `memory://` stores are not checked.
+/// Refuses an `s3://` store whose bucket does not lock shards in COMPLIANCE mode, or a
+/// `gs://` store whose bucket has no locked retention policy (SPEC §2.2 asks for write-once
+/// stores; issue #15), or one whose settings cannot be read, unless `allow_mutable`
+/// (`--allow-mutable-store`), which logs each one instead. An `az://` store, whose
+/// immutability the writer cannot verify, is refused the same way. `file://` and
+/// `memory://` stores are not checked.
 ///
 /// # Errors
 /// [`WriterError::MutableStore`] for the first mutable bucket;
-/// [`WriterError::UnverifiedStore`] for the first `az://` or `gs://` store;
-/// [`WriterError::Stores`] when a bucket's configuration cannot be read.
+/// [`WriterError::UnverifiedStore`] for the first `az://` store;
+/// [`WriterError::Stores`] when a bucket's settings cannot be read.
 async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), WriterError> {
     for i in 0..replication::shard::TOTAL_SHARDS {
         let url = stores.url(i).unwrap_or_default();
@@ -201,9 +202,9 @@ async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), Wri
             );
             continue;
         }
-        match stores.object_lock(i).await {
+        match stores.immutability(i).await {
             Ok(None) => {}
-            Ok(Some(lock)) if lock.is_compliance() => {
+            Ok(Some(lock)) if lock.is_locked() => {
                 tracing::info!(store = i, url, "the bucket locks every shard: {lock}");
             }
             Ok(Some(lock)) if allow_mutable => {
@@ -222,7 +223,7 @@ async fn check_immutable(stores: &Stores, allow_mutable: bool) -> Result<(), Wri
             Err(e) => {
                 return Err(WriterError::Stores {
                     reason: format!(
-                        "{e}; the writer checks that every s3:// bucket has Object Lock in COMPLIANCE mode (s3:GetBucketObjectLockConfiguration), or pass --allow-mutable-store"
+                        "{e}; the writer checks that every s3:// bucket has Object Lock in COMPLIANCE mode (s3:GetBucketObjectLockConfiguration) and every gs:// bucket a locked retention policy (storage.buckets.get), or pass --allow-mutable-store"
                     ),
                 });
             }
@@ -238,10 +239,6 @@ fn unverifiable(kind: replication::StoreKind) -> Option<&'static str> {
         replication::StoreKind::Azure => Some(
             "an az:// container's immutability (a locked time-based policy, or version-level WORM) is set and shown by Azure Resource Manager, which the writer does not call; the Blob service's container properties do not say whether a policy is locked",
         ),
-        // TODO(#15): read the bucket's retentionPolicy.isLocked (JSON API, storage.buckets.get).
-        replication::StoreKind::Gcs => {
-            Some("the writer does not read a gs:// bucket's retention policy yet")
-        }
         _ => None,
     }
 }

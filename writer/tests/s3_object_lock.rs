@@ -99,7 +99,14 @@ fn writer_on_six_locked_buckets_then_pull_and_audit_with_any_three_unreachable()
         let mut dead_options = moto.store_options();
         dead_options[0].1 = format!("http://127.0.0.1:{}", free_port().unwrap());
         let dead = replication::Stores::from_urls_with(&urls, dead_options).unwrap();
-        pull_and_audit_with_any_three_unreachable(&stores, &dead, &auditor, &txs, &certificates)
-            .await;
+        pull_and_audit_with_any_three_unreachable(
+            &stores,
+            &dead,
+            &SOME_THREE,
+            &auditor,
+            &txs,
+            &certificates,
+        )
+        .await;
     });
 }

@@ -105,8 +105,8 @@ pub(crate) async fn write_read_back_and_pull(stores: &Stores, seed: u64) {
 
 /// Writes the block of 5000 bytes from `seed` through `stores`; then checks that a
 /// conditional create (the writer's only kind of write) over its shard on store 2 fails,
-/// and so does replicating other bytes under the same name, on every store. Returns the
-/// block.
+/// and so does replicating other bytes under the same name, on every store, and that store
+/// 2 still holds its shard. Returns the block.
 pub(crate) async fn write_then_conflicting_creates_fail(
     stores: &Stores,
     seed: u64,
@@ -147,6 +147,18 @@ pub(crate) async fn write_then_conflicting_creates_fail(
             .iter()
             .all(|f| matches!(f, StoreError::ShardConflict { .. })),
         "{err}"
+    );
+    let shards = encode(ObjectKind::Block, key, &bytes);
+    let got = stores
+        .store(2)
+        .unwrap()
+        .get(&shard_path(ObjectKind::Block, &key))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.bytes().await.unwrap().as_ref(),
+        shards[2].to_bytes().as_slice(),
+        "store 2's shard changed"
     );
     (key, bytes)
 }

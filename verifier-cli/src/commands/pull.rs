@@ -1,5 +1,6 @@
-//! `zipchain pull --store URL (×6) -o SNAPSHOT` (SPEC §6, §2.2): rebuilds a snapshot
-//! directory from the six replicated object stores.
+//! `zipchain pull --store URL (×6) -o SNAPSHOT [--anonymous]` (SPEC §6, §2.2): rebuilds a
+//! snapshot directory from the six replicated object stores; `--anonymous` reads cloud
+//! buckets published for anyone to read, with unsigned requests.
 //!
 //! Exit 0 when every object the stores name was rebuilt (and at least three stores
 //! answered); 1 when some could not be, naming them (they are not written); 2 for bad usage:
@@ -16,8 +17,13 @@ use crate::input::InputError;
 use crate::report::{print_json, print_text};
 
 pub(crate) fn run(args: PullArgs) -> Result<Outcome, InputError> {
-    let stores =
-        Stores::from_urls(&args.stores).map_err(|e| InputError::malformed("--store", e))?;
+    let options = if args.anonymous {
+        &replication::stores::ANONYMOUS[..]
+    } else {
+        &[]
+    };
+    let stores = Stores::from_urls_with(&args.stores, options.iter().copied())
+        .map_err(|e| InputError::malformed("--store", e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -124,6 +124,18 @@ impl TestCommand {
         self
     }
 
+    /// Runs with only these environment variables: none of the caller's (so no
+    /// credentials reach the command).
+    pub(crate) fn only_env<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.cmd.env_clear().envs(vars);
+        self
+    }
+
     /// Feeds these bytes on stdin.
     pub(crate) fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());

@@ -289,12 +289,16 @@ pub async fn certificates<'a>(
     certificates
 }
 
-/// Pulls and audits `stores`, every tx final in it; then again with any three of the six
+/// Three stores lost at once: both halves, and the even and odd stores.
+pub const SOME_THREE: [[usize; 3]; 4] = [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 3, 5]];
+
+/// Pulls and audits `stores`, every tx final in it; then again with each three of `lost`
 /// taken from `dead` (the same stores, unreachable): the same height, every tx final,
 /// and each of `certificates` valid with that audit.
 pub async fn pull_and_audit_with_any_three_unreachable(
     stores: &replication::Stores,
     dead: &replication::Stores,
+    lost: &[[usize; 3]],
     auditor: &Auditor,
     txs: &[String],
     certificates: &[(String, String)],
@@ -307,7 +311,7 @@ pub async fn pull_and_audit_with_any_three_unreachable(
         );
     }
     let height = audit.height();
-    for lost in [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 3, 5]] {
+    for lost in lost {
         let started = Instant::now();
         let mixed: [Arc<dyn ObjectStore>; 6] = std::array::from_fn(|i| {
             let from = if lost.contains(&i) { dead } else { stores };
