@@ -288,7 +288,7 @@ pub enum TimestampConfig {
     /// A `zipchain-tsa` at this base URL (SPEC §7.2).
     Tsa(String),
     /// Amazon Cognito (seed [0022]-[0023]).
-    Cognito(CognitoSettings),
+    Cognito(Box<CognitoSettings>),
 }
 
 /// Amazon Cognito as the timestamp service: the pool, its app client, the username domain,

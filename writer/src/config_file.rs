@@ -253,9 +253,10 @@ pub fn read(path: &Path) -> Result<FileConfig, ConfigError> {
 /// [`ConfigError::FileSyntax`] naming the key (`batch.maxx`, `stores[3].url`) and its line.
 pub fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     let syntax = |field: String, error: toml::de::Error| {
-        let line = error
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line = error.span().map(|span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            before.iter().filter(|&&b| b == b'\n').count() + 1
+        });
         let reason = error.message().trim().to_owned();
         let field = if field.is_empty() {
             "(file)".to_owned()

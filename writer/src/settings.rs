@@ -317,9 +317,12 @@ pub const SECRET_OPTIONS: [&str; 11] = [
     "google_bearer_token",
 ];
 
+/// The canonical name of an option key of one store kind (`None` for an unknown key).
+type Canonical = fn(&str) -> Option<String>;
+
 /// The option prefix of a store URL's scheme, and the canonical name of an option `key`
-/// of that kind (`None` for an unknown key).
-fn option_kind(scheme: &str) -> Option<(&'static str, fn(&str) -> Option<String>)> {
+/// of that kind.
+fn option_kind(scheme: &str) -> Option<(&'static str, Canonical)> {
     fn canonical<K: std::str::FromStr + AsRef<str>>(key: &str) -> Option<String> {
         key.parse::<K>().ok().map(|k| k.as_ref().to_owned())
     }
@@ -410,7 +413,7 @@ fn check_timestamp(t: Named<TimestampSetting>) -> Result<TimestampConfig, Config
         TimestampSetting::Url(url) if url.starts_with("cognito://") => {
             let settings = cognito_url(&name, &url)?;
             check_cognito(&name, &settings)?;
-            Ok(TimestampConfig::Cognito(settings))
+            Ok(TimestampConfig::Cognito(Box::new(settings)))
         }
         TimestampSetting::Url(url) => {
             check_http_url(&name, &url)?;
@@ -459,7 +462,7 @@ fn check_timestamp(t: Named<TimestampSetting>) -> Result<TimestampConfig, Config
                 credentials,
             };
             check_cognito(&name, &settings)?;
-            Ok(TimestampConfig::Cognito(settings))
+            Ok(TimestampConfig::Cognito(Box::new(settings)))
         }
     }
 }

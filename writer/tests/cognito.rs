@@ -162,6 +162,35 @@ async fn assert_pending(client: &reqwest::Client, daemon: &Daemon, txs: &[String
     }
 }
 
+/// Puts the proxy in `mode`, writes five transactions (each acknowledged), waits until
+/// `/healthz` answers 503 with the failure `mode` causes in a reason that names
+/// `named` (the service and its pool), and checks that the writes are still pending;
+/// returns them.
+async fn outage(
+    proxy: &Proxy,
+    client: &reqwest::Client,
+    daemon: &Daemon,
+    mode: Mode,
+    named: &str,
+) -> Vec<String> {
+    let failure = match mode {
+        Mode::Throttle => "HTTP 400 TooManyRequestsException: Rate exceeded (after 6 attempt(s))",
+        Mode::Down => "no answer after 6 attempt(s)",
+        Mode::Forward => unreachable!("forwarding is no outage"),
+    };
+    proxy.set(mode);
+    let txs = post_all(client, &daemon.base, &format!("{mode:?}"), 5).await;
+    let body = wait_health(client, daemon, failure, |status, body| {
+        status == 503 && timestamp_reasons(body).iter().any(|r| r.contains(failure))
+    })
+    .await;
+    let reasons = timestamp_reasons(&body).join("; ");
+    eprintln!("/healthz in {mode:?}: {reasons}");
+    assert!(reasons.contains(named), "{reasons}");
+    assert_pending(client, daemon, &txs).await;
+    txs
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_writer_on_moto_cognito_seals_audits_and_rides_out_an_outage() {
     let Some(moto) = MotoServer::start_or_skip() else {
@@ -240,49 +269,11 @@ async fn the_writer_on_moto_cognito_seals_audits_and_rides_out_an_outage() {
         "{refused}"
     );
 
-    // Cognito throttles every request: writes are still acknowledged, /healthz says why.
-    proxy.set(Mode::Throttle);
-    let during = post_all(&client, &daemon.base, "throttled", 5).await;
-    let body = wait_health(
-        &client,
-        &daemon,
-        "a 503 naming Cognito's throttling",
-        |s, b| {
-            s == 503
-                && timestamp_reasons(b)
-                    .iter()
-                    .any(|r| r.contains("TooManyRequestsException"))
-        },
-    )
-    .await;
-    let reason = timestamp_reasons(&body).join("; ");
-    eprintln!("/healthz while throttled: {reason}");
-    assert!(
-        reason.contains(&format!("Amazon Cognito (user pool {pool})"))
-            && reason.contains("after 6 attempt(s)"),
-        "{reason}"
-    );
-    assert_pending(&client, &daemon, &during).await;
-
-    // Cognito does not answer at all.
-    proxy.set(Mode::Down);
-    let more = post_all(&client, &daemon.base, "down", 5).await;
-    let body = wait_health(
-        &client,
-        &daemon,
-        "a 503 naming Cognito unreachable",
-        |s, b| {
-            s == 503
-                && timestamp_reasons(b)
-                    .iter()
-                    .any(|r| r.contains("no answer after"))
-        },
-    )
-    .await;
-    let reason = timestamp_reasons(&body).join("; ");
-    eprintln!("/healthz while down: {reason}");
-    assert!(reason.contains("Amazon Cognito"), "{reason}");
-    assert_pending(&client, &daemon, &more).await;
+    // Cognito throttles every request, then does not answer at all: writes are still
+    // acknowledged, and /healthz says why.
+    let named = format!("Amazon Cognito (user pool {pool})");
+    let during = outage(&proxy, &client, &daemon, Mode::Throttle, &named).await;
+    let more = outage(&proxy, &client, &daemon, Mode::Down, &named).await;
 
     // Cognito is back: the writer recovers by itself and loses nothing acknowledged.
     proxy.set(Mode::Forward);

@@ -90,7 +90,7 @@ fn every_class_of_bad_field_is_refused_naming_it() {
     write(d, "token", &format!("{TOKEN}\n"), 0o600);
     write(d, "open-token", &format!("{TOKEN}\n"), 0o644);
     let six = |fourth: &str| {
-        let mut urls = vec!["\"memory://\""; 6];
+        let mut urls = ["\"memory://\""; 6];
         urls[3] = fourth;
         format!("stores = [{}]\n", urls.join(", "))
     };
