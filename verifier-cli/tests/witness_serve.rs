@@ -651,6 +651,63 @@ fn killed_right_after_a_200_it_restarts_holding_what_it_cosigned() {
         .stderr_has("another process is using this state directory");
 }
 
+#[test]
+fn concurrent_requests_never_roll_the_held_checkpoint_back() {
+    // C2SP's race: request A (size N) and request B (size N + K) checked at once, B
+    // stored, then A stored over it. Every (old, size) pair of the chain, all at once,
+    // twice: the held size is the largest one cosigned, and each 200 answered a request
+    // whose old size was the held size when it was decided.
+    let (chain, _) = Chain::new(7);
+    let (key, vkey) = keygen(chain.dir.path(), "w.example");
+    let w = Witness::start(&chain, &key, &chain.path("w"), &[]);
+    let own = chain.log();
+    let mut bodies = Vec::new();
+    for old in 0..=8u64 {
+        for size in old.max(1)..=8 {
+            bodies.push((chain.request(&own, old, size), old, size));
+        }
+    }
+    let answers: Vec<(Reply, u64, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .chain(bodies.iter())
+            .map(|(body, old, size)| {
+                let w = &w;
+                s.spawn(move || (w.post(body), *old, *size))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut cosigned: Vec<(u64, u64)> = Vec::new();
+    for (r, old, size) in &answers {
+        match r.status {
+            200 => {
+                check_cosigned(r, &chain.note(&own, *size), &vkey);
+                cosigned.push((*old, *size));
+            }
+            409 => assert!(r.body.trim().parse::<u64>().is_ok(), "{r:?}"),
+            other => panic!("({old}, {size}): {other} {r:?}"),
+        }
+    }
+    // The cosigned requests form one chain of sizes from 0: each one's old size is an
+    // earlier one's size (or the same size again).
+    cosigned.sort_unstable_by_key(|&(old, size)| (size, old));
+    let mut held = 0;
+    for (old, size) in &cosigned {
+        assert_eq!(
+            *old, held,
+            "cosigned from {old} while holding {held}: {cosigned:?}"
+        );
+        held = *size;
+    }
+    let largest = cosigned.iter().map(|c| c.1).max().unwrap();
+    let genesis = chain.kit.trust().genesis().to_hex();
+    let file = std::fs::read_to_string(chain.path("w").join("cosigned").join(genesis)).unwrap();
+    assert_eq!(Checkpoint::parse(&file).unwrap().size, largest);
+    let r = w.post(&chain.request(&own, 0, 1));
+    assert_eq!(r.body, format!("{largest}\n"));
+}
+
 /// A sequencer that equivocated at `k = 2`: `b0, b1, b2, b3, b4` on one side and `e` (a
 /// sibling of `b2`, also numbered 2) on the other. Without `e`'s attestation the main
 /// chain is `b0 .. b4`; without `b2`'s it is `b0, b1, e`: two views of one chain whose
