@@ -164,7 +164,7 @@ impl Chain {
 
     /// The log of the kit's current main chain (as the witness will audit it).
     fn log(&self) -> LogTree {
-        LogTree::from_leaves(log::leaves(&self.kit.audit().main_chain))
+        log::tree(&self.kit.audit().main_chain)
     }
 
     /// The note of the checkpoint of `tree`'s first `size` entries, signed by the log key.
@@ -749,7 +749,7 @@ fn fork() -> Fork {
 /// The log of the main chain `snapshot` gives under the chain's descriptor.
 fn log_of(chain: &Chain, snapshot: &Snapshot) -> LogTree {
     let audit = chain.kit.auditor().audit(snapshot, &mut |_, _| {});
-    LogTree::from_leaves(log::leaves(&audit.main_chain))
+    log::tree(&audit.main_chain)
 }
 
 #[test]

@@ -16,7 +16,6 @@ use verifier_core::tlog::checkpoint::origin;
 use verifier_core::tlog::log;
 use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
 use verifier_core::tlog::signer::SignerKey;
-use verifier_core::tlog::tree::LogTree;
 use verifier_core::tlog::witness::{WitnessView, cosign};
 
 use crate::Outcome;
@@ -40,7 +39,7 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
 
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;
-    let tree = LogTree::from_leaves(log::leaves(&audit.main_chain));
+    let tree = log::tree(&audit.main_chain);
     let origin = origin(&auditor.genesis());
     let view = WitnessView {
         origin: &origin,

@@ -235,16 +235,12 @@ impl Witness {
         }
         let deadline = arrival + self.catch_up_wait;
         let mut since = arrival;
+        // The last time a fresh round still left the checkpoint above the main chain.
+        let mut behind = None;
         loop {
-            let Some(status) = self.rounds.after(since, deadline).await else {
-                return Answer::Unavailable {
-                    reason: "not_caught_up",
-                    why: format!(
-                        "the witness's pull and audit did not finish within {}",
-                        humantime::format_duration(self.catch_up_wait)
-                    ),
-                    retry_after: self.catch_up_wait,
-                };
+            let status = match self.rounds.after(since, deadline).await {
+                Some(status) => status,
+                None => return self.unavailable(behind),
             };
             if let Some((reason, why)) = status.blocking() {
                 return Answer::Unavailable {
@@ -255,21 +251,37 @@ impl Witness {
             }
             match self.decide(&request).await {
                 Err(Refusal::Behind { size, entries }) => {
-                    let now = Instant::now();
-                    if now + BEHIND_PAUSE >= deadline {
-                        return Answer::Unavailable {
-                            reason: "behind",
-                            why: format!(
-                                "the witness has audited {entries} main-chain entries, fewer than the checkpoint's {size}; its pull will bring the rest"
-                            ),
-                            retry_after: Duration::from_secs(1),
-                        };
+                    behind = Some((size, entries));
+                    if Instant::now() + BEHIND_PAUSE >= deadline {
+                        return self.unavailable(behind);
                     }
                     tokio::time::sleep(BEHIND_PAUSE).await;
                     since = Instant::now();
                 }
                 other => return other.unwrap_or_else(Answer::Refused),
             }
+        }
+    }
+
+    /// The `503` when the wait is over: still behind after a round (`behind`), or no
+    /// round finished in time.
+    fn unavailable(&self, behind: Option<(u64, u64)>) -> Answer {
+        match behind {
+            Some((size, entries)) => Answer::Unavailable {
+                reason: "behind",
+                why: format!(
+                    "the witness has audited {entries} main-chain entries, fewer than the checkpoint's {size}; its pull will bring the rest"
+                ),
+                retry_after: Duration::from_secs(1),
+            },
+            None => Answer::Unavailable {
+                reason: "not_caught_up",
+                why: format!(
+                    "the witness's pull and audit did not finish within {}",
+                    humantime::format_duration(self.catch_up_wait)
+                ),
+                retry_after: self.catch_up_wait,
+            },
         }
     }
 

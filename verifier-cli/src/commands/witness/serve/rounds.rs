@@ -136,7 +136,7 @@ impl Auditing {
         let grown = if kept_is_prefix {
             Grown::Append(log::leaves(main.get(known_len..).unwrap_or_default()))
         } else {
-            Grown::Rebuilt(LogTree::from_leaves(log::leaves(main)))
+            Grown::Rebuilt(log::tree(main))
         };
         Ok((grown, audit.equivocations.len()))
     }
@@ -155,7 +155,7 @@ impl Rounds {
     pub(super) fn new(state: &ResumableAudit) -> Self {
         let audit = state.audit();
         let view = View {
-            tree: LogTree::from_leaves(log::leaves(&audit.main_chain)),
+            tree: log::tree(&audit.main_chain),
             equivocations: audit.equivocations.len(),
         };
         Self {
