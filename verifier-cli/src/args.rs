@@ -75,6 +75,10 @@ pub(crate) struct ServeArgs {
     /// checkpoint cosigned per origin (created if needed; one daemon at a time).
     #[arg(long, value_name = "DIR")]
     pub(crate) state: PathBuf,
+    /// Read the cloud stores anonymously (as `zipchain pull --anonymous`): for a chain
+    /// whose operator publishes its buckets for anyone to read.
+    #[arg(long)]
+    pub(crate) anonymous: bool,
     /// How often the witness pulls and audits on its own, between requests.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub(crate) poll_interval: std::time::Duration,

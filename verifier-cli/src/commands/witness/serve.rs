@@ -1,5 +1,6 @@
 //! `zipchain witness serve --listen ADDR --key KEYFILE --chain chain.json --store URL ×6
-//! --state DIR` (SPEC §9.3, §9.6; issue #17): a witness daemon speaking C2SP
+//! --state DIR [--anonymous] [--poll-interval 10s] [--catch-up-wait 5s]` (SPEC §9.3,
+//! §9.6; issue #17): a witness daemon speaking C2SP
 //! tlog-witness. It keeps its own audit of the chain current (pulling new objects from
 //! the six stores and auditing them incrementally: [`rounds`]) and answers
 //! `POST /add-checkpoint` as the core decides ([`http`]); `/healthz` and `/metrics`
@@ -25,7 +26,6 @@ mod rounds;
 use std::path::Path;
 use std::sync::Arc;
 
-use replication::Stores;
 use serde_json::json;
 use snapshot_fs::atomic::{create_dir, sync_dir};
 use snapshot_fs::audit_state::StateDir;
@@ -37,6 +37,7 @@ use verifier_core::tlog::signer::SignerKey;
 use crate::Outcome;
 use crate::args::ServeArgs;
 use crate::commands::audit::load_auditor;
+use crate::commands::pull::open_stores;
 use crate::cosigned;
 use crate::input::{InputError, read_text};
 use crate::report::print_json;
@@ -53,8 +54,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<Outcome, InputError> {
     let auditor = load_auditor(&args.chain)?;
     let key = SignerKey::parse(&read_text(&args.key)?, ALG_COSIGNATURE_V1)
         .map_err(|e| InputError::malformed(args.key.display().to_string(), e))?;
-    let stores =
-        Stores::from_urls(&args.stores).map_err(|e| InputError::malformed("--store", e))?;
+    let stores = open_stores(&args.stores, args.anonymous)?;
     let genesis = auditor.genesis();
     let origin = origin(&genesis);
 
