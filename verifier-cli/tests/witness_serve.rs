@@ -114,11 +114,19 @@ struct Chain {
 impl Chain {
     /// A chain of `b0` and `n` more blocks, replicated.
     fn new(n: usize) -> (Self, Vec<BuiltBlock>) {
-        let dir = tempfile::tempdir().unwrap();
         let mut kit = ChainKit::new();
         let b0 = kit.genesis().clone();
         let mut blocks = vec![b0.clone()];
         blocks.extend(kit.extend(&b0, n, "tx"));
+        let c = Self::of(kit);
+        c.replicate(c.kit.snapshot());
+        (c, blocks)
+    }
+
+    /// The chain of `kit`, with its descriptor made v2 with the log key, and six empty
+    /// stores.
+    fn of(kit: ChainKit) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let origin = origin(&kit.trust().genesis());
         let log_vkey =
             VerifierKey::new(&origin, ALG_ED25519, log_key().verifying_key().as_bytes()).unwrap();
@@ -128,15 +136,13 @@ impl Chain {
         let chain_json = dir.path().join("chain.json");
         std::fs::write(&chain_json, chain.to_string()).unwrap();
         let stores = Stores::local(&dir.path().join("stores")).unwrap();
-        let c = Self {
+        Self {
             dir,
             kit,
             stores,
             chain_json,
             origin,
-        };
-        c.replicate(c.kit.snapshot());
-        (c, blocks)
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -151,15 +157,7 @@ impl Chain {
 
     /// Writes every object of `snapshot` to the stores (write-once: again is a no-op).
     fn replicate(&self, snapshot: &Snapshot) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        for (kind, key, bytes) in snapshot.iter() {
-            runtime
-                .block_on(self.stores.put_object(kind, *key, bytes))
-                .unwrap();
-        }
+        replicate_to(&self.stores, snapshot);
     }
 
     /// The log of the kit's current main chain (as the witness will audit it).
@@ -191,6 +189,19 @@ impl Chain {
             note,
         }
         .to_body()
+    }
+}
+
+/// Writes every object of `snapshot` to `stores`.
+fn replicate_to(stores: &Stores, snapshot: &Snapshot) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (kind, key, bytes) in snapshot.iter() {
+        runtime
+            .block_on(stores.put_object(kind, *key, bytes))
+            .unwrap();
     }
 }
 
@@ -721,29 +732,16 @@ struct Fork {
 }
 
 fn fork() -> Fork {
-    let dir = tempfile::tempdir().unwrap();
     let eq = zipchain_testkit::equivocating_chain();
     let (mut a, mut b) = (eq.kit.snapshot().clone(), eq.kit.snapshot().clone());
     let ak = verifier_core::snapshot::ObjectKind::Attestation;
     a.remove(ak, &eq.e.attestation.unwrap());
     b.remove(ak, &eq.chain[2].attestation.unwrap());
-    let origin = origin(&eq.kit.trust().genesis());
-    let log_vkey =
-        VerifierKey::new(&origin, ALG_ED25519, log_key().verifying_key().as_bytes()).unwrap();
-    let mut json: Value = serde_json::from_str(&eq.kit.trust().to_json_pretty()).unwrap();
-    json["zipchain_chain"] = 2.into();
-    json["log_key"] = log_vkey.to_text().into();
-    let chain_json = dir.path().join("chain.json");
-    std::fs::write(&chain_json, json.to_string()).unwrap();
-    let stores = Stores::local(&dir.path().join("stores")).unwrap();
-    let chain = Chain {
-        dir,
-        kit: eq.kit,
-        stores,
-        chain_json,
-        origin,
-    };
-    Fork { chain, a, b }
+    Fork {
+        chain: Chain::of(eq.kit),
+        a,
+        b,
+    }
 }
 
 /// The log of the main chain `snapshot` gives under the chain's descriptor.
@@ -838,15 +836,7 @@ fn a_forked_snapshot_is_never_cosigned_twice() {
 
     // A second witness that only ever sees side B cosigns B, never A.
     let b_stores = Stores::local(&f.chain.path("stores-b")).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    for (kind, key, bytes) in f.b.iter() {
-        runtime
-            .block_on(b_stores.put_object(kind, *key, bytes))
-            .unwrap();
-    }
+    replicate_to(&b_stores, &f.b);
     let b_urls: Vec<String> = (0..6)
         .map(|i| b_stores.url(i).unwrap().to_owned())
         .collect();

@@ -409,19 +409,27 @@ mod tests {
         }
     }
 
+    /// The view of a witness whose audit of `own` found `equivocations`.
+    fn view<'a>(
+        own: &'a LogTree,
+        log_key: Option<&'a VerifierKey>,
+        equivocations: usize,
+    ) -> WitnessView<'a> {
+        WitnessView {
+            origin: ORIGIN,
+            tree: own,
+            equivocations,
+            log_key,
+        }
+    }
+
     fn decide(
         request: &AddCheckpoint,
         own: &LogTree,
         held: Option<&Checkpoint>,
     ) -> Result<(), Refusal> {
         let key = log_vkey();
-        let view = WitnessView {
-            origin: ORIGIN,
-            tree: own,
-            equivocations: 0,
-            log_key: Some(&key),
-        };
-        check_add_checkpoint(request, &view, held)
+        check_add_checkpoint(request, &view(own, Some(&key), 0), held)
     }
 
     #[test]
@@ -543,14 +551,16 @@ mod tests {
         let own = tree(9);
         let witness = SigningKey::from_bytes(&[7; 32]);
         let key = log_vkey();
-        let view = WitnessView {
-            origin: ORIGIN,
-            tree: &own,
-            equivocations: 0,
-            log_key: Some(&key),
-        };
         let r = request(&own, 0, 5);
-        let line = add_checkpoint(&r, &view, None, "w.example", &witness, 1_800_000_000).unwrap();
+        let line = add_checkpoint(
+            &r,
+            &view(&own, Some(&key), 0),
+            None,
+            "w.example",
+            &witness,
+            1_800_000_000,
+        )
+        .unwrap();
         let wkey = VerifierKey::new(
             "w.example",
             ALG_COSIGNATURE_V1,
@@ -656,13 +666,9 @@ mod tests {
 
         // 422: equivocation, before anything about the size.
         let key = log_vkey();
-        let view = WitnessView {
-            origin: ORIGIN,
-            tree: &own,
-            equivocations: 2,
-            log_key: Some(&key),
-        };
-        let err = check_add_checkpoint(&request(&longer, 5, 12), &view, Some(&held)).unwrap_err();
+        let equivocated = view(&own, Some(&key), 2);
+        let err =
+            check_add_checkpoint(&request(&longer, 5, 12), &equivocated, Some(&held)).unwrap_err();
         assert_eq!((err.status(), err.reason()), (422, "equivocation"));
 
         // 400: an old size above the checkpoint's (read, then refused after the origin
@@ -679,12 +685,7 @@ mod tests {
     #[test]
     fn without_a_log_key_the_own_audit_decides() {
         let own = tree(4);
-        let view = WitnessView {
-            origin: ORIGIN,
-            tree: &own,
-            equivocations: 0,
-            log_key: None,
-        };
+        let view = view(&own, None, 0);
         let mut r = request(&own, 0, 4);
         r.note.signatures[0] =
             sign_ed25519(&r.note.text, "anyone", &SigningKey::from_bytes(&[3; 32]));

@@ -26,6 +26,11 @@ pub(super) struct Metrics {
     last_audit_unix: AtomicU64,
 }
 
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn help(out: &mut String, name: &str, kind: &str, text: &str) {
+    let _ = writeln!(out, "# HELP {name} {text}\n# TYPE {name} {kind}");
+}
+
 fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
@@ -103,11 +108,9 @@ impl Metrics {
     pub(super) fn render(&self) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut one = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+        let mut one = |name: &str, kind: &str, text: &str, value: String| {
+            help(&mut out, name, kind, text);
+            let _ = writeln!(out, "{name} {value}");
         };
         one(
             "zipchain_witness_checkpoints_cosigned_total",
@@ -184,17 +187,21 @@ impl Metrics {
             load(&self.stores_answered).to_string(),
         );
         let name = "zipchain_witness_store_errors_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Pulls in which a store did not answer, by store index.\n# TYPE {name} counter"
+        help(
+            &mut out,
+            name,
+            "counter",
+            "Pulls in which a store did not answer, by store index.",
         );
         for (i, c) in self.store_errors.iter().enumerate() {
             let _ = writeln!(out, "{name}{{store=\"{i}\"}} {}", load(c));
         }
         let name = "zipchain_witness_checkpoints_refused_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} add-checkpoint requests refused, by status and reason.\n# TYPE {name} counter"
+        help(
+            &mut out,
+            name,
+            "counter",
+            "add-checkpoint requests refused, by status and reason.",
         );
         let refused = self
             .refused
