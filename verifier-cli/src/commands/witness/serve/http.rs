@@ -219,9 +219,6 @@ impl Witness {
             Ok(request) => request,
             Err(e) => return Answer::Refused(Refusal::Malformed(e)),
         };
-        if request.checkpoint.origin == self.origin {
-            self.metrics.requested(request.checkpoint.size);
-        }
         // What the request alone decides is answered now.
         let held = self.held.lock().await.clone();
         let first = check_add_checkpoint(
@@ -230,7 +227,11 @@ impl Witness {
             held.as_ref(),
         );
         match first {
-            Ok(()) | Err(Refusal::Behind { .. }) => {}
+            // A checkpoint the log signed, consistent with the one held: the audit lag
+            // counts from it.
+            Ok(()) | Err(Refusal::Behind { .. }) => {
+                self.metrics.requested(request.checkpoint.size);
+            }
             Err(refusal) => return Answer::Refused(refusal),
         }
         let deadline = arrival + self.catch_up_wait;

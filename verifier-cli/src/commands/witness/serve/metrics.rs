@@ -134,7 +134,7 @@ impl Metrics {
         one(
             "zipchain_witness_audit_lag_entries",
             "gauge",
-            "Entries of the largest checkpoint requested that the witness's audit does not cover yet.",
+            "Entries of the largest checkpoint requested (log-signed, consistent with the one held) that the witness's audit does not cover yet.",
             load(&self.largest_requested)
                 .saturating_sub(size)
                 .to_string(),
