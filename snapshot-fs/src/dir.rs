@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use verifier_core::certificate::ObjectSource;
 use verifier_core::chain::AuditSource;
 use verifier_core::hash::Hash32;
-use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path};
+use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path, object_name_key};
 
 use crate::atomic::{self, Durability, Options};
 
@@ -130,9 +130,7 @@ impl DirSnapshot {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if classify_path(&format!("{}/{name}", kind.dir())).is_some()
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
+            if object_name_key(&name).is_some() && entry.file_type().is_ok_and(|t| t.is_file()) {
                 names.push(name);
             }
         }
