@@ -76,6 +76,8 @@ clippy_native() {
     # compiled and linted here (no Nitro hardware needed; none of it runs in CI). Its
     # unit tests: cargo test -p zipchain-services --features enclave --lib
     run cargo clippy -p zipchain-services --features enclave --all-targets -- -D warnings
+    # Doc comments link only to what exists and is public.
+    RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps
 }
 
 clippy_wasm() {

@@ -4,7 +4,7 @@
 //! Every block, timestamp, attestation and batch is cut by [`shard::encode`] into six
 //! self-describing [`Shard`]s with a Reed–Solomon code of 3 data + 3 parity shards; store
 //! `i` of [`Stores`] holds shard `i`, so any three stores rebuild every object
-//! ([`shard::decode`]). Writes are write-once ([`Stores::put_object`]); [`pull`] rebuilds a
+//! ([`shard::decode`]). Writes are write-once ([`Stores::put_object`]); [`pull()`] rebuilds a
 //! snapshot directory, verifying every object and never writing a wrong one.
 //!
 //! ```no_run

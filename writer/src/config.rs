@@ -287,7 +287,7 @@ impl StoreConfig {
 pub enum TimestampConfig {
     /// A `zipchain-tsa` at this base URL (SPEC §7.2).
     Tsa(String),
-    /// Amazon Cognito (seed [0022]-[0023]).
+    /// Amazon Cognito (seed \[0022\]-\[0023\]).
     Cognito(Box<CognitoSettings>),
 }
 
