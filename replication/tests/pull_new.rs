@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::counting::{Counting, counted, total_gets};
-use common::{kit_tree, replicate_new, rt, tree};
+use common::{kit_tree, overwrite_shard, replicate_new, rt, shard_of, tree};
 use object_store::memory::InMemory;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt as _};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::ObjectKind;
 use zipchain_replication::stores::shard_path;
@@ -57,6 +57,14 @@ fn assert_requests(counters: &[Arc<Counting>; 6], gets: &[usize; 6]) {
         assert_eq!(c.lists(), 4, "store {i} listed once per kind");
         assert_eq!(c.gets(), gets[i], "GETs of store {i}");
     }
+}
+
+/// Counts from 0 again, then pulls what is new from `reader` into `dir`.
+async fn counted_pull(reader: &Stores, dir: &Path, counters: &[Arc<Counting>; 6]) -> PullReport {
+    for c in counters {
+        c.reset();
+    }
+    pull_new(reader, dir, quick(), &|_| {}).await.unwrap()
 }
 
 /// A chain of a genesis and three blocks.
@@ -111,10 +119,7 @@ async fn grows_and_pulls_only_what_is_new(
         grow(&mut kit, round);
         let new = replicate_new(writer, &kit, &mut written).await;
         assert!(new.len() >= 12, "{round}: {} new objects", new.len());
-        for c in counters {
-            c.reset();
-        }
-        let report = pull_new(reader, &snap, quick(), &|_| {}).await.unwrap();
+        let report = counted_pull(reader, &snap, counters).await;
         assert!(report.is_complete(), "{report:#?}");
         assert_eq!(rebuilt(&report), new, "{round}: exactly the new objects");
         assert_eq!(report.held, written.len() - new.len());
@@ -133,10 +138,7 @@ async fn grows_and_pulls_only_what_is_new(
     }
 
     // Nothing new: the listings, and not one read.
-    for c in counters {
-        c.reset();
-    }
-    let report = pull_new(reader, &snap, quick(), &|_| {}).await.unwrap();
+    let report = counted_pull(reader, &snap, counters).await;
     assert!(report.is_complete());
     assert_eq!(report.rebuilt_total(), 0);
     assert_eq!(
@@ -180,15 +182,9 @@ fn moto_buckets_grow_and_only_new_objects_are_fetched_and_a_corrupt_shard_is_out
             .put_object(ObjectKind::Block, key, &bytes)
             .await
             .unwrap();
+        let other = shard_of(&stores, 4, ObjectKind::Block, &key).await;
+        overwrite_shard(&stores, 3, ObjectKind::Block, &key, other).await;
         let path = shard_path(ObjectKind::Block, &key);
-        let other = stores.store(4).unwrap().get(&path).await.unwrap();
-        let other = other.bytes().await.unwrap();
-        stores
-            .store(3)
-            .unwrap()
-            .put(&path, PutPayload::from(other))
-            .await
-            .unwrap();
         stores.store(0).unwrap().delete(&path).await.unwrap();
         let report = pull_new(&reader, dir.path(), quick(), &|_| {})
             .await
@@ -245,12 +241,7 @@ fn with_three_stores_unreachable_the_incremental_pull_completes() {
                 grow(&mut kit, round);
             }
             let new = replicate_new(&writer, &kit, &mut written).await;
-            for c in &counters {
-                c.reset();
-            }
-            let report = pull_new(&reader, snap.path(), quick(), &|_| {})
-                .await
-                .unwrap();
+            let report = counted_pull(&reader, snap.path(), &counters).await;
             assert!(report.is_complete(), "{report:#?}");
             assert_eq!(report.stores_answered(), 3);
             for i in [1, 3, 5] {
@@ -337,24 +328,13 @@ fn a_corrupt_or_missing_new_shard_is_rebuilt_from_the_others() {
         // Every new object: its shard in store 2 flipped in its last byte, its shard in
         // store 5 gone.
         for (kind, key) in &new {
-            let path = shard_path(*kind, key);
-            let shard = stores.store(2).unwrap().get(&path).await.unwrap();
-            let mut shard = shard.bytes().await.unwrap().to_vec();
+            let mut shard = shard_of(&stores, 2, *kind, key).await;
             *shard.last_mut().unwrap() ^= 1;
-            stores
-                .store(2)
-                .unwrap()
-                .put(&path, PutPayload::from(shard))
-                .await
-                .unwrap();
+            overwrite_shard(&stores, 2, *kind, key, shard).await;
+            let path = shard_path(*kind, key);
             stores.store(5).unwrap().delete(&path).await.unwrap();
         }
-        for c in &counters {
-            c.reset();
-        }
-        let report = pull_new(&reader, snap.path(), quick(), &|_| {})
-            .await
-            .unwrap();
+        let report = counted_pull(&reader, snap.path(), &counters).await;
         assert!(report.is_complete(), "{report:#?}");
         assert_eq!(rebuilt(&report), new);
         assert_eq!(report.missing_shards, new.len());
@@ -442,12 +422,7 @@ fn the_full_pull_repairs_a_damaged_file_the_incremental_one_does_not_read_it() {
             .unwrap();
         let (rel, _) = kit_tree(&kit).into_iter().next().unwrap();
         std::fs::write(snap.path().join(&rel), b"damaged").unwrap();
-        for c in &counters {
-            c.reset();
-        }
-        let report = pull_new(&reader, snap.path(), quick(), &|_| {})
-            .await
-            .unwrap();
+        let report = counted_pull(&reader, snap.path(), &counters).await;
         assert_eq!(report.rebuilt_total(), 0);
         assert_eq!(total_gets(&counters), 0);
         assert_eq!(std::fs::read(snap.path().join(&rel)).unwrap(), b"damaged");

@@ -119,33 +119,22 @@ impl DirSnapshot {
     /// [`DirError::Read`] when the directory exists but cannot be listed or opened.
     pub fn list(&self, kind: ObjectKind) -> Result<KindDir, DirError> {
         let path = self.root.join(kind.dir());
-        let read_err = |e| DirError::read(&path, &e);
-        let entries = match std::fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(KindDir {
-                    names: Vec::new(),
-                    kind,
-                    handle: None,
-                    path,
-                });
-            }
-            Err(e) => return Err(read_err(e)),
-        };
         let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(read_err)?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if classify_path(&format!("{}/{name}", kind.dir())).is_some()
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                names.push(name);
+        let exists = each_entry(&path, |name, entry| {
+            if classify_path(&format!("{}/{name}", kind.dir())).is_some() && is_file(entry) {
+                names.push(name.to_owned());
             }
+        })?;
+        if !exists {
+            return Ok(KindDir {
+                names,
+                kind,
+                handle: None,
+                path,
+            });
         }
         names.sort_unstable();
-        let handle = DirHandle::open(&path).map_err(read_err)?;
+        let handle = DirHandle::open(&path).map_err(|e| DirError::read(&path, &e))?;
         Ok(KindDir {
             names,
             kind,
@@ -439,29 +428,43 @@ pub struct KindScan {
 /// # Errors
 /// [`DirError::Read`] when the directory exists but cannot be listed.
 pub fn scan_objects(root: &Path, kind: ObjectKind) -> Result<KindScan, DirError> {
-    let path = root.join(kind.dir());
-    let read_err = |e| DirError::read(&path, &e);
-    let entries = match std::fs::read_dir(&path) {
+    let mut scan = KindScan::default();
+    each_entry(&root.join(kind.dir()), |name, entry| {
+        match classify_path(&format!("{}/{name}", kind.dir())) {
+            Some((_, key)) if is_file(entry) => scan.keys.push(key),
+            None if atomic::is_temporary_name(name) && is_file(entry) => {
+                scan.leftovers.push(entry.path());
+            }
+            _ => {}
+        }
+    })?;
+    Ok(scan)
+}
+
+/// Calls `f` with the name and the entry of each entry of the directory `path` whose name
+/// is UTF-8; `false` when the directory does not exist.
+///
+/// # Errors
+/// [`DirError::Read`] when the directory exists but cannot be listed.
+fn each_entry(path: &Path, mut f: impl FnMut(&str, &std::fs::DirEntry)) -> Result<bool, DirError> {
+    let read_err = |e| DirError::read(path, &e);
+    let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KindScan::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(read_err(e)),
     };
-    let mut scan = KindScan::default();
     for entry in entries {
         let entry = entry.map_err(read_err)?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if let Some((_, key)) = classify_path(&format!("{}/{name}", kind.dir())) {
-            if is_file {
-                scan.keys.push(key);
-            }
-        } else if is_file && atomic::is_temporary_name(&name) {
-            scan.leftovers.push(entry.path());
+        if let Some(name) = entry.file_name().to_str() {
+            f(name, &entry);
         }
     }
-    Ok(scan)
+    Ok(true)
+}
+
+/// Whether a directory entry is a regular file (not following a symbolic link).
+fn is_file(entry: &std::fs::DirEntry) -> bool {
+    entry.file_type().is_ok_and(|t| t.is_file())
 }
 
 /// An exclusive lock on a snapshot directory, held by a writer that adds objects to it

@@ -215,3 +215,25 @@ pub(crate) async fn replicate_new(
     }
     now
 }
+
+/// The shard of the object `kind` `key` that store `i` of `stores` holds.
+pub(crate) async fn shard_of(stores: &Stores, i: usize, kind: ObjectKind, key: &Hash32) -> Vec<u8> {
+    let got = stores.store(i).unwrap().get(&shard_path(kind, key)).await;
+    got.unwrap().bytes().await.unwrap().to_vec()
+}
+
+/// Damages store `i`: puts `bytes` over its shard of the object `kind` `key` (a plain
+/// PUT, not the writer's conditional create).
+pub(crate) async fn overwrite_shard(
+    stores: &Stores,
+    i: usize,
+    kind: ObjectKind,
+    key: &Hash32,
+    bytes: Vec<u8>,
+) {
+    let store = stores.store(i).unwrap();
+    store
+        .put(&shard_path(kind, key), PutPayload::from(bytes))
+        .await
+        .unwrap();
+}
