@@ -80,6 +80,38 @@ pub struct CognitoApi {
     retry: RetryPolicy,
 }
 
+/// The URL of the user-pool API: `https://cognito-idp.<region>.amazonaws.com/`, or
+/// `endpoint` when given.
+///
+/// # Errors
+/// [`CognitoError::Config`] for a region that is not an AWS region name (lowercase letters,
+/// digits and `-`) or an endpoint that is not `http(s)`.
+pub(crate) fn api_url(region: &str, endpoint: Option<Url>) -> Result<Url, CognitoError> {
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(CognitoError::Config {
+            field: "region",
+            reason: format!("{region:?} is not an AWS region name"),
+        });
+    }
+    match endpoint {
+        Some(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+        Some(url) => Err(CognitoError::Config {
+            field: "endpoint",
+            reason: format!("{url} is not an http(s) URL"),
+        }),
+        None => Url::parse(&format!("https://cognito-idp.{region}.amazonaws.com/")).map_err(|e| {
+            CognitoError::Config {
+                field: "region",
+                reason: format!("no endpoint URL for {region:?}: {e}"),
+            }
+        }),
+    }
+}
+
 /// What one attempt came to.
 enum Attempt {
     Done(Value),
@@ -100,31 +132,7 @@ impl CognitoApi {
         credentials: AwsCredentials,
         retry: RetryPolicy,
     ) -> Result<Self, CognitoError> {
-        if region.is_empty()
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(CognitoError::Config {
-                field: "region",
-                reason: format!("{region:?} is not an AWS region name"),
-            });
-        }
-        let url = match endpoint {
-            Some(url) if matches!(url.scheme(), "http" | "https") => url,
-            Some(url) => {
-                return Err(CognitoError::Config {
-                    field: "endpoint",
-                    reason: format!("{url} is not an http(s) URL"),
-                });
-            }
-            None => Url::parse(&format!("https://cognito-idp.{region}.amazonaws.com/")).map_err(
-                |e| CognitoError::Config {
-                    field: "region",
-                    reason: format!("no endpoint URL for {region:?}: {e}"),
-                },
-            )?,
-        };
+        let url = api_url(region, endpoint)?;
         if retry.max_attempts == 0 {
             return Err(CognitoError::Config {
                 field: "retry.max_attempts",

@@ -1,7 +1,7 @@
 //! AWS credentials from the usual places: the environment, then the shared credentials file.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::CognitoError;
 
@@ -72,6 +72,20 @@ impl AwsCredentials {
         resolve(&env, text.as_deref(), &shown)
     }
 
+    /// The credentials of `profile` in the shared credentials file `path` (the INI format of
+    /// `~/.aws/credentials`: `aws_access_key_id`, `aws_secret_access_key`, optionally
+    /// `aws_session_token`), whatever the environment says.
+    ///
+    /// # Errors
+    /// [`CognitoError::Credentials`] when the file cannot be read or the profile holds no
+    /// complete pair (the message names the file and the profile, never a key).
+    pub fn from_shared_file(path: &Path, profile: &str) -> Result<Self, CognitoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CognitoError::Credentials {
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        from_profile(&text, profile, &path.display().to_string())
+    }
+
     /// The access key id (not secret).
     pub fn access_key_id(&self) -> &str {
         self.inner.access_key_id()
@@ -107,7 +121,21 @@ fn resolve(
             ),
         });
     };
-    let section = profile_section(text, &profile);
+    from_profile(text, &profile, file_shown).map_err(|e| match e {
+        CognitoError::Credentials { reason } => CognitoError::Credentials {
+            reason: format!("{ACCESS_KEY_ENV}/{SECRET_KEY_ENV} are not set and {reason}"),
+        },
+        other => other,
+    })
+}
+
+/// The credentials of `[profile]` in the credentials file `text` (shown as `file_shown`).
+fn from_profile(
+    text: &str,
+    profile: &str,
+    file_shown: &str,
+) -> Result<AwsCredentials, CognitoError> {
+    let section = profile_section(text, profile);
     let get = |key: &str| {
         section
             .iter()
@@ -118,7 +146,7 @@ fn resolve(
         (Some(id), Some(secret)) => Ok(AwsCredentials::new(id, secret, get("aws_session_token"))),
         _ => Err(CognitoError::Credentials {
             reason: format!(
-                "{ACCESS_KEY_ENV}/{SECRET_KEY_ENV} are not set and profile [{profile}] of {file_shown} has no aws_access_key_id and aws_secret_access_key"
+                "profile [{profile}] of {file_shown} has no aws_access_key_id and aws_secret_access_key"
             ),
         }),
     }
@@ -187,6 +215,21 @@ mod tests {
         let missing = resolve(&env_of(&[(PROFILE_ENV, "none")]), Some(FILE), "f");
         assert!(matches!(missing, Err(CognitoError::Credentials { .. })));
         assert!(resolve(&env_of(&[]), None, "f").is_err());
+    }
+
+    #[test]
+    fn a_named_file_and_profile() {
+        let dir = std::env::temp_dir().join(format!("zipchain-creds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        std::fs::write(&path, FILE).unwrap();
+        let creds = AwsCredentials::from_shared_file(&path, "other").unwrap();
+        assert_eq!(creds.access_key_id(), "AKOTHER");
+        let error = AwsCredentials::from_shared_file(&path, "none").unwrap_err();
+        assert!(error.to_string().contains("[none]"), "{error}");
+        let missing = AwsCredentials::from_shared_file(&dir.join("missing"), "default");
+        assert!(matches!(missing, Err(CognitoError::Credentials { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

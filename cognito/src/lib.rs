@@ -131,6 +131,53 @@ fn random_password() -> Result<Secret, CognitoError> {
     Ok(Secret(password))
 }
 
+/// Checks the settings of a pool's client without sending anything: the region is an AWS
+/// region name, the pool id is `<region>_<alphanumerics>`, the app client id is not empty,
+/// the username domain is not empty and holds no `@` nor white space, the endpoint (if any)
+/// is `http(s)`. [`CognitoTimestamps::new`] runs the same checks.
+///
+/// # Errors
+/// [`CognitoError::Config`] naming the first field that fails, as [`CognitoConfig`] names it.
+pub fn check_pool_settings(
+    region: &str,
+    user_pool_id: &str,
+    client_id: &str,
+    username_domain: &str,
+    endpoint: Option<&Url>,
+) -> Result<(), CognitoError> {
+    let pool_ok = user_pool_id
+        .strip_prefix(region)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !pool_ok {
+        return Err(CognitoError::Config {
+            field: "user_pool_id",
+            reason: format!(
+                "{:?} is not of the form {}_<alphanumerics>",
+                error_bounded(user_pool_id),
+                region
+            ),
+        });
+    }
+    if client_id.is_empty() {
+        return Err(CognitoError::Config {
+            field: "client_id",
+            reason: "is empty".to_string(),
+        });
+    }
+    let domain = username_domain;
+    if domain.is_empty() || domain.contains('@') || domain.chars().any(char::is_whitespace) {
+        return Err(CognitoError::Config {
+            field: "username_domain",
+            reason: format!(
+                "{:?} is empty or holds '@' or white space",
+                error_bounded(domain)
+            ),
+        });
+    }
+    api::api_url(region, endpoint.cloned()).map(|_| ())
+}
+
 /// The Cognito timestamp service of one pool (SPEC §7.2's production timestamp service).
 #[derive(Clone, Debug)]
 pub struct CognitoTimestamps {
@@ -146,37 +193,13 @@ impl CognitoTimestamps {
     /// the form `<region>_<alphanumerics>`, an empty client id, a username domain that is
     /// empty or holds `@`, an endpoint that is not `http(s)`.
     pub fn new(config: CognitoConfig) -> Result<Self, CognitoError> {
-        let pool_ok = config
-            .user_pool_id
-            .strip_prefix(&config.region)
-            .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !pool_ok {
-            return Err(CognitoError::Config {
-                field: "user_pool_id",
-                reason: format!(
-                    "{:?} is not of the form {}_<alphanumerics>",
-                    error_bounded(&config.user_pool_id),
-                    config.region
-                ),
-            });
-        }
-        if config.client_id.is_empty() {
-            return Err(CognitoError::Config {
-                field: "client_id",
-                reason: "is empty".to_string(),
-            });
-        }
-        let domain = &config.username_domain;
-        if domain.is_empty() || domain.contains('@') || domain.chars().any(char::is_whitespace) {
-            return Err(CognitoError::Config {
-                field: "username_domain",
-                reason: format!(
-                    "{:?} is empty or holds '@' or white space",
-                    error_bounded(domain)
-                ),
-            });
-        }
+        check_pool_settings(
+            &config.region,
+            &config.user_pool_id,
+            &config.client_id,
+            &config.username_domain,
+            config.endpoint.as_ref(),
+        )?;
         let api = CognitoApi::new(
             &config.region,
             config.endpoint.clone(),

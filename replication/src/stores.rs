@@ -225,15 +225,31 @@ impl Stores {
             .into_iter()
             .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
             .collect();
-        if urls.len() != TOTAL_SHARDS {
+        let each: Vec<(&str, &[(String, String)])> = urls
+            .iter()
+            .map(|url| (url.as_ref(), options.as_slice()))
+            .collect();
+        Self::from_urls_each(&each)
+    }
+
+    /// Opens six stores, each with `object_store` options of its own (as
+    /// [`Stores::from_urls_with`] takes them): for example two `az://` containers in two
+    /// storage accounts, or `s3://` buckets in two regions.
+    ///
+    /// # Errors
+    /// As [`Stores::from_urls`].
+    pub fn from_urls_each<S: AsRef<str>>(
+        stores: &[(S, &[(String, String)])],
+    ) -> Result<Self, StoreError> {
+        if stores.len() != TOTAL_SHARDS {
             return Err(StoreError::StoreCount {
-                got: urls.len(),
+                got: stores.len(),
                 expected: TOTAL_SHARDS,
             });
         }
         let mut opened = Vec::with_capacity(TOTAL_SHARDS);
-        for url in urls {
-            opened.push(open_url(url.as_ref(), &options)?);
+        for (url, options) in stores {
+            opened.push(open_url(url.as_ref(), options)?);
         }
         let stores = opened
             .try_into()

@@ -65,3 +65,31 @@ fn credentials_and_endpoint_come_from_options_and_unknown_azure_options_are_refu
     );
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+#[test]
+fn each_store_takes_options_of_its_own() {
+    let account = |name: &str| {
+        vec![
+            ("azure_storage_account_name".to_owned(), name.to_owned()),
+            (
+                "azure_storage_account_key".to_owned(),
+                zipchain_testkit::azurite::ACCOUNT_KEY.to_owned(),
+            ),
+        ]
+    };
+    let (first, second) = (account("accounta"), account("accountb"));
+    let none: &[(String, String)] = &[];
+    let mut each = vec![("memory://", none); 6];
+    each[1] = ("az://container", first.as_slice());
+    each[4] = ("az://container", second.as_slice());
+    let stores = Stores::from_urls_each(&each).unwrap();
+    assert_eq!(stores.url(4), Some("az://container"));
+    // An Azure store without an account of its own cannot be built, whatever the others have.
+    each[4] = ("az://container", none);
+    let err = Stores::from_urls_each(&each).unwrap_err();
+    assert!(matches!(err, StoreError::BadUrl { .. }), "{err}");
+    assert!(matches!(
+        Stores::from_urls_each(&each[..5]),
+        Err(StoreError::StoreCount { got: 5, .. })
+    ));
+}

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use verifier_core::certificate::ObjectSource;
 use verifier_core::chain::AuditSource;
 use verifier_core::hash::Hash32;
-use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path};
+use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path, object_name_key};
 
 use crate::atomic::{self, Durability, Options};
 
@@ -121,7 +121,7 @@ impl DirSnapshot {
         let path = self.root.join(kind.dir());
         let mut names = Vec::new();
         let exists = each_entry(&path, |name, entry| {
-            if classify_path(&format!("{}/{name}", kind.dir())).is_some() && is_file(entry) {
+            if object_name_key(name).is_some() && is_file(entry) {
                 names.push(name.to_owned());
             }
         })?;

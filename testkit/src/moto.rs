@@ -163,6 +163,30 @@ impl MotoServer {
         ));
     }
 
+    /// Creates a Cognito user pool `name` as the writer needs it (plain usernames, no MFA)
+    /// and an app client without a secret that allows `ADMIN_USER_PASSWORD_AUTH`, with
+    /// boto3; returns (pool id, client id).
+    ///
+    /// # Panics
+    /// When moto refuses (the test fails with boto3's message).
+    pub fn create_user_pool(&self, name: &str) -> (String, String) {
+        let printed = self.boto3(&format!(
+            "idp = boto3.client('cognito-idp', endpoint_url={endpoint:?}, region_name={REGION:?}, \
+             aws_access_key_id={ACCESS_KEY_ID:?}, aws_secret_access_key={SECRET_ACCESS_KEY:?})\n\
+             pool = idp.create_user_pool(PoolName={name:?})['UserPool']['Id']\n\
+             client = idp.create_user_pool_client(UserPoolId=pool, ClientName={client:?}, \
+             GenerateSecret=False, ExplicitAuthFlows=['ALLOW_ADMIN_USER_PASSWORD_AUTH', \
+             'ALLOW_REFRESH_TOKEN_AUTH'])['UserPoolClient']['ClientId']\n\
+             print(pool, client)\n",
+            endpoint = self.endpoint,
+            client = format!("{name}-writer"),
+        ));
+        match printed.trim().split_once(' ') {
+            Some((pool, client)) => (pool.to_owned(), client.to_owned()),
+            None => panic!("create_user_pool printed {printed:?}"),
+        }
+    }
+
     /// Runs `script` under the virtual environment's Python with `s3`, a boto3 S3 client
     /// of this server, in scope; returns what it printed.
     ///

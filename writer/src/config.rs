@@ -1,29 +1,80 @@
-//! The command line (SPEC §7.1) and the checked configuration built from it.
+//! The command line (SPEC §7.1), the configuration file's place beside it, and the checked
+//! configuration built from them.
+//!
+//! Settings come from the command line alone, or from a configuration file
+//! ([`crate::config_file`], `--config FILE`) that flags given on the command line override
+//! one by one. Either way they are checked here, into a [`Config`], with errors that name
+//! the setting as it was given: the flag (`--batch-max`) or the file's key (`batch.max`).
 
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fmt;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Parser;
-use verifier_core::batch::BatchBudget;
-
 use crate::http::{ConnLimits, RequestLimits};
+pub use crate::settings::SECRET_OPTIONS;
+use crate::settings::Settings;
+use clap::parser::ValueSource;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser};
+use url::Url;
 
 /// The environment variable that may hold the bearer token instead of `--token`.
 pub const TOKEN_ENV: &str = "ZIPCHAIN_WRITER_TOKEN";
+
+/// A secret (the bearer token): `Debug` never shows it, and nothing else prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Box<str>);
+
+impl Secret {
+    /// The secret itself, for the one place that compares it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(** redacted **)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s.into_boxed_str())
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.into())
+    }
+}
 
 /// `zipchain-writer`'s arguments, as given.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "zipchain-writer",
     version,
-    about = "The zipchain writer daemon: durable writes sealed into a timestamped, sequenced, replicated chain (SPEC §7.1)."
+    about = "The zipchain writer daemon: durable writes sealed into a timestamped, sequenced, replicated chain (SPEC §7.1).",
+    after_help = "With --config FILE every setting may come from the file (docs/writer.example.toml); a flag given on the command line overrides the file's value."
 )]
 pub struct Args {
     /// The data directory (chain.json, write-ahead log, object mirror, stand-in keys).
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["config", "check_config"])]
+    pub data_dir: Option<PathBuf>,
+    /// Read the settings from this TOML file (docs/writer.example.toml); flags given on the
+    /// command line override the file's values.
+    #[arg(long, value_name = "FILE", conflicts_with = "check_config")]
+    pub config: Option<PathBuf>,
+    /// Check this configuration file (and any flags given with it) without starting: parse,
+    /// types, ranges, URLs, store options, the token file and its mode, witness keys, the
+    /// Cognito settings and credentials; print a summary with secrets redacted. Exit status
+    /// 0 when it is valid, 2 with an error naming the setting otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
     /// The address to serve HTTP on; port 0 picks a free port (logged at start).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -53,7 +104,7 @@ pub struct Args {
     pub timestamp: Option<String>,
     /// The most transactions sealed into one block.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub batch_max: usize,
+    pub batch_max: u64,
     /// The seal period, in milliseconds: at most one block is cut per period (sooner when
     /// `--batch-max` transactions are waiting); a write after a quiet spell is cut at once.
     #[arg(long, value_name = "MS", default_value_t = 200)]
@@ -61,17 +112,18 @@ pub struct Args {
     /// The bearer token writes must carry (required when listening off loopback). Any user
     /// can read a command line (`ps`): prefer --token-file or the environment variable.
     #[arg(long, value_name = "T", env = TOKEN_ENV, hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Read the token from this file instead: its content, less one trailing newline. The
     /// file must not be empty, nor (on Unix) open to group or others (chmod 600).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Start a successor chain: archive the current chain.json and take over its queue.
+    /// (A one-off step: never read from the configuration file.)
     #[arg(long)]
     pub new_chain: bool,
     /// The largest transaction accepted, in bytes (larger bodies get 413).
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
-    pub max_tx_bytes: usize,
+    pub max_tx_bytes: u64,
     /// How long a client has to send a request's headers, in milliseconds: a new connection
     /// whose first request has not arrived by then is closed, and so is an HTTP/1.1
     /// connection that waits this long for its next request.
@@ -84,8 +136,8 @@ pub struct Args {
     pub idle_timeout_ms: u64,
     /// The most connections served at once: while that many are open, no more are accepted
     /// (they wait in the listen backlog until one closes). Keep it below the open-file limit.
-    #[arg(long, value_name = "N", default_value_t = ConnLimits::DEFAULT.max_connections)]
-    pub max_connections: usize,
+    #[arg(long, value_name = "N", default_value_t = ConnLimits::DEFAULT.max_connections as u64)]
+    pub max_connections: u64,
     /// The most transactions acknowledged but not yet final that the writer holds: while
     /// that many wait (sealing halted or slower than the writes), writes get 503 with
     /// `Retry-After`, before anything is logged or acknowledged.
@@ -99,8 +151,8 @@ pub struct Args {
     /// The most requests handled at once, over all connections; more wait their turn
     /// (within --request-timeout-ms). The default is the most writes one group commit
     /// (one fdatasync) takes.
-    #[arg(long, value_name = "N", default_value_t = RequestLimits::DEFAULT.max_requests)]
-    pub max_requests: usize,
+    #[arg(long, value_name = "N", default_value_t = RequestLimits::DEFAULT.max_requests as u64)]
+    pub max_requests: u64,
     /// A witness's cosignature/v1 verifier key (`<name>+<hex id>+<base64>`), given once per
     /// witness: at genesis it goes into chain.json's `witnesses` (SPEC §9.4, §9.6); later
     /// starts read the policy from DIR/chain.json, which the operator may edit.
@@ -112,11 +164,77 @@ pub struct Args {
     pub quorum: Option<u64>,
 }
 
+/// The command line as parsed, with the arguments that were given on it (or, for the
+/// token, in its environment variable) rather than left to their defaults: those override
+/// the configuration file.
+#[derive(Clone, Debug)]
+pub struct CommandLine {
+    /// The arguments.
+    pub args: Args,
+    given: BTreeSet<String>,
+}
+
+impl CommandLine {
+    /// The process's command line; prints help, the version or a usage error and exits as
+    /// clap does.
+    pub fn parse() -> Self {
+        match Self::try_parse_from(std::env::args_os()) {
+            Ok(line) => line,
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// Parses `argv` (its first item is the program's name).
+    ///
+    /// # Errors
+    /// clap's usage error (or its request to print help or the version).
+    pub fn try_parse_from<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Args::command().try_get_matches_from(argv)?;
+        let args = Args::from_arg_matches(&matches)?;
+        let given = matches
+            .ids()
+            .filter(|id| {
+                matches!(
+                    matches.value_source(id.as_str()),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            })
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        Ok(Self { args, given })
+    }
+
+    /// Whether the argument `id` (its field name in [`Args`]) was given.
+    pub fn given(&self, id: &str) -> bool {
+        self.given.contains(id)
+    }
+
+    /// The configuration file named by `--config` or `--check-config`, if any.
+    pub fn config_file(&self) -> Option<&Path> {
+        self.args
+            .config
+            .as_deref()
+            .or(self.args.check_config.as_deref())
+    }
+
+    /// Whether this is `--check-config`: check and summarise, do not start.
+    pub fn check_only(&self) -> bool {
+        self.args.check_config.is_some()
+    }
+}
+
 /// `d` in whole milliseconds, for the defaults shown by `--help`.
 const fn millis(d: Duration) -> u64 {
     // The defaults are seconds; `as_millis` is a u128.
     d.as_secs() * 1000 + d.subsec_millis() as u64
 }
+
+/// The largest `--batch-wait`: an hour.
+pub const MAX_BATCH_WAIT_MS: u64 = 3_600_000;
 
 /// The largest `--header-timeout-ms`: an hour.
 pub const MAX_HEADER_TIMEOUT_MS: u64 = 3_600_000;
@@ -133,6 +251,107 @@ pub const MAX_REQUEST_TIMEOUT_MS: u64 = 3_600_000;
 /// The largest `--max-requests`.
 pub const MAX_REQUESTS: usize = 1_000_000;
 
+/// The default `--max-pending`: a million transactions, about 20 s of the writer's
+/// measured peak and a bounded amount of memory (each holds its bytes until final).
+pub const DEFAULT_MAX_PENDING: u64 = 1_000_000;
+
+/// One of the six stores: its URL and the `object_store` options it is opened with (from
+/// the configuration file; none from `--store`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The store's URL.
+    pub url: String,
+    /// `object_store` options of the store's own kind (`aws_*`, `azure_*`, `google_*`);
+    /// never a secret ([`SECRET_OPTIONS`]).
+    pub options: Vec<(String, String)>,
+}
+
+impl StoreConfig {
+    /// Opens the six stores `stores` name (nothing is sent: clients are only built).
+    ///
+    /// # Errors
+    /// [`replication::StoreError`] for a URL or an option the store cannot take.
+    pub fn open_all(
+        stores: &[StoreConfig],
+    ) -> Result<replication::Stores, replication::StoreError> {
+        let each: Vec<(&str, &[(String, String)])> = stores
+            .iter()
+            .map(|s| (s.url.as_str(), s.options.as_slice()))
+            .collect();
+        replication::Stores::from_urls_each(&each)
+    }
+}
+
+/// The timestamp service the writer calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimestampConfig {
+    /// A `zipchain-tsa` at this base URL (SPEC §7.2).
+    Tsa(String),
+    /// Amazon Cognito (seed [0022]-[0023]).
+    Cognito(Box<CognitoSettings>),
+}
+
+/// Amazon Cognito as the timestamp service: the pool, its app client, the username domain,
+/// and where the AWS credentials come from (never the credentials themselves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CognitoSettings {
+    /// The AWS region (the pool id's prefix).
+    pub region: String,
+    /// The user pool id, `<region>_<id>`.
+    pub user_pool_id: String,
+    /// The app client id.
+    pub client_id: String,
+    /// The username domain: users are `hex(y)@<domain>`.
+    pub username_domain: String,
+    /// Another endpoint than AWS's (a local server such as moto).
+    pub endpoint: Option<Url>,
+    /// Where the requests' AWS credentials come from.
+    pub credentials: AwsCredentialsSource,
+}
+
+/// Where the AWS credentials of the Cognito requests come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AwsCredentialsSource {
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else `AWS_PROFILE` of the shared
+    /// credentials file (`cognito::AwsCredentials::from_environment`).
+    Environment,
+    /// A profile of a shared credentials file, whatever the environment says.
+    Profile {
+        /// The file (`~/.aws/credentials` format).
+        file: PathBuf,
+        /// The profile.
+        profile: String,
+    },
+}
+
+impl AwsCredentialsSource {
+    /// Reads the credentials (a local read, nothing is sent).
+    ///
+    /// # Errors
+    /// [`cognito::CognitoError::Credentials`] when none are found.
+    pub fn resolve(&self) -> Result<cognito::AwsCredentials, cognito::CognitoError> {
+        match self {
+            Self::Environment => cognito::AwsCredentials::from_environment(),
+            Self::Profile { file, profile } => {
+                cognito::AwsCredentials::from_shared_file(file, profile)
+            }
+        }
+    }
+}
+
+impl fmt::Display for AwsCredentialsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Environment => f.write_str(
+                "the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else AWS_PROFILE of the shared credentials file)",
+            ),
+            Self::Profile { file, profile } => {
+                write!(f, "profile [{profile}] of {}", file.display())
+            }
+        }
+    }
+}
+
 /// The checked configuration the writer runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -140,22 +359,24 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where HTTP is served.
     pub listen: SocketAddr,
-    /// Six store URLs, or `None` for `DIR/stores/store-0` … `store-5`.
-    pub stores: Option<Vec<String>>,
+    /// The six stores, or `None` for `DIR/stores/store-0` … `store-5`.
+    pub stores: Option<Vec<StoreConfig>>,
     /// Whether to start with `s3://` stores whose buckets do not lock shards in COMPLIANCE
     /// mode (`--allow-mutable-store`).
     pub allow_mutable_store: bool,
     /// The sequencer's base URL, or `None` for the in-process stand-in.
     pub sequencer: Option<String>,
-    /// The timestamp service's base URL, or `None` for the in-process stand-in.
-    pub timestamp: Option<String>,
+    /// The timestamp service, or `None` for the in-process stand-in.
+    pub timestamp: Option<TimestampConfig>,
     /// The most transactions in one block.
     pub batch_max: usize,
     /// The seal period: at most one block is cut per period (sooner when `batch_max`
     /// transactions are waiting); a write after a quiet spell is cut at once.
     pub batch_wait: Duration,
     /// The bearer token writes must carry, if any.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
+    /// Where the token came from (`--token`, or the file), for the summary; never the token.
+    pub token_source: Option<String>,
     /// Whether to start a successor chain.
     pub new_chain: bool,
     /// The largest transaction accepted, in bytes.
@@ -176,24 +397,32 @@ pub struct Config {
     pub witnesses: Option<verifier_core::trust::WitnessesTrust>,
 }
 
-/// Why the arguments do not make a usable configuration (exit code 2).
+/// Why the arguments or the configuration file do not make a usable configuration (exit
+/// code 2). Each names the setting as it was given: a flag, or the file's key.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// Listening off loopback without a token would let anyone write.
     #[error(
-        "--listen {listen} is not a loopback address, so writes need a token: pass --token-file, --token or set {TOKEN_ENV}"
+        "{field} {listen} is not a loopback address, so writes need a token: give --token-file (or auth.token_file in the configuration file), --token, or set {TOKEN_ENV}"
     )]
     TokenRequired {
+        /// `--listen` or `listen`.
+        field: String,
         /// The address asked for.
         listen: SocketAddr,
     },
     /// An empty token.
     #[error("the token is empty, expected at least one character")]
     EmptyToken,
-    /// Both `--token` (or its environment variable) and `--token-file`.
-    #[error("both --token (or {TOKEN_ENV}) and --token-file give a token, expected one")]
-    TokenTwice,
+    /// Both `--token` (or its environment variable) and a token file.
+    #[error(
+        "both --token (or {TOKEN_ENV}) and a token file ({file_field}) give a token, expected one"
+    )]
+    TokenTwice {
+        /// `--token-file` or `auth.token_file`.
+        file_field: String,
+    },
     /// The token file cannot be read.
     #[error("cannot read the token file {}: {reason}", path.display())]
     TokenFile {
@@ -241,31 +470,25 @@ pub enum ConfigError {
         /// Its offset in the token.
         offset: usize,
     },
-    /// Not zero and not six `--store` URLs.
-    #[error("got {got} --store URLs, expected none (six directories under DIR) or exactly 6")]
+    /// Not zero and not six stores.
+    #[error(
+        "{field}: got {got} stores, expected exactly 6 (or none, for six directories under DIR)"
+    )]
     StoreCount {
-        /// URLs given.
+        /// `--store` or `stores`.
+        field: String,
+        /// Stores given.
         got: usize,
     },
-    /// `--batch-max` out of range.
-    #[error("--batch-max {got} is out of range, expected 1 to {max}")]
-    BatchMax {
-        /// The value given.
-        got: usize,
-        /// The largest batch a verifier accepts.
-        max: u64,
-    },
-    /// `--max-tx-bytes` is zero.
-    #[error("--max-tx-bytes is 0, expected at least 1")]
-    MaxTxBytes,
-    /// `--witness-key` and `--quorum` do not make a witness policy.
-    #[error("--witness-key/--quorum: {0}")]
+    /// `--witness-key` and `--quorum`, or the file's `witnesses`, do not make a witness
+    /// policy (the message names the setting).
+    #[error("{0}")]
     Witnesses(String),
     /// A number out of its range.
-    #[error("{flag} {got} is out of range, expected {min} to {max}")]
+    #[error("{field}: {got} is out of range, expected {min} to {max}")]
     OutOfRange {
-        /// The flag.
-        flag: &'static str,
+        /// The flag or key.
+        field: String,
         /// The value given.
         got: u64,
         /// The smallest value taken.
@@ -273,19 +496,46 @@ pub enum ConfigError {
         /// The largest value taken.
         max: u64,
     },
+    /// A setting that is not usable, with the reason.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The flag or key, e.g. `stores[3]` or `timestamp.cognito.user_pool_id`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No data directory.
+    #[error("no data directory: give --data-dir DIR, or data_dir in the configuration file")]
+    NoDataDir,
+    /// The configuration file cannot be read.
+    #[error("cannot read the configuration file {}: {reason}", path.display())]
+    FileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's words.
+        reason: String,
+    },
+    /// The configuration file is not valid TOML, or a key is unknown or of the wrong type.
+    #[error("{}{}: {field}: {reason}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    FileSyntax {
+        /// The file.
+        path: PathBuf,
+        /// The line of the error, when known (1-based).
+        line: Option<usize>,
+        /// The key, as a path (`limits.max_connections`, `stores[2].url`), or `(file)`.
+        field: String,
+        /// What is wrong, in the parser's words.
+        reason: String,
+    },
 }
 
-/// `got` if it is within `1..=max`, for `flag`.
-fn in_range(flag: &'static str, got: u64, max: u64) -> Result<u64, ConfigError> {
-    if (1..=max).contains(&got) {
-        Ok(got)
-    } else {
-        Err(ConfigError::OutOfRange {
-            flag,
-            got,
-            min: 1,
-            max,
-        })
+impl ConfigError {
+    /// An [`ConfigError::Invalid`] for `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -298,7 +548,7 @@ pub const MAX_TOKEN_FILE_BYTES: usize = 4096;
 /// [`ConfigError`] when the file cannot be read, is empty, holds more than
 /// [`MAX_TOKEN_FILE_BYTES`], is not UTF-8, or (on Unix) grants any permission to group or
 /// others.
-pub fn read_token_file(path: &Path) -> Result<String, ConfigError> {
+pub fn read_token_file(path: &Path) -> Result<Secret, ConfigError> {
     let failed = |e: std::io::Error| ConfigError::TokenFile {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -341,13 +591,16 @@ pub fn read_token_file(path: &Path) -> Result<String, ConfigError> {
             path: path.to_owned(),
         });
     }
-    Ok(token)
+    Ok(Secret::from(token))
 }
 
 /// Checks that `token` can be sent in `Authorization: Bearer <token>`: no control
 /// character, no blank at either end (HTTP trims those).
-fn check_token(token: &str, from: impl FnOnce() -> String) -> Result<(), ConfigError> {
-    let bytes = token.as_bytes();
+pub(crate) fn check_token(
+    token: &Secret,
+    from: impl FnOnce() -> String,
+) -> Result<(), ConfigError> {
+    let bytes = token.expose().as_bytes();
     let last = bytes.len().saturating_sub(1);
     let bad = bytes
         .iter()
@@ -363,116 +616,19 @@ fn check_token(token: &str, from: impl FnOnce() -> String) -> Result<(), ConfigE
     }
 }
 
-impl TryFrom<Args> for Config {
+impl TryFrom<CommandLine> for Config {
     type Error = ConfigError;
 
-    fn try_from(args: Args) -> Result<Self, ConfigError> {
-        let token = match (args.token, &args.token_file) {
-            (Some(_), Some(_)) => return Err(ConfigError::TokenTwice),
-            (Some(t), None) if t.is_empty() => return Err(ConfigError::EmptyToken),
-            (Some(t), None) => {
-                check_token(&t, || format!("--token (or {TOKEN_ENV})"))?;
-                Some(t)
-            }
-            (None, Some(path)) => {
-                let t = read_token_file(path)?;
-                check_token(&t, || format!("--token-file {}", path.display()))?;
-                Some(t)
-            }
-            (None, None) => None,
+    /// The configuration of `line`: its flags alone, or with `--config`/`--check-config`
+    /// the file's settings with the flags given laid over them.
+    fn try_from(line: CommandLine) -> Result<Self, ConfigError> {
+        let settings = match line.config_file() {
+            None => Settings::from_args(line.args),
+            Some(path) => crate::config_file::load(path)?.overlay(&line)?,
         };
-        if token.is_none() && !args.listen.ip().is_loopback() {
-            return Err(ConfigError::TokenRequired {
-                listen: args.listen,
-            });
-        }
-        let stores = match args.stores.len() {
-            0 => None,
-            6 => Some(args.stores),
-            got => return Err(ConfigError::StoreCount { got }),
-        };
-        let max = BatchBudget::DEFAULT.max_txs;
-        if args.batch_max == 0 || u64::try_from(args.batch_max).map_or(true, |n| n > max) {
-            return Err(ConfigError::BatchMax {
-                got: args.batch_max,
-                max,
-            });
-        }
-        if args.max_tx_bytes == 0 {
-            return Err(ConfigError::MaxTxBytes);
-        }
-        let header_timeout = in_range(
-            "--header-timeout-ms",
-            args.header_timeout_ms,
-            MAX_HEADER_TIMEOUT_MS,
-        )?;
-        let idle_timeout = in_range(
-            "--idle-timeout-ms",
-            args.idle_timeout_ms,
-            MAX_IDLE_TIMEOUT_MS,
-        )?;
-        let max_connections = in_range(
-            "--max-connections",
-            u64::try_from(args.max_connections).unwrap_or(u64::MAX),
-            MAX_CONNECTIONS as u64,
-        )?;
-        let request_timeout = in_range(
-            "--request-timeout-ms",
-            args.request_timeout_ms,
-            MAX_REQUEST_TIMEOUT_MS,
-        )?;
-        let max_requests = in_range(
-            "--max-requests",
-            u64::try_from(args.max_requests).unwrap_or(u64::MAX),
-            MAX_REQUESTS as u64,
-        )?;
-        let witnesses = match (args.witness_keys.is_empty(), args.quorum) {
-            (true, None) => None,
-            (true, Some(_)) => {
-                return Err(ConfigError::Witnesses(
-                    "--quorum without any --witness-key".to_owned(),
-                ));
-            }
-            (false, None) => {
-                return Err(ConfigError::Witnesses(
-                    "--witness-key needs --quorum K (how many must cosign)".to_owned(),
-                ));
-            }
-            (false, Some(quorum)) => {
-                let keys = args.witness_keys;
-                verifier_core::tlog::policy::WitnessPolicy::new(&keys, quorum)
-                    .map_err(|e| ConfigError::Witnesses(e.to_string()))?;
-                Some(verifier_core::trust::WitnessesTrust { keys, quorum })
-            }
-        };
-        Ok(Self {
-            witnesses,
-            data_dir: args.data_dir,
-            listen: args.listen,
-            stores,
-            allow_mutable_store: args.allow_mutable_store,
-            sequencer: args.sequencer,
-            timestamp: args.timestamp,
-            batch_max: args.batch_max,
-            batch_wait: Duration::from_millis(args.batch_wait),
-            token,
-            new_chain: args.new_chain,
-            max_tx_bytes: args.max_tx_bytes,
-            header_timeout: Duration::from_millis(header_timeout),
-            idle_timeout: Duration::from_millis(idle_timeout),
-            // Within 1..=MAX_CONNECTIONS, so it fits.
-            max_connections: usize::try_from(max_connections).unwrap_or(MAX_CONNECTIONS),
-            max_pending: args.max_pending,
-            request_timeout: Duration::from_millis(request_timeout),
-            // Within 1..=MAX_REQUESTS, so it fits.
-            max_requests: usize::try_from(max_requests).unwrap_or(MAX_REQUESTS),
-        })
+        settings.check()
     }
 }
-
-/// The default `--max-pending`: a million transactions, about 20 s of the writer's
-/// measured peak and a bounded amount of memory (each holds its bytes until final).
-pub const DEFAULT_MAX_PENDING: u64 = 1_000_000;
 
 impl Config {
     /// A loopback configuration with the defaults, for tests and embedding.
@@ -487,6 +643,7 @@ impl Config {
             batch_max: 10_000,
             batch_wait: Duration::from_millis(200),
             token: None,
+            token_source: None,
             new_chain: false,
             max_tx_bytes: 1 << 20,
             header_timeout: ConnLimits::DEFAULT.header_timeout,
@@ -521,11 +678,16 @@ impl Config {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::settings::cognito_url;
 
-    fn args(extra: &[&str]) -> Args {
+    fn args(extra: &[&str]) -> CommandLine {
         let mut argv = vec!["zipchain-writer", "--data-dir", "/tmp/x"];
         argv.extend_from_slice(extra);
-        Args::try_parse_from(argv).unwrap()
+        CommandLine::try_parse_from(argv).unwrap()
+    }
+
+    fn token(c: &Config) -> Option<&str> {
+        c.token.as_ref().map(Secret::expose)
     }
 
     #[test]
@@ -550,8 +712,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.witnesses.unwrap().keys, vec![a.clone(), b.clone()]);
         for (extra, needle) in [
-            (vec!["--witness-key", a.as_str()], "needs --quorum"),
-            (vec!["--quorum", "1"], "without any --witness-key"),
+            (vec!["--witness-key", a.as_str()], "need a quorum"),
+            (vec!["--quorum", "1"], "without any witness key"),
             (vec!["--witness-key", a.as_str(), "--quorum", "2"], "quorum"),
             (
                 vec![
@@ -582,14 +744,20 @@ mod tests {
         assert!(err.to_string().contains("--token"));
         let ok =
             Config::try_from(args(&["--listen", "0.0.0.0:8080", "--token", "s3cret"])).unwrap();
-        assert_eq!(ok.token.as_deref(), Some("s3cret"));
+        assert_eq!(token(&ok), Some("s3cret"));
         assert!(Config::try_from(args(&["--listen", "[::1]:0"])).is_ok());
     }
 
     #[test]
     fn stores_are_none_or_six() {
         let err = Config::try_from(args(&["--store", "memory://"])).unwrap_err();
-        assert_eq!(err, ConfigError::StoreCount { got: 1 });
+        assert_eq!(
+            err,
+            ConfigError::StoreCount {
+                field: "--store".into(),
+                got: 1
+            }
+        );
         let six: Vec<&str> = (0..6).flat_map(|_| ["--store", "memory://"]).collect();
         assert_eq!(
             Config::try_from(args(&six)).unwrap().stores.unwrap().len(),
@@ -631,12 +799,12 @@ mod tests {
         ] {
             let err = Config::try_from(args(&[flag, bad])).unwrap_err();
             assert!(
-                matches!(err, ConfigError::OutOfRange { flag: f, .. } if f == flag),
+                matches!(&err, ConfigError::OutOfRange { field, .. } if field == flag),
                 "{flag} {bad}: {err}"
             );
             assert!(
                 err.to_string()
-                    .starts_with(&format!("{flag} {bad} is out of range"))
+                    .starts_with(&format!("{flag}: {bad} is out of range"))
             );
         }
     }
@@ -670,7 +838,7 @@ mod tests {
         ] {
             let err = Config::try_from(args(&[flag, bad])).unwrap_err();
             assert!(
-                matches!(err, ConfigError::OutOfRange { flag: f, .. } if f == flag),
+                matches!(&err, ConfigError::OutOfRange { field, .. } if field == flag),
                 "{flag} {bad}: {err}"
             );
         }
@@ -700,7 +868,7 @@ mod tests {
     fn token_from_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for (content, token) in [
+        for (content, expected) in [
             (&b"s3cret\n"[..], "s3cret"),
             (b"s3cret\r\n", "s3cret"),
             (b"s3cret", "s3cret"),
@@ -708,15 +876,12 @@ mod tests {
         ] {
             let path = token_file(d, "t", content, 0o600);
             let c = with_file(&path, &["--listen", "0.0.0.0:8080"]).unwrap();
-            assert_eq!(c.token.as_deref(), Some(token), "{content:?}");
+            assert_eq!(token(&c), Some(expected), "{content:?}");
         }
         #[cfg(unix)]
         {
             let path = token_file(d, "ro", b"s3cret\n", 0o400);
-            assert_eq!(
-                with_file(&path, &[]).unwrap().token.as_deref(),
-                Some("s3cret")
-            );
+            assert_eq!(token(&with_file(&path, &[]).unwrap()), Some("s3cret"));
         }
 
         // Empty, or only the newline.
@@ -762,7 +927,9 @@ mod tests {
         let path = token_file(d, "t", b"s3cret\n", 0o600);
         assert_eq!(
             with_file(&path, &["--token", "other"]).unwrap_err(),
-            ConfigError::TokenTwice
+            ConfigError::TokenTwice {
+                file_field: "--token-file".into()
+            }
         );
     }
 
@@ -802,6 +969,64 @@ mod tests {
             }
         ));
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn cognito_urls_are_read_strictly() {
+        let settings = cognito_url(
+            "--timestamp",
+            "cognito://us-east-1_AbC?client=c1&domain=bky.sh&endpoint=http://127.0.0.1:5000",
+        )
+        .unwrap();
+        assert_eq!(
+            settings,
+            CognitoSettings {
+                region: "us-east-1".into(),
+                user_pool_id: "us-east-1_AbC".into(),
+                client_id: "c1".into(),
+                username_domain: "bky.sh".into(),
+                endpoint: Url::parse("http://127.0.0.1:5000").ok(),
+                credentials: AwsCredentialsSource::Environment,
+            }
+        );
+        for bad in [
+            "cognito://pool?client=c&domain=d",
+            "cognito://us-east-1_p?domain=d",
+            "cognito://us-east-1_p?client=c",
+            "cognito://us-east-1_p?client=c&domain=d&x=1",
+            "cognito://us-east-1_p?client=c&client=c&domain=d",
+            "cognito://us-east-1_p?client=c&domain=d&endpoint=::",
+        ] {
+            let err = cognito_url("--timestamp", bad).unwrap_err();
+            assert!(err.to_string().starts_with("--timestamp: "), "{bad}: {err}");
+        }
+        // The pool's settings are checked as the client checks them.
+        let err = Config::try_from(args(&[
+            "--timestamp",
+            "cognito://us-east-1_p-x?client=c&domain=d",
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("user_pool_id"), "{err}");
+        let ok = Config::try_from(args(&[
+            "--timestamp",
+            "cognito://us-east-1_p1?client=c&domain=d",
+        ]))
+        .unwrap();
+        assert!(matches!(ok.timestamp, Some(TimestampConfig::Cognito(_))));
+        let tsa = Config::try_from(args(&["--timestamp", "http://127.0.0.1:8081"])).unwrap();
+        assert_eq!(
+            tsa.timestamp,
+            Some(TimestampConfig::Tsa("http://127.0.0.1:8081".into()))
+        );
+        assert!(Config::try_from(args(&["--sequencer", "nonsense"])).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = Config::try_from(args(&["--token", "s3cret-token"])).unwrap();
+        assert!(!format!("{c:?}").contains("s3cret-token"));
+        let line = args(&["--token", "s3cret-token"]);
+        assert!(!format!("{line:?}").contains("s3cret-token"));
     }
 
     #[test]

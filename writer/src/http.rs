@@ -54,6 +54,7 @@ use tower::{Layer, Service};
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
 
+use crate::config::Secret;
 use crate::pipeline::{MAX_GROUP, WalHandle, WriteError};
 use crate::state::{Shared, TxStatus};
 
@@ -72,7 +73,7 @@ pub struct AppState {
 struct StateInner {
     shared: Arc<Shared>,
     wal: WalHandle,
-    token: Option<Box<str>>,
+    token: Option<Secret>,
     max_tx_bytes: usize,
     max_pending: u64,
     limits: RequestLimits,
@@ -86,7 +87,7 @@ impl AppState {
     pub fn new(
         shared: Arc<Shared>,
         wal: WalHandle,
-        token: Option<String>,
+        token: Option<Secret>,
         max_tx_bytes: usize,
         max_pending: u64,
         limits: RequestLimits,
@@ -95,7 +96,7 @@ impl AppState {
             inner: Arc::new(StateInner {
                 shared,
                 wal,
-                token: token.map(String::into_boxed_str),
+                token,
                 max_tx_bytes,
                 max_pending,
                 limits,
@@ -430,7 +431,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
         .unwrap_or_default();
-    if bool::from(given.ct_eq(token.as_bytes())) {
+    if bool::from(given.ct_eq(token.expose().as_bytes())) {
         Ok(())
     } else {
         Err(AppError::Unauthorized)

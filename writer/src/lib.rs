@@ -5,7 +5,8 @@
 //! pipeline (FIG. 5), replicates every object to six stores, and serves transaction
 //! statuses, certificates, the trust descriptor, health and metrics over HTTP.
 //!
-//! Modules, one concern each: [`config`] (command line), [`wal`] (the durable queue),
+//! Modules, one concern each: [`config`] (command line and checked configuration),
+//! [`config_file`] (the TOML configuration file), [`check`] (`--check-config`), [`wal`] (the durable queue),
 //! [`pipeline`] (group commit and the three stages), [`services`] (the timestamp and
 //! sequencer traits and their in-process stand-ins), [`journal`] (the object mirror),
 //! [`state`] (the writer's main chain and transaction statuses), [`recover`] (genesis,
@@ -49,8 +50,10 @@
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod check;
 pub mod checkpoints;
 pub mod config;
+pub mod config_file;
 pub mod failpoint;
 use snapshot_fs::atomic as fsio;
 pub mod http;
@@ -59,6 +62,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod recover;
 pub mod services;
+mod settings;
 mod startup;
 pub mod state;
 pub mod wal;
@@ -74,7 +78,7 @@ use tokio::sync::mpsc;
 use verifier_core::chain::Auditor;
 use verifier_core::hash::Hash32;
 
-pub use config::{Args, Config, ConfigError};
+pub use config::{Args, CommandLine, Config, ConfigError};
 
 use crate::journal::{Mirror, MirrorError};
 use crate::pipeline::{Pipeline, Queued, Sealer, WalHandle};

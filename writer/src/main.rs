@@ -1,11 +1,11 @@
 //! `zipchain-writer`: see the library's documentation. Exit codes: 0 after a clean
-//! shutdown (Ctrl-C or SIGTERM), 1 when the writer fails, 2 for bad usage.
+//! shutdown (Ctrl-C or SIGTERM) or a valid `--check-config`, 1 when the writer fails, 2 for
+//! bad usage or an invalid configuration.
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use services::http::{init_logging, shutdown_signal};
-use zipchain_writer::{Args, Config};
+use zipchain_writer::{CommandLine, Config};
 
 /// mimalloc, not glibc's malloc: every request allocates and frees a task and buffers, and
 /// glibc spent much of that time consolidating its free lists (issue #4).
@@ -14,14 +14,28 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     init_logging();
-    let args = Args::parse();
-    let config = match Config::try_from(args) {
+    let line = CommandLine::parse();
+    let check_only = line.check_only();
+    let config = match Config::try_from(line) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("zipchain-writer: {e}");
             return ExitCode::from(2);
         }
     };
+    if check_only {
+        return match zipchain_writer::check::check_offline(&config) {
+            Ok(summary) => {
+                print!("{summary}");
+                eprintln!("zipchain-writer: the configuration is valid");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("zipchain-writer: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -25,6 +25,7 @@ use verifier_core::time::UnixMillis;
 use verifier_core::timestamp::{Jwks, TimestampPolicy, TimestampVerifier, TokenUse};
 use verifier_core::trust::TimestampTrust;
 
+use crate::config::{CognitoSettings, TimestampConfig};
 use crate::fsio;
 
 /// A boxed future, so that the service traits can be used as trait objects.
@@ -377,73 +378,39 @@ pub fn http_timestamp(url: &str) -> Result<Box<dyn TimestampService>, ServiceFai
     Ok(Box::new(HttpTimestamp { client }))
 }
 
-/// The timestamp service `--timestamp` names: Amazon Cognito for
-/// `cognito://<user pool id>?client=<app client id>&domain=<username domain>` (the
-/// region is the pool id's prefix; `&endpoint=<base URL>` points at another server,
-/// such as moto on loopback; credentials come from the AWS environment), else a
-/// `zipchain-tsa` at that base URL.
+/// The timestamp service the configuration names: a `zipchain-tsa` at its base URL, or
+/// Amazon Cognito (the region's endpoint, or another such as moto on loopback), with the
+/// AWS credentials of its source, read now.
 ///
 /// # Errors
 /// [`ServiceFailure::Timestamp`] naming what is wrong with the URL or the credentials.
-pub fn timestamp_service(url: &str) -> Result<Box<dyn TimestampService>, ServiceFailure> {
-    if url.starts_with("cognito://") {
-        cognito_timestamp(url)
-    } else {
-        http_timestamp(url)
+pub fn timestamp_service(
+    config: &TimestampConfig,
+) -> Result<Box<dyn TimestampService>, ServiceFailure> {
+    match config {
+        TimestampConfig::Tsa(url) => http_timestamp(url),
+        TimestampConfig::Cognito(settings) => cognito_timestamp(settings),
     }
-}
-
-/// The parts of a `cognito://` URL: pool id, app client id, username domain, endpoint.
-fn cognito_url(url: &str) -> Result<(String, String, String, Option<String>), ServiceFailure> {
-    let bad = |why: &str| ts_failure(format!("--timestamp {url}: {why}"));
-    let rest = url
-        .strip_prefix("cognito://")
-        .ok_or_else(|| bad("not a cognito:// URL"))?;
-    let (pool, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let pool = pool.trim_end_matches('/');
-    if !pool.contains('_') {
-        return Err(bad("the user pool id is <region>_<id>"));
-    }
-    let (mut client, mut domain, mut endpoint) = (None, None, None);
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = match key {
-            "client" => &mut client,
-            "domain" => &mut domain,
-            "endpoint" => &mut endpoint,
-            _ => {
-                return Err(bad(&format!(
-                    "unknown parameter {key:?} (client, domain, endpoint)"
-                )));
-            }
-        };
-        if slot.replace(value.to_owned()).is_some() {
-            return Err(bad(&format!("{key} given twice")));
-        }
-    }
-    let client = client
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| bad("no client=<app client id>"))?;
-    let domain = domain
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| bad("no domain=<username domain>"))?;
-    Ok((pool.to_owned(), client, domain, endpoint))
 }
 
 /// Amazon Cognito as the timestamp service (SPEC §7.2, seed [0022]-[0023]).
-fn cognito_timestamp(url: &str) -> Result<Box<dyn TimestampService>, ServiceFailure> {
-    let (pool, client, domain, endpoint) = cognito_url(url)?;
-    let region = pool.split('_').next().unwrap_or_default().to_owned();
-    let mut config = cognito::CognitoConfig::from_environment(region, pool, client, domain)
-        .map_err(ts_failure)?;
-    if let Some(endpoint) = endpoint {
-        config.endpoint = Some(
-            endpoint
-                .parse()
-                .map_err(|e| ts_failure(format!("--timestamp endpoint {endpoint}: {e}")))?,
-        );
-    }
-    let client = cognito::CognitoTimestamps::new(config).map_err(ts_failure)?;
+fn cognito_timestamp(s: &CognitoSettings) -> Result<Box<dyn TimestampService>, ServiceFailure> {
+    let failed = |e: cognito::CognitoError| {
+        ts_failure(format!(
+            "Amazon Cognito (user pool {}): {e}",
+            s.user_pool_id
+        ))
+    };
+    let config = cognito::CognitoConfig {
+        region: s.region.clone(),
+        user_pool_id: s.user_pool_id.clone(),
+        client_id: s.client_id.clone(),
+        username_domain: s.username_domain.clone(),
+        endpoint: s.endpoint.clone(),
+        credentials: s.credentials.resolve().map_err(failed)?,
+        retry: cognito::RetryPolicy::default(),
+    };
+    let client = cognito::CognitoTimestamps::new(config).map_err(failed)?;
     Ok(Box::new(CognitoTimestamp { client }))
 }
 
@@ -453,18 +420,28 @@ struct CognitoTimestamp {
     client: cognito::CognitoTimestamps,
 }
 
+impl CognitoTimestamp {
+    /// `e` as a failure that names the service and the pool (shown on `/healthz`).
+    fn failure(&self, e: cognito::CognitoError) -> ServiceFailure {
+        ts_failure(format!(
+            "Amazon Cognito (user pool {}): {e}",
+            self.client.config().user_pool_id
+        ))
+    }
+}
+
 impl TimestampService for CognitoTimestamp {
     fn timestamp(&self, y: Hash32) -> BoxFuture<'_, Result<String, ServiceFailure>> {
         Box::pin(async move {
             self.client
                 .timestamp(y.as_bytes())
                 .await
-                .map_err(ts_failure)
+                .map_err(|e| self.failure(e))
         })
     }
 
     fn trust(&self) -> BoxFuture<'_, Result<TimestampTrust, ServiceFailure>> {
-        Box::pin(async move { self.client.trust().await.map_err(ts_failure) })
+        Box::pin(async move { self.client.trust().await.map_err(|e| self.failure(e)) })
     }
 }
 
@@ -503,41 +480,4 @@ impl SequencerService for HttpSequencer {
 pub fn http_sequencer(url: &str) -> Result<Box<dyn SequencerService>, ServiceFailure> {
     let client = SequencerClient::new(url).map_err(seq_failure)?;
     Ok(Box::new(HttpSequencer { client }))
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cognito_urls_are_read_strictly() {
-        let (pool, client, domain, endpoint) = cognito_url(
-            "cognito://us-east-1_AbC?client=c1&domain=bky.sh&endpoint=http://127.0.0.1:5000",
-        )
-        .unwrap();
-        assert_eq!(
-            (
-                pool.as_str(),
-                client.as_str(),
-                domain.as_str(),
-                endpoint.as_deref()
-            ),
-            (
-                "us-east-1_AbC",
-                "c1",
-                "bky.sh",
-                Some("http://127.0.0.1:5000")
-            )
-        );
-        for bad in [
-            "cognito://pool?client=c&domain=d",
-            "cognito://us-east-1_p?domain=d",
-            "cognito://us-east-1_p?client=c",
-            "cognito://us-east-1_p?client=c&domain=d&x=1",
-            "cognito://us-east-1_p?client=c&client=c&domain=d",
-        ] {
-            assert!(cognito_url(bad).is_err(), "{bad}");
-        }
-    }
 }

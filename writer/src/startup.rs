@@ -21,7 +21,7 @@ impl Writer {
         })?;
         let embedded_sequencer = config.sequencer.is_none();
         let stores = match &config.stores {
-            Some(urls) => Stores::from_urls(urls)?,
+            Some(stores) => config::StoreConfig::open_all(stores)?,
             None => Stores::local(&layout.stores())?,
         };
         check_immutable(&stores, config.allow_mutable_store).await?;
@@ -34,7 +34,7 @@ impl Writer {
         }
         let timestamps: Arc<dyn TimestampService> = match &config.timestamp {
             None => Arc::new(EmbeddedTsa::open(&layout.tsa())?),
-            Some(url) => Arc::from(services::timestamp_service(url)?),
+            Some(service) => Arc::from(services::timestamp_service(service)?),
         };
         let sequencer: Arc<dyn SequencerService> = match &config.sequencer {
             None => Arc::new(EmbeddedSequencer::open(&layout.ca(), &layout.sequencer())?),

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser as _;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, Version};
@@ -13,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use zipchain_writer::http::ConnLimits;
-use zipchain_writer::{Args, Config};
+use zipchain_writer::{CommandLine, Config};
 
 fn post(uri: &str, data: &'static [u8]) -> Request<Full<Bytes>> {
     Request::builder()
@@ -28,7 +27,7 @@ fn post(uri: &str, data: &'static [u8]) -> Request<Full<Bytes>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http1_and_h2c_on_one_port_then_graceful_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let args = Args::try_parse_from([
+    let args = CommandLine::try_parse_from([
         "zipchain-writer",
         "--data-dir",
         dir.path().to_str().unwrap(),

@@ -38,13 +38,7 @@ pub(crate) fn run(args: PullArgs) -> Result<Outcome, InputError> {
             ),
         ));
     }
-    let options = if args.anonymous {
-        &replication::stores::ANONYMOUS[..]
-    } else {
-        &[]
-    };
-    let stores = Stores::from_urls_with(&args.stores, options.iter().copied())
-        .map_err(|e| InputError::malformed("--store", e))?;
+    let stores = open_stores(&args.stores, args.anonymous)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,6 +66,18 @@ pub(crate) fn run(args: PullArgs) -> Result<Outcome, InputError> {
     } else {
         Outcome::Invalid
     })
+}
+
+/// The six stores of `--store` (×6); with `anonymous`, cloud stores send every request
+/// unsigned and look for no credentials ([`replication::stores::ANONYMOUS`]).
+pub(crate) fn open_stores(urls: &[String], anonymous: bool) -> Result<Stores, InputError> {
+    let options = if anonymous {
+        &replication::stores::ANONYMOUS[..]
+    } else {
+        &[]
+    };
+    Stores::from_urls_with(urls, options.iter().copied())
+        .map_err(|e| InputError::malformed("--store", e))
 }
 
 /// Whether `dir` is a snapshot directory already: it has a kind directory or a

@@ -20,6 +20,8 @@ pub struct Daemon {
     pub child: Child,
     pub base: String,
     pub log: PathBuf,
+    /// Everything the writer wrote to stderr so far (its log).
+    pub stderr: Arc<std::sync::Mutex<String>>,
 }
 
 impl Daemon {
@@ -30,18 +32,29 @@ impl Daemon {
 
     /// As [`Daemon::start`], with more command-line arguments.
     pub fn start_with(dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Self {
-        let log = dir.with_extension(format!("log{}", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zipchain-writer"))
-            .args(["--data-dir"])
-            .arg(dir)
-            .args([
+        let mut all: Vec<std::ffi::OsString> = vec!["--data-dir".into(), dir.into()];
+        all.extend(
+            [
                 "--listen",
                 "127.0.0.1:0",
                 "--batch-wait",
                 "20",
                 "--batch-max",
                 "64",
-            ])
+            ]
+            .map(Into::into),
+        );
+        all.extend(args.iter().map(Into::into));
+        Self::spawn(
+            &all,
+            envs,
+            dir.with_extension(format!("log{}", std::process::id())),
+        )
+    }
+
+    /// Starts the writer with exactly `args` and `envs`, waits for its "listening on" line.
+    pub fn spawn(args: &[std::ffi::OsString], envs: &[(&str, &str)], log: PathBuf) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zipchain-writer"))
             .args(args)
             .envs(envs.iter().copied())
             .env("RUST_LOG", "info")
@@ -51,10 +64,16 @@ impl Daemon {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let output = Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = Arc::clone(&output);
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                if let Ok(mut kept) = kept.lock() {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
                 if !sent {
                     if let Some(at) = line.find("zipchain-writer: listening on ") {
                         let url = line[at + "zipchain-writer: listening on ".len()..]
@@ -69,7 +88,17 @@ impl Daemon {
         let base = rx
             .recv_timeout(PATIENCE)
             .expect("the writer prints its address");
-        Self { child, base, log }
+        Self {
+            child,
+            base,
+            log,
+            stderr: output,
+        }
+    }
+
+    /// The writer's log so far.
+    pub fn log_text(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
