@@ -6,7 +6,7 @@
 //! `i` of [`Stores`] holds shard `i`, so any three stores rebuild every object
 //! ([`shard::decode`]). Writes are write-once ([`Stores::put_object`]); [`pull_new`] brings
 //! into a snapshot directory the objects it does not hold yet (all of them into a new one),
-//! [`pull`] rebuilds every object again; both verify every object they fetch and never
+//! [`pull()`] rebuilds every object again; both verify every object they fetch and never
 //! write a wrong one.
 //!
 //! ```no_run

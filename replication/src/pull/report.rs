@@ -77,7 +77,7 @@ pub struct PullReport {
     /// Objects named by at least one store.
     pub objects: usize,
     /// Of those, objects the snapshot directory already held, so not fetched (always 0
-    /// for [`crate::pull`], which fetches everything).
+    /// for [`crate::pull()`], which fetches everything).
     pub held: usize,
     /// Objects rebuilt and written by this pull, by kind, each kind's keys in order: for
     /// [`crate::pull_new`], the objects new to the snapshot.
