@@ -253,13 +253,40 @@ pub(crate) struct PullArgs {
     /// `s3://bucket/prefix`, `az://container/prefix` or `gs://bucket/prefix`.
     #[arg(long = "store", value_name = "URL", required = true)]
     pub(crate) stores: Vec<String>,
-    /// The snapshot directory to write (created if needed).
+    /// The snapshot directory to write (created if needed). When it already is a
+    /// snapshot, only the objects it does not hold yet are fetched.
     #[arg(short = 'o', long = "output", value_name = "SNAPSHOT")]
     pub(crate) output_dir: PathBuf,
+    /// Only what is new since the last pull: SNAPSHOT must already be a snapshot
+    /// directory (an error otherwise, rather than a whole pull into a mistyped path).
+    #[arg(long, conflicts_with = "full")]
+    pub(crate) since: bool,
+    /// Fetch and verify every object again, replacing what SNAPSHOT holds (repairs a
+    /// damaged snapshot).
+    #[arg(long)]
+    pub(crate) full: bool,
+    /// How long a store may stay silent while it lists (each page), and when it did not
+    /// answer the listing, for each shard it is asked for: a store over it counts as down.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = positive_seconds)]
+    pub(crate) list_timeout: std::time::Duration,
     /// Read the cloud stores anonymously: send every request unsigned, without looking
     /// for credentials, for buckets published for anyone to read.
     #[arg(long)]
     pub(crate) anonymous: bool,
     #[command(flatten)]
     pub(crate) output: Output,
+}
+
+/// A duration in seconds (fractions allowed), more than 0 and at most a day.
+fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "{text:?}: expected more than 0 and at most 86400 seconds"
+        ))
+    }
 }

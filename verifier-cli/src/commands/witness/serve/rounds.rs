@@ -29,15 +29,16 @@ pub(super) const MIN_STORES: usize = 3;
 
 /// Brings the objects of `stores` that the snapshot directory `dir` lacks into it.
 ///
-/// The one place the witness pulls: today the full pull of `zipchain pull` (every object
-/// fetched and verified again, written only when it differs); the incremental pull of
-/// issue #17 (only objects `dir` does not hold) takes its place here when the
-/// replication crate offers it.
+/// The one place the witness pulls: the incremental pull of `zipchain pull`
+/// ([`replication::pull_new`]): the stores listed, and only objects `dir` does not hold
+/// fetched and verified, so a round with nothing new costs the listings; a store that
+/// does not answer costs at most one listing timeout. With fewer than three stores
+/// answering nothing is fetched, and the round reports it (`MIN_STORES`).
 pub(super) async fn pull_new_objects(
     stores: &Stores,
     dir: &std::path::Path,
 ) -> Result<PullReport, PullError> {
-    replication::pull(stores, dir, PullOptions::default(), &|_| {}).await
+    replication::pull_new(stores, dir, PullOptions::default(), &|_| {}).await
 }
 
 /// What the witness knows from its own audit, read by every decision.
