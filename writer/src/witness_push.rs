@@ -10,8 +10,8 @@
 //!   push proves consistency from its size straight to the latest.
 //! - **The witness's size.** Not persisted: at start a task sends `old 0`, and a witness
 //!   that cosigned before answers `409` with its size, from which the task proves at once.
-//!   A `409` whose size is above the writer's latest checkpoint is reported, not retried,
-//!   until the writer's log has grown past it.
+//!   A `409` whose size is above the writer's latest checkpoint is reported at once and
+//!   asked again only after the backoff.
 //! - **Failures.** `503` waits as its `Retry-After` (delay-seconds) says, at most
 //!   [`MAX_RETRY_AFTER`]; any other failure (a status, a timeout, a refused connection, an
 //!   answer that is not cosignature lines, a cosignature that does not verify) waits an
@@ -321,10 +321,12 @@ impl Witness {
         tracing::debug!(witness = %self.url, size, witnesses = accepted.witnesses, quorum = accepted.quorum, "cosigned");
     }
 
-    /// Records a `409`: the witness holds `held`.
-    fn conflicted(&self, held: u64) {
+    /// Records a `409`: the witness holds `held` (`valid`: a size within the writer's log).
+    fn conflicted(&self, held: u64, valid: bool) {
         let mut s = self.lock();
-        s.cosigned = Some(held);
+        if valid {
+            s.cosigned = Some(held);
+        }
         *s.errors.entry("409".to_owned()).or_default() += 1;
         tracing::debug!(witness = %self.url, held, "409: the witness holds another size");
     }
@@ -553,19 +555,21 @@ async fn push_loop(shared: Arc<Shared>, index: usize, http: reqwest::Client) {
             Err(e) => e,
         };
         let wait = match &error {
+            PushError::Conflict { held } if *held > signed.size => {
+                // Nothing to prove from: report it, and ask again after the backoff
+                // (the witness may be put right, or the log grow past it).
+                witness.conflicted(*held, false);
+                let ahead = PushError::Ahead {
+                    held: *held,
+                    latest: signed.size,
+                };
+                witness.failed(&ahead, true);
+                None
+            }
             PushError::Conflict { held } => {
                 let held = *held;
-                witness.conflicted(held);
+                witness.conflicted(held, true);
                 known = Some(held);
-                if held > signed.size {
-                    // Not retried until the writer's log has grown past it.
-                    let ahead = PushError::Ahead {
-                        held,
-                        latest: signed.size,
-                    };
-                    witness.failed(&ahead, true);
-                    continue;
-                }
                 conflicts += 1;
                 if held != old && conflicts <= MAX_CONFLICTS {
                     // The size it holds: prove from it at once.
@@ -819,7 +823,7 @@ mod tests {
         assert!(w.health(Some(2)).is_empty());
 
         let mut text = String::new();
-        w.list[0].conflicted(3);
+        w.list[0].conflicted(3, true);
         w.render(&mut text, 9);
         assert!(
             text.contains(
