@@ -12,8 +12,8 @@
 //!   that cosigned before answers `409` with its size, from which the task proves at once.
 //!   A `409` whose size is above the writer's latest checkpoint is reported at once and
 //!   asked again only after the backoff.
-//! - **Failures.** `503` waits as its `Retry-After` (delay-seconds) says, at most
-//!   [`MAX_RETRY_AFTER`]; any other failure (a status, a timeout, a refused connection, an
+//! - **Failures.** `503` waits as its `Retry-After` (delay-seconds) says, from
+//!   [`FIRST_BACKOFF`] to [`MAX_RETRY_AFTER`]; any other failure (a status, a timeout, a refused connection, an
 //!   answer that is not cosignature lines, a cosignature that does not verify) waits an
 //!   exponential backoff from [`FIRST_BACKOFF`] to [`MAX_BACKOFF`]. Nothing here blocks
 //!   sealing, the HTTP API or another witness.
@@ -277,8 +277,6 @@ struct Status {
     /// A problem shown at once and until the next success: a key `chain.json` does not
     /// name, a checkpoint beyond the writer's.
     standing: Option<String>,
-    /// The names of the keys of `chain.json` it cosigned with.
-    keys: Vec<String>,
 }
 
 /// One witness checkpoints are pushed to.
@@ -317,8 +315,7 @@ impl Witness {
         s.failing_since = None;
         s.last_error = None;
         s.standing = None;
-        s.keys.clone_from(&accepted.accepted);
-        tracing::debug!(witness = %self.url, size, witnesses = accepted.witnesses, quorum = accepted.quorum, "cosigned");
+        tracing::debug!(witness = %self.url, size, keys = ?accepted.accepted, witnesses = accepted.witnesses, quorum = accepted.quorum, "cosigned");
     }
 
     /// Records a `409`: the witness holds `held` (`valid`: a size within the writer's log).
@@ -425,63 +422,47 @@ impl Witnesses {
             .iter()
             .map(|w| (label(&w.url), w.lock()))
             .collect();
-        family(
-            out,
+        // A family with one sample per witness (none where `value` gives none).
+        let mut per_witness =
+            |name: &str, help: &str, kind: &str, value: &dyn Fn(&Status) -> Option<String>| {
+                family(out, name, help, kind);
+                for (url, s) in &statuses {
+                    if let Some(v) = value(s) {
+                        // Writing to a String cannot fail.
+                        let _ = writeln!(out, "{name}{{witness=\"{url}\"}} {v}");
+                    }
+                }
+            };
+        per_witness(
             "zipchain_writer_witness_cosigned_size",
             "Size of the checkpoint the witness last cosigned, as it last told (0 until it has).",
             "gauge",
+            &|s| Some(s.cosigned.unwrap_or(0).to_string()),
         );
-        for (url, s) in &statuses {
-            let _ = writeln!(
-                out,
-                "zipchain_writer_witness_cosigned_size{{witness=\"{url}\"}} {}",
-                s.cosigned.unwrap_or(0)
-            );
-        }
-        family(
-            out,
+        per_witness(
             "zipchain_writer_witness_lag_entries",
             "Entries the witness's cosigned checkpoint is behind the latest checkpoint.",
             "gauge",
+            &|s| Some(latest.saturating_sub(s.cosigned.unwrap_or(0)).to_string()),
         );
-        for (url, s) in &statuses {
-            let _ = writeln!(
-                out,
-                "zipchain_writer_witness_lag_entries{{witness=\"{url}\"}} {}",
-                latest.saturating_sub(s.cosigned.unwrap_or(0))
-            );
-        }
-        family(
-            out,
+        per_witness(
             "zipchain_writer_witness_last_success_timestamp_seconds",
             "Unix time a cosignature of the witness was last kept (absent until one is).",
             "gauge",
-        );
-        for (url, s) in &statuses {
-            if let Some(t) = s.last_success {
-                let secs = t
+            &|s| {
+                let t = s
+                    .last_success?
                     .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                let _ = writeln!(
-                    out,
-                    "zipchain_writer_witness_last_success_timestamp_seconds{{witness=\"{url}\"}} {secs:.3}"
-                );
-            }
-        }
-        family(
-            out,
+                    .ok()?;
+                Some(format!("{:.3}", t.as_secs_f64()))
+            },
+        );
+        per_witness(
             "zipchain_writer_witness_cosignatures_total",
             "Cosignatures of the witness kept since start.",
             "counter",
+            &|s| Some(s.cosignatures.to_string()),
         );
-        for (url, s) in &statuses {
-            let _ = writeln!(
-                out,
-                "zipchain_writer_witness_cosignatures_total{{witness=\"{url}\"}} {}",
-                s.cosignatures
-            );
-        }
         family(
             out,
             "zipchain_writer_witness_push_errors_total",
@@ -597,7 +578,9 @@ async fn push_loop(shared: Arc<Shared>, index: usize, http: reqwest::Client) {
             }
         };
         conflicts = 0;
-        tokio::time::sleep(wait.unwrap_or(backoff).min(MAX_RETRY_AFTER)).await;
+        // A `Retry-After: 0` is taken as the first backoff: no request loop.
+        let wait = wait.map_or(backoff, |w| w.clamp(FIRST_BACKOFF, MAX_RETRY_AFTER));
+        tokio::time::sleep(wait).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
@@ -623,7 +606,7 @@ async fn push(
     }
     let body = add_checkpoint_body(old, &proof, &signed.note);
     let transport = |e: reqwest::Error| {
-        let reason = error_chain(&e);
+        let reason = services::client::error_chain(&e);
         if e.is_timeout() {
             PushError::Timeout
         } else if e.is_connect() {
@@ -688,18 +671,6 @@ async fn push(
             reason: e.to_string(),
         })?
         .map_err(|reason| PushError::Rejected { reason })
-}
-
-/// The error and its sources ("error sending request: … connection refused").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -328,20 +328,6 @@ async fn write_final(
     txs
 }
 
-/// The `/healthz` answer once `done` says yes of it.
-async fn health_when(
-    client: &reqwest::Client,
-    daemon: &Daemon,
-    what: &str,
-    done: impl Fn(u16, &serde_json::Value) -> bool,
-) -> serde_json::Value {
-    until(what, async || {
-        let (status, v) = get_json(client, &daemon.url("/healthz")).await;
-        done(status, &v).then_some(v)
-    })
-    .await
-}
-
 /// The reasons of a `/healthz` answer, joined.
 fn reasons(v: &serde_json::Value) -> String {
     v["reasons"]
@@ -376,6 +362,18 @@ async fn metric(
     text.lines()
         .find_map(|l| l.strip_prefix(sample.as_str()))
         .and_then(|v| v.parse().ok())
+}
+
+/// The lag metric of the witness at `url`.
+async fn lag(client: &reqwest::Client, daemon: &Daemon, url: &str) -> Option<f64> {
+    let labels = format!("witness=\"{url}\"");
+    metric(
+        client,
+        daemon,
+        "zipchain_writer_witness_lag_entries",
+        &labels,
+    )
+    .await
 }
 
 #[test]
@@ -435,7 +433,7 @@ fn two_witnesses_make_certificates_v2_and_bad_ones_are_reported() {
 
         // The garbage and the stranger's key are ignored and reported; the writer is
         // degraded, not unhealthy.
-        let health = health_when(
+        let health = wait_health(
             &client,
             &daemon,
             "both bad witnesses reported",
@@ -479,20 +477,8 @@ fn two_witnesses_make_certificates_v2_and_bad_ones_are_reported() {
                 let latest =
                     metric(&client, &daemon, "zipchain_writer_checkpoint_size", "").await?;
                 let lags = [
-                    metric(
-                        &client,
-                        &daemon,
-                        "zipchain_writer_witness_lag_entries",
-                        &format!("witness=\"{}\"", wa.url),
-                    )
-                    .await?,
-                    metric(
-                        &client,
-                        &daemon,
-                        "zipchain_writer_witness_lag_entries",
-                        &format!("witness=\"{}\"", wb.url),
-                    )
-                    .await?,
+                    lag(&client, &daemon, &wa.url).await?,
+                    lag(&client, &daemon, &wb.url).await?,
                 ];
                 (lags == [0.0, 0.0]).then_some(latest)
             },
@@ -525,8 +511,7 @@ fn two_witnesses_make_certificates_v2_and_bad_ones_are_reported() {
             metric(&client, &daemon, size, &at(&wg.url)).await,
             Some(0.0)
         );
-        let lag = "zipchain_writer_witness_lag_entries";
-        let g_lag = metric(&client, &daemon, lag, &at(&wg.url)).await.unwrap();
+        let g_lag = lag(&client, &daemon, &wg.url).await.unwrap();
         assert!(g_lag >= latest, "{g_lag} < {latest}");
         let success = "zipchain_writer_witness_last_success_timestamp_seconds";
         assert!(
@@ -583,7 +568,7 @@ fn a_witness_that_is_down_holds_nothing_back() {
             let verdict = check_certificate(cert, &auditor, None);
             assert!(verdict.valid, "{tx}: {:?}", verdict.first_failure());
         }
-        let health = health_when(
+        let health = wait_health(
             &client,
             &daemon,
             "the dead witness reported",
@@ -600,24 +585,10 @@ fn a_witness_that_is_down_holds_nothing_back() {
         // More writes are still sealed meanwhile.
         write_final(&client, &daemon, "still", 5).await;
         // Its lag is the whole log; a's is none.
-        let b_label = format!("witness=\"{b_url}\"");
-        let a_label = format!("witness=\"{}\"", wa.url);
         until("the lags", async || {
             let latest = metric(&client, &daemon, "zipchain_writer_checkpoint_size", "").await?;
-            let b_lag = metric(
-                &client,
-                &daemon,
-                "zipchain_writer_witness_lag_entries",
-                &b_label,
-            )
-            .await?;
-            let a_lag = metric(
-                &client,
-                &daemon,
-                "zipchain_writer_witness_lag_entries",
-                &a_label,
-            )
-            .await?;
+            let b_lag = lag(&client, &daemon, &b_url).await?;
+            let a_lag = lag(&client, &daemon, &wa.url).await?;
             (b_lag == latest && a_lag == 0.0 && latest > 0.0).then_some(())
         })
         .await;
@@ -641,7 +612,7 @@ fn a_witness_that_is_down_holds_nothing_back() {
             assert_eq!(wait_v2(&client, &daemon, &auditor, tx).await, 2);
         }
         assert!(wb.cosigned_size() > 0);
-        health_when(&client, &daemon, "healthy again", |status, v| {
+        wait_health(&client, &daemon, "healthy again", |status, v| {
             status == 200 && v["status"] == "ok"
         })
         .await;
@@ -694,7 +665,7 @@ fn a_witness_restored_to_an_older_size_or_ahead_and_a_restarted_writer() {
         let real = wa.lock().cosigned;
         wa.lock().cosigned = Some((1_000_000, tt::Hash([7; 32])));
         let tx = write_final(&client, &daemon, "four", 1).await;
-        let health = health_when(&client, &daemon, "the witness ahead reported", |_, v| {
+        let health = wait_health(&client, &daemon, "the witness ahead reported", |_, v| {
             reasons(v).contains("beyond this writer's latest")
         })
         .await;
@@ -707,7 +678,7 @@ fn a_witness_restored_to_an_older_size_or_ahead_and_a_restarted_writer() {
         // Put right, it cosigns again at the next try.
         wa.lock().cosigned = real;
         wait_v2(&client, &daemon, &auditor, &tx[0]).await;
-        health_when(&client, &daemon, "healthy again", |status, v| {
+        wait_health(&client, &daemon, "healthy again", |status, v| {
             status == 200 && v["status"] == "ok"
         })
         .await;
