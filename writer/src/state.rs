@@ -17,6 +17,7 @@ use verifier_core::tlog::tree::{self, LogTree};
 use crate::checkpoints::Checkpoints;
 use crate::journal::Mirror;
 use crate::metrics::Metrics;
+use crate::witness_push::Witnesses;
 
 /// The status of a transaction id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,15 +83,27 @@ pub struct Shared {
     health: Mutex<BTreeMap<&'static str, String>>,
     /// The metrics.
     pub metrics: Metrics,
+    /// The witnesses checkpoints are pushed to (`--witness`) and what is known of each.
+    pub witnesses: Witnesses,
+}
+
+/// What `/healthz` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    /// Why the writer is not sealing (it is unhealthy), as `component: reason`.
+    pub unhealthy: Vec<String>,
+    /// Why it is degraded though sealing (the witnesses), as `witness <URL>: reason`.
+    pub degraded: Vec<String>,
 }
 
 impl Shared {
-    /// Shared state for `trust` over `ledger`.
+    /// Shared state for `trust` over `ledger`, pushing checkpoints to `witnesses`.
     pub fn new(
         trust: TrustDescriptor,
         mirror: Mirror,
         checkpoints: Checkpoints,
         ledger: Ledger,
+        witnesses: Witnesses,
     ) -> Self {
         let metrics = Metrics::default();
         metrics.queue_depth.store(
@@ -106,6 +119,7 @@ impl Shared {
             ledger: RwLock::new(ledger),
             health: Mutex::new(BTreeMap::new()),
             metrics,
+            witnesses,
         }
     }
 
@@ -140,6 +154,46 @@ impl Shared {
     pub fn health_reasons(&self) -> Vec<String> {
         let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         health.iter().map(|(c, r)| format!("{c}: {r}")).collect()
+    }
+
+    /// The writer's health: the reasons it is not sealing, and those it is degraded for
+    /// (witnesses that fail: sealing and writes go on, certificates may stay v1).
+    pub fn health(&self) -> Health {
+        Health {
+            unhealthy: self.health_reasons(),
+            degraded: self
+                .witnesses
+                .health(self.trust.witnesses().map(|p| p.quorum())),
+        }
+    }
+
+    /// The Prometheus text of every metric: the counters, the checkpoints', the
+    /// witnesses'.
+    pub fn metrics_text(&self) -> String {
+        let height = self.tip().map_or(0, |b| b.height);
+        let mut text = self.metrics.render(height);
+        let latest = self.checkpoints.latest_signed();
+        crate::metrics::render_checkpoints(
+            &mut text,
+            latest.as_ref().map(|s| (s.size, s.at)),
+            self.checkpoints.cosigned_size(),
+            std::time::SystemTime::now(),
+        );
+        self.witnesses
+            .render(&mut text, latest.as_ref().map_or(0, |s| s.size));
+        text
+    }
+
+    /// The consistency proof from the main chain's log at `old` entries to `size`.
+    ///
+    /// # Errors
+    /// [`tree::ProofError`] when `old > size` or `size` is beyond the log.
+    pub fn consistency_proof(
+        &self,
+        old: u64,
+        size: u64,
+    ) -> Result<Vec<tree::LogHash>, tree::ProofError> {
+        self.read().log.consistency_proof(old, size)
     }
 
     /// The main chain's tip.
