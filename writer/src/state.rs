@@ -4,9 +4,11 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use verifier_core::certificate::{Certificate, MakeCertificateError, certificate_for};
+use verifier_core::certificate::{
+    Certificate, CertificateParts, MakeCertificateError, read_timestamp,
+};
 use verifier_core::chain::MainChainBlock;
 use verifier_core::hash::Hash32;
 use verifier_core::sequence::SequencerKey;
@@ -85,6 +87,52 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The witnesses checkpoints are pushed to (`--witness`) and what is known of each.
     pub witnesses: Witnesses,
+    /// The certificate parts of recent main-chain blocks (see [`PartsCache`]).
+    parts: Mutex<PartsCache>,
+}
+
+/// The [`CertificateParts`] of the most recently asked main-chain blocks: a certificate
+/// of a block in it costs a path lookup, not a read and a hash of its whole batch (a batch
+/// of 10,000 transactions took milliseconds a certificate, which polling clients turned
+/// into the writer's main cost). Bounded by [`PartsCache::MAX_TRANSACTIONS`] transactions
+/// (about 96 bytes of tree and ids each) and [`PartsCache::MAX_BLOCKS`] blocks.
+#[derive(Debug, Default)]
+struct PartsCache {
+    /// `(height, parts)`, the most recently used last.
+    blocks: std::collections::VecDeque<(u64, Arc<CertificateParts>)>,
+    /// The transactions of the batches held.
+    transactions: usize,
+}
+
+impl PartsCache {
+    /// At most this many transactions' worth of batches (about 25 MB).
+    const MAX_TRANSACTIONS: usize = 1 << 18;
+    /// At most this many blocks.
+    const MAX_BLOCKS: usize = 256;
+
+    fn get(&mut self, height: u64) -> Option<Arc<CertificateParts>> {
+        let at = self.blocks.iter().position(|(h, _)| *h == height)?;
+        let entry = self.blocks.remove(at)?;
+        let parts = Arc::clone(&entry.1);
+        self.blocks.push_back(entry);
+        Some(parts)
+    }
+
+    fn insert(&mut self, height: u64, parts: Arc<CertificateParts>) {
+        if self.blocks.iter().any(|(h, _)| *h == height) {
+            return;
+        }
+        self.transactions += parts.transactions();
+        self.blocks.push_back((height, parts));
+        while self.blocks.len() > Self::MAX_BLOCKS
+            || (self.transactions > Self::MAX_TRANSACTIONS && self.blocks.len() > 1)
+        {
+            match self.blocks.pop_front() {
+                Some((_, old)) => self.transactions -= old.transactions(),
+                None => break,
+            }
+        }
+    }
 }
 
 /// What `/healthz` says.
@@ -120,6 +168,7 @@ impl Shared {
             health: Mutex::new(BTreeMap::new()),
             metrics,
             witnesses,
+            parts: Mutex::new(PartsCache::default()),
         }
     }
 
@@ -274,10 +323,37 @@ impl Shared {
             }
         };
         let key: SequencerKey = self.trust.sequencer_key();
-        let mut cert =
-            certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx)?;
+        let parts = self.certificate_parts(&entry)?;
+        let lower = match self.cached_parts(prev.height) {
+            Some(p) => p.timestamp().to_owned(),
+            None => read_timestamp(&self.mirror, &prev.timestamp)?,
+        };
+        let mut cert = parts.certificate(self.trust.genesis(), &key, &entry, &prev, &lower, tx)?;
         self.checkpoints.attach(&mut cert, &self.read().log);
         Ok(Some(cert))
+    }
+
+    /// The certificate parts of the main-chain block `entry`, from the cache or read from
+    /// the mirror (and then kept).
+    fn certificate_parts(
+        &self,
+        entry: &MainChainBlock,
+    ) -> Result<Arc<CertificateParts>, MakeCertificateError> {
+        if let Some(parts) = self.cached_parts(entry.height) {
+            return Ok(parts);
+        }
+        // Read outside the lock: concurrent first asks may read twice, never wait.
+        let parts = Arc::new(CertificateParts::read(&self.mirror, entry)?);
+        self.parts_cache().insert(entry.height, Arc::clone(&parts));
+        Ok(parts)
+    }
+
+    fn cached_parts(&self, height: u64) -> Option<Arc<CertificateParts>> {
+        self.parts_cache().get(height)
+    }
+
+    fn parts_cache(&self) -> std::sync::MutexGuard<'_, PartsCache> {
+        self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Signs a checkpoint of the main chain unless the latest one has its size.
