@@ -8,13 +8,16 @@
 # (--quorum QUORUM) and pushing its checkpoints to them (--witness URL ×n), starts one
 # `zipchain witness serve` per key on the same six stores, waits until a certificate is v2,
 # then offers RATE tx/s for DURATION s twice, open loop (`zipchain-load finality`), polling one
-# transaction in 100 every 20 ms:
+# transaction in SAMPLE_EVERY (default 1000) every POLL_MS (default 50) ms — gentler than
+# bench-writer.sh's 1 in 100 every 20 ms, because a poller of certificates costs the writer
+# more than one of statuses and the measurement should not load what it measures:
 #   1. until final on the writer's main chain (v1 finality, as scripts/bench-writer.sh),
 #   2. until its certificate is v2 (`--until certificate-v2`),
 # and prints a markdown table of both. Each run's JSON report, the logs and /metrics are kept
 # in $OUT (printed at the end).
 #
 # Settings (environment): RATE (default 10000), DURATION (20), WITNESSES (2), QUORUM (2),
+# SAMPLE_EVERY (1000), POLL_MS (50),
 # POLL_INTERVAL (the witnesses' own pull period, default 10s), LOAD_THREADS (2),
 # WRITER_ARGS (extra writer arguments), OUT (default a new temp dir).
 #
@@ -31,6 +34,8 @@ WITNESSES=${WITNESSES:-2}
 QUORUM=${QUORUM:-2}
 POLL_INTERVAL=${POLL_INTERVAL:-10s}
 LOAD_THREADS=${LOAD_THREADS:-2}
+SAMPLE_EVERY=${SAMPLE_EVERY:-1000}
+POLL_MS=${POLL_MS:-50}
 WRITER_ARGS=${WRITER_ARGS:-}
 OUT=${OUT:-$(mktemp -d -t zipchain-bench-witnesses-XXXXXX)}
 mkdir -p "$OUT"
@@ -126,7 +131,8 @@ load() {
 
 for until in final certificate-v2; do
     load finality --url "$URL" --rate "$RATE" --duration "$DURATION" --tx-bytes 64 \
-        --threads "$LOAD_THREADS" --until "$until" --final-timeout 30 --json |
+        --threads "$LOAD_THREADS" --until "$until" --final-timeout 30 \
+        --sample-every "$SAMPLE_EVERY" --poll-interval-ms "$POLL_MS" --json |
         tee "$OUT/finality-$until.json"
     curl -sf "$URL/metrics" >"$OUT/metrics-$until.txt" || true
 done

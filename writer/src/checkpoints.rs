@@ -465,9 +465,9 @@ impl Checkpoints {
     }
 }
 
-/// Signs a checkpoint of the main chain at start and after each new final block, at most
-/// once per `period` (the seal period); failures mark the `checkpoints` component
-/// unhealthy.
+/// Signs a checkpoint of the main chain at start and after each new final block (at once
+/// when none was signed in the last `period`), at most once per `period` (the seal
+/// period); failures mark the `checkpoints` component unhealthy.
 pub async fn sign_loop(shared: std::sync::Arc<crate::state::Shared>, period: std::time::Duration) {
     loop {
         let s = std::sync::Arc::clone(&shared);
@@ -476,7 +476,11 @@ pub async fn sign_loop(shared: std::sync::Arc<crate::state::Shared>, period: std
             Ok(Err(e)) => shared.set_unhealthy("checkpoints", e),
             Err(e) => shared.set_unhealthy("checkpoints", e.to_string()),
         }
-        shared.finalized.notified().await;
+        // At most one checkpoint a period, but the first final block after a quiet spell
+        // is signed at once: waiting out the period after the news (as before) added up
+        // to a seal period to every certificate's way to witnesses. A block made final
+        // during the sleep left a permit, so `notified` then returns at once.
         tokio::time::sleep(period).await;
+        shared.finalized.notified().await;
     }
 }
