@@ -18,33 +18,23 @@ impl Hash32 {
     }
 
     /// Parses exactly 64 lowercase hex digits, the one spelling SPEC §0 gives a hash and
-    /// the only one an object's file name may have; `None` for anything else. A table
-    /// lookup per digit: listings of hundreds of thousands of names go through it.
+    /// the only one an object's file name may have; `None` for anything else. Listings of
+    /// hundreds of thousands of names go through it.
     pub fn from_lower_hex(text: &[u8]) -> Option<Self> {
-        /// The value of each byte as a lowercase hex digit, 0xff when it is none.
-        const DIGIT: [u8; 256] = {
-            let mut t = [0xffu8; 256];
-            let mut i = 0;
-            while i < 10 {
-                t[b'0' as usize + i] = i as u8;
-                i += 1;
+        /// The value of a lowercase hex digit.
+        fn digit(b: u8) -> Option<u8> {
+            match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                _ => None,
             }
-            let mut i = 0;
-            while i < 6 {
-                t[b'a' as usize + i] = 10 + i as u8;
-                i += 1;
-            }
-            t
-        };
+        }
         let text: &[u8; 64] = text.try_into().ok()?;
         let mut out = [0u8; 32];
-        let mut bad = 0u8;
         for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-            let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
-            bad |= hi | lo;
-            *byte = (hi << 4) | (lo & 0x0f);
+            *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
         }
-        (bad & 0xf0 == 0).then_some(Self(out))
+        Some(Self(out))
     }
 
     /// Parses 64 lowercase or uppercase hex digits.

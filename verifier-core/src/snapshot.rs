@@ -187,13 +187,20 @@ fn components(path: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// A file name of exactly 64 lowercase hex digits.
 fn parse_name(name: &[u8]) -> Option<Hash32> {
-    Hash32::from_lower_hex(name)
+    if name.len() != 64 || !name.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(name, &mut out).ok()?;
+    Some(Hash32(out))
 }
 
 /// The key an object file named `name` has in its kind's directory: `name` must be
-/// exactly 64 lowercase hex digits (SPEC §2.1); `None` for any other file.
+/// exactly 64 lowercase hex digits (SPEC §2.1); `None` for any other file. The same
+/// rule as a `.tar` snapshot's entries, one pass over the name (a directory listing of
+/// hundreds of thousands of names goes through it).
 pub fn object_name_key(name: &str) -> Option<Hash32> {
-    parse_name(name.as_bytes())
+    Hash32::from_lower_hex(name.as_bytes())
 }
 
 /// Limits on what [`Snapshot::from_tar_with_budget`] accepts.

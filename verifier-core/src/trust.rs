@@ -283,20 +283,15 @@ impl TrustDescriptor {
     /// ([`crate::chain::ResumableAudit`]) hold only under the descriptor they were
     /// verified under: the same fingerprint.
     pub fn audit_fingerprint(&self) -> [u8; 32] {
-        use sha2::Digest as _;
-        // Object members sorted (a build with serde_json's `preserve_order` keeps them
-        // as written), so that the same descriptor written otherwise has the same print.
-        let mut canonical = serde_json::json!({
-            "genesis": self.genesis.to_hex(),
-            "sequencer_key": hex::encode(self.sequencer_key.as_bytes()),
-            "timestamp": &self.timestamp,
-            "nitro": &self.nitro,
-        });
-        canonical.sort_all_objects();
-        let canonical = canonical.to_string();
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&sha2::Sha256::digest(canonical.as_bytes()));
-        out
+        // The NSM policy of a descriptor whose root cannot be parsed is the default one;
+        // no auditor can be made of such a descriptor anyway.
+        let nsm = self.nsm_policy().unwrap_or_default();
+        audit_fingerprint(
+            &self.genesis,
+            &self.sequencer_key,
+            &self.timestamp_policy(),
+            &nsm,
+        )
     }
 
     /// `H(b0)`: the hash of the chain's genesis block.
@@ -615,4 +610,41 @@ mod tests {
         assert!(ok("0", 47).is_err());
         assert!(decode_pcrs(&BTreeMap::from([("0".to_string(), "zz".repeat(48))])).is_err());
     }
+}
+
+/// [`TrustDescriptor::audit_fingerprint`] from the parsed policies (what an
+/// [`crate::chain::Auditor`] holds): each value length-prefixed, so the same descriptor
+/// written otherwise has the same print, and no JSON is written for it.
+pub(crate) fn audit_fingerprint(
+    genesis: &Hash32,
+    sequencer_key: &SequencerKey,
+    timestamps: &TimestampPolicy,
+    nsm: &NsmPolicy,
+) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    let mut text = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    text(b"zipchain audit fingerprint 1");
+    text(genesis.as_bytes());
+    text(sequencer_key.as_bytes());
+    text(timestamps.issuer.as_bytes());
+    text(timestamps.token_use.as_str().as_bytes());
+    text(
+        timestamps
+            .username_domain
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    text(&nsm.root_der);
+    text(&[u8::from(nsm.allow_debug)]);
+    for (index, value) in &nsm.pcrs {
+        text(&[*index]);
+        text(value);
+    }
+    timestamps.jwks.digest_into(&mut h);
+    h.finalize().into()
 }

@@ -317,7 +317,7 @@ pub(super) fn forks(
             parent_height: h as u64,
             parent_block: parent.block,
             winner,
-            losers: losing_branches(&losing, |t| {
+            losers: losing_branches(&losing, &|t| {
                 descendants(triples, children, t)
                     .into_iter()
                     .filter_map(|j| triples.get(j).map(|d| d.block))
@@ -336,22 +336,25 @@ pub(super) fn forks(
 /// O(orphans) in all.
 pub(super) fn losing_branches(
     losing: &[&ValidTriple],
-    descendant_blocks: impl Fn(Hash32) -> Vec<Hash32>,
+    descendant_blocks: &dyn Fn(Hash32) -> Vec<Hash32>,
 ) -> Vec<Branch> {
-    let mut by_block: BTreeMap<Hash32, (u64, HashSet<Hash32>)> = BTreeMap::new();
-    for t in losing {
-        let (sequence, blocks) = by_block
-            .entry(t.block)
-            .or_insert_with(|| (t.k, HashSet::from([t.block])));
-        *sequence = (*sequence).min(t.k);
-        blocks.extend(descendant_blocks(t.timestamp));
-    }
+    // Sorted by block, so each block's triples are one run (the one sort of
+    // `collections`, no map of its own: the wasm module carries every instance).
+    let mut by_block: Vec<&ValidTriple> = losing.to_vec();
+    sort_items(&mut by_block, &|a, b| a.block.cmp(&b.block));
     let mut losers: Vec<Branch> = by_block
-        .into_iter()
-        .map(|(block, (sequence, blocks))| Branch {
-            block,
-            sequence,
-            blocks: blocks.len() as u64,
+        .chunk_by(|a, b| a.block == b.block)
+        .filter_map(|run| {
+            let first = run.first()?;
+            let mut blocks: HashSet<Hash32> = HashSet::from([first.block]);
+            for t in run {
+                blocks.extend(descendant_blocks(t.timestamp));
+            }
+            Some(Branch {
+                block: first.block,
+                sequence: run.iter().map(|t| t.k).min()?,
+                blocks: blocks.len() as u64,
+            })
         })
         .collect();
     sort_items(&mut losers, &|a, b| {

@@ -79,8 +79,6 @@ pub struct Auditor {
     pub(super) seed: HashSeed,
     /// The writer's log key and the witness policy of a descriptor v2 (SPEC §9.4).
     checkpoints: (Option<VerifierKey>, Option<WitnessPolicy>),
-    /// [`TrustDescriptor::audit_fingerprint`].
-    fingerprint: [u8; 32],
 }
 
 impl Auditor {
@@ -96,14 +94,18 @@ impl Auditor {
             sequencer: trust.sequencer_key(),
             seed: HashSeed::random(),
             checkpoints: (trust.log_key().cloned(), trust.witnesses().cloned()),
-            fingerprint: trust.audit_fingerprint(),
         })
     }
 
     /// [`TrustDescriptor::audit_fingerprint`] of the descriptor: what the verdicts of
-    /// [`Auditor::examine`] depend on.
+    /// [`Auditor::examine`] depend on (computed from the verifiers on demand).
     pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
+        crate::trust::audit_fingerprint(
+            &self.genesis,
+            &self.sequencer,
+            self.timestamps.policy(),
+            self.nsm.policy(),
+        )
     }
 
     /// The writer's log key of a descriptor v2 (SPEC §9.4), when it names one.

@@ -146,7 +146,13 @@ pub(super) fn omc_with(
 /// incremental audit meets them in another order than a full one).
 pub(super) fn rank_order(triples: &[ValidTriple], a: usize, b: usize) -> Ordering {
     match (triples.get(a), triples.get(b)) {
-        (Some(ta), Some(tb)) => rank_key(ta).cmp(&rank_key(tb)).then(a.cmp(&b)),
+        (Some(ta), Some(tb)) => (ta.k, &ta.block, &ta.timestamp, &ta.attestation, a).cmp(&(
+            tb.k,
+            &tb.block,
+            &tb.timestamp,
+            &tb.attestation,
+            b,
+        )),
         _ => a.cmp(&b),
     }
 }

@@ -694,7 +694,7 @@ impl ResumableAudit {
                     parent_height: h as u64,
                     parent_block: parent.block,
                     winner,
-                    losers: losing_branches(&losing, |t| {
+                    losers: losing_branches(&losing, &|t| {
                         descendants(triples, &children, t)
                             .into_iter()
                             .filter_map(|j| triples.get(j).map(|d| d.block))

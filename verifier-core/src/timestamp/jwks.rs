@@ -31,6 +31,21 @@ pub struct Jwks {
 }
 
 impl Jwks {
+    /// Feeds what identifies the set to `hasher`: how many keys, and each key's `kid`
+    /// and the SHA-256 of its SubjectPublicKeyInfo, in order (for
+    /// [`crate::trust::TrustDescriptor::audit_fingerprint`]).
+    pub(crate) fn digest_into(&self, hasher: &mut Sha256) {
+        hasher.update((self.keys.len() as u64).to_le_bytes());
+        for key in &self.keys {
+            let kid = key.kid.as_deref().map(str::as_bytes);
+            hasher.update([u8::from(kid.is_some())]);
+            let kid = kid.unwrap_or_default();
+            hasher.update((kid.len() as u64).to_le_bytes());
+            hasher.update(kid);
+            hasher.update(key.spki_sha256);
+        }
+    }
+
     /// Parses a JWK Set from JSON text (`{"keys": [ … ]}`), rejecting duplicate member names.
     ///
     /// # Errors
