@@ -64,19 +64,6 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits until LOG names the URL its daemon listens on, and echoes it.
-listening() {
-    local log=$1 pid=$2 url=""
-    for _ in $(seq 1 600); do
-        url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n1 || true)
-        [[ -n $url ]] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$log: the daemon exited" >&2; exit 1; }
-        sleep 0.1
-    done
-    [[ -n $url ]] || { cat "$log" >&2; echo "$log: no URL" >&2; exit 1; }
-    echo "$url"
-}
-
 DATA=$WORK/writer
 mkdir -p "$DATA/stores"
 STORES=()
@@ -101,7 +88,7 @@ done
 "$WRITER" --data-dir "$DATA" --listen 127.0.0.1:0 "${STORES[@]}" "${KEYS[@]}" --quorum "$QUORUM" \
     "${PUSH[@]}" $WRITER_ARGS >"$OUT/writer.log" 2>&1 &
 PIDS+=($!)
-URL=$(listening "$OUT/writer.log" "$!")
+URL=$(listening_url "$OUT/writer.log" "$!")
 echo "writer at $URL, data in $DATA"
 
 for i in $(seq 1 "$WITNESSES"); do
@@ -110,7 +97,7 @@ for i in $(seq 1 "$WITNESSES"); do
         --chain "$DATA/chain.json" "${STORES[@]}" --state "$WORK/witness-$i" \
         --poll-interval "$POLL_INTERVAL" >"$OUT/witness-$i.log" 2>&1 &
     PIDS+=($!)
-    echo "witness $i at $(listening "$OUT/witness-$i.log" "$!")"
+    echo "witness $i at $(listening_url "$OUT/witness-$i.log" "$!")"
 done
 
 # One transaction, then its certificate until it is v2: the witnesses are up and cosigning.

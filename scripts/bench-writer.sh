@@ -64,14 +64,7 @@ start_writer() {
     # shellcheck disable=SC2086 # WRITER_ARGS is a list of arguments
     "$WRITER" --data-dir "$DATA" --listen 127.0.0.1:0 $WRITER_ARGS >"$log" 2>&1 &
     WRITER_PID=$!
-    URL=""
-    for _ in $(seq 1 300); do
-        URL=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -n1 | sed 's/listening on //' || true)
-        [[ -n $URL ]] && break
-        kill -0 "$WRITER_PID" 2>/dev/null || { cat "$log" >&2; echo "the writer exited" >&2; exit 1; }
-        sleep 0.1
-    done
-    [[ -n $URL ]] || { cat "$log" >&2; echo "the writer did not say where it listens" >&2; exit 1; }
+    URL=$(listening_url "$log" "$WRITER_PID")
     echo "writer ($1) at $URL, data in $DATA"
 }
 

@@ -71,6 +71,21 @@ section() {
     CURRENT_SECTION=""
 }
 
+# `listening_url LOG PID`: waits (up to 60 s) until the daemon PID writes the URL it
+# listens on (`http://127.0.0.1:<port>`) into LOG, and echoes it; fails, showing the log,
+# when the daemon exits or says nothing.
+listening_url() {
+    local log=$1 pid=$2 url=""
+    for _ in $(seq 1 600); do
+        url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n1 || true)
+        [[ -n $url ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$log: the daemon exited" >&2; return 1; }
+        sleep 0.1
+    done
+    [[ -n $url ]] || { cat "$log" >&2; echo "$log: the daemon did not say where it listens" >&2; return 1; }
+    echo "$url"
+}
+
 # Echoes a command, then runs it.
 run() {
     printf '+ %s\n' "$*"

@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod azurite;
+pub mod bench_args;
 pub mod gcs_emulator;
 mod loopback;
 pub mod moto;

@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::zipchain;
-use zipchain_testkit::ChainKit;
+use zipchain_testkit::{BuiltBlock, ChainKit};
 
 /// Runs a full audit and a resumed one of `snap` and asserts they print the same.
 #[track_caller]
@@ -44,15 +44,30 @@ fn same_as_full(snap: &Path, state: &Path, extra: &[&str]) -> common::Output {
     resumed
 }
 
-#[test]
-fn a_growing_chain_audited_with_state_equals_the_full_audit_at_every_step() {
+/// A chain of `n` blocks after `b0` written as a snapshot directory: the temporary
+/// directory, the snapshot, where a state goes, the kit and the blocks.
+fn snapshot_of(
+    n: usize,
+) -> (
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+    ChainKit,
+    Vec<BuiltBlock>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
     let state = dir.path().join("state");
     let mut kit = ChainKit::new();
     let b0 = kit.genesis().clone();
-    let main = kit.extend(&b0, 4, "a");
+    let blocks = kit.extend(&b0, n, "a");
     kit.write_dir(&snap).unwrap();
+    (dir, snap, state, kit, blocks)
+}
+
+#[test]
+fn a_growing_chain_audited_with_state_equals_the_full_audit_at_every_step() {
+    let (_dir, snap, state, mut kit, main) = snapshot_of(4);
     let first = same_as_full(&snap, &state, &[]);
     assert_eq!(first.json()["main_chain_height"], 4);
     assert!(state.join("state.bin").is_file());
@@ -98,13 +113,7 @@ fn a_growing_chain_audited_with_state_equals_the_full_audit_at_every_step() {
 
 #[test]
 fn a_second_run_reads_only_new_objects() {
-    let dir = tempfile::tempdir().unwrap();
-    let snap = dir.path().join("snap");
-    let state = dir.path().join("state");
-    let mut kit = ChainKit::new();
-    let b0 = kit.genesis().clone();
-    let blocks = kit.extend(&b0, 3, "a");
-    kit.write_dir(&snap).unwrap();
+    let (_dir, snap, state, _kit, blocks) = snapshot_of(3);
     same_as_full(&snap, &state, &[]);
     // An object already verified is not read again: made unreadable, the resumed audit
     // does not notice (the snapshot is write-once), while a full audit reports it.
@@ -145,11 +154,7 @@ fn a_second_run_reads_only_new_objects() {
 
 #[test]
 fn damaged_foreign_and_busy_state_directories_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let snap = dir.path().join("snap");
-    let state = dir.path().join("state");
-    let kit = ChainKit::new();
-    kit.write_dir(&snap).unwrap();
+    let (dir, snap, state, _kit, _) = snapshot_of(0);
     same_as_full(&snap, &state, &[]);
     let chain = snap.join("chain.json");
     let audit = |chain: &Path, extra: &[&str]| {

@@ -46,11 +46,7 @@ use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| -> Option<String> {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
+    let flag = |name: &str| zipchain_testkit::bench_args::flag(&args, name);
     let chain = PathBuf::from(flag("--chain").ok_or_else(|| anyhow!("--chain chain.json"))?);
     let trust = TrustDescriptor::from_json(&std::fs::read_to_string(&chain)?)?;
     match args.first().map(String::as_str) {

@@ -29,11 +29,7 @@ use verifier_core::trust::TrustDescriptor;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| -> Option<String> {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
+    let flag = |name: &str| zipchain_testkit::bench_args::flag(&args, name);
     let snapshot = PathBuf::from(args.first().context("SNAPSHOT_DIR")?);
     let chain = PathBuf::from(flag("--chain").ok_or_else(|| anyhow!("--chain chain.json"))?);
     let zipchain =
