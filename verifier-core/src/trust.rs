@@ -572,6 +572,43 @@ pub enum TrustError {
     },
 }
 
+/// [`TrustDescriptor::audit_fingerprint`] from the parsed policies (what an
+/// [`crate::chain::Auditor`] holds): each value length-prefixed, so the same descriptor
+/// written otherwise has the same print, and no JSON is written for it.
+pub(crate) fn audit_fingerprint(
+    genesis: &Hash32,
+    sequencer_key: &SequencerKey,
+    timestamps: &TimestampPolicy,
+    nsm: &NsmPolicy,
+) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    let mut text = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    text(b"zipchain audit fingerprint 1");
+    text(genesis.as_bytes());
+    text(sequencer_key.as_bytes());
+    text(timestamps.issuer.as_bytes());
+    text(timestamps.token_use.as_str().as_bytes());
+    text(
+        timestamps
+            .username_domain
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    text(&nsm.root_der);
+    text(&[u8::from(nsm.allow_debug)]);
+    for (index, value) in &nsm.pcrs {
+        text(&[*index]);
+        text(value);
+    }
+    timestamps.jwks.digest_into(&mut h);
+    h.finalize().into()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -610,41 +647,4 @@ mod tests {
         assert!(ok("0", 47).is_err());
         assert!(decode_pcrs(&BTreeMap::from([("0".to_string(), "zz".repeat(48))])).is_err());
     }
-}
-
-/// [`TrustDescriptor::audit_fingerprint`] from the parsed policies (what an
-/// [`crate::chain::Auditor`] holds): each value length-prefixed, so the same descriptor
-/// written otherwise has the same print, and no JSON is written for it.
-pub(crate) fn audit_fingerprint(
-    genesis: &Hash32,
-    sequencer_key: &SequencerKey,
-    timestamps: &TimestampPolicy,
-    nsm: &NsmPolicy,
-) -> [u8; 32] {
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    let mut text = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    text(b"zipchain audit fingerprint 1");
-    text(genesis.as_bytes());
-    text(sequencer_key.as_bytes());
-    text(timestamps.issuer.as_bytes());
-    text(timestamps.token_use.as_str().as_bytes());
-    text(
-        timestamps
-            .username_domain
-            .as_deref()
-            .unwrap_or("")
-            .as_bytes(),
-    );
-    text(&nsm.root_der);
-    text(&[u8::from(nsm.allow_debug)]);
-    for (index, value) in &nsm.pcrs {
-        text(&[*index]);
-        text(value);
-    }
-    timestamps.jwks.digest_into(&mut h);
-    h.finalize().into()
 }
