@@ -18,6 +18,10 @@
 #                      `zipchain witness keygen`, not kept), quorum 2
 #   OUT/cert-v2.json   the certificate v2 of tx.bin (SPEC §9.5): the audited checkpoint
 #                      cosigned by alpha and bravo (`zipchain cosign`), `verify --checkpoint`
+#   OUT/cognito-moto.json  tokens of two user pools of moto's Cognito for one y, made as
+#                      the writer makes its timestamps (testkit's cognito-token, issue #15),
+#                      with the first pool's issuer and JWKS; `{"skipped": …}` with
+#                      ZIPCHAIN_SKIP_MOTO=1 (needs .venv/moto from scripts/setup.sh otherwise)
 # Usage: scripts/make-fixtures.sh [OUT]   (default: <cargo target dir>/fixtures)
 # Builds in the dev profile (shared with the tests; it optimises the crypto crates).
 # Needs node (for chain-v2.json; the npm and web tests that use the fixtures need it too).
@@ -34,11 +38,12 @@ source scripts/common.sh
 TARGET=$(target_dir)
 OUT=${1:-$TARGET/fixtures}
 FILES=(snapshot/chain.json snapshot.tar chain.json tx.bin cert.json audit.json equivocation.json
-    chain-v2.json cert-v2.json)
+    chain-v2.json cert-v2.json cognito-moto.json)
 
 # What the fixtures are made from: every source file of the crates that write them.
 sources_hash() {
     find verifier-core/src verifier-cli/src testkit/src snapshot-fs/src nsm-issuer/src services/src \
+        cognito/src \
         -type f -name '*.rs' -print0 | sort -z | xargs -0 sha256sum |
         cat - scripts/make-fixtures.sh Cargo.lock | sha256sum | cut -d' ' -f1
 }
@@ -57,7 +62,8 @@ if complete; then
     exit 0
 fi
 
-run cargo build --quiet -p zipchain-cli --bin zipchain -p zipchain-testkit --bin make-snapshot
+run cargo build --quiet -p zipchain-cli --bin zipchain -p zipchain-testkit --bin make-snapshot \
+    --bin cognito-token
 ZIPCHAIN=$TARGET/debug/zipchain
 MAKE_SNAPSHOT=$TARGET/debug/make-snapshot
 
@@ -107,6 +113,7 @@ run "$ZIPCHAIN" verify "$WORK/snapshot" --chain "$WORK/chain-v2.json" --data "$W
     --checkpoint "$NOTE" -o "$WORK/cert-v2.json"
 run "$ZIPCHAIN" check "$WORK/cert-v2.json" --chain "$WORK/chain-v2.json"
 rm -rf "$KEYS"
+run "$TARGET/debug/cognito-token" -o "$WORK/cognito-moto.json"
 echo "$SOURCES" >"$WORK/.sources"
 
 rm -rf "$OUT"

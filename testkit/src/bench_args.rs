@@ -1,5 +1,5 @@
-//! The command lines of the bench binaries (`crypto-floor`, `resume-bench`): flags read
-//! by name from the arguments as given.
+//! The command lines of the test kit's binaries (`crypto-floor`, `resume-bench`,
+//! `cognito-token`): flags read by name from the arguments as given.
 
 /// The value after `--name` in `args`, if it is there.
 pub fn flag(args: &[String], name: &str) -> Option<String> {

@@ -34,6 +34,7 @@
 
 pub mod azurite;
 pub mod bench_args;
+pub mod cognito_tokens;
 pub mod gcs_emulator;
 mod loopback;
 pub mod moto;
