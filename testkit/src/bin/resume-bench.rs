@@ -36,14 +36,18 @@ fn main() -> Result<()> {
     };
     let snapshot = PathBuf::from(args.first().context("SNAPSHOT_DIR")?);
     let chain = PathBuf::from(flag("--chain").ok_or_else(|| anyhow!("--chain chain.json"))?);
-    let zipchain = PathBuf::from(flag("--zipchain").unwrap_or_else(|| "target/release/zipchain".into()));
+    let zipchain =
+        PathBuf::from(flag("--zipchain").unwrap_or_else(|| "target/release/zipchain".into()));
     let rounds: usize = flag("--rounds").map_or(Ok(3), |n| n.parse())?;
     let permille: usize = flag("--new-permille").map_or(Ok(10), |n| n.parse())?;
     let work = PathBuf::from(flag("--work").unwrap_or_else(|| "/tmp/resume-bench".into()));
 
     let trust = TrustDescriptor::from_json(&std::fs::read_to_string(&chain)?)?;
     let auditor = Auditor::new(&trust)?;
-    eprintln!("auditing {} in process to find its main chain…", snapshot.display());
+    eprintln!(
+        "auditing {} in process to find its main chain…",
+        snapshot.display()
+    );
     let audit = auditor
         .audit_source(&DirSnapshot::new(&snapshot), &mut |_, _| {})
         .map_err(|e| anyhow!("{e}"))?;
@@ -107,7 +111,8 @@ fn main() -> Result<()> {
             let entry = entry?;
             std::fs::copy(entry.path(), state.join(entry.file_name()))?;
         }
-        let ((resumed, resumed_out), resumed_rss) = timed(&zipchain, &snapshot, &chain, Some(&state))?;
+        let ((resumed, resumed_out), resumed_rss) =
+            timed(&zipchain, &snapshot, &chain, Some(&state))?;
         if resumed_out != full_out {
             bail!("round {round}: the resumed audit's output differs from the full audit's");
         }
@@ -142,8 +147,16 @@ fn timed(
 ) -> Result<((Duration, Vec<u8>), u64)> {
     let rss_file = std::env::temp_dir().join("resume-bench.rss");
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(zipchain);
-    cmd.arg("audit").arg(snap).arg("--chain").arg(chain).arg("--json");
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(zipchain);
+    cmd.arg("audit")
+        .arg(snap)
+        .arg("--chain")
+        .arg(chain)
+        .arg("--json");
     if let Some(state) = state {
         cmd.arg("--state").arg(state);
     }
