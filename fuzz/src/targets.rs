@@ -397,11 +397,37 @@ pub fn resume_state(data: &[u8]) {
 
 /// The state directory's framing (`snapshot_fs::audit_state`): `state.bin`,
 /// `main-0.bin` and `finals-0.bin` from three framed parts, loaded for the conformance
-/// chain.
+/// chain as they are, then again with `state.bin`'s generation, lengths and CRCs made
+/// to match the two other files, so that the fuzzer reaches the state they frame.
 pub fn audit_state(data: &[u8]) {
     static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| fixtures::scratch_dir("audit-state"));
     let [state, main, finals] = framing::split::<3>(data);
+    load_state_dir(dir, state, main, finals);
+    if let Some(fixed) = fix_state_file(state, main, finals) {
+        load_state_dir(dir, &fixed, main, finals);
+    }
+}
+
+/// Where `state.bin`'s fields are: magic (16), generation (8), main length (8) and CRC
+/// (4), finals length (8) and CRC (4), the rest part, and the file's own CRC (4).
+const STATE_HEADER: usize = 16 + 8 + 12 + 12;
+
+/// `state` naming generation 0 and covering all of `main` and `finals`, with its CRC.
+fn fix_state_file(state: &[u8], main: &[u8], finals: &[u8]) -> Option<Vec<u8>> {
+    let body_len = state.len().checked_sub(4).filter(|&n| n >= STATE_HEADER)?;
+    let mut body = state[..body_len].to_vec();
+    body[16..24].copy_from_slice(&0u64.to_le_bytes());
+    body[24..32].copy_from_slice(&(main.len() as u64).to_le_bytes());
+    body[32..36].copy_from_slice(&crc32fast::hash(main).to_le_bytes());
+    body[36..44].copy_from_slice(&(finals.len() as u64).to_le_bytes());
+    body[44..48].copy_from_slice(&crc32fast::hash(finals).to_le_bytes());
+    let crc = crc32fast::hash(&body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    Some(body)
+}
+
+fn load_state_dir(dir: &std::path::Path, state: &[u8], main: &[u8], finals: &[u8]) {
     for (name, bytes) in [
         ("state.bin", state),
         ("main-0.bin", main),
@@ -410,9 +436,8 @@ pub fn audit_state(data: &[u8]) {
         std::fs::write(dir.join(name), bytes).expect("scratch directory");
     }
     let mut opened = snapshot_fs::audit_state::StateDir::open(dir).expect("scratch directory");
-    match opened.load(&conformance().auditor) {
-        Ok(_) => {}
-        Err(e) => bounded("state dir", &e.to_string()),
+    if let Err(e) = opened.load(&conformance().auditor) {
+        bounded("state dir", &e.to_string());
     }
 }
 
