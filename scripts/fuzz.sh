@@ -24,7 +24,7 @@ source scripts/common.sh
 TARGET_ROOT=${CARGO_TARGET_DIR:-target}
 FUZZ_DIR=${FUZZ_DIR:-$TARGET_ROOT/fuzz}
 AFL_TARGET_DIR=$TARGET_ROOT/afl
-FUZZER=$AFL_TARGET_DIR/release/zipchain-fuzz
+FUZZER=${FUZZER:-$AFL_TARGET_DIR/release/zipchain-fuzz}
 
 # AFL++ on a shared CI machine: no UI, no CPU pinning (other jobs run beside it), no
 # complaint about the CPU governor or a core_pattern it cannot change.
@@ -103,19 +103,29 @@ short() {
     echo "$(targets | wc -l) targets fuzzed for ${seconds}s each, no crash"
 }
 
-# CPU seconds used so far by the processes of process group PGID (afl-fuzz and the
-# target; what exited was counted into its parent's children time).
-group_cpu_seconds() {
-    local pgid=$1 ticks=0 stat fields
-    for stat in /proc/[0-9]*/stat; do
-        fields=$(sed 's/^.*) //' "$stat" 2>/dev/null) || continue
-        # shellcheck disable=SC2086
-        set -- $fields
-        # After the command: state ppid pgrp …; utime stime cutime cstime are 12-15.
-        [[ ${3:-} == "$pgid" ]] || continue
-        ticks=$((ticks + ${12} + ${13} + ${14} + ${15}))
-    done
-    echo $((ticks / $(getconf CLK_TCK)))
+# CPU seconds used so far by process ROOT and all its descendants (cargo-afl, afl-fuzz,
+# and the fork servers and targets, which AFL++ puts in sessions of their own); what
+# exited was counted into its parent's children time.
+tree_cpu_seconds() {
+    awk -v root="$1" -v hz="$(getconf CLK_TCK)" '
+        FNR == 1 {
+            line = $0
+            sub(/^.*\) /, "", line)
+            n = split(line, f, " ")
+            pid = FILENAME
+            gsub(/[^0-9]/, "", pid)
+            parent[pid] = f[2]
+            ticks[pid] = f[12] + f[13] + f[14] + f[15]
+        }
+        END {
+            total = 0
+            for (p in parent) {
+                for (q = p; q != "" && q != 0 && q != 1; q = parent[q]) {
+                    if (q == root) { total += ticks[p]; break }
+                }
+            }
+            print int(total / hz)
+        }' /proc/[0-9]*/stat 2>/dev/null
 }
 
 long() {
@@ -128,16 +138,15 @@ long() {
     rm -rf "$out"
     mkdir -p "$out"
     local start=$SECONDS
-    # Its own process group (setsid), so that its CPU time can be read and it be stopped.
-    setsid nice -n 19 cargo afl fuzz -i "$FUZZ_DIR/seeds/$target" -o "$out" -V 86400 \
+    nice -n 19 cargo afl fuzz -i "$FUZZ_DIR/seeds/$target" -o "$out" -V 86400 \
         -t "$AFL_TIMEOUT_MS" -m "$AFL_MEMORY_MB" -- "$FUZZER" "$target" >"$out.log" 2>&1 &
     local pid=$!
     local cpu=0
     while kill -0 "$pid" 2>/dev/null; do
         sleep 10
-        cpu=$(group_cpu_seconds "$pid")
+        cpu=$(tree_cpu_seconds "$pid")
         if ((cpu >= minutes * 60)); then
-            pkill -INT -g "$pid" -x afl-fuzz || true
+            pkill -INT -f "afl-fuzz .*-o $out " || true
             break
         fi
     done
