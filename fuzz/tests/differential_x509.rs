@@ -38,6 +38,7 @@ const STRICTER: &[(&str, &str)] = &[
         "times: UTCTime/GeneralizedTime with seconds and Z, real dates",
     ),
     ("present twice", "an extension present twice"),
+    ("extensions", "at most 64 extensions"),
     (
         "bytes after the certificate",
         "nothing after the certificate",
