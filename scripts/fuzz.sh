@@ -150,13 +150,20 @@ long() {
             break
         fi
     done
+    # afl-fuzz writes its last stats on SIGINT; past a minute it is killed.
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 60)); do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    pkill -KILL -f "afl-fuzz .*-o $out " || true
     wait "$pid" || true
     local wall=$((SECONDS - start))
     no_crashes "$target" "$out" || true
     printf '| %s | AFL++ %s (cargo-afl %s) | %s | %s | %s | %s min | %s min | %s crashes, %s hangs |\n' \
         "$target" "$(stat "$out" afl_version)" "$CARGO_AFL_VERSION" "$(find "$FUZZ_DIR/seeds/$target" -type f | wc -l)" \
         "$(stat "$out" corpus_count)" "$(stat "$out" execs_done)" "$((cpu / 60))" "$((wall / 60))" \
-        "$(stat "$out" saved_crashes)" "$(stat "$out" saved_hangs)"
+        "$(stat "$out" saved_crashes)" "$(stat "$out" saved_hangs)" | tee "$out.result"
 }
 
 case ${1:-} in

@@ -199,8 +199,11 @@ fn payload_reader_agrees_with_ciborium_or_is_stricter_on_purpose() {
     assert!(inputs.len() >= 5000 && both > 0);
 }
 
+/// A COSE_Sign1's protected header bytes, payload and signature.
+type Envelope = (Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// What the NSM envelope reader accepts (`parse_envelope`'s rules), as coset's fields.
-fn ours_envelope(bytes: &[u8], depth: usize) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+fn ours_envelope(bytes: &[u8], depth: usize) -> Result<Envelope, String> {
     let s = cose_sign1(bytes, depth).map_err(|e| match e {
         NsmError::Cose { reason } => reason,
         e => walker_reason(&e).to_owned(),
@@ -222,7 +225,7 @@ fn ours_envelope(bytes: &[u8], depth: usize) -> Result<(Vec<u8>, Vec<u8>, Vec<u8
 }
 
 /// coset's reading, tagged (18) or not, of a whole COSE_Sign1.
-fn coset_envelope(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+fn coset_envelope(bytes: &[u8]) -> Result<Envelope, String> {
     let sign1 = CoseSign1::from_slice(bytes)
         .or_else(|_| CoseSign1::from_tagged_slice(bytes))
         .map_err(|e| format!("{e:?}"))?;

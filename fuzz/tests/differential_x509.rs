@@ -125,7 +125,7 @@ fn theirs(der: &[u8]) -> Result<X509Fields, String> {
         value: &'a [u8],
     ) -> Result<T, String> {
         match T::from_der(value) {
-            Ok((rest, t)) if rest.is_empty() => Ok(t),
+            Ok(([], t)) => Ok(t),
             Ok((rest, _)) => Err(format!("{} bytes after an extension's value", rest.len())),
             Err(e) => Err(e.to_string()),
         }
