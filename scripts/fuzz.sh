@@ -135,6 +135,10 @@ long() {
         build
     fi
     local out=$FUZZ_DIR/long/$target
+    if pgrep -f "afl-fuzz .*-o $out " >/dev/null; then
+        echo "an afl-fuzz already writes $out" >&2
+        return 1
+    fi
     rm -rf "$out"
     mkdir -p "$out"
     local start=$SECONDS
