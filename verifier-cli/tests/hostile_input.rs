@@ -80,11 +80,31 @@ fn hostile_timestamps_and_key_sets_are_answered() {
     let cases: Vec<(&str, String, &str)> = vec![
         ("two segments", format!("{h}.{p}"), "format"),
         ("not base64url", format!("{h}.{p}.!!!"), "format"),
-        ("deep JSON header", format!("{}.{p}.{s}", b64(&deep_json())), "header"),
-        ("header not an object", format!("{}.{p}.{s}", b64("[1]")), "header"),
-        ("alg none", format!("{}.{p}.", b64(r#"{"alg":"none"}"#)), "alg"),
-        ("unknown kid", format!("{}.{p}.{s}", b64(r#"{"alg":"RS256","kid":"nope"}"#)), "kid"),
-        ("signature changed", format!("{h}.{p}.{}", String::from_utf8(sig).unwrap()), "signature"),
+        (
+            "deep JSON header",
+            format!("{}.{p}.{s}", b64(&deep_json())),
+            "header",
+        ),
+        (
+            "header not an object",
+            format!("{}.{p}.{s}", b64("[1]")),
+            "header",
+        ),
+        (
+            "alg none",
+            format!("{}.{p}.", b64(r#"{"alg":"none"}"#)),
+            "alg",
+        ),
+        (
+            "unknown kid",
+            format!("{}.{p}.{s}", b64(r#"{"alg":"RS256","kid":"nope"}"#)),
+            "kid",
+        ),
+        (
+            "signature changed",
+            format!("{h}.{p}.{}", String::from_utf8(sig).unwrap()),
+            "signature",
+        ),
     ];
     for (what, token, check) in cases {
         let file = write(tmp.path(), "token.jwt", token);
@@ -101,7 +121,10 @@ fn hostile_timestamps_and_key_sets_are_answered() {
         ("not JSON", "{ not json".to_owned()),
         ("deep JSON", deep_json()),
         ("no keys", r#"{"keys":[]}"#.to_owned()),
-        ("a key that is not RSA", r#"{"keys":[{"kty":"EC","kid":"k"}]}"#.to_owned()),
+        (
+            "a key that is not RSA",
+            r#"{"keys":[{"kty":"EC","kid":"k"}]}"#.to_owned(),
+        ),
     ] {
         let file = write(tmp.path(), "jwks.json", jwks);
         let out = zipchain(["jwt", "verify", "--json"])
@@ -134,14 +157,29 @@ fn hostile_certificates_and_descriptors_are_answered() {
     };
     let cases = [
         ("an unknown member", with("extra", json!(1)), "format"),
-        ("a block that is not hex", with("block", json!("zz")), "format"),
-        ("a truncated attestation", with("attestation", json!("hEShATgi")), "attestation"),
-        ("another transaction", with("tx", json!("00".repeat(32))), "inclusion"),
+        (
+            "a block that is not hex",
+            with("block", json!("zz")),
+            "format",
+        ),
+        (
+            "a truncated attestation",
+            with("attestation", json!("hEShATgi")),
+            "attestation",
+        ),
+        (
+            "another transaction",
+            with("tx", json!("00".repeat(32))),
+            "inclusion",
+        ),
     ];
     for (what, text, failed) in cases {
         let file = write(tmp.path(), "cert.json", text);
         let j = answered(&check(&file, &chain), 1);
-        assert!(failed_checks(&j).contains(&failed.to_owned()), "{what}: {j}");
+        assert!(
+            failed_checks(&j).contains(&failed.to_owned()),
+            "{what}: {j}"
+        );
     }
     // A height far beyond the chain: alone a certificate v1 does not prove its height
     // (SPEC §3); with the snapshot it fails `main_chain`.
@@ -154,7 +192,10 @@ fn hostile_certificates_and_descriptors_are_answered() {
     let j = answered(&out, 1);
     assert!(failed_checks(&j).contains(&"main_chain".to_owned()), "{j}");
     // Not a certificate at all, or a descriptor that cannot be read: exit 2.
-    for (what, text) in [("not JSON", "not json".to_owned()), ("deep JSON", deep_json())] {
+    for (what, text) in [
+        ("not JSON", "not json".to_owned()),
+        ("deep JSON", deep_json()),
+    ] {
         let file = write(tmp.path(), "cert.json", &text);
         let j = answered(&check(&file, &chain), 2);
         assert!(j["error"].is_string(), "certificate {what}");
