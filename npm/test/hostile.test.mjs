@@ -57,10 +57,13 @@ test('hostile timestamps and key sets: each a verdict naming its failed check', 
     assert.equal(v.valid, false, what);
     assert.equal(firstFailure(v), check, what);
   }
-  for (const [what, keys] of [['not JSON', '{ not json'], ['deep JSON', deepJson()], ['no keys', '{"keys":[]}']]) {
+  for (const [what, keys] of [['not JSON', '{ not json'], ['deep JSON', deepJson()]]) {
     const v = verifyTimestamp(`${h}.${p}.${s}`, keys, { issuer });
     assert.deepEqual(summary(v), { ran: ['jwks'], failed: ['jwks'] }, what);
   }
+  // A set that reads but holds no key cannot make a policy.
+  const empty = verifyTimestamp(`${h}.${p}.${s}`, '{"keys":[]}', { issuer });
+  assert.deepEqual(summary(empty), { ran: ['policy'], failed: ['policy'] });
 });
 
 test('hostile certificates, descriptors and snapshots: each a verdict naming its failed check', () => {
