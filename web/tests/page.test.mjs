@@ -733,7 +733,7 @@ describe('on its own', () => {
       ['a COSE envelope nested a megabyte deep', [file('deep.cbor', deepCose)], 'nsm', 'cbor'],
       ['a truncated COSE envelope', [file('short.cbor', Buffer.from([0x84, 0x44, 0xa1, 0x01]))], 'nsm', 'cbor'],
       ['a token whose header nests a megabyte deep', [file('t.jwt', `${b64(deepJson)}.${p}.${s}`), chainFile()], 'timestamp', 'header'],
-      ['a token signed with alg none', [file('t.jwt', `${b64('{"alg":"none"}')}.${p}.`), chainFile()], 'timestamp', 'alg'],
+      ['a token whose header says alg none', [file('t.jwt', `${b64('{"alg":"none"}')}.${p}.${s}`), chainFile()], 'timestamp', 'alg'],
       ['a token naming an unknown kid', [file('t.jwt', `${b64('{"alg":"RS256","kid":"nope"}')}.${p}.${s}`), chainFile()], 'timestamp', 'kid'],
       ['a certificate whose block is not hex', [file('cert.json', JSON.stringify({ ...cert, block: 'zz' })), chainFile()], 'certificate', 'format'],
       ['a certificate with a truncated snapshot', [file('cert.json', certText()), chainFile(), file('snapshot.tar', fixture('snapshot.tar').subarray(0, 700))], 'certificate', 'snapshot'],
