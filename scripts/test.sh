@@ -81,6 +81,8 @@ clippy_native() {
     run cargo clippy -p zipchain-services --features enclave --all-targets -- -D warnings
     # The fuzz crate's seed generator (feature `seeds`, the test kit's chains).
     run cargo clippy -p zipchain-fuzz --features seeds --all-targets -- -D warnings
+    # Doc comments link only to what exists and is public.
+    RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps
 }
 
 clippy_wasm() {

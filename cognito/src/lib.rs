@@ -1,4 +1,4 @@
-//! Amazon Cognito as zipchain's timestamp service (seed [0022]–[0023], SPEC §1.3, §7.2;
+//! Amazon Cognito as zipchain's timestamp service (seed \[0022\]–\[0023\], SPEC §1.3, §7.2;
 //! issue #15).
 //!
 //! To timestamp bytes `y`, [`CognitoTimestamps::timestamp`] makes the pool attest them:

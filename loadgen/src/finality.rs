@@ -86,6 +86,20 @@ pub struct FinalityConfig {
     pub timeout: Duration,
     /// Whether to check every acknowledged transaction after the run.
     pub sweep: bool,
+    /// What the polled transactions wait for.
+    pub until: Until,
+}
+
+/// What a polled transaction waits for (the end of its measured latency).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Until {
+    /// Final on the writer's main chain (`GET /v1/transactions/<tx>` says `final`).
+    #[default]
+    Final,
+    /// Its certificate is a v2 one, carrying a checkpoint a quorum of witnesses cosigned
+    /// (`GET /v1/transactions/<tx>/certificate` with `"zipchain_certificate": 2`, SPEC §9.5).
+    CertificateV2,
 }
 
 /// What a finality run measured.
@@ -115,7 +129,9 @@ pub struct FinalityReport {
     pub final_timeout_s: f64,
     /// Transactions polled.
     pub sampled: u64,
-    /// Due-time-to-final latency of the polled transactions that became final.
+    /// What the polled transactions waited for.
+    pub until: Until,
+    /// Due-time-to-`until` latency of the polled transactions that got there.
     pub finality: LatencySummary,
     /// Polled transactions not final within the timeout.
     pub sampled_never_final: u64,
@@ -270,6 +286,7 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
         poll_interval_ms: config.poll_interval.as_secs_f64() * 1000.0,
         final_timeout_s: config.final_timeout.as_secs_f64(),
         sampled,
+        until: config.until,
         finality: LatencySummary::from_micros(&mut finality),
         sampled_never_final,
         poll_errors,
@@ -362,9 +379,18 @@ enum Status {
     NotYet,
 }
 
-/// Asks the status of `tx` once.
-async fn status(plan: &Plan, conn: Option<&mut Conn>, tx: &Hash32) -> Result<Status, String> {
-    let path = format!("{TX_PATH}/{}", tx.to_hex());
+/// Asks the status of `tx` once: whether it is final, or with [`Until::CertificateV2`]
+/// whether its certificate is a v2 one.
+async fn status(
+    plan: &Plan,
+    conn: Option<&mut Conn>,
+    tx: &Hash32,
+    until: Until,
+) -> Result<Status, String> {
+    let path = match until {
+        Until::Final => format!("{TX_PATH}/{}", tx.to_hex()),
+        Until::CertificateV2 => format!("{TX_PATH}/{}/certificate", tx.to_hex()),
+    };
     let timeout = plan.config.timeout;
     let answer = match conn {
         Some(c) => c.request(Method::GET, &path, Bytes::new(), timeout).await,
@@ -375,15 +401,28 @@ async fn status(plan: &Plan, conn: Option<&mut Conn>, tx: &Hash32) -> Result<Sta
         }
     }
     .map_err(|e| e.kind().to_owned())?;
+    if until == Until::CertificateV2 && answer.status == StatusCode::NOT_FOUND {
+        return Ok(Status::NotYet);
+    }
     if answer.status != StatusCode::OK {
         return Err(format!("status {}", answer.status.as_u16()));
     }
     let value: serde_json::Value =
         serde_json::from_slice(&answer.body).map_err(|_| "status answer not JSON".to_owned())?;
-    match value.get("status").and_then(serde_json::Value::as_str) {
-        Some("final") => Ok(Status::Final),
-        Some(_) => Ok(Status::NotYet),
-        None => Err("status answer without \"status\"".to_owned()),
+    match until {
+        Until::Final => match value.get("status").and_then(serde_json::Value::as_str) {
+            Some("final") => Ok(Status::Final),
+            Some(_) => Ok(Status::NotYet),
+            None => Err("status answer without \"status\"".to_owned()),
+        },
+        Until::CertificateV2 => match value
+            .get("zipchain_certificate")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(2) => Ok(Status::Final),
+            Some(_) => Ok(Status::NotYet),
+            None => Err("certificate without \"zipchain_certificate\"".to_owned()),
+        },
     }
 }
 
@@ -396,7 +435,7 @@ async fn poll(plan: Arc<Plan>, tx: Hash32, due: Instant) -> PollOutcome {
         if Instant::now() > give_up {
             return outcome;
         }
-        match status(&plan, None, &tx).await {
+        match status(&plan, None, &tx, plan.config.until).await {
             Ok(Status::Final) => {
                 outcome.final_after = Some(micros(due.elapsed()));
                 return outcome;
@@ -427,8 +466,10 @@ async fn sweep(plan: &Arc<Plan>, mut pending: Vec<Hash32>, deadline: Instant) ->
                 let mut conn = Conn::connect(&plan.target).await.ok();
                 for tx in part {
                     let answer = match conn.as_mut() {
-                        Some(c) if !c.is_closed() => status(&plan, Some(c), &tx).await,
-                        _ => status(&plan, None, &tx).await,
+                        Some(c) if !c.is_closed() => {
+                            status(&plan, Some(c), &tx, Until::Final).await
+                        }
+                        _ => status(&plan, None, &tx, Until::Final).await,
                     };
                     match answer {
                         Ok(Status::Final) => {}

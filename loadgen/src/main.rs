@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use zipchain_loadgen::conn::{Protocol, Target};
-use zipchain_loadgen::finality::{self, FinalityConfig};
+use zipchain_loadgen::finality::{self, FinalityConfig, Until};
 use zipchain_loadgen::report;
 use zipchain_loadgen::throughput::{self, ThroughputConfig};
 
@@ -102,6 +102,11 @@ struct FinalityArgs {
     /// Skip checking every acknowledged transaction after the run.
     #[arg(long)]
     no_sweep: bool,
+    /// What a polled transaction waits for: `final` on the main chain, or a
+    /// `certificate-v2` that a quorum of witnesses vouches for (SPEC §9.5). The sweep
+    /// after the run always checks finality.
+    #[arg(long, value_enum, default_value_t = Until::Final)]
+    until: Until,
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -179,6 +184,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 final_timeout: seconds("--final-timeout", a.final_timeout)?,
                 timeout: seconds("--timeout", c.timeout)?,
                 sweep: !a.no_sweep,
+                until: a.until,
             };
             let r = runtime(c.threads)?
                 .block_on(finality::run(target, &config))

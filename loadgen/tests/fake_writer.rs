@@ -17,7 +17,7 @@ use serde_json::json;
 use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
 use zipchain_loadgen::conn::{ConnError, Protocol, Target};
-use zipchain_loadgen::finality::{self, FinalityConfig, FinalityError};
+use zipchain_loadgen::finality::{self, FinalityConfig, FinalityError, Until};
 use zipchain_loadgen::throughput::{self, ThroughputConfig, ThroughputError};
 
 const FINAL_AFTER: Duration = Duration::from_millis(30);
@@ -195,6 +195,7 @@ async fn finality_sees_every_transaction_final() {
         final_timeout: Duration::from_secs(10),
         timeout: Duration::from_secs(10),
         sweep: true,
+        until: Until::Final,
     };
     let r = finality::run(target, &config).await.unwrap();
     assert_eq!(r.offered, 200);
@@ -227,6 +228,7 @@ async fn finality_counts_transactions_that_never_turn_final() {
         final_timeout: Duration::from_millis(1),
         timeout: Duration::from_secs(10),
         sweep: false,
+        until: Until::Final,
     };
     let r = finality::run(target, &config).await.unwrap();
     assert_eq!(r.acked, 10);
@@ -266,6 +268,7 @@ async fn an_unreachable_writer_is_a_clear_error() {
         final_timeout: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
         sweep: true,
+        until: Until::Final,
     };
     assert!(matches!(
         finality::run(target, &config).await,

@@ -5,7 +5,7 @@
 //! included) can remove it or shorten its period, only lengthen it. That is what makes a
 //! bucket write-once for the writer, as S3 Object Lock in COMPLIANCE mode does for `s3://`.
 //!
-//! [`retention`] reads the policy with the JSON API's `storage.buckets.get`
+//! `retention` reads the policy with the JSON API's `storage.buckets.get`
 //! (`GET <base>/storage/v1/b/<bucket>?fields=retentionPolicy`, permission
 //! `storage.buckets.get`), a request `object_store` has no method for, with the store's own
 //! credentials and endpoint: the base URL is the store's (`google_base_url`, or the

@@ -4,12 +4,14 @@
 //! Every block, timestamp, attestation and batch is cut by [`shard::encode`] into six
 //! self-describing [`Shard`]s with a Reed–Solomon code of 3 data + 3 parity shards; store
 //! `i` of [`Stores`] holds shard `i`, so any three stores rebuild every object
-//! ([`shard::decode`]). Writes are write-once ([`Stores::put_object`]); [`pull`] rebuilds a
-//! snapshot directory, verifying every object and never writing a wrong one.
+//! ([`shard::decode`]). Writes are write-once ([`Stores::put_object`]); [`pull_new`] brings
+//! into a snapshot directory the objects it does not hold yet (all of them into a new one),
+//! [`pull()`] rebuilds every object again; both verify every object they fetch and never
+//! write a wrong one.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use zipchain_replication::{PullOptions, Stores, pull};
+//! use zipchain_replication::{PullOptions, Stores, pull_new};
 //! use verifier_core::snapshot::{ObjectKind, object_key};
 //!
 //! let stores = Stores::local(std::path::Path::new("/var/lib/zipchain/stores"))?;
@@ -17,8 +19,11 @@
 //! let key = object_key(ObjectKind::Block, &block)?;
 //! stores.put_object(ObjectKind::Block, key, &block).await?;
 //!
-//! let report = pull(&stores, "snapshot".as_ref(), PullOptions::default(), &|_| {}).await?;
+//! let report = pull_new(&stores, "snapshot".as_ref(), PullOptions::default(), &|_| {}).await?;
 //! assert!(report.is_complete());
+//! // Again: the block is held now, so only the listings are paid for.
+//! let again = pull_new(&stores, "snapshot".as_ref(), PullOptions::default(), &|_| {}).await?;
+//! assert_eq!((again.held, again.rebuilt_total()), (1, 0));
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
@@ -33,7 +38,7 @@ pub mod stores;
 
 pub use gcs::Retention;
 pub use immutability::Immutability;
-pub use pull::{Progress, PullError, PullOptions, PullReport, pull};
+pub use pull::{Phase, Progress, PullError, PullOptions, PullReport, pull, pull_new};
 pub use s3::ObjectLock;
 pub use shard::{Shard, ShardError, decode, encode};
 pub use stores::{RetryPolicy, StoreError, StoreKind, Stores};

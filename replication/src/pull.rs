@@ -1,39 +1,68 @@
 //! `pull`: turn the six stores back into a snapshot directory (SPEC §2.2, §6).
 //!
-//! Every object named by any store is fetched from all six, its shards checked one by one
-//! (a missing, unreadable or corrupt shard is recorded and skipped), rebuilt from any three
-//! healthy ones, checked against its original hash and key, and written to
-//! `out/<kind dir>/<hex key>` through a temporary file, fsynced, and a rename
-//! ([`snapshot_fs::dir::write_object`]), so a file at an object's name is always the whole,
-//! verified object; the directories are fsynced once at the end. An object that cannot be
-//! rebuilt is listed with the reason and not written.
+//! [`pull_new`] brings into a snapshot directory the objects it does not hold yet (into a
+//! new directory: all of them); [`pull`] fetches every object again. Either way:
+//!
+//! 1. The directory is locked for writing ([`snapshot_fs::dir::lock_for_writing`]), each of
+//!    its kind directories listed once, and the temporary files an interrupted pull left
+//!    there removed.
+//! 2. Each store is listed once per kind prefix, all six at once; a store whose listing
+//!    gets no answer for [`PullOptions::list_timeout`] counts as not answering. With fewer
+//!    than three stores answering, nothing is fetched ([`PullReport::has_quorum`]).
+//! 3. Every object named by some store (for [`pull_new`], and not held by the directory)
+//!    is fetched from the stores that answered, its shards checked one by one (a missing,
+//!    unreadable or corrupt shard is recorded and skipped), rebuilt from any three healthy
+//!    ones, checked against its original hash and key, and written to
+//!    `out/<kind dir>/<hex key>` through a temporary file, fsynced, and a rename
+//!    ([`snapshot_fs::dir::write_object`]), so a file at an object's name is always the
+//!    whole, verified object. The stores that did not answer are asked only for objects the
+//!    others cannot rebuild. An object that cannot be rebuilt is listed with the reason and
+//!    not written.
+//! 4. The directories are fsynced once at the end, when something was written.
+//!
+//! An object counts as held when a regular file exists at its name: the pull only ever
+//! puts whole verified objects there (a killed pull leaves temporary files, which are not
+//! at object names), so existence is enough and nothing held is read again. When nothing
+//! is new, a pull costs the listings and nothing else.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod fetch;
+mod list;
+mod report;
+
 use std::path::{Path as FsPath, PathBuf};
+use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::join_all;
-use object_store::ObjectStoreExt;
-use snapshot_fs::atomic::Durability;
-use snapshot_fs::dir::{self, DirError};
-use verifier_core::hash::Hash32;
-use verifier_core::snapshot::{ObjectKind, classify_path};
+use snapshot_fs::dir::{self, DirError, WriteLock};
+use verifier_core::snapshot::ObjectKind;
 
-use crate::shard::{DATA_SHARDS, Shard, TOTAL_SHARDS, decode, encode};
-use crate::stores::{Failure, Stores, shard_path};
+pub use report::{BadShard, Phase, Progress, PullReport, StoreStatus, Unrecoverable};
+
+use fetch::{Asking, Outcome, pull_one};
+use list::{Held, list_all};
+
+use crate::shard::TOTAL_SHARDS;
+use crate::stores::Stores;
 
 /// Why a pull could not run or finish: its output could not be written. Objects that cannot
-/// be rebuilt are not errors; they are listed in the [`PullReport`].
+/// be rebuilt, and stores that do not answer, are not errors; they are in the
+/// [`PullReport`].
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PullError {
-    /// The output directory, or a file in it, could not be created or written.
+    /// The output directory, or a file in it, could not be created, listed or written.
     #[error("cannot write {}: {reason}", path.display())]
     Output {
         /// The directory or file.
         path: PathBuf,
         /// The operating system's words.
         reason: String,
+    },
+    /// Another pull (in this process or another) is writing the output directory.
+    #[error("{}: another pull is writing this snapshot directory", path.display())]
+    Busy {
+        /// The directory.
+        path: PathBuf,
     },
 }
 
@@ -42,6 +71,7 @@ pub enum PullError {
 fn output(e: DirError) -> PullError {
     let path = e.path().to_owned();
     let reason = match e {
+        DirError::Locked { path } => return PullError::Busy { path },
         DirError::Read { reason, .. } | DirError::Write { reason, .. } => reason,
         other => other.to_string(),
     };
@@ -53,146 +83,138 @@ fn output(e: DirError) -> PullError {
 pub struct PullOptions {
     /// Objects fetched at once (each from all six stores); at least 1.
     pub concurrency: usize,
+    /// How long a store may keep a pull waiting while it lists (for each page of its
+    /// listing), and, when it did not answer the listing, for each shard it is asked for.
+    /// A store that does not answer in time counts as not answering. This is what a dead
+    /// store costs a pull, once, whatever `object_store` would spend retrying it.
+    pub list_timeout: Duration,
+}
+
+impl PullOptions {
+    /// The default listing timeout: 5 s, as long as `object_store` waits for a connection,
+    /// so a reachable store always gets to answer.
+    pub const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 }
 
 impl Default for PullOptions {
-    /// 16 objects at once.
+    /// 16 objects at once; [`PullOptions::LIST_TIMEOUT`].
     fn default() -> Self {
-        Self { concurrency: 16 }
+        Self {
+            concurrency: 16,
+            list_timeout: Self::LIST_TIMEOUT,
+        }
     }
 }
 
-/// Where a pull stands, passed to the progress callback after each object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Progress {
-    /// Objects finished (rebuilt or given up).
-    pub done: usize,
-    /// Objects to do.
-    pub total: usize,
-}
-
-/// How one store answered the listing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreStatus {
-    /// The store's URL.
-    pub url: String,
-    /// `None` when the store listed its shards; otherwise why it could not.
-    pub error: Option<String>,
-    /// Shards it listed.
-    pub shards: usize,
-}
-
-/// A shard that was there but could not be used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadShard {
-    /// The store's index.
-    pub store: usize,
-    /// The object's kind.
-    pub kind: ObjectKind,
-    /// The object's key.
-    pub key: Hash32,
-    /// Why the shard was skipped.
-    pub reason: String,
-}
-
-/// An object that could not be rebuilt, and was not written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unrecoverable {
-    /// The object's kind.
-    pub kind: ObjectKind,
-    /// The object's key.
-    pub key: Hash32,
-    /// Why it could not be rebuilt.
-    pub reason: String,
-}
-
-/// What a pull did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PullReport {
-    /// One entry per store, in order.
-    pub stores: Vec<StoreStatus>,
-    /// Objects named by at least one store.
-    pub objects: usize,
-    /// Objects rebuilt and written, by kind.
-    pub rebuilt: BTreeMap<ObjectKind, usize>,
-    /// Objects that could not be rebuilt, in kind then key order.
-    pub unrecoverable: Vec<Unrecoverable>,
-    /// Shards present but unusable, in kind, key, store order.
-    pub bad_shards: Vec<BadShard>,
-    /// Shards absent from a store that answered, or from a store that did not.
-    pub missing_shards: usize,
-    /// Listed names that are not `<kind dir>/<64 hex>`, ignored.
-    pub ignored: usize,
-}
-
-impl PullReport {
-    /// Stores that listed their shards.
-    pub fn stores_answered(&self) -> usize {
-        self.stores.iter().filter(|s| s.error.is_none()).count()
-    }
-
-    /// Objects rebuilt and written.
-    pub fn rebuilt_total(&self) -> usize {
-        self.rebuilt.values().sum()
-    }
-
-    /// True when every object named was rebuilt and at least three stores answered (with
-    /// fewer, an object that only the silent stores name would go unseen).
-    pub fn is_complete(&self) -> bool {
-        self.unrecoverable.is_empty() && self.stores_answered() >= DATA_SHARDS
-    }
-}
-
-/// Rebuilds every object in `stores` into the snapshot directory `out_dir`.
+/// Brings the objects of `stores` that the snapshot directory `out_dir` does not hold yet
+/// into it: the incremental pull, and the one entry point a long-running process (the
+/// witness daemon) calls again and again.
 ///
-/// `out_dir` and its four kind directories are created if needed. Existing files are
-/// replaced only by verified objects; other files are left alone. `progress` is called after
-/// each object.
+/// `out_dir` and its four kind directories are created if needed (a new directory gets
+/// every object). Objects already there are neither fetched nor read; the new ones are in
+/// [`PullReport::rebuilt`], by kind. When fewer than three stores answer the listing,
+/// nothing is fetched and [`PullReport::has_quorum`] is false: the caller must not act on
+/// such a partial view. `progress` is called as the listing goes and after each object.
 ///
 /// # Errors
-/// [`PullError::Output`] when `out_dir` cannot be created or written; the pull stops there.
+/// [`PullError::Output`] when `out_dir` cannot be created, listed or written (the pull
+/// stops there); [`PullError::Busy`] when another pull holds it.
+pub async fn pull_new(
+    stores: &Stores,
+    out_dir: &FsPath,
+    options: PullOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<PullReport, PullError> {
+    run(stores, out_dir, options, progress, Fetch::New).await
+}
+
+/// Rebuilds every object in `stores` into the snapshot directory `out_dir`, whether it
+/// holds it already or not: existing files are replaced, only by verified objects (a
+/// repair of a damaged snapshot); other files are left alone. Otherwise as [`pull_new`].
+///
+/// # Errors
+/// As [`pull_new`].
 pub async fn pull(
     stores: &Stores,
     out_dir: &FsPath,
     options: PullOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<PullReport, PullError> {
-    prepare_output(out_dir)?;
-    let mut report = PullReport::default();
-    let mut names = BTreeSet::new();
-    for i in 0..TOTAL_SHARDS {
-        let status = list_store(stores, i, &mut names, &mut report.ignored).await;
-        report.stores.push(status);
+    run(stores, out_dir, options, progress, Fetch::Everything).await
+}
+
+/// Which listed objects a pull fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fetch {
+    /// Those the directory does not hold.
+    New,
+    /// All of them.
+    Everything,
+}
+
+async fn run(
+    stores: &Stores,
+    out_dir: &FsPath,
+    options: PullOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+    fetch: Fetch,
+) -> Result<PullReport, PullError> {
+    let out = out_dir.to_owned();
+    let (_lock, held, leftovers_removed) = blocking(out_dir, move || open_output(&out, fetch))
+        .await?
+        .map_err(output)?;
+    let mut report = PullReport {
+        leftovers_removed,
+        ..PullReport::default()
+    };
+    let (statuses, listed) = list_all(stores, held, options.list_timeout, progress).await;
+    report.stores = statuses;
+    report.objects = listed.new.len() + listed.held_named;
+    report.held = listed.held_named;
+    report.ignored = listed.ignored;
+    if !report.has_quorum() {
+        return Ok(report);
     }
-    report.objects = names.len();
-    let silent: [bool; TOTAL_SHARDS] =
-        std::array::from_fn(|i| report.stores.get(i).is_none_or(|s| s.error.is_some()));
-    let total = names.len();
-    let mut done = 0;
+    let asking = Asking {
+        stores,
+        silent: std::array::from_fn(|i| report.stores.get(i).is_none_or(|s| s.error.is_some())),
+        silent_timeout: options.list_timeout,
+    };
+    let total = listed.new.len();
+    let mut now = Progress {
+        phase: Phase::Fetching,
+        stores_listed: TOTAL_SHARDS,
+        shards_listed: report.stores.iter().map(|s| s.shards).sum(),
+        done: 0,
+        total,
+        bytes: 0,
+    };
+    progress(now);
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(total);
-    let mut stream = futures::stream::iter(names)
-        .map(|(kind, key)| pull_one(stores, &silent, out_dir, kind, key))
+    let mut stream = futures::stream::iter(listed.new)
+        .map(|(kind, key)| pull_one(&asking, out_dir, kind, key))
         .buffer_unordered(options.concurrency.max(1));
     while let Some(outcome) = stream.next().await {
         let outcome = outcome?;
-        done += 1;
-        progress(Progress { done, total });
+        now.done += 1;
+        now.bytes += outcome.result.as_ref().map_or(0, |len| *len);
+        progress(now);
         outcomes.push(outcome);
     }
-    let out = out_dir.to_owned();
-    tokio::task::spawn_blocking(move || dir::sync_kind_dirs(&out))
-        .await
-        .map_err(|e| PullError::Output {
-            path: out_dir.to_owned(),
-            reason: e.to_string(),
-        })?
-        .map_err(output)?;
+    drop(stream);
+    report.bytes = now.bytes;
+    if outcomes.iter().any(|o| o.result.is_ok()) {
+        let out = out_dir.to_owned();
+        blocking(out_dir, move || dir::sync_kind_dirs(&out))
+            .await?
+            .map_err(output)?;
+    }
     outcomes.sort_by_key(|o| (o.kind, o.key));
     for o in outcomes {
         report.missing_shards += o.missing;
         report.bad_shards.extend(o.bad);
         match o.result {
-            Ok(()) => *report.rebuilt.entry(o.kind).or_default() += 1,
+            Ok(_) => report.rebuilt.entry(o.kind).or_default().push(o.key),
             Err(reason) => report.unrecoverable.push(Unrecoverable {
                 kind: o.kind,
                 key: o.key,
@@ -203,239 +225,44 @@ pub async fn pull(
     Ok(report)
 }
 
-/// Creates the output directories and checks a file can be written there.
-fn prepare_output(out_dir: &FsPath) -> Result<(), PullError> {
-    let fail = |path: &FsPath, e: std::io::Error| PullError::Output {
+/// Runs `job` on a blocking thread; a panicked job is an output error on `path`.
+async fn blocking<T: Send + 'static>(
+    path: &FsPath,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PullError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| PullError::Output {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Makes the output directory ready: creates it and its kind directories, checks a file
+/// can be written there, locks it, lists what it holds (for [`Fetch::New`]) and removes
+/// the temporary files an interrupted pull left. Returns the lock, the objects held, and
+/// how many temporary files were removed.
+fn open_output(out_dir: &FsPath, fetch: Fetch) -> Result<(WriteLock, Held, usize), DirError> {
+    let cannot_write = |path: &FsPath, e: std::io::Error| DirError::Write {
         path: path.to_owned(),
         reason: e.to_string(),
     };
-    dir::create_kind_dirs(out_dir).map_err(output)?;
+    dir::create_kind_dirs(out_dir)?;
     let probe = out_dir.join(format!(".zipchain-pull-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| fail(out_dir, e))?;
-    std::fs::remove_file(&probe).map_err(|e| fail(&probe, e))
-}
-
-/// Lists the shards of store `i` into `names`.
-async fn list_store(
-    stores: &Stores,
-    i: usize,
-    names: &mut BTreeSet<(ObjectKind, Hash32)>,
-    ignored: &mut usize,
-) -> StoreStatus {
-    let url = stores.url(i).unwrap_or_default().to_owned();
-    let mut status = StoreStatus {
-        url,
-        error: None,
-        shards: 0,
-    };
-    if let Some(dir) = stores.local_dir(i)
-        && !dir.is_dir()
-    {
-        status.error = Some(format!("directory {} does not exist", dir.display()));
-        return status;
-    }
-    let Some(store) = stores.store(i) else {
-        status.error = Some("no such store".into());
-        return status;
-    };
+    std::fs::write(&probe, b"").map_err(|e| cannot_write(out_dir, e))?;
+    std::fs::remove_file(&probe).map_err(|e| cannot_write(&probe, e))?;
+    let lock = dir::lock_for_writing(out_dir)?;
+    let mut held = Held::new();
+    let mut removed = 0;
     for kind in ObjectKind::ALL {
-        let prefix = object_store::path::Path::from(kind.dir());
-        let mut listing = store.list(Some(&prefix));
-        while let Some(item) = listing.next().await {
-            match item {
-                Ok(meta) => match classify_path(meta.location.as_ref()) {
-                    Some(name) => {
-                        status.shards += 1;
-                        names.insert(name);
-                    }
-                    None => *ignored += 1,
-                },
-                Err(e) => {
-                    status.error = Some(format!("listing {}/ failed: {e}", kind.dir()));
-                    return status;
-                }
-            }
+        let scan = dir::scan_objects(out_dir, kind)?;
+        for path in scan.leftovers {
+            std::fs::remove_file(&path).map_err(|e| cannot_write(&path, e))?;
+            removed += 1;
+        }
+        if fetch == Fetch::New {
+            held.extend(scan.keys.into_iter().map(|key| ((kind, key), false)));
         }
     }
-    status
-}
-
-/// The fate of one object.
-struct Outcome {
-    kind: ObjectKind,
-    key: Hash32,
-    result: Result<(), String>,
-    bad: Vec<BadShard>,
-    missing: usize,
-}
-
-/// What one store gave for one object.
-enum Fetched {
-    Good(Shard),
-    Missing,
-    Bad(String),
-}
-
-async fn fetch(stores: &Stores, i: usize, kind: ObjectKind, key: Hash32) -> Fetched {
-    let Some(store) = stores.store(i) else {
-        return Fetched::Missing;
-    };
-    let path = shard_path(kind, &key);
-    let got = stores
-        .with_retry_on(i, || async { store.get(&path).await?.bytes().await })
-        .await;
-    let bytes = match got {
-        Ok(bytes) => bytes,
-        Err(Failure::Permanent(object_store::Error::NotFound { .. })) => return Fetched::Missing,
-        Err(f) => {
-            let url = stores.url(i).unwrap_or_default();
-            return Fetched::Bad(f.into_error(i, url, stores.retry().tries).to_string());
-        }
-    };
-    let shard = match Shard::from_bytes(&bytes) {
-        Ok(shard) => shard,
-        Err(e) => return Fetched::Bad(e.to_string()),
-    };
-    if shard.kind() != kind || *shard.key() != key || shard.index() != i {
-        return Fetched::Bad(format!(
-            "shard names {} {} index {}, expected {kind} {key} index {i}",
-            shard.kind(),
-            shard.key(),
-            shard.index()
-        ));
-    }
-    Fetched::Good(shard)
-}
-
-/// Fetches one object's shards and rebuilds it. The stores that did not answer the listing
-/// (`silent`) are asked only when the others cannot rebuild the object: a store that is
-/// down would otherwise cost every object its retries (tens of seconds a pull with three
-/// unreachable S3 endpoints); until then their shards count as missing.
-async fn pull_one(
-    stores: &Stores,
-    silent: &[bool; TOTAL_SHARDS],
-    out_dir: &FsPath,
-    kind: ObjectKind,
-    key: Hash32,
-) -> Result<Outcome, PullError> {
-    let ask = |i: usize, now: bool| async move {
-        if now {
-            fetch(stores, i, kind, key).await
-        } else {
-            Fetched::Missing
-        }
-    };
-    let mut fetched = join_all((0..TOTAL_SHARDS).map(|i| ask(i, !silent[i]))).await;
-    if silent.iter().any(|s| *s) {
-        let good: Vec<Shard> = fetched
-            .iter()
-            .filter_map(|f| match f {
-                Fetched::Good(shard) => Some(shard.clone()),
-                _ => None,
-            })
-            .collect();
-        if good.len() < DATA_SHARDS || rebuild(good).is_err() {
-            let rest = join_all((0..TOTAL_SHARDS).map(|i| ask(i, silent[i]))).await;
-            for (i, f) in rest.into_iter().enumerate() {
-                if silent[i]
-                    && let Some(slot) = fetched.get_mut(i)
-                {
-                    *slot = f;
-                }
-            }
-        }
-    }
-    let mut outcome = Outcome {
-        kind,
-        key,
-        result: Ok(()),
-        bad: Vec::new(),
-        missing: 0,
-    };
-    let mut good = Vec::new();
-    for (store, f) in fetched.into_iter().enumerate() {
-        match f {
-            Fetched::Good(shard) => good.push(shard),
-            Fetched::Missing => outcome.missing += 1,
-            Fetched::Bad(reason) => outcome.bad.push(BadShard {
-                store,
-                kind,
-                key,
-                reason,
-            }),
-        }
-    }
-    let healthy: Vec<(usize, Vec<u8>)> = good.iter().map(|s| (s.index(), s.to_bytes())).collect();
-    match rebuild(good) {
-        Ok(bytes) => {
-            // Every shard that is not exactly what the rebuilt object encodes to is bad,
-            // including one whose unhashed header fields (original length or hash) were hit.
-            let right = encode(kind, key, &bytes);
-            for (store, stored) in healthy {
-                if right.get(store).map(Shard::to_bytes).as_ref() != Some(&stored) {
-                    outcome.bad.push(BadShard {
-                        store,
-                        kind,
-                        key,
-                        reason: "differs from the shard the rebuilt object encodes to".into(),
-                    });
-                }
-            }
-            outcome.bad.sort_by_key(|b| b.store);
-            write_object(out_dir, kind, &key, bytes).await?;
-        }
-        Err(reason) => {
-            outcome.result = Err(format!(
-                "{reason} ({} missing, {} bad)",
-                outcome.missing,
-                outcome.bad.len()
-            ));
-        }
-    }
-    Ok(outcome)
-}
-
-/// Rebuilds from healthy shards. Shards that disagree on the original (a stale or forged
-/// shard that is self-consistent) are grouped, and the groups tried largest first.
-fn rebuild(good: Vec<Shard>) -> Result<Vec<u8>, String> {
-    let healthy = good.len();
-    let mut groups: BTreeMap<(u64, Hash32), Vec<Shard>> = BTreeMap::new();
-    for shard in good {
-        groups
-            .entry((shard.original_len(), *shard.original_hash()))
-            .or_default()
-            .push(shard);
-    }
-    let mut groups: Vec<Vec<Shard>> = groups.into_values().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-    let mut last = format!("only {healthy} healthy shards, need {DATA_SHARDS}");
-    for group in groups {
-        if group.len() < DATA_SHARDS {
-            continue;
-        }
-        match decode(group) {
-            Ok(bytes) => return Ok(bytes),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
-}
-
-/// Writes `out/<kind dir>/<hex>` atomically, the file fsynced (the directories are synced
-/// once, at the end of the pull).
-async fn write_object(
-    out_dir: &FsPath,
-    kind: ObjectKind,
-    key: &Hash32,
-    bytes: Vec<u8>,
-) -> Result<(), PullError> {
-    let (out, key) = (out_dir.to_owned(), *key);
-    let job = move || dir::write_object(&out, kind, &key, &bytes, Durability::FileSynced);
-    match tokio::task::spawn_blocking(job).await {
-        Ok(result) => result.map_err(output),
-        Err(e) => Err(PullError::Output {
-            path: dir::object_path(out_dir, kind, &key),
-            reason: e.to_string(),
-        }),
-    }
+    Ok((lock, held, removed))
 }

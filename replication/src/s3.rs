@@ -8,7 +8,7 @@
 //! `object_store`'s SHA-256 checksum (`x-amz-checksum-sha256` on each PUT) and sends
 //! `x-amz-sdk-checksum-algorithm: SHA256`, as the AWS SDKs do, as a signed default header.
 //!
-//! [`object_lock`] reads the bucket's configuration with `GetObjectLockConfiguration`
+//! `object_lock` reads the bucket's configuration with `GetObjectLockConfiguration`
 //! (`GET /<bucket>?object-lock`), a request `object_store` has no method for: the URL is
 //! presigned by `object_store` itself (`Signer::signed_url_opts`, with the store's own
 //! credentials, region and endpoint) and sent with `reqwest`.

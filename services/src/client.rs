@@ -287,8 +287,9 @@ fn malformed(url: &Url, reason: &str) -> ClientError {
     }
 }
 
-/// The error and its sources ("error sending request: connection refused").
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// The error and its sources ("error sending request: connection refused"), as the
+/// writer's clients report a transport failure.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -34,7 +34,7 @@ use nsm_issuer::TestCa;
 use serde_json::json;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use verifier_core::time::UnixMillis;
 
 use crate::ServiceError;
@@ -306,7 +306,13 @@ pub fn request_layers(router: Router, timeout: Duration, max_concurrent: usize) 
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx answer is logged at WARN, not ERROR: 503 (queue full, a witness still
+        // catching up) and 408 are the service working as designed; a handler logs its
+        // own real failures.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+        )
 }
 
 async fn timestamp(

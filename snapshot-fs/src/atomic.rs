@@ -82,14 +82,7 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Res
 
 /// [`write_atomic_with`] without the fsync of the directory.
 fn place(path: &Path, bytes: &[u8], options: Options) -> io::Result<Written> {
-    let temp = parent(path).join(format!(
-        ".{}.{}.{:016x}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id(),
-        nonce()?
-    ));
+    let temp = parent(path).join(temporary_name(path, std::process::id(), nonce()?));
     let mut file = open_new(&temp, options.private)?;
     let filled = file
         .write_all(bytes)
@@ -111,6 +104,38 @@ fn place(path: &Path, bytes: &[u8], options: Options) -> io::Result<Written> {
         let _ = fs::remove_file(&temp);
     }
     placed
+}
+
+/// The name of the temporary file for `path`: `.<file name>.<pid>.<16 hex nonce>.tmp`.
+fn temporary_name(path: &Path, pid: u32, nonce: u64) -> String {
+    format!(
+        ".{}.{pid}.{nonce:016x}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+    )
+}
+
+/// Whether `name` is the name of a temporary file [`write_atomic_with`] makes for some
+/// target (`.<target name>.<pid>.<16 hex nonce>.tmp`): one that an interrupted process
+/// (SIGKILL, a crash) left behind, or one being written right now.
+pub fn is_temporary_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((rest, nonce)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    let Some((target, pid)) = rest.rsplit_once('.') else {
+        return false;
+    };
+    !target.is_empty()
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && nonce.len() == 16
+        && nonce
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The temporary file's nonce: random, not a per-process counter.
@@ -265,6 +290,29 @@ mod tests {
         // A missing directory: nothing is created at all.
         let err = write_atomic(&dir.path().join("no/such/file"), b"x").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_and_nothing_else() {
+        let target = Path::new("blocks").join("ab".repeat(32));
+        for (pid, nonce) in [(1, 0), (4_000_000, u64::MAX), (77, 0x0123_4567_89ab_cdef)] {
+            let name = temporary_name(&target, pid, nonce);
+            assert!(is_temporary_name(&name), "{name}");
+        }
+        for name in [
+            "ab".repeat(32),
+            ".x.1.0123456789abcdef".into(),
+            "x.1.0123456789abcdef.tmp".into(),
+            "..1.0123456789abcdef.tmp".into(),
+            ".x..0123456789abcdef.tmp".into(),
+            ".x.1.0123456789ABCDEF.tmp".into(),
+            ".x.1.0123456789abcde.tmp".into(),
+            ".x.a1.0123456789abcdef.tmp".into(),
+            ".tmp".into(),
+            String::new(),
+        ] {
+            assert!(!is_temporary_name(&name), "{name}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use verifier_core::certificate::ObjectSource;
 use verifier_core::chain::AuditSource;
 use verifier_core::hash::Hash32;
-use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path};
+use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path, object_name_key};
 
 use crate::atomic::{self, Durability, Options};
 
@@ -50,15 +50,23 @@ pub enum DirError {
         /// The operating system's words.
         reason: String,
     },
+    /// Another process (or another pull in this one) is writing the snapshot directory
+    /// ([`lock_for_writing`]).
+    #[error("{}: another pull is writing this snapshot directory", path.display())]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+    },
 }
 
 impl DirError {
     /// The directory or file the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Read { path, .. } | Self::TooLarge { path, .. } | Self::Write { path, .. } => {
-                path
-            }
+            Self::Read { path, .. }
+            | Self::TooLarge { path, .. }
+            | Self::Write { path, .. }
+            | Self::Locked { path } => path,
         }
     }
 
@@ -111,33 +119,22 @@ impl DirSnapshot {
     /// [`DirError::Read`] when the directory exists but cannot be listed or opened.
     pub fn list(&self, kind: ObjectKind) -> Result<KindDir, DirError> {
         let path = self.root.join(kind.dir());
-        let read_err = |e| DirError::read(&path, &e);
-        let entries = match std::fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(KindDir {
-                    names: Vec::new(),
-                    kind,
-                    handle: None,
-                    path,
-                });
-            }
-            Err(e) => return Err(read_err(e)),
-        };
         let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(read_err)?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if classify_path(&format!("{}/{name}", kind.dir())).is_some()
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                names.push(name);
+        let exists = each_entry(&path, |name, entry| {
+            if object_name_key(name).is_some() && is_file(entry) {
+                names.push(name.to_owned());
             }
+        })?;
+        if !exists {
+            return Ok(KindDir {
+                names,
+                kind,
+                handle: None,
+                path,
+            });
         }
         names.sort_unstable();
-        let handle = DirHandle::open(&path).map_err(read_err)?;
+        let handle = DirHandle::open(&path).map_err(|e| DirError::read(&path, &e))?;
         Ok(KindDir {
             names,
             kind,
@@ -413,6 +410,92 @@ pub fn write_object(
         .map_err(|e| DirError::write(&path, &e))
 }
 
+/// What one kind's directory of a snapshot holds, for a writer that adds to it
+/// ([`scan_objects`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KindScan {
+    /// The keys of its objects: regular files named by 64 lowercase hex digits, in no
+    /// particular order.
+    pub keys: Vec<Hash32>,
+    /// Temporary files of atomic writes ([`atomic::is_temporary_name`]): left behind by a
+    /// writer that was killed, or being written right now by one that is not.
+    pub leftovers: Vec<PathBuf>,
+}
+
+/// Lists `root/<kind dir>` once: the objects it holds and the temporary files in it
+/// (nothing when the directory does not exist). Other entries are left out.
+///
+/// # Errors
+/// [`DirError::Read`] when the directory exists but cannot be listed.
+pub fn scan_objects(root: &Path, kind: ObjectKind) -> Result<KindScan, DirError> {
+    let mut scan = KindScan::default();
+    each_entry(&root.join(kind.dir()), |name, entry| {
+        match classify_path(&format!("{}/{name}", kind.dir())) {
+            Some((_, key)) if is_file(entry) => scan.keys.push(key),
+            None if atomic::is_temporary_name(name) && is_file(entry) => {
+                scan.leftovers.push(entry.path());
+            }
+            _ => {}
+        }
+    })?;
+    Ok(scan)
+}
+
+/// Calls `f` with the name and the entry of each entry of the directory `path` whose name
+/// is UTF-8; `false` when the directory does not exist.
+///
+/// # Errors
+/// [`DirError::Read`] when the directory exists but cannot be listed.
+fn each_entry(path: &Path, mut f: impl FnMut(&str, &std::fs::DirEntry)) -> Result<bool, DirError> {
+    let read_err = |e| DirError::read(path, &e);
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(read_err(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(read_err)?;
+        if let Some(name) = entry.file_name().to_str() {
+            f(name, &entry);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether a directory entry is a regular file (not following a symbolic link).
+fn is_file(entry: &std::fs::DirEntry) -> bool {
+    entry.file_type().is_ok_and(|t| t.is_file())
+}
+
+/// An exclusive lock on a snapshot directory, held by a writer that adds objects to it
+/// (`zipchain pull`) until dropped.
+#[derive(Debug)]
+pub struct WriteLock {
+    _dir: File,
+}
+
+/// Takes the exclusive write lock of the snapshot directory `root` (which must exist):
+/// an advisory `flock` on the directory itself, so no file is added to the snapshot,
+/// and the lock goes with the process however it ends. Outside Unix nothing is locked.
+///
+/// # Errors
+/// [`DirError::Locked`] when another holder has it (it is not waited for);
+/// [`DirError::Read`] when `root` cannot be opened.
+pub fn lock_for_writing(root: &Path) -> Result<WriteLock, DirError> {
+    let dir = File::open(root).map_err(|e| DirError::read(root, &e))?;
+    #[cfg(unix)]
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+        if e == rustix::io::Errno::WOULDBLOCK {
+            DirError::Locked {
+                path: root.to_owned(),
+            }
+        } else {
+            DirError::read(root, &e.into())
+        }
+    })?;
+    Ok(WriteLock { _dir: dir })
+}
+
 /// Writes `snapshot` as a SPEC §2.1 directory under `root`: its kind directories, its
 /// `chain.json` if it has one, and every object, each atomically (on several threads).
 /// With [`Durability::Synced`] every file is fsynced, and each directory once at the end
@@ -586,6 +669,61 @@ mod tests {
             "snap/blocks/x: file of 82 bytes; a block is at most 81 bytes"
         );
         assert_eq!(large.path(), path);
+    }
+
+    #[test]
+    fn a_scan_finds_the_objects_and_the_temporary_files_left_behind() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(
+            scan_objects(root.path(), ObjectKind::Block).unwrap(),
+            KindScan::default()
+        );
+        create_kind_dirs(root.path()).unwrap();
+        let key = Hash32::digest(b"one");
+        write_object(
+            root.path(),
+            ObjectKind::Block,
+            &key,
+            b"one",
+            Durability::Unsynced,
+        )
+        .unwrap();
+        let blocks = root.path().join("blocks");
+        let temp = blocks.join(format!(".{}.4242.00000000deadbeef.tmp", "ab".repeat(32)));
+        std::fs::write(&temp, b"half").unwrap();
+        // Neither objects nor temporary files: left alone and out of the scan.
+        std::fs::write(blocks.join("notes.txt"), b"x").unwrap();
+        std::fs::create_dir(blocks.join("c".repeat(64))).unwrap();
+        let scan = scan_objects(root.path(), ObjectKind::Block).unwrap();
+        assert_eq!(scan.keys, vec![key]);
+        assert_eq!(scan.leftovers, vec![temp]);
+        assert_eq!(
+            scan_objects(root.path(), ObjectKind::Batch).unwrap(),
+            KindScan::default()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn one_writer_holds_a_snapshot_directory_at_a_time() {
+        let root = tempfile::tempdir().unwrap();
+        let held = lock_for_writing(root.path()).unwrap();
+        let err = lock_for_writing(root.path()).unwrap_err();
+        assert_eq!(
+            err,
+            DirError::Locked {
+                path: root.path().to_owned()
+            }
+        );
+        assert!(err.to_string().contains("another pull"), "{err}");
+        drop(held);
+        let _again = lock_for_writing(root.path()).unwrap();
+        // Nothing was added to the directory.
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+        assert!(matches!(
+            lock_for_writing(&root.path().join("missing")),
+            Err(DirError::Read { .. })
+        ));
     }
 
     /// A snapshot of `n` blocks (made-up bytes under made-up keys) and a `chain.json`.

@@ -40,7 +40,7 @@ pub(crate) enum Command {
     /// Validate timestamp JWTs.
     #[command(subcommand)]
     Jwt(JwtCommand),
-    /// Witness keys (SPEC §9.2, §9.3).
+    /// Witness keys and the witness daemon (SPEC §9.2, §9.3, §9.6).
     #[command(subcommand)]
     Witness(WitnessCommand),
     /// Audit a snapshot and cosign a checkpoint of its main chain, as SPEC §9.3 allows.
@@ -51,6 +51,43 @@ pub(crate) enum Command {
 pub(crate) enum WitnessCommand {
     /// Make an Ed25519 witness key (file mode 0600) and print its verifier key.
     Keygen(KeygenArgs),
+    /// Run a witness daemon speaking C2SP tlog-witness (`POST /add-checkpoint`): it pulls
+    /// the chain from the six stores, audits it itself and cosigns only as SPEC §9.3 allows.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on, e.g. `127.0.0.1:8090` (port 0 picks a free port; the
+    /// URL is printed on stdout).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// The witness key file (made by `zipchain witness keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub(crate) key: PathBuf,
+    /// The trust descriptor of the chain witnessed.
+    #[arg(long, value_name = "chain.json")]
+    pub(crate) chain: PathBuf,
+    /// An object store of the chain, six times, in shard order (as `zipchain pull`).
+    #[arg(long = "store", value_name = "URL", required = true)]
+    pub(crate) stores: Vec<String>,
+    /// The witness's directory: the pulled snapshot, its kept audit and the latest
+    /// checkpoint cosigned per origin (created if needed; one daemon at a time).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: PathBuf,
+    /// Read the cloud stores anonymously (as `zipchain pull --anonymous`): for a chain
+    /// whose operator publishes its buckets for anyone to read.
+    #[arg(long)]
+    pub(crate) anonymous: bool,
+    /// How often the witness pulls and audits on its own, between requests.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub(crate) poll_interval: std::time::Duration,
+    /// How long a request waits for the witness's pull and audit to cover its
+    /// checkpoint before the answer is `503` with `Retry-After`.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub(crate) catch_up_wait: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -216,13 +253,40 @@ pub(crate) struct PullArgs {
     /// `s3://bucket/prefix`, `az://container/prefix` or `gs://bucket/prefix`.
     #[arg(long = "store", value_name = "URL", required = true)]
     pub(crate) stores: Vec<String>,
-    /// The snapshot directory to write (created if needed).
+    /// The snapshot directory to write (created if needed). When it already is a
+    /// snapshot, only the objects it does not hold yet are fetched.
     #[arg(short = 'o', long = "output", value_name = "SNAPSHOT")]
     pub(crate) output_dir: PathBuf,
+    /// Only what is new since the last pull: SNAPSHOT must already be a snapshot
+    /// directory (an error otherwise, rather than a whole pull into a mistyped path).
+    #[arg(long, conflicts_with = "full")]
+    pub(crate) since: bool,
+    /// Fetch and verify every object again, replacing what SNAPSHOT holds (repairs a
+    /// damaged snapshot).
+    #[arg(long)]
+    pub(crate) full: bool,
+    /// How long a store may stay silent while it lists (each page), and when it did not
+    /// answer the listing, for each shard it is asked for: a store over it counts as down.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = positive_seconds)]
+    pub(crate) list_timeout: std::time::Duration,
     /// Read the cloud stores anonymously: send every request unsigned, without looking
     /// for credentials, for buckets published for anyone to read.
     #[arg(long)]
     pub(crate) anonymous: bool,
     #[command(flatten)]
     pub(crate) output: Output,
+}
+
+/// A duration in seconds (fractions allowed), more than 0 and at most a day.
+fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "{text:?}: expected more than 0 and at most 86400 seconds"
+        ))
+    }
 }

@@ -8,6 +8,7 @@
 
 mod args;
 mod commands;
+mod cosigned;
 mod input;
 mod report;
 mod snapshot;
@@ -61,6 +62,7 @@ fn run(cli: Cli) -> Result<Outcome, InputError> {
         Command::Nsm(NsmCommand::Verify(args)) => commands::nsm::verify(args),
         Command::Jwt(JwtCommand::Verify(args)) => commands::jwt::verify(args),
         Command::Witness(WitnessCommand::Keygen(args)) => commands::witness::keygen(args),
+        Command::Witness(WitnessCommand::Serve(args)) => commands::witness::serve::run(args),
         Command::Cosign(args) => commands::cosign::run(args),
     }
 }
@@ -75,6 +77,7 @@ impl Command {
             Command::Nsm(NsmCommand::Verify(a)) => a.output.json,
             Command::Jwt(JwtCommand::Verify(a)) => a.output.json,
             Command::Witness(WitnessCommand::Keygen(a)) => a.output.json,
+            Command::Witness(WitnessCommand::Serve(a)) => a.output.json,
             Command::Cosign(a) => a.output.json,
         }
     }

@@ -271,49 +271,114 @@ pub fn certificate_for(
     source: &dyn ObjectSource,
     tx: &Hash32,
 ) -> Result<Certificate, MakeCertificateError> {
-    let height = entry.height;
-    if prev.iat > entry.iat {
-        return Err(MakeCertificateError::TimeOrder {
+    let parts = CertificateParts::read(source, entry)?;
+    let lower = read_text(source, &prev.timestamp)?;
+    parts.certificate(genesis, sequencer_key, entry, prev, &lower, tx)
+}
+
+/// What every certificate of one main-chain block needs beside its predecessor's
+/// timestamp: the block, its timestamp and attestation, each read and hashed against its
+/// key once, and the Merkle tree of its batch with every level kept. A caller that hands
+/// out many certificates of recent blocks (the writer daemon) keeps these, so that each
+/// certificate costs a path lookup instead of reading and hashing the whole batch again.
+#[derive(Clone, Debug)]
+pub struct CertificateParts {
+    block: Vec<u8>,
+    upper: String,
+    attestation: Vec<u8>,
+    tx_ids: Vec<Hash32>,
+    tree: crate::merkle::MerkleTree,
+}
+
+impl CertificateParts {
+    /// Reads the objects of the main-chain block `entry` from `source`, each hashed
+    /// against the key it is read under (the batch against its Merkle root).
+    ///
+    /// # Errors
+    /// [`MakeCertificateError`] when an object is missing, unreadable or no longer hashes
+    /// to its key.
+    pub fn read(
+        source: &dyn ObjectSource,
+        entry: &MainChainBlock,
+    ) -> Result<Self, MakeCertificateError> {
+        let block = read_hashed(source, ObjectKind::Block, &entry.block)?;
+        let upper = read_text(source, &entry.timestamp)?;
+        let attestation = read_hashed(source, ObjectKind::Attestation, &entry.attestation)?;
+        let tx_ids = read_batch(source, &entry.batch_root)?.tx_ids();
+        let tree = crate::merkle::MerkleTree::new(&tx_ids);
+        Ok(Self {
+            block,
+            upper,
+            attestation,
+            tx_ids,
+            tree,
+        })
+    }
+
+    /// The block's timestamp JWT (the `lower` timestamp of the next block's certificates).
+    pub fn timestamp(&self) -> &str {
+        &self.upper
+    }
+
+    /// How many transactions the block's batch holds.
+    pub fn transactions(&self) -> usize {
+        self.tx_ids.len()
+    }
+
+    /// The certificate of `tx` in this block, `entry`, whose predecessor `prev` has the
+    /// timestamp JWT `lower` (see [`certificate_for`], which this assembles for).
+    ///
+    /// # Errors
+    /// [`MakeCertificateError::Changed`] when the batch does not hold `tx`;
+    /// [`MakeCertificateError::TimeOrder`] when the block's timestamp precedes its parent's.
+    pub fn certificate(
+        &self,
+        genesis: Hash32,
+        sequencer_key: &SequencerKey,
+        entry: &MainChainBlock,
+        prev: &MainChainBlock,
+        lower: &str,
+        tx: &Hash32,
+    ) -> Result<Certificate, MakeCertificateError> {
+        if prev.iat > entry.iat {
+            return Err(MakeCertificateError::TimeOrder {
+                not_before: prev.iat.0,
+                not_after: entry.iat.0,
+            });
+        }
+        let Some(index) = self.tx_ids.iter().position(|t| t == tx) else {
+            return Err(MakeCertificateError::Changed(format!(
+                "batch {} does not hold {tx}",
+                entry.batch_root
+            )));
+        };
+        let proof = self
+            .tree
+            .proof(index as u64)
+            .map_err(|e| MakeCertificateError::Changed(format!("inclusion proof: {e}")))?;
+        Ok(Certificate {
+            zipchain_certificate: 1,
+            chain: CertificateChain {
+                genesis: genesis.to_hex(),
+                sequencer_key: sequencer_key.to_hex(),
+            },
+            tx: tx.to_hex(),
+            height: entry.height,
+            sequence: entry.sequence,
+            block: hex::encode(&self.block),
+            lower: lower.to_owned(),
+            upper: self.upper.clone(),
+            attestation: BASE64.encode(&self.attestation),
+            inclusion: CertificateInclusion {
+                leaf_index: proof.leaf_index,
+                tree_size: proof.tree_size,
+                path: proof.path.iter().map(Hash32::to_hex).collect(),
+            },
             not_before: prev.iat.0,
             not_after: entry.iat.0,
-        });
+            main_chain: None,
+        })
     }
-    let block = read_hashed(source, ObjectKind::Block, &entry.block)?;
-    let upper = read_text(source, &entry.timestamp)?;
-    let lower = read_text(source, &prev.timestamp)?;
-    let attestation = read_hashed(source, ObjectKind::Attestation, &entry.attestation)?;
-    let batch = read_batch(source, &entry.batch_root)?;
-    let tx_ids = batch.tx_ids();
-    let Some(index) = tx_ids.iter().position(|t| t == tx) else {
-        return Err(MakeCertificateError::Changed(format!(
-            "batch {} does not hold {tx}",
-            entry.batch_root
-        )));
-    };
-    let proof = crate::merkle::prove(&tx_ids, index as u64)
-        .map_err(|e| MakeCertificateError::Changed(format!("inclusion proof: {e}")))?;
-    Ok(Certificate {
-        zipchain_certificate: 1,
-        chain: CertificateChain {
-            genesis: genesis.to_hex(),
-            sequencer_key: sequencer_key.to_hex(),
-        },
-        tx: tx.to_hex(),
-        height,
-        sequence: entry.sequence,
-        block: hex::encode(block),
-        lower,
-        upper,
-        attestation: BASE64.encode(attestation),
-        inclusion: CertificateInclusion {
-            leaf_index: proof.leaf_index,
-            tree_size: proof.tree_size,
-            path: proof.path.iter().map(Hash32::to_hex).collect(),
-        },
-        not_before: prev.iat.0,
-        not_after: entry.iat.0,
-        main_chain: None,
-    })
 }
 
 /// The bytes of the object of `kind` named `key`, missing or unreadable as an error.
@@ -353,6 +418,19 @@ fn read_hashed(
         });
     }
     Ok(bytes)
+}
+
+/// A timestamp JWT, read from `source` and hashed against its key `key`, as text (the
+/// `lower` timestamp of a certificate: [`CertificateParts::certificate`]).
+///
+/// # Errors
+/// [`MakeCertificateError`] when it is missing, unreadable, not text or no longer hashes
+/// to its key.
+pub fn read_timestamp(
+    source: &dyn ObjectSource,
+    key: &Hash32,
+) -> Result<String, MakeCertificateError> {
+    read_text(source, key)
 }
 
 /// A timestamp JWT, read and hashed against its key, as text.

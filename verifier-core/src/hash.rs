@@ -17,6 +17,36 @@ impl Hash32 {
         Self(Sha3_256::digest(data).into())
     }
 
+    /// Parses exactly 64 lowercase hex digits, the one spelling SPEC §0 gives a hash and
+    /// the only one an object's file name may have; `None` for anything else. A table
+    /// lookup per digit: listings of hundreds of thousands of names go through it.
+    pub fn from_lower_hex(text: &[u8]) -> Option<Self> {
+        /// The value of each byte as a lowercase hex digit, 0xff when it is none.
+        const DIGIT: [u8; 256] = {
+            let mut t = [0xffu8; 256];
+            let mut i = 0;
+            while i < 10 {
+                t[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                t[b'a' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            t
+        };
+        let text: &[u8; 64] = text.try_into().ok()?;
+        let mut out = [0u8; 32];
+        let mut bad = 0u8;
+        for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+            let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
+            bad |= hi | lo;
+            *byte = (hi << 4) | (lo & 0x0f);
+        }
+        (bad & 0xf0 == 0).then_some(Self(out))
+    }
+
     /// Parses 64 lowercase or uppercase hex digits.
     ///
     /// # Errors
@@ -84,6 +114,30 @@ pub struct HexError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lower_hex_takes_exactly_64_lowercase_digits() {
+        let h = Hash32::digest(b"x");
+        assert_eq!(Hash32::from_lower_hex(h.to_hex().as_bytes()), Some(h));
+        assert_eq!(
+            Hash32::from_lower_hex(h.to_hex().to_uppercase().as_bytes()),
+            None
+        );
+        let mut odd = h.to_hex().into_bytes();
+        for bad in [b'g', b'/', b':', b'`', b'G', 0, 0xff] {
+            odd[17] = bad;
+            assert_eq!(Hash32::from_lower_hex(&odd), None, "{bad}");
+        }
+        assert_eq!(Hash32::from_lower_hex(&h.to_hex().as_bytes()[1..]), None);
+        assert_eq!(Hash32::from_lower_hex(b""), None);
+        let all: Vec<u8> = (0..=255u8).collect();
+        let text = hex::encode(&all[..32]);
+        assert_eq!(
+            Hash32::from_lower_hex(text.as_bytes()).map(|h| h.0.to_vec()),
+            Some(all[..32].to_vec())
+        );
+    }
+
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

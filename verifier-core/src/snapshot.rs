@@ -187,12 +187,13 @@ fn components(path: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// A file name of exactly 64 lowercase hex digits.
 fn parse_name(name: &[u8]) -> Option<Hash32> {
-    if name.len() != 64 || !name.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(name, &mut out).ok()?;
-    Some(Hash32(out))
+    Hash32::from_lower_hex(name)
+}
+
+/// The key an object file named `name` has in its kind's directory: `name` must be
+/// exactly 64 lowercase hex digits (SPEC §2.1); `None` for any other file.
+pub fn object_name_key(name: &str) -> Option<Hash32> {
+    parse_name(name.as_bytes())
 }
 
 /// Limits on what [`Snapshot::from_tar_with_budget`] accepts.

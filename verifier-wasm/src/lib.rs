@@ -28,7 +28,7 @@
 //! Verdicts never throw: invalid input gives `valid: false` and `checks`, the list
 //! of checks run in order, each `{ name, ok, detail }`, the last one failed and
 //! named as the core names it ([`verifier_core::nsm::NsmError::check`],
-//! [`TimestampError::check`]).
+//! `TimestampError::check`).
 //! Only misuse throws a `TypeError`: an argument of the wrong type, an unknown
 //! option, an option of the wrong type.
 #![forbid(unsafe_code)]

@@ -121,6 +121,9 @@ pub fn summary(config: &Config) -> String {
             line("witnesses.quorum", w.quorum.to_string());
         }
     }
+    for (i, url) in config.witness_urls.iter().enumerate() {
+        line(&format!("witnesses.urls[{i}]"), quoted(url));
+    }
     if config.new_chain {
         line("new_chain", "true (--new-chain)".to_owned());
     }

@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use verifier_core::certificate::{Certificate, CertificateMainChain};
 use verifier_core::hash::Hash32;
@@ -81,6 +82,19 @@ struct Held {
 }
 
 impl Held {
+    /// The checkpoint with the log's signature alone, signed at `at`.
+    fn signed(&self, at: SystemTime) -> Signed {
+        Signed {
+            size: self.checkpoint.size,
+            note: Note {
+                text: self.body.clone(),
+                signatures: vec![self.log_line.clone()],
+            }
+            .to_text(),
+            at,
+        }
+    }
+
     fn note(&self) -> String {
         let mut note = Note {
             text: self.body.clone(),
@@ -89,6 +103,19 @@ impl Held {
         note.signatures.extend(self.cosignatures.values().cloned());
         note.to_text()
     }
+}
+
+/// The latest checkpoint this writer signed, as it is sent to witnesses: the signed note
+/// with the log's signature alone, and when it was signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// The checkpoint's size.
+    pub size: u64,
+    /// The note: the checkpoint body and the log key's signature line.
+    pub note: String,
+    /// When it was signed (for a checkpoint read back at start, when `latest.note` was
+    /// last written).
+    pub at: SystemTime,
 }
 
 /// What a posted note gave.
@@ -122,6 +149,8 @@ pub struct Checkpoints {
     policy: Option<WitnessPolicy>,
     dir: PathBuf,
     inner: Mutex<Inner>,
+    /// The latest signed checkpoint, watched by the witness pushers.
+    latest: tokio::sync::watch::Sender<Option<Arc<Signed>>>,
 }
 
 impl Checkpoints {
@@ -144,7 +173,26 @@ impl Checkpoints {
             policy,
             dir,
             inner: Mutex::new(Inner::default()),
+            latest: tokio::sync::watch::Sender::new(None),
         })
+    }
+
+    /// Watches the latest signed checkpoint: the value changes with each new one.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Option<Arc<Signed>>> {
+        self.latest.subscribe()
+    }
+
+    /// The latest signed checkpoint.
+    pub fn latest_signed(&self) -> Option<Arc<Signed>> {
+        self.latest.borrow().clone()
+    }
+
+    /// The size of the largest checkpoint a quorum cosigned (0 when none has).
+    pub fn cosigned_size(&self) -> u64 {
+        self.lock()
+            .cosigned
+            .as_ref()
+            .map_or(0, |c| c.checkpoint.size)
     }
 
     /// Reads back the checkpoints kept in the directory, checked against the main
@@ -172,7 +220,14 @@ impl Checkpoints {
                 Err(e) => tracing::warn!(file = %path.display(), "checkpoint dropped: {e}"),
             }
         }
+        let latest = inner.held.last_key_value().map(|(_, held)| {
+            let at = std::fs::metadata(self.dir.join("latest.note"))
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
+            Arc::new(held.signed(at))
+        });
         *self.lock() = inner;
+        self.latest.send_replace(latest);
     }
 
     /// Signs the checkpoint of `log` (the main chain's) unless the latest one already
@@ -194,6 +249,7 @@ impl Checkpoints {
             cosignatures: BTreeMap::new(),
         };
         let note = held.note();
+        let signed = Arc::new(held.signed(SystemTime::now()));
         let mut inner = self.lock();
         inner.held.insert(size, held);
         while inner.held.len() > HELD_CHECKPOINTS {
@@ -202,6 +258,7 @@ impl Checkpoints {
         // Under the lock, so that the files are written in the order of the changes.
         self.persist("latest.note", &note)?;
         drop(inner);
+        self.latest.send_replace(Some(signed));
         tracing::debug!(size, "signed a checkpoint");
         Ok(true)
     }
@@ -408,9 +465,9 @@ impl Checkpoints {
     }
 }
 
-/// Signs a checkpoint of the main chain at start and after each new final block, at most
-/// once per `period` (the seal period); failures mark the `checkpoints` component
-/// unhealthy.
+/// Signs a checkpoint of the main chain at start and after each new final block (at once
+/// when none was signed in the last `period`), at most once per `period` (the seal
+/// period); failures mark the `checkpoints` component unhealthy.
 pub async fn sign_loop(shared: std::sync::Arc<crate::state::Shared>, period: std::time::Duration) {
     loop {
         let s = std::sync::Arc::clone(&shared);
@@ -419,7 +476,11 @@ pub async fn sign_loop(shared: std::sync::Arc<crate::state::Shared>, period: std
             Ok(Err(e)) => shared.set_unhealthy("checkpoints", e),
             Err(e) => shared.set_unhealthy("checkpoints", e.to_string()),
         }
-        shared.finalized.notified().await;
+        // At most one checkpoint a period, but the first final block after a quiet spell
+        // is signed at once: waiting out the period after the news (as before) added up
+        // to a seal period to every certificate's way to witnesses. A block made final
+        // during the sleep left a permit, so `notified` then returns at once.
         tokio::time::sleep(period).await;
+        shared.finalized.notified().await;
     }
 }

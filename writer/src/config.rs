@@ -162,6 +162,12 @@ pub struct Args {
     /// (with --witness-key).
     #[arg(long, value_name = "K")]
     pub quorum: Option<u64>,
+    /// A witness to send each new checkpoint to (C2SP tlog-witness: `POST
+    /// <URL>/add-checkpoint`), given once per witness; its cosignatures count when they
+    /// verify under a key of chain.json's witnesses. An `http(s)` URL without a query,
+    /// fragment or credentials.
+    #[arg(long = "witness", value_name = "URL")]
+    pub witness_urls: Vec<String>,
 }
 
 /// The command line as parsed, with the arguments that were given on it (or, for the
@@ -287,7 +293,7 @@ impl StoreConfig {
 pub enum TimestampConfig {
     /// A `zipchain-tsa` at this base URL (SPEC §7.2).
     Tsa(String),
-    /// Amazon Cognito (seed [0022]-[0023]).
+    /// Amazon Cognito (seed \[0022\]-\[0023\]).
     Cognito(Box<CognitoSettings>),
 }
 
@@ -395,6 +401,8 @@ pub struct Config {
     pub max_requests: usize,
     /// The witness policy for a new chain's descriptor (`--witness-key`, `--quorum`).
     pub witnesses: Option<verifier_core::trust::WitnessesTrust>,
+    /// The witnesses each new checkpoint is sent to (`--witness`), as given.
+    pub witness_urls: Vec<String>,
 }
 
 /// Why the arguments or the configuration file do not make a usable configuration (exit
@@ -653,6 +661,7 @@ impl Config {
             request_timeout: RequestLimits::DEFAULT.timeout,
             max_requests: RequestLimits::DEFAULT.max_requests,
             witnesses: None,
+            witness_urls: Vec::new(),
         }
     }
 
@@ -733,6 +742,40 @@ mod tests {
         ] {
             let err = Config::try_from(args(&extra)).unwrap_err();
             assert!(matches!(err, ConfigError::Witnesses(_)), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn witness_urls_are_http_prefixes_given_once() {
+        let config = Config::try_from(args(&[
+            "--witness",
+            "https://w1.example/tlog",
+            "--witness",
+            "http://127.0.0.1:9000/",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.witness_urls,
+            vec!["https://w1.example/tlog", "http://127.0.0.1:9000/"]
+        );
+        for (urls, needle) in [
+            (
+                vec!["w1.example"],
+                "--witness[0]: \"w1.example\" is not a URL",
+            ),
+            (vec!["ftp://w1.example"], "not an http(s) URL"),
+            (vec!["https://w1.example/?log=1"], "query or fragment"),
+            (vec!["https://w1.example/#x"], "query or fragment"),
+            (vec!["https://user:pw@w1.example/"], "credentials"),
+            (
+                vec!["https://w1.example/a", "https://w1.example/a/"],
+                "--witness[1]: \"https://w1.example/a/\" repeats --witness[0]",
+            ),
+        ] {
+            let argv: Vec<&str> = urls.iter().flat_map(|u| ["--witness", *u]).collect();
+            let err = Config::try_from(args(&argv)).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
             assert!(err.to_string().contains(needle), "{err}");
         }
     }

@@ -62,7 +62,7 @@ pub struct FileConfig {
     pub auth: Option<AuthSection>,
     /// The request and connection limits.
     pub limits: Option<LimitsSection>,
-    /// `--witness-key` ×n, `--quorum`.
+    /// `--witness-key` ×n, `--quorum`, `--witness` ×n.
     pub witnesses: Option<WitnessesSection>,
     /// Refused: `--new-chain` is a one-off step.
     #[serde(default)]
@@ -216,14 +216,19 @@ pub struct LimitsSection {
     pub max_requests: Option<u64>,
 }
 
-/// `[witnesses]`: the witness policy written into a new chain's `chain.json`.
+/// `[witnesses]`: the witness policy written into a new chain's `chain.json` (`keys` and
+/// `quorum`, both or neither), and the witnesses each new checkpoint is sent to (`urls`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessesSection {
-    /// Cosignature/v1 verifier keys.
+    /// Cosignature/v1 verifier keys (`--witness-key`).
+    #[serde(default)]
     pub keys: Vec<String>,
-    /// How many must cosign.
-    pub quorum: u64,
+    /// How many must cosign (`--quorum`).
+    pub quorum: Option<u64>,
+    /// The witnesses' submission URLs (`--witness`).
+    #[serde(default)]
+    pub urls: Vec<String>,
 }
 
 /// Reads and parses the configuration file at `path`.
@@ -388,9 +393,15 @@ impl FileConfig {
                     .collect(),
             )
         });
-        let witnesses = match self.witnesses {
-            Some(w) => Named::new("witnesses", (w.keys, Some(w.quorum))),
-            None => Named::new("witnesses", (Vec::new(), None)),
+        let (witnesses, witness_urls) = match self.witnesses {
+            Some(w) => (
+                Named::new("witnesses", (w.keys, w.quorum)),
+                Named::new("witnesses.urls", w.urls),
+            ),
+            None => (
+                Named::new("witnesses", (Vec::new(), None)),
+                Named::new("witnesses.urls", Vec::new()),
+            ),
         };
         Ok(Settings {
             data_dir: self.data_dir.map(|path| from_base(base, path)),
@@ -440,6 +451,7 @@ impl FileConfig {
                 &defaults.max_requests,
             ),
             witnesses,
+            witness_urls,
         })
     }
 }

@@ -8,7 +8,7 @@
 //! | `GET /v1/transactions/<tx>` | `{"tx", "status": "pending"\|"final", "height"?}`, 404 unknown, 400 bad hex |
 //! | `GET /v1/transactions/<tx>/certificate` | `200` certificate, `404` while not final |
 //! | `GET /v1/chain` | the trust descriptor |
-//! | `GET /healthz` | `200 {"status":"ok",…}` or `503 {"status":"unhealthy","reasons":[…]}` |
+//! | `GET /healthz` | `200 {"status":"ok",…}`, `200 {"status":"degraded","reasons":[…]}` (witnesses failing) or `503 {"status":"unhealthy","reasons":[…]}` |
 //! | `GET /metrics` | Prometheus text |
 //!
 //! Errors are `{"error": "..."}`: 400 bad input or empty body, 401 missing or wrong bearer
@@ -647,25 +647,32 @@ async fn get_chain(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /healthz`: `200 ok`; `200 degraded` with the reasons while witnesses fail
+/// (sealing and writes go on); `503 unhealthy` with the reasons while the writer is not
+/// sealing (any witness reasons listed after those).
 async fn healthz(State(state): State<AppState>) -> Response {
-    let reasons = state.inner.shared.health_reasons();
+    let health = state.inner.shared.health();
     let height = state.inner.shared.tip().map(|b| b.height);
-    if reasons.is_empty() {
-        axum::Json(json!({"status": "ok", "sealing": true, "height": height})).into_response()
-    } else {
+    if !health.unhealthy.is_empty() {
+        let mut reasons = health.unhealthy;
+        reasons.extend(health.degraded);
         (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({"status": "unhealthy", "sealing": false, "height": height, "reasons": reasons})),
         )
             .into_response()
+    } else if !health.degraded.is_empty() {
+        axum::Json(json!({"status": "degraded", "sealing": true, "height": height, "reasons": health.degraded}))
+            .into_response()
+    } else {
+        axum::Json(json!({"status": "ok", "sealing": true, "height": height})).into_response()
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let height = state.inner.shared.tip().map_or(0, |b| b.height);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.inner.shared.metrics.render(height),
+        state.inner.shared.metrics_text(),
     )
         .into_response()
 }

@@ -10,7 +10,9 @@
 //! [`pipeline`] (group commit and the three stages), [`services`] (the timestamp and
 //! sequencer traits and their in-process stand-ins), [`journal`] (the object mirror),
 //! [`state`] (the writer's main chain and transaction statuses), [`recover`] (genesis,
-//! `--new-chain`, recovery), [`http`] (the router), [`metrics`], [`failpoint`].
+//! `--new-chain`, recovery), [`http`] (the router), [`metrics`], [`failpoint`],
+//! [`checkpoints`] (the log key, checkpoints and cosignatures), [`witness_push`] (sending
+//! checkpoints to witnesses).
 //!
 //! ## The data directory
 //! ```text
@@ -66,6 +68,7 @@ mod settings;
 mod startup;
 pub mod state;
 pub mod wal;
+pub mod witness_push;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -170,6 +173,8 @@ pub struct Writer {
     appender: std::thread::JoinHandle<()>,
     pipeline: Option<Pipeline>,
     checkpointer: tokio::task::JoinHandle<()>,
+    /// One task per `--witness`.
+    pushers: Vec<tokio::task::JoinHandle<()>>,
     config: Config,
 }
 
@@ -198,6 +203,7 @@ impl Writer {
             appender,
             pipeline,
             checkpointer,
+            pushers,
             ..
         } = self;
         drop(wal);
@@ -211,6 +217,9 @@ impl Writer {
             tracing::warn!("the pipeline did not drain in time; the log keeps what is not final");
         }
         checkpointer.abort();
+        for pusher in pushers {
+            pusher.abort();
+        }
     }
 }
 

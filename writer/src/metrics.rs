@@ -61,6 +61,55 @@ impl Histogram {
     }
 }
 
+/// Writes the `# HELP` and `# TYPE` lines of the metric family `name`.
+pub(crate) fn family(out: &mut String, name: &str, help: &str, kind: &str) {
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// `value` escaped for a label value between double quotes (backslash, quote, newline).
+pub(crate) fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Writes the checkpoint metrics: the age and size of the latest checkpoint signed
+/// (`latest`: its size and when; absent before the first) and the size of the largest one
+/// a quorum cosigned, at `now`.
+pub fn render_checkpoints(
+    out: &mut String,
+    latest: Option<(u64, std::time::SystemTime)>,
+    cosigned: u64,
+    now: std::time::SystemTime,
+) {
+    if let Some((size, at)) = latest {
+        let age = now.duration_since(at).unwrap_or_default().as_secs_f64();
+        family(
+            out,
+            "zipchain_writer_checkpoint_age_seconds",
+            "Seconds since the latest checkpoint was signed.",
+            "gauge",
+        );
+        let _ = writeln!(out, "zipchain_writer_checkpoint_age_seconds {age:.3}");
+        family(
+            out,
+            "zipchain_writer_checkpoint_size",
+            "Entries (main-chain blocks) in the latest checkpoint signed.",
+            "gauge",
+        );
+        let _ = writeln!(out, "zipchain_writer_checkpoint_size {size}");
+    }
+    family(
+        out,
+        "zipchain_writer_cosigned_checkpoint_size",
+        "Entries in the largest checkpoint a quorum of witnesses cosigned (0 when none has): certificates of blocks below it are v2.",
+        "gauge",
+    );
+    let _ = writeln!(out, "zipchain_writer_cosigned_checkpoint_size {cosigned}");
+}
+
 /// Every metric the writer exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -150,6 +199,39 @@ impl Metrics {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("http://w.example/a"), "http://w.example/a");
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn checkpoint_age_and_sizes() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1000);
+        let mut text = String::new();
+        render_checkpoints(
+            &mut text,
+            Some((12, at)),
+            10,
+            at + Duration::from_millis(2500),
+        );
+        assert!(
+            text.contains("zipchain_writer_checkpoint_age_seconds 2.500\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("zipchain_writer_checkpoint_size 12\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("zipchain_writer_cosigned_checkpoint_size 10\n"),
+            "{text}"
+        );
+        let mut text = String::new();
+        render_checkpoints(&mut text, None, 0, at);
+        assert!(!text.contains("age"), "{text}");
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {

@@ -82,6 +82,8 @@ pub(crate) struct Settings {
     pub(crate) max_requests: Named<u64>,
     /// Witness keys and quorum, named `--witness-key/--quorum` or `witnesses`.
     pub(crate) witnesses: Named<(Vec<String>, Option<u64>)>,
+    /// The witnesses checkpoints are pushed to, named `--witness` or `witnesses.urls`.
+    pub(crate) witness_urls: Named<Vec<String>>,
 }
 
 impl Settings {
@@ -121,12 +123,14 @@ impl Settings {
             request_timeout_ms: Named::new("--request-timeout-ms", args.request_timeout_ms),
             max_requests: Named::new("--max-requests", args.max_requests),
             witnesses: Named::new("--witness-key/--quorum", (args.witness_keys, args.quorum)),
+            witness_urls: Named::new("--witness", args.witness_urls),
         }
     }
 
     /// Lays the flags `line` was given over these settings (from the file): each flag
     /// given replaces the file's value; `--store` replaces all six stores, `--witness-key`
-    /// or `--quorum` the file's whole witness policy.
+    /// or `--quorum` the file's whole witness policy (`witnesses.keys` and `quorum`),
+    /// `--witness` all of `witnesses.urls`.
     ///
     /// # Errors
     /// [`ConfigError::TokenTwice`] when `--token` (or its environment variable) is given
@@ -156,6 +160,7 @@ impl Settings {
             max_pending: "max_pending",
             request_timeout_ms: "request_timeout_ms",
             max_requests: "max_requests",
+            witness_urls: "witness_urls",
         );
         if line.given("witness_keys") || line.given("quorum") {
             self.witnesses = flags.witnesses;
@@ -230,10 +235,12 @@ impl Settings {
         let request_timeout = in_range(&self.request_timeout_ms, 1, MAX_REQUEST_TIMEOUT_MS)?;
         let max_requests = in_range(&self.max_requests, 1, MAX_REQUESTS as u64)?;
         let witnesses = check_witnesses(self.witnesses)?;
+        let witness_urls = check_witness_urls(self.witness_urls)?;
         // Each was checked against a bound that fits a usize.
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Config {
             witnesses,
+            witness_urls,
             data_dir,
             listen: self.listen.value,
             stores,
@@ -285,6 +292,35 @@ fn check_witnesses(
             Ok(Some(verifier_core::trust::WitnessesTrust { keys, quorum }))
         }
     }
+}
+
+/// Checks the witnesses checkpoints are pushed to: each an `http(s)` URL with a host and
+/// without a query or fragment (`/add-checkpoint` is appended to its path) or credentials
+/// (the URL is logged, shown on `/healthz` and labels the metrics), none given twice.
+fn check_witness_urls(urls: Named<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let Named { name, value } = urls;
+    let mut seen = Vec::with_capacity(value.len());
+    for (i, url) in value.iter().enumerate() {
+        let field = format!("{name}[{i}]");
+        let parsed = check_http_url(&field, url)?;
+        let refuse = |why: &str| Err(ConfigError::invalid(&field, format!("{url:?} {why}")));
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return refuse(
+                "carries credentials, which would be logged and shown on /healthz and /metrics",
+            );
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return refuse(
+                "has a query or fragment, expected the witness's submission prefix (add-checkpoint is appended to its path)",
+            );
+        }
+        let prefix = parsed.as_str().trim_end_matches('/').to_owned();
+        if let Some(j) = seen.iter().position(|p| *p == prefix) {
+            return refuse(&format!("repeats {name}[{j}]"));
+        }
+        seen.push(prefix);
+    }
+    Ok(value)
 }
 
 /// Checks that `url` is an absolute `http(s)` URL with a host.

@@ -71,6 +71,7 @@ impl Writer {
             mirror,
             checkpoints,
             Ledger::default(),
+            crate::witness_push::Witnesses::new(&config.witness_urls),
         ));
         // Opened before recovery so that StoreIt gets the log's own retirer; recovery
         // does not touch the log.
@@ -162,8 +163,11 @@ impl Writer {
             Arc::clone(&shared),
             config.batch_wait,
         ));
+        let pushers =
+            crate::witness_push::spawn(&shared).map_err(|reason| WriterError::Chain { reason })?;
         Ok(Self {
             checkpointer,
+            pushers,
             shared,
             wal: wal_handle,
             appender,

@@ -4,9 +4,11 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use verifier_core::certificate::{Certificate, MakeCertificateError, certificate_for};
+use verifier_core::certificate::{
+    Certificate, CertificateParts, MakeCertificateError, read_timestamp,
+};
 use verifier_core::chain::MainChainBlock;
 use verifier_core::hash::Hash32;
 use verifier_core::sequence::SequencerKey;
@@ -17,6 +19,7 @@ use verifier_core::tlog::tree::{self, LogTree};
 use crate::checkpoints::Checkpoints;
 use crate::journal::Mirror;
 use crate::metrics::Metrics;
+use crate::witness_push::Witnesses;
 
 /// The status of a transaction id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,15 +85,73 @@ pub struct Shared {
     health: Mutex<BTreeMap<&'static str, String>>,
     /// The metrics.
     pub metrics: Metrics,
+    /// The witnesses checkpoints are pushed to (`--witness`) and what is known of each.
+    pub witnesses: Witnesses,
+    /// The certificate parts of recent main-chain blocks (see [`PartsCache`]).
+    parts: Mutex<PartsCache>,
+}
+
+/// The [`CertificateParts`] of the most recently asked main-chain blocks: a certificate
+/// of a block in it costs a path lookup, not a read and a hash of its whole batch (a batch
+/// of 10,000 transactions took milliseconds a certificate, which polling clients turned
+/// into the writer's main cost). Bounded by [`PartsCache::MAX_TRANSACTIONS`] transactions
+/// (about 96 bytes of tree and ids each) and [`PartsCache::MAX_BLOCKS`] blocks.
+#[derive(Debug, Default)]
+struct PartsCache {
+    /// `(height, parts)`, the most recently used last.
+    blocks: std::collections::VecDeque<(u64, Arc<CertificateParts>)>,
+    /// The transactions of the batches held.
+    transactions: usize,
+}
+
+impl PartsCache {
+    /// At most this many transactions' worth of batches (about 25 MB).
+    const MAX_TRANSACTIONS: usize = 1 << 18;
+    /// At most this many blocks.
+    const MAX_BLOCKS: usize = 256;
+
+    fn get(&mut self, height: u64) -> Option<Arc<CertificateParts>> {
+        let at = self.blocks.iter().position(|(h, _)| *h == height)?;
+        let entry = self.blocks.remove(at)?;
+        let parts = Arc::clone(&entry.1);
+        self.blocks.push_back(entry);
+        Some(parts)
+    }
+
+    fn insert(&mut self, height: u64, parts: Arc<CertificateParts>) {
+        if self.blocks.iter().any(|(h, _)| *h == height) {
+            return;
+        }
+        self.transactions += parts.transactions();
+        self.blocks.push_back((height, parts));
+        while self.blocks.len() > Self::MAX_BLOCKS
+            || (self.transactions > Self::MAX_TRANSACTIONS && self.blocks.len() > 1)
+        {
+            match self.blocks.pop_front() {
+                Some((_, old)) => self.transactions -= old.transactions(),
+                None => break,
+            }
+        }
+    }
+}
+
+/// What `/healthz` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    /// Why the writer is not sealing (it is unhealthy), as `component: reason`.
+    pub unhealthy: Vec<String>,
+    /// Why it is degraded though sealing (the witnesses), as `witness <URL>: reason`.
+    pub degraded: Vec<String>,
 }
 
 impl Shared {
-    /// Shared state for `trust` over `ledger`.
+    /// Shared state for `trust` over `ledger`, pushing checkpoints to `witnesses`.
     pub fn new(
         trust: TrustDescriptor,
         mirror: Mirror,
         checkpoints: Checkpoints,
         ledger: Ledger,
+        witnesses: Witnesses,
     ) -> Self {
         let metrics = Metrics::default();
         metrics.queue_depth.store(
@@ -106,6 +167,8 @@ impl Shared {
             ledger: RwLock::new(ledger),
             health: Mutex::new(BTreeMap::new()),
             metrics,
+            witnesses,
+            parts: Mutex::new(PartsCache::default()),
         }
     }
 
@@ -140,6 +203,46 @@ impl Shared {
     pub fn health_reasons(&self) -> Vec<String> {
         let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         health.iter().map(|(c, r)| format!("{c}: {r}")).collect()
+    }
+
+    /// The writer's health: the reasons it is not sealing, and those it is degraded for
+    /// (witnesses that fail: sealing and writes go on, certificates may stay v1).
+    pub fn health(&self) -> Health {
+        Health {
+            unhealthy: self.health_reasons(),
+            degraded: self
+                .witnesses
+                .health(self.trust.witnesses().map(|p| p.quorum())),
+        }
+    }
+
+    /// The Prometheus text of every metric: the counters, the checkpoints', the
+    /// witnesses'.
+    pub fn metrics_text(&self) -> String {
+        let height = self.tip().map_or(0, |b| b.height);
+        let mut text = self.metrics.render(height);
+        let latest = self.checkpoints.latest_signed();
+        crate::metrics::render_checkpoints(
+            &mut text,
+            latest.as_ref().map(|s| (s.size, s.at)),
+            self.checkpoints.cosigned_size(),
+            std::time::SystemTime::now(),
+        );
+        self.witnesses
+            .render(&mut text, latest.as_ref().map_or(0, |s| s.size));
+        text
+    }
+
+    /// The consistency proof from the main chain's log at `old` entries to `size`.
+    ///
+    /// # Errors
+    /// [`tree::ProofError`] when `old > size` or `size` is beyond the log.
+    pub fn consistency_proof(
+        &self,
+        old: u64,
+        size: u64,
+    ) -> Result<Vec<tree::LogHash>, tree::ProofError> {
+        self.read().log.consistency_proof(old, size)
     }
 
     /// The main chain's tip.
@@ -220,10 +323,37 @@ impl Shared {
             }
         };
         let key: SequencerKey = self.trust.sequencer_key();
-        let mut cert =
-            certificate_for(self.trust.genesis(), &key, &entry, &prev, &self.mirror, tx)?;
+        let parts = self.certificate_parts(&entry)?;
+        let lower = match self.cached_parts(prev.height) {
+            Some(p) => p.timestamp().to_owned(),
+            None => read_timestamp(&self.mirror, &prev.timestamp)?,
+        };
+        let mut cert = parts.certificate(self.trust.genesis(), &key, &entry, &prev, &lower, tx)?;
         self.checkpoints.attach(&mut cert, &self.read().log);
         Ok(Some(cert))
+    }
+
+    /// The certificate parts of the main-chain block `entry`, from the cache or read from
+    /// the mirror (and then kept).
+    fn certificate_parts(
+        &self,
+        entry: &MainChainBlock,
+    ) -> Result<Arc<CertificateParts>, MakeCertificateError> {
+        if let Some(parts) = self.cached_parts(entry.height) {
+            return Ok(parts);
+        }
+        // Read outside the lock: concurrent first asks may read twice, never wait.
+        let parts = Arc::new(CertificateParts::read(&self.mirror, entry)?);
+        self.parts_cache().insert(entry.height, Arc::clone(&parts));
+        Ok(parts)
+    }
+
+    fn cached_parts(&self, height: u64) -> Option<Arc<CertificateParts>> {
+        self.parts_cache().get(height)
+    }
+
+    fn parts_cache(&self) -> std::sync::MutexGuard<'_, PartsCache> {
+        self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Signs a checkpoint of the main chain unless the latest one has its size.

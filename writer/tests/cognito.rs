@@ -18,7 +18,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use common::*;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -122,24 +121,6 @@ async fn throttle(mut stream: TcpStream) {
         )
         .await;
     let _ = stream.shutdown().await;
-}
-
-/// Polls `/healthz` until `done` says yes of (status, body); returns that body.
-async fn wait_health(
-    client: &reqwest::Client,
-    daemon: &Daemon,
-    what: &str,
-    done: impl Fn(u16, &serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let (status, body) = get_json(client, &daemon.url("/healthz")).await;
-        if done(status, &body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{what}: {status} {body}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// The `/healthz` reasons that name the timestamp service.

@@ -76,6 +76,13 @@ fn the_example_parses_and_checks() {
     assert_eq!(cognito.user_pool_id, "us-east-1_AbCdEf123");
     assert_eq!(cognito.region, "us-east-1");
     assert_eq!(config.witnesses.as_ref().unwrap().quorum, 2);
+    assert_eq!(
+        config.witness_urls,
+        vec![
+            "https://witness-a.example/tlog-witness",
+            "https://witness-b.example/"
+        ]
+    );
     // Neither Debug shows the token.
     assert!(!format!("{config:?}").contains(TOKEN));
 }
@@ -304,8 +311,24 @@ fn every_class_of_bad_field_is_refused_naming_it() {
             "witnesses.quorum is 3, expected 1 to 2",
         ),
         (
-            format!("{BASE}[witnesses]\nkeys = []\n"),
-            "witnesses: missing field `quorum`",
+            format!("{BASE}[witnesses]\nkeys = [\"{WITNESS_A}\"]\n"),
+            "witness keys need a quorum K",
+        ),
+        (
+            format!("{BASE}[witnesses]\nquorum = 1\n"),
+            "a quorum without any witness key",
+        ),
+        (
+            format!("{BASE}[witnesses]\nurls = [\"https://w.example/\", \"ftp://w.example/\"]\n"),
+            "witnesses.urls[1]: \"ftp://w.example/\" is not an http(s) URL",
+        ),
+        (
+            format!("{BASE}[witnesses]\nurls = \"https://w.example/\"\n"),
+            "witnesses.urls: invalid type: string",
+        ),
+        (
+            format!("{BASE}[witnesses]\nurl = [\"https://w.example/\"]\n"),
+            "witnesses.url: unknown field `url`",
         ),
         ("listen = \"127.0.0.1:0\"\n".to_owned(), "no data directory"),
     ];
@@ -337,7 +360,7 @@ fn flags_override_the_file() {
         d,
         "writer.toml",
         &format!(
-            "data_dir = \"data\"\nlisten = \"0.0.0.0:9000\"\n[auth]\ntoken_file = \"token\"\n[batch]\nmax = 500\nwait_ms = 50\n[witnesses]\nkeys = [\"{WITNESS_A}\"]\nquorum = 1\n"
+            "data_dir = \"data\"\nlisten = \"0.0.0.0:9000\"\n[auth]\ntoken_file = \"token\"\n[batch]\nmax = 500\nwait_ms = 50\n[witnesses]\nkeys = [\"{WITNESS_A}\"]\nquorum = 1\nurls = [\"http://127.0.0.1:7001/\"]\n"
         ),
         0o644,
     );
@@ -375,6 +398,31 @@ fn flags_override_the_file() {
     assert_eq!(over.listen.to_string(), "127.0.0.1:0");
     assert!(over.new_chain);
     assert_eq!(over.witnesses.unwrap().keys, vec![WITNESS_B.to_owned()]);
+    assert_eq!(
+        over.witness_urls,
+        vec!["http://127.0.0.1:7001/"],
+        "--witness-key/--quorum leave witnesses.urls"
+    );
+    // --witness replaces witnesses.urls and leaves the keys.
+    let pushed = load(
+        &file,
+        &[
+            "--witness",
+            "http://127.0.0.1:7002",
+            "--witness",
+            "http://127.0.0.1:7003",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        pushed.witness_urls,
+        vec!["http://127.0.0.1:7002", "http://127.0.0.1:7003"]
+    );
+    assert_eq!(pushed.witnesses.unwrap().keys, vec![WITNESS_A.to_owned()]);
+    let error = load(&file, &["--witness", "http://127.0.0.1:7002/?x"])
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("--witness[0]: "), "{error}");
     assert_eq!(
         over.token,
         Some(Secret::from(TOKEN)),
@@ -458,6 +506,8 @@ fn check_config_prints_a_summary_without_secrets_or_the_error_naming_the_key() {
         "auth.token = (redacted) from auth.token_file",
         "limits.max_requests = 8192",
         "witnesses.quorum = 2",
+        "witnesses.urls[0] = \"https://witness-a.example/tlog-witness\"",
+        "witnesses.urls[1] = \"https://witness-b.example/\"",
     ] {
         assert!(stdout.contains(key), "no {key:?} in:\n{stdout}");
     }

@@ -3,7 +3,9 @@
 //! stores (write, read back, pull).
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+pub(crate) mod counting;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
@@ -11,6 +13,7 @@ use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, classify_path};
 use zipchain_replication::stores::shard_path;
 use zipchain_replication::{PullOptions, StoreError, Stores, encode, pull};
+use zipchain_testkit::ChainKit;
 
 /// `n` pseudo-random bytes from `seed` (xorshift64*; no dependency, same on every run).
 pub(crate) fn bytes(seed: u64, n: usize) -> Vec<u8> {
@@ -182,4 +185,55 @@ pub(crate) fn objects(tree: &BTreeMap<String, Vec<u8>>) -> Vec<(ObjectKind, Hash
             Some((kind, key, bytes.clone()))
         })
         .collect()
+}
+
+/// The snapshot tree of `kit`'s objects as a pull writes it: `<kind dir>/<hex>` → bytes
+/// (no `chain.json`).
+pub(crate) fn kit_tree(kit: &ChainKit) -> BTreeMap<String, Vec<u8>> {
+    kit.snapshot()
+        .iter()
+        .map(|(kind, key, bytes)| (format!("{}/{}", kind.dir(), key.to_hex()), bytes.to_vec()))
+        .collect()
+}
+
+/// Replicates through `stores`, as the writer does, every object of `kit` not in
+/// `written` yet, and adds it there; returns the objects written now.
+pub(crate) async fn replicate_new(
+    stores: &Stores,
+    kit: &ChainKit,
+    written: &mut BTreeSet<(ObjectKind, Hash32)>,
+) -> BTreeSet<(ObjectKind, Hash32)> {
+    let mut now = BTreeSet::new();
+    for (kind, key, bytes) in kit.snapshot().iter() {
+        if written.insert((kind, *key)) {
+            stores
+                .put_object(kind, *key, bytes)
+                .await
+                .unwrap_or_else(|e| panic!("{kind} {key}: {e}"));
+            now.insert((kind, *key));
+        }
+    }
+    now
+}
+
+/// The shard of the object `kind` `key` that store `i` of `stores` holds.
+pub(crate) async fn shard_of(stores: &Stores, i: usize, kind: ObjectKind, key: &Hash32) -> Vec<u8> {
+    let got = stores.store(i).unwrap().get(&shard_path(kind, key)).await;
+    got.unwrap().bytes().await.unwrap().to_vec()
+}
+
+/// Damages store `i`: puts `bytes` over its shard of the object `kind` `key` (a plain
+/// PUT, not the writer's conditional create).
+pub(crate) async fn overwrite_shard(
+    stores: &Stores,
+    i: usize,
+    kind: ObjectKind,
+    key: &Hash32,
+    bytes: Vec<u8>,
+) {
+    let store = stores.store(i).unwrap();
+    store
+        .put(&shard_path(kind, key), PutPayload::from(bytes))
+        .await
+        .unwrap();
 }

@@ -107,7 +107,7 @@ pub(crate) fn resume_audit(
 }
 
 /// Runs `work` on the audit's thread pool (see [`run_audit`]).
-fn in_audit_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn in_audit_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

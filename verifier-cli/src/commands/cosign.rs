@@ -12,8 +12,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use snapshot_fs::atomic::{read_if_exists, write_atomic};
-use verifier_core::tlog::checkpoint::{Checkpoint, origin};
+use verifier_core::tlog::checkpoint::origin;
 use verifier_core::tlog::log;
 use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
 use verifier_core::tlog::signer::SignerKey;
@@ -22,6 +21,7 @@ use verifier_core::tlog::witness::{WitnessView, cosign};
 use crate::Outcome;
 use crate::args::CosignArgs;
 use crate::commands::audit::{load_auditor, run_audit};
+use crate::cosigned;
 use crate::input::{InputError, read_text};
 use crate::report::{print_json, print_text};
 use crate::snapshot::SnapshotInput;
@@ -31,7 +31,7 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
     let auditor = load_auditor(&args.chain)?;
     let key = SignerKey::parse(&read_text(&args.key)?, ALG_COSIGNATURE_V1)
         .map_err(|e| InputError::malformed(args.key.display().to_string(), e))?;
-    let state = read_state(&args)?;
+    let state = cosigned::read(&args.state)?;
     let time = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| InputError::malformed("the system clock", e))?
@@ -39,11 +39,11 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
 
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;
-    let leaves = log::leaves(&audit.main_chain);
+    let tree = log::tree(&audit.main_chain);
     let origin = origin(&auditor.genesis());
     let view = WitnessView {
         origin: &origin,
-        leaves: &leaves,
+        tree: &tree,
         equivocations: audit.equivocations.len(),
         log_key: auditor.log_key(),
     };
@@ -66,12 +66,7 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
         Err(e) => return Err(InputError::malformed(args.note.display().to_string(), e)),
     };
     if state.as_ref() != Some(&cosigned.checkpoint) {
-        write_atomic(&args.state, cosigned.checkpoint.to_body().as_bytes()).map_err(|source| {
-            InputError::Write {
-                path: args.state.clone(),
-                source,
-            }
-        })?;
+        cosigned::write(&args.state, &cosigned.checkpoint)?;
     }
     if args.output.json {
         print_json(&json!({
@@ -85,20 +80,4 @@ pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
         print_text(&cosigned.note);
     }
     Ok(Outcome::Valid)
-}
-
-/// The latest checkpoint cosigned, `None` before the first; unreadable is exit 2.
-fn read_state(args: &CosignArgs) -> Result<Option<Checkpoint>, InputError> {
-    let bytes = read_if_exists(&args.state).map_err(|source| InputError::Read {
-        path: args.state.clone(),
-        source,
-    })?;
-    let what = || format!("the state file {}", args.state.display());
-    bytes
-        .map(|bytes| {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| InputError::malformed(what(), "not UTF-8 text"))?;
-            Checkpoint::parse(&text).map_err(|e| InputError::malformed(what(), e))
-        })
-        .transpose()
 }

@@ -1,15 +1,23 @@
-//! `zipchain pull --store URL (×6) -o SNAPSHOT [--anonymous]` (SPEC §6, §2.2): rebuilds a
-//! snapshot directory from the six replicated object stores; `--anonymous` reads cloud
-//! buckets published for anyone to read, with unsigned requests.
+//! `zipchain pull --store URL (×6) -o SNAPSHOT [--since | --full] [--list-timeout SECONDS]
+//! [--anonymous]` (SPEC §6, §2.2): brings into a snapshot directory the objects of the six
+//! replicated object stores that it does not hold yet (every object, into a new
+//! directory); `--since` insists that SNAPSHOT already is one, `--full` fetches and
+//! verifies everything again; `--anonymous` reads cloud buckets published for anyone to
+//! read, with unsigned requests. A progress bar on stderr follows the listing and the
+//! fetching.
 //!
-//! Exit 0 when every object the stores name was rebuilt (and at least three stores
-//! answered); 1 when some could not be, naming them (they are not written); 2 for bad usage:
-//! not six stores, a bad URL, or an output that cannot be written.
+//! Exit 0 when every object the stores name is in the snapshot (and at least three stores
+//! answered); 1 when some could not be rebuilt, naming them (they are not written), or
+//! fewer than three stores answered (nothing is fetched then); 2 for bad usage: not six
+//! stores, a bad URL, `--since` without a snapshot, or an output that cannot be written.
 
-use indicatif::{ProgressBar, ProgressStyle};
-use replication::{PullOptions, PullReport, Stores, pull};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use replication::{Phase, Progress, PullOptions, PullReport, Stores, pull, pull_new};
 use serde_json::json;
-use verifier_core::snapshot::ObjectKind;
+use verifier_core::snapshot::{CHAIN_JSON, ObjectKind};
 
 use crate::Outcome;
 use crate::args::PullArgs;
@@ -17,36 +25,37 @@ use crate::input::InputError;
 use crate::report::{print_json, print_text};
 
 pub(crate) fn run(args: PullArgs) -> Result<Outcome, InputError> {
-    let options = if args.anonymous {
-        &replication::stores::ANONYMOUS[..]
-    } else {
-        &[]
-    };
-    let stores = Stores::from_urls_with(&args.stores, options.iter().copied())
-        .map_err(|e| InputError::malformed("--store", e))?;
+    if args.since && !is_snapshot(&args.output_dir) {
+        return Err(InputError::malformed(
+            "--since",
+            format!(
+                "{} is not a snapshot directory (no {}/, {}/, {}/ or {}/); without --since, pull fetches everything into a new one",
+                args.output_dir.display(),
+                ObjectKind::Block.dir(),
+                ObjectKind::Timestamp.dir(),
+                ObjectKind::Attestation.dir(),
+                ObjectKind::Batch.dir(),
+            ),
+        ));
+    }
+    let stores = open_stores(&args.stores, args.anonymous)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| InputError::malformed("async runtime", e))?;
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} pulling {pos}/{len} objects [{bar:30}] eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let progress = |p: replication::Progress| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.done as u64);
+    let options = PullOptions {
+        list_timeout: args.list_timeout,
+        ..PullOptions::default()
     };
-    let report = runtime
-        .block_on(pull(
-            &stores,
-            &args.output_dir,
-            PullOptions::default(),
-            &progress,
-        ))
-        .map_err(|e| InputError::malformed("-o", e))?;
-    bar.finish_and_clear();
+    let bar = Bar::new();
+    let progress = |p: Progress| bar.show(p);
+    let pulled = if args.full {
+        runtime.block_on(pull(&stores, &args.output_dir, options, &progress))
+    } else {
+        runtime.block_on(pull_new(&stores, &args.output_dir, options, &progress))
+    };
+    bar.bar.finish_and_clear();
+    let report = pulled.map_err(|e| InputError::malformed("-o", e))?;
     if args.output.json {
         print_json(&to_json(&report, &stores, &args));
     } else {
@@ -59,20 +68,94 @@ pub(crate) fn run(args: PullArgs) -> Result<Outcome, InputError> {
     })
 }
 
-fn count(report: &PullReport, kind: ObjectKind) -> usize {
-    report.rebuilt.get(&kind).copied().unwrap_or(0)
+/// The six stores of `--store` (×6); with `anonymous`, cloud stores send every request
+/// unsigned and look for no credentials ([`replication::stores::ANONYMOUS`]).
+pub(crate) fn open_stores(urls: &[String], anonymous: bool) -> Result<Stores, InputError> {
+    let options = if anonymous {
+        &replication::stores::ANONYMOUS[..]
+    } else {
+        &[]
+    };
+    Stores::from_urls_with(urls, options.iter().copied())
+        .map_err(|e| InputError::malformed("--store", e))
+}
+
+/// Whether `dir` is a snapshot directory already: it has a kind directory or a
+/// `chain.json`.
+fn is_snapshot(dir: &Path) -> bool {
+    dir.join(CHAIN_JSON).is_file() || ObjectKind::ALL.iter().any(|k| dir.join(k.dir()).is_dir())
+}
+
+/// The progress bar on stderr (drawn only on a terminal): a spinner while the stores
+/// are listed, then a bar of the objects fetched, with their bytes.
+struct Bar {
+    bar: ProgressBar,
+    fetching: AtomicBool,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} listing the stores: {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message("0 of 6 listed");
+        Self {
+            bar,
+            fetching: AtomicBool::new(false),
+        }
+    }
+
+    fn show(&self, p: Progress) {
+        match p.phase {
+            Phase::Listing => self.bar.set_message(format!(
+                "{} of 6 listed, {} shards",
+                p.stores_listed, p.shards_listed
+            )),
+            Phase::Fetching => {
+                if !self.fetching.swap(true, Ordering::Relaxed) {
+                    self.bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} fetching {pos}/{len} objects [{bar:30}] {msg} eta {eta}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    self.bar.set_length(p.total as u64);
+                }
+                self.bar.set_position(p.done as u64);
+                self.bar.set_message(HumanBytes(p.bytes).to_string());
+            }
+        }
+    }
 }
 
 fn to_json(report: &PullReport, stores: &Stores, args: &PullArgs) -> serde_json::Value {
+    let new: serde_json::Map<String, serde_json::Value> = ObjectKind::ALL
+        .iter()
+        .map(|kind| {
+            let keys = report.rebuilt.get(kind).map_or(&[][..], Vec::as_slice);
+            (
+                kind.to_string(),
+                keys.iter().map(|k| k.to_hex()).collect::<Vec<_>>().into(),
+            )
+        })
+        .collect();
     json!({
         "complete": report.is_complete(),
         "snapshot": args.output_dir.display().to_string(),
+        "mode": if args.full { "full" } else { "incremental" },
         "objects": report.objects,
+        "held": report.held,
         "rebuilt": report.rebuilt_total(),
-        "blocks": count(report, ObjectKind::Block),
-        "timestamps": count(report, ObjectKind::Timestamp),
-        "attestations": count(report, ObjectKind::Attestation),
-        "batches": count(report, ObjectKind::Batch),
+        "bytes": report.bytes,
+        "blocks": report.rebuilt_count(ObjectKind::Block),
+        "timestamps": report.rebuilt_count(ObjectKind::Timestamp),
+        "attestations": report.rebuilt_count(ObjectKind::Attestation),
+        "batches": report.rebuilt_count(ObjectKind::Batch),
+        "new": new,
         "unrecoverable": report.unrecoverable.iter().map(|u| json!({
             "kind": u.kind,
             "key": u.key.to_hex(),
@@ -95,6 +178,7 @@ fn to_json(report: &PullReport, stores: &Stores, args: &PullArgs) -> serde_json:
             "reason": b.reason,
         })).collect::<Vec<_>>(),
         "ignored": report.ignored,
+        "leftovers_removed": report.leftovers_removed,
     })
 }
 
@@ -108,15 +192,23 @@ fn summary(report: &PullReport, args: &PullArgs) -> String {
         }
     );
     t.push_str(&format!(
-        "Snapshot: {}\nObjects: {} named, {} rebuilt ({} blocks, {} timestamps, {} attestations, {} batches)\n",
+        "Snapshot: {}\nObjects: {} named, {} already held, {} rebuilt ({} blocks, {} timestamps, {} attestations, {} batches; {})\n",
         args.output_dir.display(),
         report.objects,
+        report.held,
         report.rebuilt_total(),
-        count(report, ObjectKind::Block),
-        count(report, ObjectKind::Timestamp),
-        count(report, ObjectKind::Attestation),
-        count(report, ObjectKind::Batch),
+        report.rebuilt_count(ObjectKind::Block),
+        report.rebuilt_count(ObjectKind::Timestamp),
+        report.rebuilt_count(ObjectKind::Attestation),
+        report.rebuilt_count(ObjectKind::Batch),
+        HumanBytes(report.bytes),
     ));
+    if report.leftovers_removed > 0 {
+        t.push_str(&format!(
+            "Removed {} temporary files an interrupted pull left\n",
+            report.leftovers_removed
+        ));
+    }
     t.push_str(&format!(
         "Stores: {} of 6 answered\n",
         report.stores_answered()
@@ -127,8 +219,10 @@ fn summary(report: &PullReport, args: &PullArgs) -> String {
             Some(e) => t.push_str(&format!("  {i}  DOWN  {}: {e}\n", s.url)),
         }
     }
-    if report.stores_answered() < 3 {
-        t.push_str("  fewer than 3 stores answered: objects only the others hold are unseen\n");
+    if !report.has_quorum() {
+        t.push_str(
+            "  fewer than 3 stores answered: objects only the others hold are unseen, so nothing was fetched\n",
+        );
     }
     t.push_str(&format!(
         "Shards: {} missing, {} bad\n",

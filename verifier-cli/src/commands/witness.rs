@@ -1,6 +1,9 @@
 //! `zipchain witness keygen --name NAME -o KEYFILE` (SPEC §9.6): make an Ed25519 witness
 //! key from the OS random source, write it to a new private file (mode 0600, written
 //! atomically, never over an existing file) and print its cosignature/v1 verifier key.
+//! `zipchain witness serve` is the witness daemon ([`serve`]).
+
+pub(crate) mod serve;
 
 use serde_json::json;
 use snapshot_fs::atomic::{Existing, Options, Written, write_atomic_with};

@@ -5,6 +5,8 @@
 //! repository root); a test whose vectors are absent says so on stderr and passes.
 #![allow(dead_code)]
 
+pub(crate) mod witness;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};

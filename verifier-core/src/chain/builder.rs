@@ -141,8 +141,7 @@ impl AuditBuilder {
             let ids = Batch::tx_ids_of(&bytes, &BatchBudget::DEFAULT).ok()?;
             (crate::merkle::root(&ids) == *root).then_some(ids)
         };
-        let mut final_transactions: HashMap<Hash32, u64> = HashMap::new();
-        final_transactions.reserve(main_chain.len());
+        let mut final_transactions: TxHeights = fast_map(main_chain.len(), seed);
         let mut missing_batches = Vec::new();
         for b in main_chain.iter().skip(1) {
             // Past a missing batch no transaction's FIRST main-chain occurrence can be

@@ -53,19 +53,19 @@ pub struct MainChainChoice {
 /// the first eight bytes of a timestamp hash, or aim at one slot of the join's hash
 /// table), and linear in practice up to millions of blocks because nothing big is
 /// probed at random:
-/// - one pass over the triples ([`scan`]) keeps what the join needs in a compact
+/// - one pass over the triples (`scan`) keeps what the join needs in a compact
 ///   array, finds the genesis triple and the covered sequence numbers;
 /// - every triple is joined to its least child by a radix-partitioned join on the
-///   first eight bytes of the hashes ([`least_children_by_prefix`]): one scatter into
+///   first eight bytes of the hashes (`least_children_by_prefix`): one scatter into
 ///   cache-sized partitions, then each partition joined through a small hash table;
 /// - the walk checks each link on the whole hash and needs no index of sequence
 ///   numbers: from `k = 0`, the chain can only reach numbers below the least number
-///   without a triple (see [`SequenceCoverage`]).
+///   without a triple (see `SequenceCoverage`).
 ///
 /// Ties (two valid triples with the same parent and the same least `k`, which only
 /// an equivocating sequencer, or one that sequenced the same `(b, t)` twice alike, can
 /// produce) are broken by the lower block hash, then the lower timestamp hash, then the
-/// lower attestation hash ([`rank_order`]), so that the choice is deterministic.
+/// lower attestation hash (`rank_order`), so that the choice is deterministic.
 pub fn omc(genesis: Hash32, triples: &[ValidTriple]) -> MainChainChoice {
     omc_with(genesis, triples, HashSeed::random()).0
 }

@@ -165,7 +165,7 @@ impl ResumableAudit {
             genesis,
             fingerprint,
             seed,
-            audit: Audit::empty(),
+            audit: Audit::empty(seed),
             main_facts: Vec::new(),
             genesis_parent: Hash32::ZERO,
             active: ActiveFacts::default(),
@@ -191,60 +191,63 @@ impl ResumableAudit {
     /// Splits the names a snapshot now lists for `kind` into the ones not seen before
     /// and the ones seen before that are gone.
     pub fn diff(&self, kind: ObjectKind, listed: &[String]) -> ListingDiff {
-        // Names are compared as canonical (lowercase) hex where they are, so that the
-        // set costs 32 bytes a name; anything else is compared as text.
-        let mut hashes: FastSet<Hash32> = fast_set(listed.len(), self.seed);
+        // Names are compared as canonical (lowercase) hex where they are, in sorted order
+        // (a merge of the two sorted lists: no hashing of every name); anything else is
+        // compared as text.
+        let mut listed_keys: Vec<Hash32> = Vec::with_capacity(listed.len());
         let mut odd: BTreeSet<&str> = BTreeSet::new();
         for name in listed {
             match canonical(name) {
-                Some(h) => {
-                    hashes.insert(h);
-                }
+                Some(h) => listed_keys.push(h),
                 None => {
                     odd.insert(name);
                 }
             }
         }
-        let mut removed = Vec::new();
-        let mut known = |h: Hash32| {
-            if !hashes.remove(&h) {
-                removed.push(h.to_hex());
-            }
-        };
-        match kind {
-            ObjectKind::Block => {
-                self.audit.main_chain.iter().for_each(|m| known(m.block));
-                self.active.blocks.iter().for_each(|(k, _)| known(*k));
-            }
-            ObjectKind::Timestamp => {
-                self.audit
-                    .main_chain
-                    .iter()
-                    .for_each(|m| known(m.timestamp));
-                self.active.timestamps.iter().for_each(|t| known(t.0));
-            }
-            ObjectKind::Attestation => {
-                self.audit
-                    .main_chain
-                    .iter()
-                    .for_each(|m| known(m.attestation));
-                self.active.attestations.iter().for_each(|a| known(a.0));
-            }
-            ObjectKind::Batch => self.batches.iter().for_each(|b| known(*b)),
+        if !listed_keys.is_sorted() {
+            listed_keys.sort_unstable();
         }
-        let mut odd_gone = Vec::new();
+        let mut known: Vec<Hash32> = match kind {
+            ObjectKind::Block => (self.audit.main_chain.iter().map(|m| m.block))
+                .chain(self.active.blocks.iter().map(|(k, _)| *k))
+                .collect(),
+            ObjectKind::Timestamp => (self.audit.main_chain.iter().map(|m| m.timestamp))
+                .chain(self.active.timestamps.iter().map(|t| t.0))
+                .collect(),
+            ObjectKind::Attestation => (self.audit.main_chain.iter().map(|m| m.attestation))
+                .chain(self.active.attestations.iter().map(|a| a.0))
+                .collect(),
+            ObjectKind::Batch => self.batches.clone(),
+        };
+        let mut removed = Vec::new();
         for invalid in self.audit.invalid_objects.iter().filter(|i| i.kind == kind) {
             match canonical(&invalid.key) {
-                Some(h) => known(h),
+                Some(h) => known.push(h),
                 None => {
                     if !odd.remove(invalid.key.as_str()) {
-                        odd_gone.push(invalid.key.clone());
+                        removed.push(invalid.key.clone());
                     }
                 }
             }
         }
-        removed.extend(odd_gone);
-        let mut new: Vec<String> = hashes.iter().map(Hash32::to_hex).collect();
+        known.sort_unstable();
+        let mut new: Vec<String> = Vec::new();
+        let (mut a, mut b) = (listed_keys.iter().peekable(), known.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => match x.cmp(y) {
+                    Ordering::Less => new.extend(a.next().map(Hash32::to_hex)),
+                    Ordering::Greater => removed.extend(b.next().map(Hash32::to_hex)),
+                    Ordering::Equal => {
+                        a.next();
+                        b.next();
+                    }
+                },
+                (Some(_), None) => new.extend(a.next().map(Hash32::to_hex)),
+                (None, Some(_)) => removed.extend(b.next().map(Hash32::to_hex)),
+                (None, None) => break,
+            }
+        }
         new.extend(odd.into_iter().map(str::to_owned));
         new.sort_unstable();
         ListingDiff { new, removed }
@@ -998,14 +1001,12 @@ fn y_timestamp(y: &[u8; 48]) -> Hash32 {
 /// `name` as a hash when it is 64 lowercase hex digits (the only spelling a writer or a
 /// pull gives an object's name).
 pub(super) fn canonical(name: &str) -> Option<Hash32> {
-    Hash32::from_hex(name)
-        .ok()
-        .filter(|_| !name.bytes().any(|b| b.is_ascii_uppercase()))
+    Hash32::from_lower_hex(name.as_bytes())
 }
 
 impl Audit {
     /// The audit of nothing (before the first update of a [`ResumableAudit`]).
-    pub(super) fn empty() -> Self {
+    pub(super) fn empty(seed: HashSeed) -> Self {
         Self {
             counts: BTreeMap::new(),
             main_chain: Vec::new(),
@@ -1018,7 +1019,7 @@ impl Audit {
             equivocations: Vec::new(),
             forks: Vec::new(),
             missing_batches: Vec::new(),
-            final_transactions: HashMap::new(),
+            final_transactions: fast_map(0, seed),
         }
     }
 }

@@ -379,7 +379,7 @@ impl ResumableAudit {
                     .is_some_and(|b| b <= finals.len())
             })
             .ok_or(StateError::Truncated { part: "finals" })?;
-        let mut final_transactions = HashMap::with_capacity(finals_count);
+        let mut final_transactions: TxHeights = fast_map(finals_count, seed);
         let mut f = Reader {
             bytes: finals,
             part: "finals",

@@ -65,7 +65,7 @@ impl TimestampVerifier {
     }
 
     /// `validate(K_T, t)` of SPEC §1.3: checks `token` as described in the
-    /// [module documentation](self). `exp` is not compared with any time.
+    /// module documentation (`timestamp::verifier`). `exp` is not compared with any time.
     ///
     /// Success proves that a key of the pinned JWKS signed these exact bytes and that the
     /// claims meet the policy. It does not prove that the pinned JWKS is the pool's real

@@ -72,14 +72,7 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(CheckpointError::Origin);
         }
-        let canonical = !size.is_empty()
-            && size.bytes().all(|b| b.is_ascii_digit())
-            && (size == "0" || !size.starts_with('0'));
-        let size_value = size
-            .parse::<u64>()
-            .ok()
-            .filter(|_| canonical)
-            .ok_or_else(|| CheckpointError::Size(size.to_owned()))?;
+        let size_value = parse_size(size).ok_or_else(|| CheckpointError::Size(size.to_owned()))?;
         let root_value: LogHash = STANDARD
             .decode(root)
             .ok()
@@ -91,6 +84,15 @@ impl Checkpoint {
             root: root_value,
         })
     }
+}
+
+/// A tree size as C2SP writes it: ASCII decimal without leading zeros (`0` alone for
+/// zero), at most `u64::MAX`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    text.parse::<u64>().ok().filter(|_| canonical)
 }
 
 #[cfg(test)]

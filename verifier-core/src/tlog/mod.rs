@@ -8,8 +8,10 @@
 //! `checkpoint` the checkpoint body of a zipchain main chain; `log` the log of an
 //! audit's main chain; `policy` the witness
 //! policy and the check of a cosigned checkpoint under it; `witness` what a witness may
-//! cosign (SPEC §9.3) and the cosigning.
+//! cosign (SPEC §9.3) and the cosigning; `add_checkpoint` the C2SP tlog-witness request
+//! and the witness daemon's answer to it (SPEC §9.6).
 
+pub mod add_checkpoint;
 pub mod checkpoint;
 pub mod log;
 pub mod note;

@@ -6,23 +6,28 @@
 //! that many of its own entries; and never two inconsistent checkpoints of one origin: a
 //! smaller size than its state is refused, the same size needs the same root, and a
 //! larger one must be consistent with the state (the witness computes the RFC 9162
-//! consistency proof itself, from its own leaves). A signature by the log key, when the
+//! consistency proof itself, from its own log). A signature by the log key, when the
 //! note carries one, must verify. A face reads the note and the state, reads the clock
 //! and writes the state and the output; [`cosign`] decides and signs.
+//!
+//! The witness's own log is a [`LogTree`], so every rule costs O(log² n) hashes however
+//! long the chain: a daemon that keeps the tree answers each request without rehashing
+//! its main chain ([`super::add_checkpoint`], the C2SP tlog-witness protocol, applies
+//! the same rules).
 
 use super::checkpoint::{Checkpoint, CheckpointError};
 use super::note::{
     ALG_COSIGNATURE_V1, ALG_ED25519, Note, NoteError, SignatureLine, VerifierKey, cosign_v1,
 };
-use super::tree::{self, LogHash, ProofError};
+use super::tree::{self, LogTree, ProofError};
 
 /// What a witness knows from its own audit of the chain.
 #[derive(Clone, Copy, Debug)]
 pub struct WitnessView<'a> {
     /// The chain's origin line, `zipchain/<hex genesis>` of the witness's own `chain.json`.
     pub origin: &'a str,
-    /// The leaf hashes of its own main chain's log ([`super::log::leaves`]).
-    pub leaves: &'a [LogHash],
+    /// Its own main chain's log ([`super::log::leaves`] of the audit's main chain).
+    pub tree: &'a LogTree,
     /// How many equivocations its audit found.
     pub equivocations: usize,
     /// The descriptor's log key, if it names one.
@@ -93,7 +98,7 @@ pub enum CosignError {
         /// The checkpoint's size.
         size: u64,
         /// The witness's main-chain entries.
-        entries: usize,
+        entries: u64,
     },
     /// Refused: the tree of the witness's first `size` entries has another root.
     #[error(
@@ -195,10 +200,7 @@ pub fn check_cosignable(
             expected: view.origin.to_owned(),
         });
     }
-    if let Some(log_key) = view.log_key.filter(|k| k.algorithm() == ALG_ED25519) {
-        note.verify(std::slice::from_ref(log_key))
-            .map_err(CosignError::LogSignature)?;
-    }
+    check_log_signature(&note, view)?;
     if note
         .signatures
         .iter()
@@ -208,37 +210,68 @@ pub fn check_cosignable(
             name: own.name().to_owned(),
         });
     }
+    check_own_chain(&checkpoint, view)?;
+    if let Some(state) = state {
+        check_state(&checkpoint, state, view.tree)?;
+    }
+    Ok(Cosignable { checkpoint, note })
+}
+
+/// Whether the descriptor's log key signed `note`: `Some(true)` when its signature is
+/// there and verifies, `Some(false)` when the note has none, `None` when the descriptor
+/// names no Ed25519 log key.
+///
+/// # Errors
+/// [`CosignError::LogSignature`] when the log key's signature does not verify or is
+/// there twice.
+pub(super) fn check_log_signature(
+    note: &Note,
+    view: &WitnessView<'_>,
+) -> Result<Option<bool>, CosignError> {
+    let Some(log_key) = view.log_key.filter(|k| k.algorithm() == ALG_ED25519) else {
+        return Ok(None);
+    };
+    let signed = note
+        .verify(std::slice::from_ref(log_key))
+        .map_err(CosignError::LogSignature)?;
+    Ok(Some(signed.first().is_some_and(Option::is_some)))
+}
+
+/// The rules of the witness's own audit: no equivocation, the size within its main
+/// chain, and the root of that many of its own entries.
+pub(super) fn check_own_chain(
+    checkpoint: &Checkpoint,
+    view: &WitnessView<'_>,
+) -> Result<(), CosignError> {
     if view.equivocations > 0 {
         return Err(CosignError::Equivocation {
             count: view.equivocations,
         });
     }
-    let entries = view.leaves.len();
-    let size = usize::try_from(checkpoint.size)
-        .ok()
-        .filter(|&n| n <= entries)
-        .ok_or(CosignError::AboveChain {
+    let entries = view.tree.len();
+    if checkpoint.size > entries {
+        return Err(CosignError::AboveChain {
             size: checkpoint.size,
             entries,
-        })?;
-    let own_tree = view.leaves.get(..size).unwrap_or_default();
-    if tree::root(own_tree) != checkpoint.root {
-        return Err(CosignError::Root {
-            size: checkpoint.size,
         });
     }
-    if let Some(state) = state {
-        check_state(&checkpoint, state, own_tree)?;
+    let root_error = || CosignError::Root {
+        size: checkpoint.size,
+    };
+    let own_root = view.tree.root(checkpoint.size).map_err(|_| root_error())?;
+    if own_root != checkpoint.root {
+        return Err(root_error());
     }
-    Ok(Cosignable { checkpoint, note })
+    Ok(())
 }
 
 /// The state rules: never smaller, the same root at the same size, and a larger tree
-/// consistent with the state's by a proof made from the witness's own leaves.
-fn check_state(
+/// consistent with the state's by a proof made from the witness's own log (whose first
+/// `checkpoint.size` entries have the checkpoint's root: [`check_own_chain`]).
+pub(super) fn check_state(
     checkpoint: &Checkpoint,
     state: &Checkpoint,
-    own_tree: &[LogHash],
+    own: &LogTree,
 ) -> Result<(), CosignError> {
     let (size, old) = (checkpoint.size, state.size);
     if size < old {
@@ -255,7 +288,7 @@ fn check_state(
         state: old,
         reason,
     };
-    let proof = tree::consistency_proof(own_tree, old).map_err(inconsistent)?;
+    let proof = own.consistency_proof(old, size).map_err(inconsistent)?;
     tree::verify_consistency(old, size, &state.root, &checkpoint.root, &proof).map_err(inconsistent)
 }
 
@@ -321,7 +354,7 @@ mod tests {
 
     use super::*;
     use crate::tlog::note::sign_ed25519;
-    use crate::tlog::tree::leaf_hash;
+    use crate::tlog::tree::{LogHash, leaf_hash};
 
     const ORIGIN: &str = "zipchain/abab";
 
@@ -349,10 +382,14 @@ mod tests {
         (key, vkey)
     }
 
-    fn view(leaves: &[LogHash]) -> WitnessView<'_> {
+    fn tree_of(leaves: &[LogHash]) -> LogTree {
+        LogTree::from_leaves(leaves.iter().copied())
+    }
+
+    fn view(tree: &LogTree) -> WitnessView<'_> {
         WitnessView {
             origin: ORIGIN,
-            leaves,
+            tree,
             equivocations: 0,
             log_key: None,
         }
@@ -371,8 +408,9 @@ mod tests {
     #[test]
     fn a_body_of_its_own_chain_is_cosigned_and_the_line_verifies() {
         let l = leaves(5);
+        let t = tree_of(&l);
         let b = body(5, &l);
-        let out = run(&b, &view(&l), None).unwrap();
+        let out = run(&b, &view(&t), None).unwrap();
         assert!(out.note.starts_with(&format!("{b}\n\u{2014} w.example ")));
         assert_eq!(out.checkpoint, Checkpoint::parse(&b).unwrap());
         let (_, vkey) = witness();
@@ -383,14 +421,15 @@ mod tests {
         );
         // A prefix of its chain, and the same checkpoint again, are cosigned too.
         let state = body(3, &l);
-        assert!(run(&body(5, &l), &view(&l), Some(&state)).is_ok());
-        assert!(run(&b, &view(&l), Some(&b)).is_ok());
-        assert!(run(&body(0, &l), &view(&l), None).is_ok());
+        assert!(run(&body(5, &l), &view(&t), Some(&state)).is_ok());
+        assert!(run(&b, &view(&t), Some(&b)).is_ok());
+        assert!(run(&body(0, &l), &view(&t), None).is_ok());
     }
 
     #[test]
     fn the_line_is_appended_after_the_signatures_the_note_had() {
         let l = leaves(4);
+        let t = tree_of(&l);
         let b = body(4, &l);
         let log = SigningKey::from_bytes(&[1; 32]);
         let log_vkey =
@@ -406,7 +445,7 @@ mod tests {
         .to_text();
         let v = WitnessView {
             log_key: Some(&log_vkey),
-            ..view(&l)
+            ..view(&t)
         };
         let out = run(&signed, &v, None).unwrap();
         assert_eq!(out.note, format!("{signed}{}", out.line.to_line()));
@@ -428,7 +467,8 @@ mod tests {
     #[test]
     fn every_rule_of_spec_9_3_refuses() {
         let l = leaves(6);
-        let v = view(&l);
+        let t = tree_of(&l);
+        let v = view(&t);
         let mut other = body(6, &l).replacen(ORIGIN, "zipchain/cdcd", 1);
         let err = run(&other, &v, None).unwrap_err();
         assert!(
@@ -496,7 +536,8 @@ mod tests {
     #[test]
     fn unusable_input_is_not_a_refusal() {
         let l = leaves(2);
-        let v = view(&l);
+        let t = tree_of(&l);
+        let v = view(&t);
         let mut state = body(2, &l).replacen(ORIGIN, "zipchain/cdcd", 1);
         let err = run(&body(2, &l), &v, Some(&state)).unwrap_err();
         assert!(matches!(err, CosignError::StateOrigin { .. }) && !err.is_refusal());

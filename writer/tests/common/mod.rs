@@ -365,3 +365,21 @@ pub async fn pull_and_audit_with_any_three_unreachable(
         );
     }
 }
+
+/// Polls `/healthz` until `done` says yes of (status, body); returns that body.
+pub async fn wait_health(
+    client: &reqwest::Client,
+    daemon: &Daemon,
+    what: &str,
+    done: impl Fn(u16, &serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = get_json(client, &daemon.url("/healthz")).await;
+        if done(status, &body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what}: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
