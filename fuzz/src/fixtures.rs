@@ -224,6 +224,17 @@ pub fn writer_checkpoints() -> &'static Checkpoints {
     })
 }
 
+/// The checkpoint of the conformance chain's first three blocks: what the witness target's
+/// witness holds in its second run of each request.
+pub fn witness_held() -> &'static verifier_core::tlog::checkpoint::Checkpoint {
+    static ONCE: OnceLock<verifier_core::tlog::checkpoint::Checkpoint> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let c = conformance();
+        let first = LogTree::from_leaves(c.log.leaves()[..3].iter().copied());
+        log::checkpoint_of(&c.trust.genesis(), &first)
+    })
+}
+
 /// A fresh directory `name` of this process under the system's temporary folder.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zipchain-fuzz-{}-{name}", std::process::id()));

@@ -124,6 +124,11 @@ pub const TARGETS: &[Target] = &[
         about: "the writer's POST /v1/checkpoint/cosignatures body",
         run: targets::writer_cosignatures,
     },
+    Target {
+        name: "witness_add_checkpoint",
+        about: "the witness's POST /add-checkpoint body, and its decision",
+        run: targets::witness_add_checkpoint,
+    },
 ];
 
 /// The target named `name`.

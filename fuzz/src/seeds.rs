@@ -250,6 +250,54 @@ fn certificates_and_notes(c: &mut Corpora) {
         posted.to_text().into_bytes(),
     );
     add(c, "writer_cosignatures", "latest", latest.into_bytes());
+    add_checkpoint_requests(c, &note);
+}
+
+/// Requests to the witness (C2SP tlog-witness `add-checkpoint`) for the checkpoint of the
+/// conformance chain signed by its log key: from nothing held, from the checkpoint of its
+/// first three blocks with the consistency proof, and with a wrong old size.
+fn add_checkpoint_requests(c: &mut Corpora, cosigned: &str) {
+    use base64::Engine as _;
+    let conf = conformance();
+    let genesis = conf.trust.genesis();
+    let body = log::checkpoint_of(&genesis, &conf.log).to_body();
+    let signed = Note {
+        text: body.clone(),
+        signatures: vec![sign_ed25519(&body, &origin(&genesis), &key(1))],
+    }
+    .to_text();
+    let held = fixtures::witness_held().size;
+    let proof: String = conf
+        .log
+        .consistency_proof(held, conf.log.len())
+        .expect("a consistency proof")
+        .iter()
+        .map(|h| format!("{}\n", base64::engine::general_purpose::STANDARD.encode(h)))
+        .collect();
+    add(
+        c,
+        "witness_add_checkpoint",
+        "from-nothing",
+        format!("old 0\n\n{signed}").into_bytes(),
+    );
+    add(
+        c,
+        "witness_add_checkpoint",
+        "from-held",
+        format!("old {held}\n{proof}\n{signed}").into_bytes(),
+    );
+    add(
+        c,
+        "witness_add_checkpoint",
+        "cosigned-note",
+        format!("old {held}\n{proof}\n{cosigned}").into_bytes(),
+    );
+    add(
+        c,
+        "witness_add_checkpoint",
+        "old-above",
+        format!("old 99\n\n{signed}").into_bytes(),
+    );
 }
 
 /// The conformance snapshot as a `.tar`, its objects as shards, and its audit state as

@@ -466,3 +466,60 @@ pub fn writer_cosignatures(data: &[u8]) {
         Err(e) => bounded("cosignatures", &e),
     }
 }
+
+/// The witness's `POST /add-checkpoint` body (C2SP tlog-witness, SPEC §9.6;
+/// `verifier_core::tlog::add_checkpoint`, which `zipchain witness serve` calls): one
+/// encoding, and the witness's decision on the conformance chain, holding nothing and
+/// holding the checkpoint of its first three blocks; a cosignature it gives verifies
+/// under its key.
+pub fn witness_add_checkpoint(data: &[u8]) {
+    use verifier_core::tlog::add_checkpoint::{AddCheckpoint, add_checkpoint};
+    use verifier_core::tlog::witness::WitnessView;
+    let request = match AddCheckpoint::parse(data) {
+        Ok(request) => request,
+        Err(e) => return bounded("add-checkpoint", &e.to_string()),
+    };
+    assert_eq!(
+        request.to_body().as_bytes(),
+        data,
+        "a request parses but does not re-encode"
+    );
+    let c = conformance();
+    let origin = verifier_core::tlog::checkpoint::origin(&c.trust.genesis());
+    let view = WitnessView {
+        origin: &origin,
+        tree: &c.log,
+        equivocations: 0,
+        log_key: c.trust.log_key(),
+    };
+    let held = fixtures::witness_held();
+    for held in [None, Some(held)] {
+        match add_checkpoint(
+            &request,
+            &view,
+            held,
+            fixtures::WITNESSES[0],
+            &fixtures::key(2),
+            1_800_000_000,
+        ) {
+            Ok(line) => {
+                let note = Note {
+                    text: request.note.text.clone(),
+                    signatures: vec![line],
+                };
+                let key = VerifierKey::parse(&fixtures::witness_keys()[0]).expect("witness key");
+                let verified = note
+                    .verify(std::slice::from_ref(&key))
+                    .expect("a note it cosigned");
+                assert!(
+                    verified[0].is_some(),
+                    "the witness's cosignature does not verify"
+                );
+            }
+            Err(refusal) => {
+                assert!((400..600).contains(&refusal.status()));
+                bounded("refusal", &refusal.to_string());
+            }
+        }
+    }
+}
