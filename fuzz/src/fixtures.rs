@@ -235,9 +235,15 @@ pub fn witness_held() -> &'static verifier_core::tlog::checkpoint::Checkpoint {
     })
 }
 
-/// A fresh directory `name` of this process under the system's temporary folder.
+/// A fresh directory `name` of this process under the system's temporary folder, unique
+/// to this call (tests on several threads make seeds at once).
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zipchain-fuzz-{}-{name}", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "zipchain-fuzz-{}-{call}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir

@@ -10,10 +10,12 @@
 //! - [`seeds`]: the seed corpora, made from the vectors at run time (never committed);
 //! - [`mutate`]: deterministic mutations of an input, for the tests and the differential
 //!   tests;
-//! - [`framing`]: several inputs in one.
+//! - [`framing`]: several inputs in one;
+//! - [`differential`]: the bookkeeping of the differential tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod differential;
 pub mod fixtures;
 pub mod framing;
 pub mod mutate;

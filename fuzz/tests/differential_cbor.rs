@@ -9,12 +9,11 @@
 //! ("Differential tests: where our readers are stricter"); any other difference fails.
 //! Ours never reads what the crate refuses.
 
-use std::collections::BTreeMap;
-
 use ciborium::value::Value;
 use coset::{CborSerializable as _, CoseSign1, TaggedCborSerializable as _};
 use verifier_core::fuzzing::{CborItem, cbor_check, cbor_item, cose_sign1};
 use verifier_core::nsm::{CborIssue, CborPart, NsmError, NsmLimits};
+use zipchain_fuzz::differential::Tally;
 use zipchain_fuzz::{mutate, seeds};
 
 /// Why ours refuses a payload `ciborium` reads; rows of the DECISIONS.md table.
@@ -156,47 +155,16 @@ fn head_edits(bytes: &[u8]) -> Vec<Vec<u8>> {
 #[test]
 fn payload_reader_agrees_with_ciborium_or_is_stricter_on_purpose() {
     let depth = NsmLimits::default().max_cbor_depth;
-    let mut stricter: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut both, mut neither) = (0, 0);
-    let inputs = inputs(80);
-    for bytes in &inputs {
-        let theirs = ciborium_item(bytes);
+    let rows: Vec<(&str, &str)> = PAYLOAD_STRICTER.iter().map(|r| (*r, *r)).collect();
+    let mut tally = Tally::new("ciborium");
+    for bytes in &inputs(80) {
         let ours = cbor_check(bytes, CborPart::Payload, depth)
             .map_err(|e| walker_reason(&e).to_owned())
             .and_then(|()| cbor_item(bytes).map_err(str::to_owned));
-        match (ours, theirs) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "both read {} but differ", hex::encode(bytes));
-                both += 1;
-            }
-            (Ok(a), Err(why)) => panic!(
-                "ours reads what ciborium refuses ({why}): {a:?} from {}",
-                hex::encode(bytes)
-            ),
-            (Err(reason), Ok(_)) => {
-                let row = PAYLOAD_STRICTER
-                    .iter()
-                    .find(|r| **r == reason)
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "ours refuses what ciborium reads, for a reason not in PAYLOAD_STRICTER: {reason}\n{}",
-                            hex::encode(bytes)
-                        )
-                    });
-                *stricter.entry(row).or_default() += 1;
-            }
-            (Err(_), Err(_)) => neither += 1,
-        }
+        tally.record(bytes, ours, ciborium_item(bytes), &rows);
     }
-    eprintln!(
-        "{} inputs: both read {both}, both refuse {neither}, ours stricter {}",
-        inputs.len(),
-        stricter.values().sum::<usize>()
-    );
-    for (row, n) in &stricter {
-        eprintln!("  {n:5}  {row}");
-    }
-    assert!(inputs.len() >= 5000 && both > 0);
+    tally.print();
+    assert!(tally.inputs >= 5000 && tally.both > 0);
 }
 
 /// A COSE_Sign1's protected header bytes, payload and signature.
@@ -239,41 +207,16 @@ fn coset_envelope(bytes: &[u8]) -> Result<Envelope, String> {
 #[test]
 fn envelope_reader_agrees_with_coset_or_is_stricter_on_purpose() {
     let depth = NsmLimits::default().max_cbor_depth;
-    let mut stricter: BTreeMap<&str, usize> = BTreeMap::new();
-    let (mut both, mut neither) = (0, 0);
-    let inputs = inputs(80);
-    for bytes in &inputs {
-        match (ours_envelope(bytes, depth), coset_envelope(bytes)) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "both read {} but differ", hex::encode(bytes));
-                both += 1;
-            }
-            (Ok(_), Err(why)) => panic!(
-                "ours reads an envelope coset refuses ({why}): {}",
-                hex::encode(bytes)
-            ),
-            (Err(reason), Ok(_)) => {
-                let row = ENVELOPE_STRICTER
-                    .iter()
-                    .find(|r| **r == reason)
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "ours refuses an envelope coset reads, for a reason not in ENVELOPE_STRICTER: {reason}\n{}",
-                            hex::encode(bytes)
-                        )
-                    });
-                *stricter.entry(row).or_default() += 1;
-            }
-            (Err(_), Err(_)) => neither += 1,
-        }
+    let rows: Vec<(&str, &str)> = ENVELOPE_STRICTER.iter().map(|r| (*r, *r)).collect();
+    let mut tally = Tally::new("coset");
+    for bytes in &inputs(80) {
+        tally.record(
+            bytes,
+            ours_envelope(bytes, depth),
+            coset_envelope(bytes),
+            &rows,
+        );
     }
-    eprintln!(
-        "{} inputs: both read {both}, both refuse {neither}, ours stricter {}",
-        inputs.len(),
-        stricter.values().sum::<usize>()
-    );
-    for (row, n) in &stricter {
-        eprintln!("  {n:5}  {row}");
-    }
-    assert!(inputs.len() >= 5000 && both > 0);
+    tally.print();
+    assert!(tally.inputs >= 5000 && tally.both > 0);
 }
