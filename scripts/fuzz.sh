@@ -105,15 +105,16 @@ short() {
 
 # CPU seconds used so far by process ROOT and all its descendants (cargo-afl, afl-fuzz,
 # and the fork servers and targets, which AFL++ puts in sessions of their own); what
-# exited was counted into its parent's children time.
+# exited was counted into its parent's children time. A process may exit while /proc is
+# read: cat skips it, and 0 stands for an unreadable answer.
 tree_cpu_seconds() {
-    awk -v root="$1" -v hz="$(getconf CLK_TCK)" '
-        FNR == 1 {
+    local seconds
+    seconds=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v hz="$(getconf CLK_TCK)" '
+        {
+            pid = $1
             line = $0
             sub(/^.*\) /, "", line)
-            n = split(line, f, " ")
-            pid = FILENAME
-            gsub(/[^0-9]/, "", pid)
+            split(line, f, " ")
             parent[pid] = f[2]
             ticks[pid] = f[12] + f[13] + f[14] + f[15]
         }
@@ -125,7 +126,9 @@ tree_cpu_seconds() {
                 }
             }
             print int(total / hz)
-        }' /proc/[0-9]*/stat 2>/dev/null
+        }') || true
+    [[ $seconds =~ ^[0-9]+$ ]] || seconds=0
+    echo "$seconds"
 }
 
 long() {
