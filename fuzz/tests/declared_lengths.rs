@@ -36,6 +36,9 @@ fn tar_declaring(size: u64) -> Vec<u8> {
     [header.as_bytes().to_vec(), vec![0; 1024]].concat()
 }
 
+/// A reader given a crafted input: whether it refused it.
+type Case<'a> = (&'static str, Box<dyn Fn() -> bool + 'a>);
+
 #[test]
 fn huge_declared_lengths_are_refused_before_anything_that_size_is_allocated() {
     // Inputs made first: the conformance chain's audit is not measured.
@@ -51,7 +54,7 @@ fn huge_declared_lengths_are_refused_before_anything_that_size_is_allocated() {
     // The original length: after magic, version, kind, index, counts and key.
     huge_shard[41..49].copy_from_slice(&u64::MAX.to_be_bytes());
 
-    let cases: Vec<(&str, Box<dyn Fn() -> bool>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "COSE_Sign1 with a 2^64-1 byte protected header",
             Box::new(|| {
