@@ -82,7 +82,7 @@ short() {
     build
     local failed=() target out
     mkdir -p "$FUZZ_DIR/short"
-    printf '%-20s %8s %8s %7s %7s\n' target execs corpus crashes hangs
+    printf '%-24s %8s %8s %7s %7s\n' target execs corpus crashes hangs
     for target in $(targets); do
         out=$FUZZ_DIR/short/$target
         rm -rf "$out"
@@ -92,7 +92,7 @@ short() {
             failed+=("$target")
             continue
         }
-        printf '%-20s %8s %8s %7s %7s\n' "$target" "$(stat "$out" execs_done)" \
+        printf '%-24s %8s %8s %7s %7s\n' "$target" "$(stat "$out" execs_done)" \
             "$(stat "$out" corpus_count)" "$(stat "$out" saved_crashes)" "$(stat "$out" saved_hangs)"
         no_crashes "$target" "$out" || failed+=("$target")
     done

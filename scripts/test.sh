@@ -149,8 +149,8 @@ browser_tests() {
 }
 
 fuzzing() {
-    # Every target of fuzz/ under AFL++ for 8 seconds (docs/FUZZING.md): about 4 minutes
-    # with the instrumented build once it is cached, 10 on a clean clone.
+    # Every target of fuzz/ under AFL++ for 8 seconds (docs/FUZZING.md): about 5 minutes
+    # with the instrumented build cached, 10 more for a cold one.
     run bash scripts/fuzz.sh short 8
 }
 
