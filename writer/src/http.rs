@@ -158,6 +158,16 @@ pub enum AppError {
         /// The limit.
         limit: usize,
     },
+    /// 413: a transaction of a batch is over `--max-tx-bytes`.
+    #[error("transaction {index} of the batch is {len} bytes, more than --max-tx-bytes {limit}")]
+    TransactionTooLarge {
+        /// Its position in the batch.
+        index: usize,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// 415: a write without a token whose `Content-Type` is not one the route takes (a web
     /// page can send the others to any origin without asking).
     #[error(
@@ -186,7 +196,9 @@ impl IntoResponse for AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::TransactionTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(cause) => {
@@ -532,7 +544,9 @@ pub fn batch_body(data: &[u8], max_tx_bytes: usize) -> Result<Vec<(Bytes, Hash32
             return Err(AppError::BadRequest(format!("transaction {i} is empty")));
         }
         if d.len() > max_tx_bytes {
-            return Err(AppError::TooLarge {
+            return Err(AppError::TransactionTooLarge {
+                index: i,
+                len: d.len(),
                 limit: max_tx_bytes,
             });
         }

@@ -573,6 +573,20 @@ async fn hostile_bodies_get_clear_answers() {
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
     ];
+    // A transaction over the limit is named, not the body.
+    let (s, v) = call(
+        router.clone(),
+        send(
+            "/v1/transactions/batch",
+            [vec![0x82, 0x41, 0x01, 0x51], vec![0; 17]].concat(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(
+        v["error"],
+        "transaction 1 of the batch is 17 bytes, more than --max-tx-bytes 16"
+    );
     let routes = [
         ("/v1/transactions/batch", batches),
         ("/v1/checkpoint/cosignatures", notes.to_vec()),
