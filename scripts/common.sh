@@ -26,6 +26,17 @@ GCS_EMULATOR_VERSION=2026.7.19
 GCS_VENV=.venv/gcs
 GCS_EMULATOR_PATCH=testkit/gcs-emulator/xml-api.patch
 
+# cargo-afl (crates.io), the fuzzer of scripts/fuzz.sh on the stable toolchain: its
+# `cargo install` also builds AFL++ from the source it ships (make and a C compiler;
+# AFL++ 4.40c for 0.18.2). fuzz/Cargo.toml pins the `afl` crate to the same version.
+CARGO_AFL_VERSION=0.18.2
+
+# Whether cargo-afl CARGO_AFL_VERSION is installed with AFL++ built for this rustc.
+cargo_afl_installed() {
+    [[ $(cargo afl --version 2>/dev/null) == "cargo-afl $CARGO_AFL_VERSION "* ]] &&
+        cargo afl fuzz -h 2>&1 | grep -q 'afl-fuzz++'
+}
+
 # The Azurite version installed in AZURITE_DIR, or nothing.
 azurite_installed_version() {
     [[ -x $AZURITE_DIR/node_modules/.bin/azurite-blob ]] || return 0

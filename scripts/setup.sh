@@ -15,7 +15,10 @@
 #   - azurite at AZURITE_VERSION (npm ci in testkit/azurite), the Azure Blob server
 #     of the az:// store tests, and gcp-storage-emulator at GCS_EMULATOR_VERSION in
 #     .venv/gcs (pip, from PyPI), the GCS emulator of the gs:// store tests, with
-#     testkit/gcs-emulator/xml-api.patch applied (Debian's patch when missing).
+#     testkit/gcs-emulator/xml-api.patch applied (Debian's patch when missing);
+#   - cargo-afl at CARGO_AFL_VERSION (scripts/common.sh), which builds AFL++ from the
+#     source it ships as it installs (Debian's make and gcc when missing): the fuzzer of
+#     scripts/fuzz.sh, on the stable toolchain.
 # Needs: rustup + cargo, Node.js >= 20, python3 >= 3.9 with venv and pip, apt-get
 # (root or sudo) when Chromium or python3-venv is missing, network to crates.io,
 # the npm registry, PyPI and Debian's archive.
@@ -196,6 +199,33 @@ gcs_emulator() {
     echo "gcp-storage-emulator $GCS_EMULATOR_VERSION installed in $GCS_VENV, patched with $GCS_EMULATOR_PATCH"
 }
 
+cargo_afl() {
+    # AFL++ through cargo-afl: cargo-fuzz would need a nightly toolchain, which these
+    # machines cannot install (docs/FUZZING.md). Its install builds AFL++ (make, a C
+    # compiler) for the current rustc; a rustc upgrade needs it built again.
+    if cargo_afl_installed; then
+        echo "$(cargo afl --version) is installed"
+        return 0
+    fi
+    if ! command -v make >/dev/null || ! command -v cc >/dev/null; then
+        local sudo=()
+        if ((EUID != 0)); then
+            sudo=(sudo)
+        fi
+        run "${sudo[@]}" apt-get update
+        run "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends make gcc libc6-dev
+    fi
+    if [[ $(cargo afl --version 2>/dev/null) != "cargo-afl $CARGO_AFL_VERSION "* ]]; then
+        echo "need cargo-afl $CARGO_AFL_VERSION; about 2 minutes on 2 cores (AFL++ included)"
+        run cargo install cargo-afl --version "=$CARGO_AFL_VERSION" --locked --force
+    fi
+    if ! cargo_afl_installed; then
+        run cargo afl config --build --force
+    fi
+    cargo_afl_installed
+    echo "$(cargo afl --version) installed"
+}
+
 section "rust toolchain" rust_toolchain
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
@@ -204,3 +234,4 @@ section "browser (chromium, web/ node packages)" browser_setup
 section "moto_server (S3 with Object Lock, for the store tests)" moto_server
 section "azurite (Azure Blob, for the store tests)" azurite
 section "gcp-storage-emulator (GCS, for the store tests)" gcs_emulator
+section "cargo-afl (AFL++, for scripts/fuzz.sh)" cargo_afl

@@ -9,10 +9,12 @@
 #      (wasm-capable) features, and runs its tests there under Node,
 #   4. builds the npm package zipchain-verifier (scripts/build-npm.sh) and runs
 #      its node:test tests against the installed tarball (scripts/test-npm.sh),
-#   5. builds the web page into web/dist and runs its tests in headless Chromium.
+#   5. builds the web page into web/dist and runs its tests in headless Chromium,
+#   6. fuzzes every fuzz target of fuzz/ for a few seconds under AFL++ (scripts/fuzz.sh
+#      short; docs/FUZZING.md), failing on any crash.
 # Stops at the first failure, naming the section; exits nonzero if anything failed.
 # `scripts/test.sh SECTION...` runs only the sections named (their short names:
-# vectors fmt clippy clippy-wasm native native-all wasm-build wasm npm web), after
+# vectors fmt clippy clippy-wasm native native-all wasm-build wasm npm web fuzz), after
 # the prerequisites check; `scripts/test.sh --list` lists them.
 # The tests read ../shared/vectors in place; without that folder the vector tests
 # report that they were skipped.
@@ -47,13 +49,14 @@ prerequisites() {
     if [[ $(gcs_emulator_installed_version) != "$GCS_EMULATOR_VERSION" ]] || ! gcs_emulator_patched; then
         missing+=("gcp-storage-emulator $GCS_EMULATOR_VERSION in $GCS_VENV, patched with $GCS_EMULATOR_PATCH (the GCS store tests start it)")
     fi
+    cargo_afl_installed || missing+=("cargo-afl $CARGO_AFL_VERSION with AFL++ built for $(rustc --version)")
     if ((${#missing[@]})); then
         printf 'missing: %s
 ' "${missing[@]}" >&2
         echo "run scripts/setup.sh first (it installs all of these)" >&2
         return 1
     fi
-    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION and gcp-storage-emulator $GCS_EMULATOR_VERSION (patched) are installed"
+    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION, gcp-storage-emulator $GCS_EMULATOR_VERSION (patched) and cargo-afl $CARGO_AFL_VERSION are installed"
 }
 
 vectors() {
@@ -76,6 +79,8 @@ clippy_native() {
     # compiled and linted here (no Nitro hardware needed; none of it runs in CI). Its
     # unit tests: cargo test -p zipchain-services --features enclave --lib
     run cargo clippy -p zipchain-services --features enclave --all-targets -- -D warnings
+    # The fuzz crate's seed generator (feature `seeds`, the test kit's chains).
+    run cargo clippy -p zipchain-fuzz --features seeds --all-targets -- -D warnings
     # Doc comments link only to what exists and is public.
     RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps
 }
@@ -143,6 +148,12 @@ browser_tests() {
     run node --test web/tests/
 }
 
+fuzzing() {
+    # Every target of fuzz/ under AFL++ for 8 seconds (docs/FUZZING.md): about 5 minutes
+    # with the instrumented build cached, 10 more for a cold one.
+    run bash scripts/fuzz.sh short 8
+}
+
 # Short name, title, function: the sections in the order they run.
 SECTIONS=(
     "vectors|test vectors|vectors"
@@ -155,6 +166,7 @@ SECTIONS=(
     "wasm|tests (wasm32, node)|tests_wasm"
     "npm|wasm module and npm package (build-npm.sh, test-npm.sh)|wasm_module"
     "web|web page in Chromium|browser_tests"
+    "fuzz|fuzz targets under AFL++ (scripts/fuzz.sh short)|fuzzing"
 )
 
 if [[ ${1:-} == --list ]]; then

@@ -362,7 +362,7 @@ pub enum BatchError {
     /// An item of the wrong CBOR type: the top item must be an array, every element a byte
     /// string. Tags are refused here too (major type 6).
     #[error(
-        "at byte {offset} got a CBOR {}, expected a {}",
+        "at byte {offset} got a CBOR {}, expected a CBOR {}",
         major_name(got),
         major_name(expected)
     )]
@@ -645,7 +645,7 @@ mod tests {
     fn error_text() {
         assert_eq!(
             Batch::decode(&[0x81, 0x61, b'a']).unwrap_err().to_string(),
-            "at byte 1 got a CBOR text string, expected a byte string"
+            "at byte 1 got a CBOR text string, expected a CBOR byte string"
         );
     }
 }

@@ -28,6 +28,8 @@ pub mod block;
 mod cbor;
 pub mod certificate;
 pub mod chain;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hash;
 mod json;
 pub mod merkle;

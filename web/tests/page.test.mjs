@@ -718,6 +718,47 @@ describe('on its own', () => {
     await close();
   });
 
+  // Issue #18 (docs/FUZZING.md "Hostile input is a clear answer"): the classes the
+  // fuzz targets try, each shown as an invalid verdict naming its failed check (or, for
+  // what is not even one of the page's kinds, named as not recognised), never a crash of
+  // the page or of its WebAssembly module.
+  test('hostile files are an invalid verdict naming the failed check', async () => {
+    const MB = 1 << 20;
+    const deepCose = Buffer.concat([Buffer.from([0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0]), Buffer.alloc(MB, 0x81), Buffer.from([0])]);
+    const cert = JSON.parse(certText());
+    const [h, p, s] = cert.upper.split('.');
+    const b64 = (t) => Buffer.from(t).toString('base64url');
+    const deepJson = `${'['.repeat(MB)}0${']'.repeat(MB)}`;
+    const cases = [
+      ['a COSE envelope nested a megabyte deep', [file('deep.cbor', deepCose)], 'nsm', 'cbor'],
+      ['a truncated COSE envelope', [file('short.cbor', Buffer.from([0x84, 0x44, 0xa1, 0x01]))], 'nsm', 'cbor'],
+      ['a token whose header nests a megabyte deep', [file('t.jwt', `${b64(deepJson)}.${p}.${s}`), chainFile()], 'timestamp', 'header'],
+      ['a token whose header says alg none', [file('t.jwt', `${b64('{"alg":"none"}')}.${p}.${s}`), chainFile()], 'timestamp', 'alg'],
+      ['a token naming an unknown kid', [file('t.jwt', `${b64('{"alg":"RS256","kid":"nope"}')}.${p}.${s}`), chainFile()], 'timestamp', 'kid'],
+      ['a certificate whose block is not hex', [file('cert.json', JSON.stringify({ ...cert, block: 'zz' })), chainFile()], 'certificate', 'format'],
+      ['a certificate with a truncated snapshot', [file('cert.json', certText()), chainFile(), file('snapshot.tar', fixture('snapshot.tar').subarray(0, 700))], 'certificate', 'snapshot'],
+    ];
+    for (const [what, files, subject, failing] of cases) {
+      const { page, close } = await openPage();
+      const verdict = await verdictOf(page, files);
+      assert.equal(await verdict.getAttribute('data-subject'), subject, what);
+      assert.equal(await verdict.getAttribute('data-verdict'), 'invalid', what);
+      const check = page.locator(`[data-check="${failing}"]`);
+      assert.equal(await check.getAttribute('data-ok'), 'false', `${what}: check ${failing}`);
+      await close();
+    }
+    // What is not even one of the page's kinds is named, not shown as a verdict: JSON
+    // nested a megabyte deep, a certificate that is not JSON, a token of two segments.
+    const { page, close } = await openPage();
+    await page.setInputFiles('input[type=file]', [
+      file('deep.json', `{"a":${deepJson}}`),
+      file('cert.json', '{"zipchain_certificate": 1,'),
+      file('two.jwt', `${h}.${p}`),
+    ]);
+    for (const name of ['deep.json', 'cert.json', 'two.jwt']) await page.waitForSelector(`[data-unrecognised="${name}"]`);
+    await close();
+  });
+
   test('a file that is none of these is named as not recognised', async () => {
     const { page, close } = await openPage();
     await page.setInputFiles('input[type=file]', [file('notes.txt', 'hello, world')]);

@@ -158,6 +158,16 @@ pub enum AppError {
         /// The limit.
         limit: usize,
     },
+    /// 413: a transaction of a batch is over `--max-tx-bytes`.
+    #[error("transaction {index} of the batch is {len} bytes, more than --max-tx-bytes {limit}")]
+    TransactionTooLarge {
+        /// Its position in the batch.
+        index: usize,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// 415: a write without a token whose `Content-Type` is not one the route takes (a web
     /// page can send the others to any origin without asking).
     #[error(
@@ -186,7 +196,9 @@ impl IntoResponse for AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::TransactionTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(cause) => {
@@ -504,7 +516,22 @@ async fn post_batch(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let data = body(raw, MAX_BATCH_BODY)?;
-    let batch = Batch::decode(&data)
+    let items = batch_body(&data, state.inner.max_tx_bytes)?;
+    state.admit(items.len())?;
+    let txs: Vec<String> = items.iter().map(|(_, tx)| tx.to_hex()).collect();
+    state.inner.wal.write(items).await.map_err(write_error)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "txs": txs }))).into_response())
+}
+
+/// The transactions of a `POST /v1/batch` body (SPEC §7.1), each with its id: a strict
+/// canonical CBOR array (`Batch::decode`) of one or more non-empty byte strings of at most
+/// `max_tx_bytes` each. What the handler answers for a body it refuses: `400` with the
+/// reason, `413` for a transaction over the limit.
+///
+/// # Errors
+/// [`AppError::BadRequest`] or [`AppError::TooLarge`].
+pub fn batch_body(data: &[u8], max_tx_bytes: usize) -> Result<Vec<(Bytes, Hash32)>, AppError> {
+    let batch = Batch::decode(data)
         .map_err(|e| AppError::BadRequest(format!("not a CBOR array of byte strings: {e}")))?;
     if batch.is_empty() {
         return Err(AppError::BadRequest(
@@ -516,18 +543,17 @@ async fn post_batch(
         if d.is_empty() {
             return Err(AppError::BadRequest(format!("transaction {i} is empty")));
         }
-        if d.len() > state.inner.max_tx_bytes {
-            return Err(AppError::TooLarge {
-                limit: state.inner.max_tx_bytes,
+        if d.len() > max_tx_bytes {
+            return Err(AppError::TransactionTooLarge {
+                index: i,
+                len: d.len(),
+                limit: max_tx_bytes,
             });
         }
         let tx = Hash32::digest(&d);
         items.push((Bytes::from(d), tx));
     }
-    state.admit(items.len())?;
-    let txs: Vec<String> = items.iter().map(|(_, tx)| tx.to_hex()).collect();
-    state.inner.wal.write(items).await.map_err(write_error)?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "txs": txs }))).into_response())
+    Ok(items)
 }
 
 fn parse_tx(text: &str) -> Result<Hash32, AppError> {

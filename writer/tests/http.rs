@@ -461,3 +461,146 @@ async fn past_max_requests_a_request_waits_its_turn() {
     drop(router);
     writer.shutdown(Duration::from_secs(20)).await;
 }
+
+/// Every class of hostile body the fuzz targets `writer_batch` and `writer_cosignatures`
+/// try (issue #18, docs/FUZZING.md): each is answered `400` or `413` with a JSON
+/// `{"error": …}` naming what is wrong, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_bodies_get_clear_answers() {
+    use verifier_core::tlog::note::ALG_COSIGNATURE_V1;
+    use verifier_core::tlog::signer::SignerKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::new(tmp.path());
+    config.max_tx_bytes = 16;
+    config.token = Some("s3cret".into());
+    let witness = SignerKey::new("w.example", ALG_COSIGNATURE_V1, [7; 32]).unwrap();
+    config.witnesses = Some(verifier_core::trust::WitnessesTrust {
+        keys: vec![witness.verifier_key().to_text()],
+        quorum: 1,
+    });
+    let writer = Writer::start(&config).await.unwrap();
+    let router = app(writer.app_state());
+    let send = |path: &'static str, body: Vec<u8>| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, "Bearer s3cret")
+            .body(Body::from(body))
+            .unwrap()
+    };
+
+    let deep = [vec![0x81; 1 << 20], vec![0x41, 0x01]].concat();
+    let batches: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        ("not CBOR", b"not cbor".to_vec(), StatusCode::BAD_REQUEST),
+        ("truncated", vec![0x82, 0x41, 0x01], StatusCode::BAD_REQUEST),
+        (
+            "indefinite length",
+            vec![0x9f, 0x41, 0x01, 0xff],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a head not in its shortest form",
+            vec![0x98, 0x01, 0x41, 0x01],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "an integer, not a byte string",
+            vec![0x81, 0x01],
+            StatusCode::BAD_REQUEST,
+        ),
+        ("deep nesting", deep, StatusCode::BAD_REQUEST),
+        (
+            "a trailing byte",
+            vec![0x81, 0x41, 0x01, 0x00],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a length beyond the body",
+            vec![0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            StatusCode::BAD_REQUEST,
+        ),
+        ("no transaction", vec![0x80], StatusCode::BAD_REQUEST),
+        (
+            "an empty transaction",
+            vec![0x81, 0x40],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a transaction over --max-tx-bytes",
+            [vec![0x81, 0x51], vec![0; 17]].concat(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+
+    let line = "— w.example AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
+    let notes: [(&str, Vec<u8>, StatusCode); 7] = [
+        (
+            "not UTF-8",
+            vec![0xff, 0xfe, b'\n'],
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "no signature lines",
+            b"origin\n1\nAAAA\n\n".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a control character",
+            b"origin\x07\n1\n\n\xe2\x80\x94 w x\n".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not a checkpoint",
+            format!("hello\n\n{line}").into_bytes(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "another chain's checkpoint",
+            format!(
+                "zipchain/{}\n1\n{}\n\n{line}",
+                "00".repeat(32),
+                "A".repeat(43) + "="
+            )
+            .into_bytes(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "101 signature lines",
+            format!("hello\n\n{}", line.repeat(101)).into_bytes(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "over 64 KiB",
+            format!("hello\n\n{}", line.repeat(700)).into_bytes(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    // A transaction over the limit is named, not the body.
+    let (s, v) = call(
+        router.clone(),
+        send(
+            "/v1/transactions/batch",
+            [vec![0x82, 0x41, 0x01, 0x51], vec![0; 17]].concat(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(
+        v["error"],
+        "transaction 1 of the batch is 17 bytes, more than --max-tx-bytes 16"
+    );
+    let routes = [
+        ("/v1/transactions/batch", batches),
+        ("/v1/checkpoint/cosignatures", notes.to_vec()),
+    ];
+    for (route, cases) in routes {
+        for (what, body, status) in cases {
+            let (s, v) = call(router.clone(), send(route, body)).await;
+            assert_eq!(s, status, "{route} with {what}: {v}");
+            assert!(
+                v["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{route} with {what}: {v}"
+            );
+        }
+    }
+    drop(router);
+    writer.shutdown(Duration::from_secs(20)).await;
+}

@@ -35,11 +35,11 @@ use p384::ecdsa::signature::Verifier;
 
 use crate::time::{UnixMillis, UnixSeconds, ValidityWindow};
 
-mod cbor;
+pub(crate) mod cbor;
 mod chain;
 mod document;
-mod item;
-mod x509;
+pub(crate) mod item;
+pub(crate) mod x509;
 
 pub use cbor::{CborIssue, CborPart};
 pub use chain::CertPosition;

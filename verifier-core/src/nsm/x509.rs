@@ -45,6 +45,9 @@ const OID_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
 /// id-ce-authorityKeyIdentifier (2.5.29.35), DER contents.
 const OID_AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
 
+/// The most extensions a certificate may have.
+const MAX_EXTENSIONS: usize = 64;
+
 /// An extension's decoded value and its criticality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Extension<T> {
@@ -355,6 +358,12 @@ fn tbs_certificate(mut tbs: Der<'_>) -> Result<Certificate<'_>, String> {
         }
         let mut seen: Vec<Oid<'_>> = Vec::new();
         while !extensions.0.is_empty() {
+            // Each extension is compared with those before it: bounded, so that a crafted
+            // certificate (a trusted root comes from a descriptor of any size) cannot make
+            // that quadratic. Real certificates carry fewer than ten.
+            if seen.len() == MAX_EXTENSIONS {
+                return Err(format!("more than {MAX_EXTENSIONS} extensions"));
+            }
             let mut extension = extensions.nested(SEQUENCE, "an extension")?;
             let oid = extension.oid("extnID")?;
             let critical = extension.optional_boolean("critical")?;
@@ -689,6 +698,76 @@ mod tests {
         assert!(authority_key_id_value(&[0x30, 0x05, 0x82, 0x01, 0x01, 0x80, 0x00]).is_err());
         assert!(authority_key_id_value(&[0x30, 0x03, 0x04, 0x01, 0x00]).is_err());
         assert!(authority_key_id_value(&[0x30, 0x00, 0x00]).is_err());
+    }
+
+    /// Issue #18 (fuzz/benches/scaling.rs): a megabyte of distinct extensions took
+    /// quadratic time in the duplicate check; past 64 the certificate is refused.
+    #[test]
+    fn many_extensions_are_refused_not_compared_pairwise() {
+        let tlv = |tag: u8, contents: &[u8]| {
+            let mut out = vec![tag];
+            let len = contents.len();
+            if len < 0x80 {
+                out.push(len as u8);
+            } else {
+                out.extend([0x82, (len >> 8) as u8, len as u8]);
+            }
+            out.extend_from_slice(contents);
+            out
+        };
+        let extensions = |n: u8| -> Vec<u8> {
+            let exts: Vec<u8> = (0..n)
+                .flat_map(|i| {
+                    tlv(
+                        SEQUENCE,
+                        &[tlv(OID, &[0x2a, i]), tlv(OCTET_STRING, &[])].concat(),
+                    )
+                })
+                .collect();
+            tlv(0xa3, &tlv(SEQUENCE, &exts))
+        };
+        let alg = tlv(
+            SEQUENCE,
+            &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03]),
+        );
+        let name = tlv(
+            SEQUENCE,
+            &tlv(
+                SET,
+                &tlv(
+                    SEQUENCE,
+                    &[tlv(OID, &[0x55, 4, 3]), tlv(0x0c, b"x")].concat(),
+                ),
+            ),
+        );
+        let time = tlv(UTC_TIME, b"250101000000Z");
+        let spki = tlv(
+            SEQUENCE,
+            &[
+                tlv(SEQUENCE, &tlv(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 2, 1])),
+                tlv(BIT_STRING, &[0, 4]),
+            ]
+            .concat(),
+        );
+        let cert = |n: u8| {
+            let tbs = [
+                tlv(0xa0, &tlv(INTEGER, &[2])),
+                tlv(INTEGER, &[1]),
+                alg.clone(),
+                name.clone(),
+                tlv(SEQUENCE, &[time.clone(), time.clone()].concat()),
+                name.clone(),
+                spki.clone(),
+                extensions(n),
+            ]
+            .concat();
+            tlv(
+                SEQUENCE,
+                &[tlv(SEQUENCE, &tbs), alg.clone(), tlv(BIT_STRING, &[0])].concat(),
+            )
+        };
+        assert!(parse(&cert(64)).is_ok());
+        assert_eq!(parse(&cert(65)).unwrap_err(), "more than 64 extensions");
     }
 
     /// A crafted certificate cannot make a long reason: what a reason quotes is bounded.
