@@ -33,8 +33,13 @@ CARGO_AFL_VERSION=0.18.2
 
 # Whether cargo-afl CARGO_AFL_VERSION is installed with AFL++ built for this rustc.
 cargo_afl_installed() {
-    [[ $(cargo afl --version 2>/dev/null) == "cargo-afl $CARGO_AFL_VERSION "* ]] &&
-        cargo afl fuzz -h 2>&1 | grep -q 'afl-fuzz++'
+    # The help text is read whole before it is searched: `cargo afl fuzz -h | grep -q`
+    # under pipefail fails at random, as cargo-afl panics (exit 101) on the pipe grep
+    # closed once it had its match.
+    local help
+    [[ $(cargo afl --version 2>/dev/null) == "cargo-afl $CARGO_AFL_VERSION "* ]] || return 1
+    help=$(cargo afl fuzz -h 2>&1) || true
+    [[ $help == *'afl-fuzz++'* ]]
 }
 
 # The Azurite version installed in AZURITE_DIR, or nothing.

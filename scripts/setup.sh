@@ -39,7 +39,7 @@ rust_toolchain() {
             run rustup component add "$component"
         fi
     done
-    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    if ! grep -qx wasm32-unknown-unknown <<<"$(rustup target list --installed)"; then
         run rustup target add wasm32-unknown-unknown
     fi
     echo "rustfmt, clippy and wasm32-unknown-unknown are installed"

@@ -34,7 +34,7 @@ NATIVE_ONLY_FEATURES=(parallel)
 # What scripts/setup.sh installs, checked without installing anything.
 prerequisites() {
     local missing=()
-    rustup target list --installed | grep -qx "$WASM" || missing+=("the $WASM target")
+    grep -qx "$WASM" <<<"$(rustup target list --installed)" || missing+=("the $WASM target")
     local want
     want=$(locked_version wasm-bindgen)
     [[ $(wasm-bindgen --version 2>/dev/null) == "wasm-bindgen $want" ]] ||
@@ -177,7 +177,7 @@ if [[ ${1:-} == --list ]]; then
     exit 0
 fi
 for wanted in "$@"; do
-    if ! printf '%s\n' "${SECTIONS[@]}" | grep -q "^$wanted|"; then
+    if ! grep -q "^$wanted|" <<<"$(printf '%s\n' "${SECTIONS[@]}")"; then
         echo "test.sh: no section named '$wanted' (scripts/test.sh --list)" >&2
         exit 2
     fi
@@ -187,7 +187,7 @@ trap 'finish test.sh' EXIT
 section "prerequisites (installed by scripts/setup.sh)" prerequisites
 for entry in "${SECTIONS[@]}"; do
     IFS='|' read -r short title function <<<"$entry"
-    if (($# == 0)) || printf '%s\n' "$@" | grep -qx "$short"; then
+    if (($# == 0)) || grep -qx "$short" <<<"$(printf '%s\n' "$@")"; then
         section "$title" "$function"
     fi
 done
