@@ -9,7 +9,8 @@
 //! [`config_file`] (the TOML configuration file), [`check`] (`--check-config`), [`wal`] (the durable queue),
 //! [`pipeline`] (group commit and the three stages), [`services`] (the timestamp and
 //! sequencer traits and their in-process stand-ins), [`journal`] (the object mirror),
-//! [`state`] (the writer's main chain and transaction statuses), [`recover`] (genesis,
+//! [`state`] (the writer's main chain and transaction statuses), [`health`] (what fails,
+//! by component, for `/healthz` and the fault metrics), [`recover`] (genesis,
 //! `--new-chain`, recovery), [`http`] (the router), [`metrics`], [`failpoint`],
 //! [`checkpoints`] (the log key, checkpoints and cosignatures), [`witness_push`] (sending
 //! checkpoints to witnesses).
@@ -58,6 +59,7 @@ pub mod config;
 pub mod config_file;
 pub mod failpoint;
 use snapshot_fs::atomic as fsio;
+pub mod health;
 pub mod http;
 pub mod journal;
 pub mod metrics;
@@ -83,6 +85,7 @@ use verifier_core::hash::Hash32;
 
 pub use config::{Args, CommandLine, Config, ConfigError};
 
+use crate::health::Component;
 use crate::journal::{Mirror, MirrorError};
 use crate::pipeline::{Pipeline, Queued, Sealer, WalHandle};
 use crate::recover::Layout;
