@@ -328,40 +328,9 @@ async fn write_final(
     txs
 }
 
-/// The reasons of a `/healthz` answer, joined.
-fn reasons(v: &serde_json::Value) -> String {
-    v["reasons"]
-        .as_array()
-        .map(|r| {
-            r.iter()
-                .filter_map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// How a `/healthz` reason names the witness at `url`.
 fn named(url: &str) -> String {
     format!("witness {url}: ")
-}
-
-/// The value of the metric sample `name{labels}` (`labels` as written, `""` for none).
-async fn metric(
-    client: &reqwest::Client,
-    daemon: &Daemon,
-    name: &str,
-    labels: &str,
-) -> Option<f64> {
-    let text = get_text(client, &daemon.url("/metrics")).await;
-    let sample = if labels.is_empty() {
-        format!("{name} ")
-    } else {
-        format!("{name}{{{labels}}} ")
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix(sample.as_str()))
-        .and_then(|v| v.parse().ok())
 }
 
 /// The lag metric of the witness at `url`.
