@@ -21,6 +21,7 @@ mod common;
 
 use common::*;
 use verifier_core::chain::Auditor;
+use zipchain_testkit::azurite::Azurite;
 use zipchain_testkit::fault_proxy::{Fault, FaultProxy};
 use zipchain_testkit::tmpfs::Tmpfs;
 
@@ -227,4 +228,190 @@ async fn a_full_disk_refuses_writes_and_loses_nothing_acknowledged() {
     check_certificates(&client, &daemon.base, &auditor, Some(&audit), &acked).await;
     assert!(daemon.stop().success());
     drop(disk);
+}
+
+/// Writes in rounds of ten until the backlog is full: the acknowledged ones, and the
+/// first `503` refusal (which must name `--max-pending`).
+async fn write_until_backlog_full(
+    client: &reqwest::Client,
+    base: &str,
+    label: &str,
+) -> (Vec<String>, Refused) {
+    let mut acked = Vec::new();
+    for round in 0..100 {
+        let (took, mut refused) = write_all(client, base, &format!("{label} {round}"), 10).await;
+        acked.extend(took);
+        if let Some(r) = refused.pop() {
+            assert_503(&r, "--max-pending");
+            return (acked, r);
+        }
+    }
+    panic!("{label}: 1000 writes, the backlog never full");
+}
+
+/// Stores 0, 2 and 4 are `az://` containers on a real Azurite, reached through a proxy;
+/// stores 1, 3 and 5 are `file://` directories. The writer holds at most 40 writes not
+/// yet final (`--max-pending 40`). In turn, the Azurite stores hang (the proxy stalls),
+/// vanish (Azurite killed with SIGKILL, then restarted on its data: it may have lost the
+/// blobs of its last seconds, which any three stores make up for), and a `file://`
+/// store's directory is replaced by a file. Each time the writer acknowledges writes
+/// until its backlog is full, then answers `503` with `Retry-After`; `/healthz` names the
+/// stores; once they are back every write becomes final. The writer is then killed and
+/// restarted: every acknowledged write is final exactly once in a pull of the six.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_that_hang_vanish_or_fail_hold_finality_back_and_lose_nothing() {
+    let Some(mut azurite) = Azurite::start_or_skip() else {
+        return;
+    };
+    let proxy = FaultProxy::start(addr(&azurite.service_url())).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let file_store = |i: usize| tmp.path().join(format!("store-{i}"));
+    let urls: Vec<String> = (0..6)
+        .map(|i| {
+            if i % 2 == 0 {
+                let container = format!("faults-{i}");
+                azurite.create_container(&container);
+                format!("az://{container}/chain")
+            } else {
+                std::fs::create_dir_all(file_store(i)).unwrap();
+                format!("file://{}", file_store(i).display())
+            }
+        })
+        .collect();
+    let env = [
+        ("AZURE_STORAGE_USE_EMULATOR", "true".to_owned()),
+        ("AZURITE_BLOB_STORAGE_URL", proxy.url()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args = store_args(&urls);
+    args.extend(["--allow-mutable-store", "--max-pending", "40"]);
+    let daemon = Daemon::start_with(&dir, &env, &args);
+    let client = client();
+    let trust = trust(&client, &daemon.base).await;
+    let auditor = Auditor::new(&trust).unwrap();
+    let mut acked = post_all(&client, &daemon.base, "before", 10).await;
+    wait_final(&client, &daemon.base, &acked).await;
+
+    // 1. The Azurite stores hang: nothing answers, nothing fails either.
+    proxy.set(Fault::Stall);
+    let (took, _) = write_until_backlog_full(&client, &daemon.base, "hung").await;
+    acked.extend(took.iter().cloned());
+    wait_reason(&client, &daemon, "stores", "no answer after 10 s").await;
+    assert_eq!(component_metrics(&client, &daemon, "stores").await.0, 1.0);
+    assert_pending(&client, &daemon, &took).await;
+    proxy.set(Fault::Forward);
+    wait_final(&client, &daemon.base, &acked).await;
+    wait_health(&client, &daemon, "healthy again", |status, _| status == 200).await;
+
+    // 2. Azurite crashes: three stores are gone.
+    azurite.kill();
+    let (took, _) = write_until_backlog_full(&client, &daemon.base, "vanished").await;
+    acked.extend(took.iter().cloned());
+    let refused = metric(
+        &client,
+        &daemon,
+        "zipchain_writer_writes_refused_total",
+        "reason=\"max-pending\"",
+    )
+    .await
+    .unwrap();
+    assert!(refused >= 2.0, "{refused}");
+    wait_reason(&client, &daemon, "stores", "replicating").await;
+    assert_pending(&client, &daemon, &took).await;
+    azurite.restart().unwrap();
+    wait_final(&client, &daemon.base, &acked).await;
+    wait_health(&client, &daemon, "healthy again", |status, _| status == 200).await;
+
+    // 3. A `file://` store's directory is replaced by a file (a volume that went away).
+    let away = tmp.path().join("store-3.away");
+    std::fs::rename(file_store(3), &away).unwrap();
+    std::fs::write(file_store(3), b"not a directory").unwrap();
+    let (took, _) = write_until_backlog_full(&client, &daemon.base, "no directory").await;
+    acked.extend(took.iter().cloned());
+    let reason = wait_reason(&client, &daemon, "stores", "store 3 (file://").await;
+    assert!(reason.contains("replicating"), "{reason}");
+    assert_pending(&client, &daemon, &took).await;
+    std::fs::remove_file(file_store(3)).unwrap();
+    std::fs::rename(&away, file_store(3)).unwrap();
+    wait_final(&client, &daemon.base, &acked).await;
+
+    // Killed and restarted: nothing lost, nothing twice.
+    kill(daemon);
+    let daemon = Daemon::start_with(&dir, &env, &args);
+    acked.extend(post_all(&client, &daemon.base, "after", 10).await);
+    wait_final(&client, &daemon.base, &acked).await;
+    wait_health(&client, &daemon, "healthy", |status, _| status == 200).await;
+    assert!(daemon.stop().success());
+    let stores = replication::Stores::from_urls_with(&urls, azurite.store_options()).unwrap();
+    let audit = assert_final_exactly_once(&stores, &auditor, &acked).await;
+    let daemon = Daemon::start_with(&dir, &env, &args);
+    check_certificates(&client, &daemon.base, &auditor, Some(&audit), &acked).await;
+    assert!(daemon.stop().success());
+}
+
+/// The timestamp service and the sequencer are the stand-in daemons' routers on loopback,
+/// each behind a proxy. Each in turn goes down (connections dropped), hangs (no answer),
+/// loses an answer (the sequencer numbers the block, its answer never arrives: the retry
+/// of the same `y` must get the same `k`, or the chain would have a gap), or slows down:
+/// writes are acknowledged all along, `/healthz` names the service while it fails, and
+/// every write becomes final once it answers. Killed and restarted, the writer has every
+/// acknowledged write final exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_or_timestamp_service_down_hung_or_slow_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let tsa = FaultProxy::start(addr(&tsa(&tmp.path().join("tsa")).await)).unwrap();
+    let (seq_url, _) = sequencer(&tmp.path().join("ca")).await;
+    let seq = FaultProxy::start(addr(&seq_url)).unwrap();
+    let args = ["--timestamp", &tsa.url(), "--sequencer", &seq.url()];
+    let daemon = Daemon::start_with(&dir, &[], &args);
+    let client = client();
+    let trust = trust(&client, &daemon.base).await;
+    let auditor = Auditor::new(&trust).unwrap();
+    let mut acked = post_all(&client, &daemon.base, "before", 10).await;
+    wait_final(&client, &daemon.base, &acked).await;
+
+    for (proxy, component) in [(&tsa, "timestamp"), (&seq, "sequencer")] {
+        for (fault, words) in [(Fault::Down, ""), (Fault::Stall, "no answer after 10 s")] {
+            proxy.set(fault);
+            let label = format!("{component} {fault:?}");
+            let during = post_all(&client, &daemon.base, &label, 10).await;
+            acked.extend(during.iter().cloned());
+            wait_reason(&client, &daemon, component, words).await;
+            assert_eq!(component_metrics(&client, &daemon, component).await.0, 1.0);
+            assert_pending(&client, &daemon, &during).await;
+            proxy.set(Fault::Forward);
+            wait_final(&client, &daemon.base, &acked).await;
+            wait_health(&client, &daemon, "healthy again", |status, _| status == 200).await;
+        }
+    }
+
+    // The sequencer numbers a block, and its answer is lost: held back, then cut.
+    seq.set(Fault::Delay(std::time::Duration::from_secs(60)));
+    let lost_answer = post_all(&client, &daemon.base, "answer lost", 10).await;
+    acked.extend(lost_answer.iter().cloned());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_pending(&client, &daemon, &lost_answer).await;
+    seq.set(Fault::Forward);
+    wait_final(&client, &daemon.base, &acked).await;
+
+    // Both slow (a second per answer): slower blocks, nothing else.
+    tsa.set(Fault::Delay(std::time::Duration::from_secs(1)));
+    seq.set(Fault::Delay(std::time::Duration::from_secs(1)));
+    acked.extend(post_all(&client, &daemon.base, "slow", 20).await);
+    wait_final(&client, &daemon.base, &acked).await;
+    let (status, health) = get_json(&client, &daemon.url("/healthz")).await;
+    assert_eq!(status, 200, "{health}");
+    tsa.set(Fault::Forward);
+    seq.set(Fault::Forward);
+
+    kill(daemon);
+    let daemon = Daemon::start_with(&dir, &[], &args);
+    acked.extend(post_all(&client, &daemon.base, "after", 10).await);
+    wait_final(&client, &daemon.base, &acked).await;
+    let stores = replication::Stores::local(&dir.join("stores")).unwrap();
+    let audit = assert_final_exactly_once(&stores, &auditor, &acked).await;
+    check_certificates(&client, &daemon.base, &auditor, Some(&audit), &acked).await;
+    assert!(daemon.stop().success());
 }
