@@ -227,7 +227,10 @@ impl Writer {
 }
 
 /// Runs the writer on `listener` until `shutdown` completes, then drains (mini-redis
-/// style: the shutdown future is a parameter, so tests can stop it).
+/// style: the shutdown future is a parameter, so tests can stop it). `shutdown` is
+/// watched from the start: completing while the writer starts (recovery can wait for
+/// stores and services) stops it there (recovery is crash-safe), and a signal arriving
+/// just after it says it listens is a clean stop, not a kill by the signal's default.
 ///
 /// # Errors
 /// [`WriterError`] when the writer cannot start or the server fails.
@@ -236,7 +239,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WriterError> {
-    let writer = Writer::start(&config).await?;
+    let mut shutdown = Box::pin(shutdown);
+    let writer = tokio::select! {
+        writer = Writer::start(&config) => writer?,
+        () = &mut shutdown => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     let addr = listener.local_addr().map_err(|e| WriterError::Io {
         path: PathBuf::from("listener"),
         reason: e.to_string(),
