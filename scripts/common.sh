@@ -26,6 +26,15 @@ GCS_EMULATOR_VERSION=2026.7.19
 GCS_VENV=.venv/gcs
 GCS_EMULATOR_PATCH=testkit/gcs-emulator/xml-api.patch
 
+# cargo-deny (crates.io), the supply-chain check of scripts/test.sh (section `deny`,
+# deny.toml): scripts/setup.sh builds exactly this version (`cargo install --locked`).
+CARGO_DENY_VERSION=0.20.2
+
+# The cargo-deny version on PATH, or nothing.
+cargo_deny_installed_version() {
+    cargo deny --version 2>/dev/null | sed -n 's/^cargo-deny //p' || true
+}
+
 # The Azurite version installed in AZURITE_DIR, or nothing.
 azurite_installed_version() {
     [[ -x $AZURITE_DIR/node_modules/.bin/azurite-blob ]] || return 0

@@ -3,7 +3,7 @@
 # .ci/run calls both. It installs nothing itself: it first checks that what
 # scripts/setup.sh installs is there (and says to run it when not), then
 #   1. checks formatting and clippy (native, with the sequencer's `enclave` feature too,
-#      and wasm32 for the crates that ship there),
+#      and wasm32 for the crates that ship there), and the dependency graph (cargo deny),
 #   2. runs the native tests of the whole workspace, then a 75 s soak of the writer under
 #      load with faults injected (scripts/soak.sh),
 #   3. builds verifier-core for wasm32-unknown-unknown with default, no and all
@@ -13,7 +13,7 @@
 #   5. builds the web page into web/dist and runs its tests in headless Chromium.
 # Stops at the first failure, naming the section; exits nonzero if anything failed.
 # `scripts/test.sh SECTION...` runs only the sections named (their short names:
-# vectors fmt clippy clippy-wasm native native-all soak wasm-build wasm npm web), after
+# vectors fmt clippy deny clippy-wasm native native-all soak wasm-build wasm npm web), after
 # the prerequisites check; `scripts/test.sh --list` lists them.
 # The tests read ../shared/vectors in place; without that folder the vector tests
 # report that they were skipped.
@@ -41,6 +41,8 @@ prerequisites() {
     [[ -x npm/tools/node_modules/.bin/wasm-opt ]] || missing+=("npm/tools (binaryen, TypeScript)")
     [[ -x /usr/bin/chromium ]] || missing+=("Chromium (/usr/bin/chromium)")
     [[ -d web/node_modules/playwright-core ]] || missing+=("web/node_modules (playwright-core)")
+    [[ $(cargo_deny_installed_version) == "$CARGO_DENY_VERSION" ]] ||
+        missing+=("cargo-deny $CARGO_DENY_VERSION")
     [[ $(moto_installed_version) == "$MOTO_VERSION" ]] ||
         missing+=("moto[server] $MOTO_VERSION in $MOTO_VENV (the S3 store tests start its moto_server)")
     [[ $(azurite_installed_version) == "$AZURITE_VERSION" ]] ||
@@ -54,7 +56,7 @@ prerequisites() {
         echo "run scripts/setup.sh first (it installs all of these)" >&2
         return 1
     fi
-    echo "the wasm32 target, wasm-bindgen-cli $want, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION and gcp-storage-emulator $GCS_EMULATOR_VERSION (patched) are installed"
+    echo "the wasm32 target, wasm-bindgen-cli $want, cargo-deny $CARGO_DENY_VERSION, npm/tools, Chromium, playwright-core, moto[server] $MOTO_VERSION, azurite $AZURITE_VERSION and gcp-storage-emulator $GCS_EMULATOR_VERSION (patched) are installed"
 }
 
 vectors() {
@@ -79,6 +81,14 @@ clippy_native() {
     run cargo clippy -p zipchain-services --features enclave --all-targets -- -D warnings
     # Doc comments link only to what exists and is public.
     RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps
+}
+
+deny() {
+    # The dependency graph (deny.toml; SECURITY.md, "Supply chain"): no crate from another
+    # registry or git, only the licenses listed, no wildcard versions, no OpenSSL, and a
+    # Cargo.lock that needs no change. The advisory check needs the RustSec database from
+    # GitHub, which CI cannot reach: run `cargo deny check advisories` with network access.
+    run cargo deny --locked check bans licenses sources
 }
 
 clippy_wasm() {
@@ -159,6 +169,7 @@ SECTIONS=(
     "vectors|test vectors|vectors"
     "fmt|fmt|fmt"
     "clippy|clippy (native)|clippy_native"
+    "deny|supply chain (cargo deny: bans, licenses, sources)|deny"
     "clippy-wasm|clippy (wasm32)|clippy_wasm"
     "native|tests (native)|tests_native"
     "native-all|tests (native, verifier-core all features)|tests_native_all_features"

@@ -139,20 +139,10 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     )
 }
 
-/// POSTs one transaction; `Some(tx hex)` on 202, `None` when the connection died.
+/// POSTs one transaction; `Some(tx hex)` on 202, `None` otherwise (the connection died,
+/// say).
 pub async fn post(client: &reqwest::Client, base: &str, data: Vec<u8>) -> Option<String> {
-    let r = client
-        .post(format!("{base}/v1/transactions"))
-        .header("content-type", "application/octet-stream")
-        .body(data)
-        .send()
-        .await
-        .ok()?;
-    if r.status().as_u16() != 202 {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
-    Some(v["tx"].as_str()?.to_string())
+    write(client, base, data).await.ok()
 }
 
 /// Waits until every tx is final; returns their heights.
@@ -472,7 +462,8 @@ pub async fn metric(
         .and_then(|v| v.parse().ok())
 }
 
-/// A write that was not acknowledged: its status, `Retry-After` and body.
+/// A write that was not acknowledged: its status (0 when no answer came), `Retry-After`
+/// and body (or the client's error).
 #[derive(Debug)]
 pub struct Refused {
     pub status: u16,
@@ -482,29 +473,36 @@ pub struct Refused {
 
 /// POSTs one transaction: `Ok(tx hex)` on 202, else what the writer answered.
 pub async fn write(client: &reqwest::Client, base: &str, data: Vec<u8>) -> Result<String, Refused> {
+    let lost = |e: reqwest::Error| Refused {
+        status: 0,
+        retry_after: None,
+        body: e.to_string(),
+    };
     let r = client
         .post(format!("{base}/v1/transactions"))
         .header("content-type", "application/octet-stream")
         .body(data)
         .send()
         .await
-        .unwrap();
+        .map_err(lost)?;
     let status = r.status().as_u16();
     let retry_after = r
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = r.text().await.unwrap();
-    if status == 202 {
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        return Ok(v["tx"].as_str().unwrap().to_owned());
+    let body = r.text().await.map_err(lost)?;
+    let tx = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["tx"].as_str().map(str::to_owned));
+    match tx {
+        Some(tx) if status == 202 => Ok(tx),
+        _ => Err(Refused {
+            status,
+            retry_after,
+            body,
+        }),
     }
-    Err(Refused {
-        status,
-        retry_after,
-        body,
-    })
 }
 
 /// SIGKILL and wait: a crash, no destructor, no flush.
