@@ -42,6 +42,15 @@ cargo_afl_installed() {
     [[ $help == *'afl-fuzz++'* ]]
 }
 
+# cargo-deny (crates.io), the supply-chain check of scripts/test.sh (section `deny`,
+# deny.toml): scripts/setup.sh builds exactly this version (`cargo install --locked`).
+CARGO_DENY_VERSION=0.20.2
+
+# The cargo-deny version on PATH, or nothing.
+cargo_deny_installed_version() {
+    cargo deny --version 2>/dev/null | sed -n 's/^cargo-deny //p' || true
+}
+
 # The Azurite version installed in AZURITE_DIR, or nothing.
 azurite_installed_version() {
     [[ -x $AZURITE_DIR/node_modules/.bin/azurite-blob ]] || return 0

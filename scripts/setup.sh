@@ -5,6 +5,8 @@
 #     rust-toolchain.toml names;
 #   - wasm-bindgen-cli (wasm-bindgen, wasm-bindgen-test-runner) at exactly the
 #     version of the `wasm-bindgen` crate in Cargo.lock;
+#   - cargo-deny at CARGO_DENY_VERSION (scripts/common.sh), for the supply-chain
+#     check (deny.toml);
 #   - npm/tools (npm ci): binaryen's wasm-opt and TypeScript for the npm package;
 #   - Debian's Chromium (apt-get, when /usr/bin/chromium is missing) and web/'s
 #     playwright-core (npm ci) for the web page's browser tests;
@@ -226,7 +228,20 @@ cargo_afl() {
     echo "$(cargo afl --version) installed"
 }
 
+cargo_deny() {
+    # The dependency graph's bans, licenses and sources (deny.toml), checked offline by
+    # scripts/test.sh. Built from crates.io with the crate's own lock file (--locked),
+    # at exactly CARGO_DENY_VERSION; about 5 minutes on 2 cores, once.
+    if [[ $(cargo_deny_installed_version) == "$CARGO_DENY_VERSION" ]]; then
+        echo "cargo-deny $CARGO_DENY_VERSION is installed"
+        return 0
+    fi
+    run cargo install cargo-deny --version "=$CARGO_DENY_VERSION" --locked --force
+    run cargo deny --version
+}
+
 section "rust toolchain" rust_toolchain
+section "cargo-deny" cargo_deny
 section "wasm-bindgen-cli" wasm_bindgen_cli
 section "node" node_js
 section "node packages (npm/tools)" node_packages

@@ -21,6 +21,13 @@
 //! **Sweep.** After the run, every acknowledged transaction (not only the sample) is checked
 //! once, and the ones still not final are checked again until `final_timeout` after the last
 //! was due; what is left is reported as never final.
+//!
+//! **HTTP/2.** Over h2c (`protocol`), each of the `connections` carries `streams` sending
+//! tasks, each its own stream. A connection that fails (the writer was killed, say) is
+//! opened again by the next task that needs it; a send that fails is counted, never
+//! retried, so a writer that goes away and comes back (the soak, issue #18) is measured
+//! on what it acknowledged. `keep_acked` keeps every acknowledged id for a check from the
+//! stores afterwards (`zipchain-load finality --acked-out FILE`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +40,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use verifier_core::hash::Hash32;
 
-use crate::conn::{Conn, ConnError, Pool, Target, probe};
+use crate::conn::{Conn, ConnError, Pool, Protocol, Target, probe};
 use crate::stats::{ErrorCounts, LatencySummary, micros};
 use crate::throughput::TX_PATH;
 use crate::tx::{MIN_TX_BYTES, TxMaker};
@@ -88,6 +95,12 @@ pub struct FinalityConfig {
     pub sweep: bool,
     /// What the polled transactions wait for.
     pub until: Until,
+    /// HTTP/1.1 (one request in flight per connection) or h2c.
+    pub protocol: Protocol,
+    /// Sending streams on each HTTP/2 connection; 1 for HTTP/1.1.
+    pub streams: usize,
+    /// Whether to keep every acknowledged id in the report ([`FinalityReport::acked_ids`]).
+    pub keep_acked: bool,
 }
 
 /// What a polled transaction waits for (the end of its measured latency).
@@ -139,6 +152,10 @@ pub struct FinalityReport {
     pub poll_errors: ErrorCounts,
     /// The check of every acknowledged transaction after the run, if asked.
     pub sweep: Option<SweepReport>,
+    /// Every acknowledged transaction id, in no order, when the run kept them (not in the
+    /// JSON report).
+    #[serde(skip)]
+    pub acked_ids: Vec<Hash32>,
 }
 
 /// The check of every acknowledged transaction after the run.
@@ -182,6 +199,8 @@ struct Plan {
     next: AtomicU64,
     polls: Arc<Pool>,
     config: FinalityConfig,
+    /// The HTTP/2 connections the senders share (none over HTTP/1.1).
+    shared: Vec<tokio::sync::Mutex<Option<Conn>>>,
 }
 
 impl Plan {
@@ -203,6 +222,7 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
         ("--connections", config.connections as u64),
         ("--poll-connections", config.poll_connections as u64),
         ("--sample-every", config.sample_every),
+        ("--streams", config.streams as u64),
     ] {
         if value == 0 {
             return Err(out_of_range(name, value, "at least 1"));
@@ -218,6 +238,13 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
             &format!("at least {MIN_TX_BYTES}"),
         )
     })?;
+    if config.protocol == Protocol::Http1 && config.streams != 1 {
+        return Err(out_of_range(
+            "--streams",
+            config.streams,
+            "1 over HTTP/1.1 (give --http2 for more)",
+        ));
+    }
     probe(&target, config.timeout).await?;
 
     let total = (config.rate as f64 * config.duration.as_secs_f64()).round() as u64;
@@ -231,10 +258,17 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
         total,
         next: AtomicU64::new(0),
         config: config.clone(),
+        shared: match config.protocol {
+            Protocol::Http1 => Vec::new(),
+            Protocol::Http2 => (0..config.connections)
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+        },
     });
-    let mut tasks = Vec::with_capacity(config.connections);
-    for _ in 0..config.connections {
-        tasks.push(tokio::spawn(sender(Arc::clone(&plan))));
+    let senders = config.connections * config.streams;
+    let mut tasks = Vec::with_capacity(senders);
+    for i in 0..senders {
+        tasks.push(tokio::spawn(sender(Arc::clone(&plan), i / config.streams)));
     }
 
     let mut total_tally = Tally::default();
@@ -266,9 +300,10 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
         }
     }
     let sampled_never_final = sampled - finality.len() as u64;
+    let acked_ids = std::mem::take(&mut total_tally.acked_ids);
     let sweep = if config.sweep {
         let deadline = plan.due(total) + config.final_timeout;
-        Some(sweep(&plan, std::mem::take(&mut total_tally.acked_ids), deadline).await)
+        Some(sweep(&plan, acked_ids.clone(), deadline).await)
     } else {
         None
     };
@@ -291,6 +326,11 @@ pub async fn run(target: Target, config: &FinalityConfig) -> Result<FinalityRepo
         sampled_never_final,
         poll_errors,
         sweep,
+        acked_ids: if config.keep_acked {
+            acked_ids
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -302,8 +342,32 @@ fn out_of_range(name: &'static str, got: impl ToString, expected: &str) -> Final
     }
 }
 
-/// One sending connection: takes the next due transaction until all are taken.
-async fn sender(plan: Arc<Plan>) -> Tally {
+/// A connection for a sender of slot `slot`: over HTTP/2 a handle on the slot's shared
+/// connection (opened, or opened again once closed, by the first sender that needs it);
+/// over HTTP/1.1 a connection of its own.
+async fn connect(plan: &Plan, slot: usize) -> Result<Conn, ConnError> {
+    let Some(shared) = plan.shared.get(slot) else {
+        return Conn::connect(&plan.target).await;
+    };
+    let mut conn = shared.lock().await;
+    if let Some(handle) = conn
+        .as_ref()
+        .filter(|c| !c.is_closed())
+        .and_then(Conn::share)
+    {
+        return Ok(handle);
+    }
+    let fresh = Conn::connect_with(&plan.target, Protocol::Http2).await?;
+    let handle = fresh.share();
+    *conn = Some(fresh);
+    handle.ok_or_else(|| ConnError::Http {
+        reason: "an HTTP/2 connection gave no handle".to_owned(),
+    })
+}
+
+/// One sender (a connection over HTTP/1.1, a stream of connection `slot` over HTTP/2):
+/// takes the next due transaction until all are taken.
+async fn sender(plan: Arc<Plan>, slot: usize) -> Tally {
     let mut tally = Tally::default();
     let mut conn: Option<Conn> = None;
     loop {
@@ -321,7 +385,7 @@ async fn sender(plan: Arc<Plan>) -> Tally {
 
         let mut c = match conn.take() {
             Some(c) if !c.is_closed() => c,
-            _ => match Conn::connect(&plan.target).await {
+            _ => match connect(&plan, slot).await {
                 Ok(c) => c,
                 Err(e) => {
                     tally.errors.add(e.kind());

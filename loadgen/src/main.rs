@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! zipchain-load throughput --url http://127.0.0.1:PORT --connections 64 --duration 10 [--tx-bytes 64] [--batch N] [--json]
-//! zipchain-load finality   --url http://127.0.0.1:PORT --rate 10000 --duration 20 [--sample-every 100] [--poll-interval-ms 20] [--json]
+//! zipchain-load finality   --url http://127.0.0.1:PORT --rate 10000 --duration 20 [--sample-every 100] [--poll-interval-ms 20] [--http2 --streams N] [--acked-out FILE] [--json]
 //! ```
 //!
 //! Exit status: 0 after a run (failed requests are in the report), 2 for bad arguments or an
@@ -84,9 +84,20 @@ struct FinalityArgs {
     /// The offered load, transactions per second.
     #[arg(long)]
     rate: u64,
-    /// Sending connections (one request in flight on each).
+    /// Sending connections (one request in flight on each over HTTP/1.1, `--streams`
+    /// over HTTP/2).
     #[arg(long, default_value_t = 256)]
     connections: usize,
+    /// Speak HTTP/2 over cleartext TCP (h2c, prior knowledge) instead of HTTP/1.1.
+    #[arg(long)]
+    http2: bool,
+    /// Sending streams on each HTTP/2 connection; needs --http2.
+    #[arg(long, default_value_t = 1)]
+    streams: usize,
+    /// Write the id of every acknowledged transaction to FILE (32 raw bytes each, in no
+    /// order), to check them against the stores afterwards (`soak-check`).
+    #[arg(long, value_name = "FILE")]
+    acked_out: Option<std::path::PathBuf>,
     /// Polling connections.
     #[arg(long, default_value_t = 16)]
     poll_connections: usize,
@@ -185,10 +196,22 @@ fn run(cli: Cli) -> Result<String, String> {
                 timeout: seconds("--timeout", c.timeout)?,
                 sweep: !a.no_sweep,
                 until: a.until,
+                protocol: if a.http2 {
+                    Protocol::Http2
+                } else {
+                    Protocol::Http1
+                },
+                streams: a.streams,
+                keep_acked: a.acked_out.is_some(),
             };
             let r = runtime(c.threads)?
                 .block_on(finality::run(target, &config))
                 .map_err(|e| e.to_string())?;
+            if let Some(path) = &a.acked_out {
+                let bytes: Vec<u8> = r.acked_ids.iter().flat_map(|t| *t.as_bytes()).collect();
+                std::fs::write(path, bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
             if c.json {
                 serde_json::to_string_pretty(&r)
                     .map(|s| s + "\n")

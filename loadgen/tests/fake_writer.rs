@@ -196,6 +196,9 @@ async fn finality_sees_every_transaction_final() {
         timeout: Duration::from_secs(10),
         sweep: true,
         until: Until::Final,
+        protocol: Protocol::Http1,
+        streams: 1,
+        keep_acked: false,
     };
     let r = finality::run(target, &config).await.unwrap();
     assert_eq!(r.offered, 200);
@@ -211,6 +214,38 @@ async fn finality_sees_every_transaction_final() {
         (200, 200, 0)
     );
     assert_eq!(fake.seen.lock().unwrap().len(), 200);
+}
+
+/// Over h2c, streams sharing connections: every transaction acknowledged, final, and
+/// its id kept when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finality_over_h2c_keeps_every_acknowledged_id() {
+    let (target, fake) = serve(0).await;
+    let config = FinalityConfig {
+        rate: 1000,
+        duration: Duration::from_millis(300),
+        tx_bytes: 64,
+        connections: 2,
+        poll_connections: 2,
+        sample_every: 10,
+        poll_interval: Duration::from_millis(5),
+        final_timeout: Duration::from_secs(10),
+        timeout: Duration::from_secs(10),
+        sweep: true,
+        until: Until::Final,
+        protocol: Protocol::Http2,
+        streams: 16,
+        keep_acked: true,
+    };
+    let r = finality::run(target, &config).await.unwrap();
+    assert_eq!(r.acked, 300, "{:?}", r.errors);
+    assert_eq!(r.finality.count, 30);
+    assert_eq!(r.sweep.unwrap().final_count, 300);
+    let mut kept: Vec<String> = r.acked_ids.iter().map(|t| t.to_hex()).collect();
+    kept.sort();
+    let mut seen: Vec<String> = fake.seen.lock().unwrap().keys().cloned().collect();
+    seen.sort();
+    assert_eq!(kept, seen);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,6 +264,9 @@ async fn finality_counts_transactions_that_never_turn_final() {
         timeout: Duration::from_secs(10),
         sweep: false,
         until: Until::Final,
+        protocol: Protocol::Http1,
+        streams: 1,
+        keep_acked: false,
     };
     let r = finality::run(target, &config).await.unwrap();
     assert_eq!(r.acked, 10);
@@ -269,6 +307,9 @@ async fn an_unreachable_writer_is_a_clear_error() {
         timeout: Duration::from_secs(1),
         sweep: true,
         until: Until::Final,
+        protocol: Protocol::Http1,
+        streams: 1,
+        keep_acked: false,
     };
     assert!(matches!(
         finality::run(target, &config).await,

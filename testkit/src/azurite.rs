@@ -34,12 +34,14 @@ pub const ACCOUNT_KEY: &str =
 const STARTUP: Duration = Duration::from_secs(60);
 
 /// A running Azurite Blob service, killed when dropped; its data lives in a temporary
-/// directory removed with it.
+/// directory removed with it. [`Azurite::kill`] and [`Azurite::restart`] crash it and
+/// bring it back on the same port and data (issue #18's store faults).
 #[derive(Debug)]
 pub struct Azurite {
-    _server: loopback::Server,
+    server: Option<loopback::Server>,
+    binary: PathBuf,
     port: u16,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 /// The `azurite-blob` the tests run: `$ZIPCHAIN_AZURITE`, else
@@ -66,19 +68,46 @@ impl Azurite {
         let binary = loopback::existing(server_binary())?;
         let data = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
         let port = loopback::port()?;
-        let mut command = Command::new(&binary);
-        command
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-            .arg("--location")
-            .arg(data.path())
-            .args(["--disableTelemetry", "--silent"]);
-        let server =
-            loopback::spawn_and_wait(command, &binary.display().to_string(), port, STARTUP)?;
-        Ok(Self {
-            _server: server,
+        let mut azurite = Self {
+            server: None,
+            binary,
             port,
-            _data: data,
-        })
+            data,
+        };
+        azurite.restart()?;
+        Ok(azurite)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: its port stops answering. Azurite
+    /// saves its blob index every 5 s, so blobs written in the last seconds may be gone
+    /// when it comes back: a store that loses recent writes.
+    pub fn kill(&mut self) {
+        self.server = None;
+    }
+
+    /// Starts the server (again) on its port and data directory, and waits until it
+    /// accepts connections; a running one is killed first.
+    ///
+    /// # Errors
+    /// As [`Azurite::start`].
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        let mut command = Command::new(&self.binary);
+        command
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &self.port.to_string(),
+            ])
+            .arg("--location")
+            .arg(self.data.path())
+            .args(["--disableTelemetry", "--silent"]);
+        let what = self.binary.display().to_string();
+        self.server = Some(loopback::spawn_and_wait(
+            command, &what, self.port, STARTUP,
+        )?);
+        Ok(())
     }
 
     /// The service's address, `http://127.0.0.1:PORT` (what `AZURITE_BLOB_STORAGE_URL`

@@ -29,15 +29,23 @@
 //! [`moto`] starts a real S3 (`moto_server`) on loopback for the store tests (issue #15);
 //! [`azurite`] a real Azure Blob service (Azurite) and [`gcs_emulator`] a GCS emulator
 //! (`gcp-storage-emulator`), for the `az://` and `gs://` stores.
+//!
+//! For the writer's fault tests and soak (issue #18): [`exactly_once`] checks that every
+//! acknowledged transaction is final exactly once on a pulled main chain, and
+//! [`fault_proxy`] puts a service behind a proxy that forwards, stalls, delays or drops;
+//! [`tmpfs`] mounts a small file system a test can fill.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod azurite;
 pub mod bench_args;
 pub mod cognito_tokens;
+pub mod exactly_once;
+pub mod fault_proxy;
 pub mod gcs_emulator;
 mod loopback;
 pub mod moto;
+pub mod tmpfs;
 
 use std::collections::BTreeMap;
 use std::path::Path;

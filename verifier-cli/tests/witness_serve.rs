@@ -4,6 +4,9 @@
 //! implementation (Cloudflare azul's `signed_note` and `tlog_tiles`) cosigned, and the
 //! cosignature checked by it; the held checkpoint surviving SIGKILL right after a `200`;
 //! a forked snapshot never cosigned twice; `503` while behind or when four stores are gone.
+//! Faults (issue #18): a full disk (its state directory, or only `cosigned/`, on a filled
+//! tmpfs) and stores on a killed Azurite are `503` with `Retry-After`, never a
+//! cosignature; SIGKILL again and again mid-round leaves it whole.
 
 mod common;
 
@@ -21,6 +24,8 @@ use verifier_core::tlog::checkpoint::{Checkpoint, origin};
 use verifier_core::tlog::log;
 use verifier_core::tlog::note::{ALG_ED25519, Note, VerifierKey, sign_ed25519};
 use verifier_core::tlog::tree::{LogHash, LogTree, leaf_hash};
+use zipchain_testkit::azurite::Azurite;
+use zipchain_testkit::tmpfs::Tmpfs;
 use zipchain_testkit::{BuiltBlock, ChainKit};
 
 use common::witness::{Reply, Witness, check_cosigned, expect, http, keygen};
@@ -799,4 +804,171 @@ fn a_request_built_by_an_independent_implementation_is_cosigned_and_verifies_the
     let r = http(&w.url, "POST", "/add-checkpoint", &body);
     expect(&w, &r, 409);
     assert_eq!(r.body, "10\n");
+}
+
+/// The size of the checkpoint the witness keeps in `state` for `chain` (0 when none).
+fn held_size(chain: &Chain, state: &Path) -> u64 {
+    let file = state
+        .join("cosigned")
+        .join(chain.kit.trust().genesis().to_hex());
+    std::fs::read_to_string(file).map_or(0, |text| Checkpoint::parse(&text).unwrap().size)
+}
+
+/// A `503` with `Retry-After`; nothing cosigned.
+#[track_caller]
+fn expect_retry_later(w: &Witness, r: &Reply) {
+    expect(w, r, 503);
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+    assert!(!r.body.starts_with('\u{2014}'), "{r:?}");
+}
+
+/// Issue #18: the witness's disk fills up. First its whole state directory (a tmpfs
+/// filled to the last byte): the round cannot pull, and a new checkpoint is `503` with
+/// `Retry-After`, never cosigned; freed, it is. Then only `cosigned/` (another tmpfs on
+/// it): the audit is current but the checkpoint cannot be kept, so it is not cosigned
+/// either (`503`, `/healthz` says the state is not writable); freed, it is.
+#[test]
+fn with_a_full_disk_it_answers_503_and_never_cosigns() {
+    let (mut chain, blocks) = Chain::new(3);
+    let Some(disk) = Tmpfs::mount_or_skip(&chain.path("disk"), 16 << 20) else {
+        return;
+    };
+    let (key, vkey) = keygen(chain.dir.path(), "w.example");
+    let state = disk.path().join("w");
+    let w = Witness::start(&chain, &key, &state, &[]);
+    let r = w.post(&chain.request(&chain.log(), 0, 4));
+    check_cosigned(&r, &chain.note(&chain.log(), 4), &vkey);
+
+    // The chain grows; the disk is full before the witness pulls it.
+    let tip = blocks.last().unwrap().clone();
+    let later = chain.kit.extend(&tip, 3, "later");
+    let filler = disk.fill("filler").unwrap();
+    chain.replicate(chain.kit.snapshot());
+    let grown = chain.log();
+    let r = w.post(&chain.request(&grown, 4, 7));
+    expect_retry_later(&w, &r);
+    assert_eq!(held_size(&chain, &state), 4);
+    let health = w.get("/healthz");
+    assert_eq!(health.status, 503, "{health:?}");
+    assert!(
+        health.body.contains("No space left on device"),
+        "{health:?}"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let r = w.post(&chain.request(&grown, 4, 7));
+    check_cosigned(&r, &chain.note(&grown, 7), &vkey);
+    assert_eq!(held_size(&chain, &state), 7);
+
+    // Only `cosigned/` is full: the round pulls and audits, the checkpoint cannot be kept.
+    chain.kit.extend(later.last().unwrap(), 1, "last");
+    chain.replicate(chain.kit.snapshot());
+    let grown = chain.log();
+    let cosigned = Tmpfs::mount_or_skip(&state.join("cosigned"), 64 << 10).unwrap();
+    let filler = cosigned.fill("filler").unwrap();
+    let r = w.post(&chain.request(&grown, 7, 8));
+    expect_retry_later(&w, &r);
+    assert!(r.body.contains("could not be kept"), "{r:?}");
+    let health = w.get("/healthz");
+    assert_eq!(health.status, 503, "{health:?}");
+    assert!(health.body.contains("state not writable"), "{health:?}");
+    std::fs::remove_file(filler).unwrap();
+    drop(cosigned);
+    let r = w.post(&chain.request(&grown, 7, 8));
+    check_cosigned(&r, &chain.note(&grown, 8), &vkey);
+    assert_eq!(held_size(&chain, &state), 8);
+    w.wait_healthy();
+}
+
+/// Issue #18: killed with SIGKILL again and again in the middle of its first rounds
+/// (pulling, auditing, saving its audit), the witness comes back whole: it catches up,
+/// cosigns the chain's checkpoint, and still refuses another root at a size it held.
+#[test]
+fn killed_mid_round_again_and_again_it_comes_back_whole() {
+    let (chain, _) = Chain::new(40);
+    let (key, vkey) = keygen(chain.dir.path(), "w.example");
+    let state = chain.path("w");
+    let own = chain.log();
+    let r = {
+        let w = Witness::start(&chain, &key, &state, &[]);
+        w.post(&chain.request(&own, 0, 10))
+    };
+    check_cosigned(&r, &chain.note(&own, 10), &vkey);
+    std::fs::remove_dir_all(state.join("snapshot")).unwrap();
+    for after_ms in [30, 100, 200, 400, 700, 1200] {
+        let mut w = Witness::launch(
+            &chain.chain_json,
+            &chain.store_urls(),
+            &key,
+            &state,
+            chain.dir.path(),
+            &[],
+            &[],
+        );
+        std::thread::sleep(Duration::from_millis(after_ms));
+        w.child.kill().unwrap();
+        w.child.wait().unwrap();
+    }
+    let w = Witness::start(&chain, &key, &state, &[]);
+    let r = w.post(&chain.request(&own, 10, 41));
+    check_cosigned(&r, &chain.note(&own, 41), &vkey);
+    assert_eq!(w.metric("zipchain_witness_main_chain_size"), 41.0);
+    let mut leaves: Vec<LogHash> = own.leaves().to_vec();
+    leaves[40] = leaf_hash(b"forged");
+    let forged = LogTree::from_leaves(leaves.iter().copied());
+    let r = w.post(&chain.request(&forged, 41, 41));
+    expect(&w, &r, 409);
+}
+
+/// Issue #18: four of its stores are `az://` containers on a real Azurite, which is
+/// killed (SIGKILL) and restarted on its data: while it is down only two stores answer,
+/// so a new checkpoint is `503` with `Retry-After` and never cosigned; back, it is.
+#[test]
+fn its_stores_on_a_killed_azurite_give_503_until_it_is_back() {
+    let Some(mut azurite) = Azurite::start_or_skip() else {
+        return;
+    };
+    let (mut chain, blocks) = Chain::new(3);
+    let urls: Vec<String> = (0..6)
+        .map(|i| {
+            if i < 4 {
+                let container = format!("witness-{i}");
+                azurite.create_container(&container);
+                format!("az://{container}/chain")
+            } else {
+                chain.stores.url(i).unwrap().to_owned()
+            }
+        })
+        .collect();
+    let stores = Stores::from_urls_with(&urls, azurite.store_options()).unwrap();
+    replicate_to(&stores, chain.kit.snapshot());
+    let (key, vkey) = keygen(chain.dir.path(), "w.example");
+    let env: Vec<(String, String)> = azurite.env();
+    let w = Witness::launch(
+        &chain.chain_json,
+        &urls,
+        &key,
+        &chain.path("w"),
+        chain.dir.path(),
+        // Longer than a round with stores that do not answer (a 5 s listing timeout).
+        &["--catch-up-wait", "8s"],
+        &env,
+    );
+    w.wait_healthy();
+    let r = w.post(&chain.request(&chain.log(), 0, 4));
+    check_cosigned(&r, &chain.note(&chain.log(), 4), &vkey);
+
+    let tip = blocks.last().unwrap().clone();
+    chain.kit.extend(&tip, 2, "later");
+    replicate_to(&stores, chain.kit.snapshot());
+    // Azurite saves its blob index every 5 s: a kill sooner would lose the new blobs.
+    std::thread::sleep(Duration::from_secs(6));
+    azurite.kill();
+    let grown = chain.log();
+    let r = w.post(&chain.request(&grown, 4, 6));
+    expect_retry_later(&w, &r);
+    assert!(r.body.contains("only 2 of 6 stores answered"), "{}", r.body);
+    assert_eq!(held_size(&chain, &chain.path("w")), 4);
+    azurite.restart().unwrap();
+    let r = w.post(&chain.request(&grown, 4, 6));
+    check_cosigned(&r, &chain.note(&grown, 6), &vkey);
 }

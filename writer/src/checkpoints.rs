@@ -21,6 +21,7 @@ use verifier_core::tlog::signer::SignerKey;
 use verifier_core::tlog::tree::LogTree;
 
 use crate::fsio;
+use crate::health::Component;
 
 /// The most signed checkpoints whose cosignatures are gathered at once (the latest and
 /// those just before it); a cosignature for an older one is checked and dropped.
@@ -258,6 +259,7 @@ impl Checkpoints {
         // Under the lock, so that the files are written in the order of the changes.
         self.persist("latest.note", &note)?;
         drop(inner);
+        crate::failpoint::failpoint(crate::failpoint::Stage::AfterCheckpointSigned);
         self.latest.send_replace(Some(signed));
         tracing::debug!(size, "signed a checkpoint");
         Ok(true)
@@ -472,9 +474,9 @@ pub async fn sign_loop(shared: std::sync::Arc<crate::state::Shared>, period: std
     loop {
         let s = std::sync::Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || s.sign_checkpoint()).await {
-            Ok(Ok(_)) => shared.set_healthy("checkpoints"),
-            Ok(Err(e)) => shared.set_unhealthy("checkpoints", e),
-            Err(e) => shared.set_unhealthy("checkpoints", e.to_string()),
+            Ok(Ok(_)) => shared.set_healthy(Component::Checkpoints),
+            Ok(Err(e)) => shared.set_unhealthy(Component::Checkpoints, e),
+            Err(e) => shared.set_unhealthy(Component::Checkpoints, e.to_string()),
         }
         // At most one checkpoint a period, but the first final block after a quiet spell
         // is signed at once: waiting out the period after the news (as before) added up

@@ -18,17 +18,32 @@ pub enum Stage {
     /// `after-sequence`: the sequencer's document is received, the attestation is neither
     /// mirrored nor replicated.
     AfterSequence,
+    /// `after-batch-replication`: the batch is in all six stores, the block and its
+    /// timestamp in none (both are mirrored).
+    AfterBatchReplication,
     /// `before-attestation-replication`: the attestation is mirrored, not replicated.
     BeforeAttestationReplication,
+    /// `before-retire`: the block is final, its transactions' log records not retired.
+    BeforeRetire,
+    /// `after-checkpoint-signed`: a checkpoint is signed and kept in
+    /// `checkpoints/latest.note`, not yet pushed to any witness.
+    AfterCheckpointSigned,
+    /// `after-witness-cosigned`: a witness answered a push with its cosignature, which the
+    /// writer has not kept yet.
+    AfterWitnessCosigned,
 }
 
 impl Stage {
     /// Every stage, in write-path order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 8] = [
         Self::BeforeAck,
         Self::AfterTimestamp,
+        Self::AfterBatchReplication,
         Self::AfterSequence,
         Self::BeforeAttestationReplication,
+        Self::BeforeRetire,
+        Self::AfterCheckpointSigned,
+        Self::AfterWitnessCosigned,
     ];
 
     /// The stage's name as `ZIPCHAIN_WRITER_CRASH` spells it.
@@ -37,7 +52,11 @@ impl Stage {
             Self::BeforeAck => "before-ack",
             Self::AfterTimestamp => "after-timestamp",
             Self::AfterSequence => "after-sequence",
+            Self::AfterBatchReplication => "after-batch-replication",
             Self::BeforeAttestationReplication => "before-attestation-replication",
+            Self::BeforeRetire => "before-retire",
+            Self::AfterCheckpointSigned => "after-checkpoint-signed",
+            Self::AfterWitnessCosigned => "after-witness-cosigned",
         }
     }
 }

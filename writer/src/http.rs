@@ -55,6 +55,7 @@ use verifier_core::batch::Batch;
 use verifier_core::hash::Hash32;
 
 use crate::config::Secret;
+use crate::health::Refusal;
 use crate::pipeline::{MAX_GROUP, WalHandle, WriteError};
 use crate::state::{Shared, TxStatus};
 
@@ -117,6 +118,7 @@ impl AppState {
             .load(std::sync::atomic::Ordering::Relaxed);
         let max = self.inner.max_pending;
         if pending.saturating_add(n as u64) > max {
+            self.inner.shared.health.refused(Refusal::MaxPending);
             return Err(AppError::Unavailable(format!(
                 "{pending} transactions are waiting to become final, and this writer holds at most {max} (--max-pending); retry later"
             )));
@@ -461,7 +463,13 @@ fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppE
     }
 }
 
-fn write_error(e: WriteError) -> AppError {
+/// A write the log did not take, as a `503` (counted by reason).
+fn write_error(state: &AppState, e: WriteError) -> AppError {
+    let why = match e {
+        WriteError::ShuttingDown => Refusal::ShuttingDown,
+        _ => Refusal::Wal,
+    };
+    state.inner.shared.health.refused(why);
     AppError::Unavailable(e.to_string())
 }
 
@@ -479,7 +487,7 @@ async fn post_transaction(
     }
     let tx = Hash32::digest(&data);
     if let Err(e) = state.inner.wal.write_one(data, tx).await {
-        return write_error(e).into_response();
+        return write_error(&state, e).into_response();
     }
     accepted_tx(&tx)
 }
@@ -519,7 +527,12 @@ async fn post_batch(
     let items = batch_body(&data, state.inner.max_tx_bytes)?;
     state.admit(items.len())?;
     let txs: Vec<String> = items.iter().map(|(_, tx)| tx.to_hex()).collect();
-    state.inner.wal.write(items).await.map_err(write_error)?;
+    state
+        .inner
+        .wal
+        .write(items)
+        .await
+        .map_err(|e| write_error(&state, e))?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "txs": txs }))).into_response())
 }
 

@@ -9,7 +9,8 @@
 //! [`config_file`] (the TOML configuration file), [`check`] (`--check-config`), [`wal`] (the durable queue),
 //! [`pipeline`] (group commit and the three stages), [`services`] (the timestamp and
 //! sequencer traits and their in-process stand-ins), [`journal`] (the object mirror),
-//! [`state`] (the writer's main chain and transaction statuses), [`recover`] (genesis,
+//! [`state`] (the writer's main chain and transaction statuses), [`health`] (what fails,
+//! by component, for `/healthz` and the fault metrics), [`recover`] (genesis,
 //! `--new-chain`, recovery), [`http`] (the router), [`metrics`], [`failpoint`],
 //! [`checkpoints`] (the log key, checkpoints and cosignatures), [`witness_push`] (sending
 //! checkpoints to witnesses).
@@ -58,6 +59,7 @@ pub mod config;
 pub mod config_file;
 pub mod failpoint;
 use snapshot_fs::atomic as fsio;
+pub mod health;
 pub mod http;
 pub mod journal;
 pub mod metrics;
@@ -83,6 +85,7 @@ use verifier_core::hash::Hash32;
 
 pub use config::{Args, CommandLine, Config, ConfigError};
 
+use crate::health::Component;
 use crate::journal::{Mirror, MirrorError};
 use crate::pipeline::{Pipeline, Queued, Sealer, WalHandle};
 use crate::recover::Layout;
@@ -224,7 +227,10 @@ impl Writer {
 }
 
 /// Runs the writer on `listener` until `shutdown` completes, then drains (mini-redis
-/// style: the shutdown future is a parameter, so tests can stop it).
+/// style: the shutdown future is a parameter, so tests can stop it). `shutdown` is
+/// watched from the start: completing while the writer starts (recovery can wait for
+/// stores and services) stops it there (recovery is crash-safe), and a signal arriving
+/// just after it says it listens is a clean stop, not a kill by the signal's default.
 ///
 /// # Errors
 /// [`WriterError`] when the writer cannot start or the server fails.
@@ -233,7 +239,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WriterError> {
-    let writer = Writer::start(&config).await?;
+    let mut shutdown = Box::pin(shutdown);
+    let writer = tokio::select! {
+        writer = Writer::start(&config) => writer?,
+        () = &mut shutdown => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     let addr = listener.local_addr().map_err(|e| WriterError::Io {
         path: PathBuf::from("listener"),
         reason: e.to_string(),

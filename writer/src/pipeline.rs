@@ -19,6 +19,8 @@
 //! appender drains and drops the queue, BatchIt cuts its last batch, and the later stages
 //! drain as their senders drop (mini-redis style).
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,7 @@ use verifier_core::time::UnixSeconds;
 use verifier_core::triple::TripleError;
 
 use crate::failpoint::{Stage, failpoint};
+use crate::health::Component;
 use crate::services::{SequencerService, TimestampService};
 use crate::state::Shared;
 use crate::wal::{Wal, WalRetirer};
@@ -46,8 +49,34 @@ pub const MAX_GROUP: usize = 8192;
 /// Capacity of the HTTP → appender channel (write requests waiting for a group commit).
 const WRITE_QUEUE: usize = 65_536;
 
-/// The longest wait between retries of a failing service or store.
+/// The longest wait between retries of a failing service, store or mirror write.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The first wait before a retry.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// How long one call to the stores, the sequencer or the timestamp service may go
+/// unanswered before `/healthz` says so (the writer goes on waiting for it: a store that
+/// hangs, or a service whose client retries for a minute, shows as a fault long before
+/// its call fails).
+pub const SLOW_AFTER: Duration = Duration::from_secs(10);
+
+/// The waits between retries of one failing call: [`FIRST_BACKOFF`], doubling up to
+/// [`MAX_BACKOFF`].
+#[derive(Debug)]
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Self(FIRST_BACKOFF)
+    }
+
+    /// Sleeps the current wait, then doubles it (up to the most).
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(MAX_BACKOFF);
+    }
+}
 
 /// An acknowledged transaction on its way to a block.
 #[derive(Clone, Debug)]
@@ -180,13 +209,13 @@ pub fn spawn_appender(
                             .metrics
                             .acknowledged
                             .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                        shared.set_healthy("wal");
+                        shared.set_healthy(Component::Wal);
                         for r in group.drain(..) {
                             let _ = r.reply.send(Ok(()));
                         }
                     }
                     Err(e) => {
-                        shared.set_unhealthy("wal", e.to_string());
+                        shared.set_unhealthy(Component::Wal, e.to_string());
                         for r in group.drain(..) {
                             let _ = r.reply.send(Err(WriteError::Log {
                                 reason: e.to_string(),
@@ -242,7 +271,8 @@ pub fn random_uuid() -> Result<[u8; 16], getrandom::Error> {
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
-    /// The local mirror could not write an object.
+    /// The task writing to the local mirror failed (it panicked); a mirror write that
+    /// fails is retried, not this.
     #[error("mirror: {0}")]
     Mirror(String),
     /// A store refused an object as not what its key names (a bug).
@@ -325,21 +355,62 @@ pub struct Sequenced {
 }
 
 impl Sealer {
-    /// Writes an object to the mirror (off the async threads).
+    /// Writes an object to the mirror (off the async threads), retrying while it fails (a
+    /// full or failing disk: the writer is unhealthy, `mirror`, meanwhile).
     ///
     /// # Errors
-    /// The mirror's error, in words.
+    /// [`SealError::Mirror`] when the writing task itself failed.
     pub async fn mirror_put(
         &self,
         kind: ObjectKind,
         key: Hash32,
         bytes: Vec<u8>,
     ) -> Result<(), SealError> {
-        let mirror = self.shared.mirror.clone();
-        tokio::task::spawn_blocking(move || mirror.put(kind, &key, &bytes))
-            .await
-            .map_err(|e| SealError::Mirror(e.to_string()))?
-            .map_err(|e| SealError::Mirror(e.to_string()))
+        let bytes = Arc::new(bytes);
+        let mut backoff = Backoff::new();
+        loop {
+            let mirror = self.shared.mirror.clone();
+            let b = Arc::clone(&bytes);
+            let put = tokio::task::spawn_blocking(move || mirror.put(kind, &key, &b))
+                .await
+                .map_err(|e| SealError::Mirror(e.to_string()))?;
+            match put {
+                Ok(()) => {
+                    self.shared.set_healthy(Component::Mirror);
+                    return Ok(());
+                }
+                // A full or failing disk may come back: retried, like a store.
+                Err(e) => {
+                    self.shared
+                        .set_unhealthy(Component::Mirror, format!("writing {kind} {key}: {e}"));
+                    backoff.wait().await;
+                }
+            }
+        }
+    }
+
+    /// Awaits `call`; if it has not finished after [`SLOW_AFTER`], `component` is marked
+    /// unhealthy (`what` says what is waited for) and the wait goes on.
+    async fn reported_if_slow<T>(
+        &self,
+        component: Component,
+        what: impl FnOnce() -> String,
+        call: impl Future<Output = T>,
+    ) -> T {
+        let mut call = pin!(call);
+        tokio::select! {
+            out = &mut call => return out,
+            () = tokio::time::sleep(SLOW_AFTER) => {}
+        }
+        self.shared.set_unhealthy(
+            component,
+            format!(
+                "{}: no answer after {} s, still waiting",
+                what(),
+                SLOW_AFTER.as_secs()
+            ),
+        );
+        call.await
     }
 
     /// Replicates an object to all six stores, retrying until it is done; while it fails
@@ -378,16 +449,19 @@ impl Sealer {
         bytes: &[u8],
         check_key: bool,
     ) -> Result<(), SealError> {
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
-            let put = if check_key {
-                self.stores.put_object(kind, key, bytes).await
-            } else {
-                self.stores.put_object_keyed(kind, key, bytes).await
+            let put = async {
+                if check_key {
+                    self.stores.put_object(kind, key, bytes).await
+                } else {
+                    self.stores.put_object_keyed(kind, key, bytes).await
+                }
             };
-            match put {
+            let what = || format!("replicating {kind} {key}");
+            match self.reported_if_slow(Component::Stores, what, put).await {
                 Ok(()) => {
-                    self.shared.set_healthy("stores");
+                    self.shared.set_healthy(Component::Stores);
                     return Ok(());
                 }
                 Err(replication::StoreError::Object(e)) => {
@@ -395,9 +469,8 @@ impl Sealer {
                 }
                 Err(e) => {
                     self.shared
-                        .set_unhealthy("stores", format!("replicating {kind} {key}: {e}"));
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                        .set_unhealthy(Component::Stores, format!("replicating {kind} {key}: {e}"));
+                    backoff.wait().await;
                 }
             }
         }
@@ -432,14 +505,19 @@ impl Sealer {
         iat: UnixSeconds,
     ) -> Result<Sequenced, SealError> {
         let y = make_y(uuid, timestamp);
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
-            let document = match self.sequencer.sequence(y).await {
+            let what = || format!("sequencing y {}", hex::encode(y));
+            let call = self.sequencer.sequence(y);
+            let document = match self
+                .reported_if_slow(Component::Sequencer, what, call)
+                .await
+            {
                 Ok(doc) => doc,
                 Err(e) => {
-                    self.shared.set_unhealthy("sequencer", e.to_string());
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    self.shared
+                        .set_unhealthy(Component::Sequencer, e.to_string());
+                    backoff.wait().await;
                     continue;
                 }
             };
@@ -459,15 +537,15 @@ impl Sealer {
                     });
                 }
                 Err(e @ TripleError::DocumentTooEarly { .. }) => {
-                    self.shared.set_unhealthy("sequencer", e.to_string());
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    self.shared
+                        .set_unhealthy(Component::Sequencer, e.to_string());
+                    backoff.wait().await;
                     continue;
                 }
                 Err(e) => return Err(SealError::Triple(e)),
             }
             let s = verified.sequence();
-            self.shared.set_healthy("sequencer");
+            self.shared.set_healthy(Component::Sequencer);
             return Ok(Sequenced {
                 key: verified.hash(),
                 k: s.k,
@@ -484,9 +562,14 @@ impl Sealer {
         &self,
         block_hash: Hash32,
     ) -> Result<(String, Hash32, UnixSeconds), SealError> {
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
-            match self.timestamps.timestamp(block_hash).await {
+            let what = || format!("timestamping block {block_hash}");
+            let call = self.timestamps.timestamp(block_hash);
+            match self
+                .reported_if_slow(Component::Timestamp, what, call)
+                .await
+            {
                 Ok(token) => {
                     let verified = self
                         .auditor
@@ -496,14 +579,14 @@ impl Sealer {
                     if verified.attested() != Some(block_hash.as_bytes().as_slice()) {
                         return Err(SealError::WrongAttestation { block: block_hash });
                     }
-                    self.shared.set_healthy("timestamp");
+                    self.shared.set_healthy(Component::Timestamp);
                     let hash = Hash32::digest(token.as_bytes());
                     return Ok((token, hash, verified.iat()));
                 }
                 Err(e) => {
-                    self.shared.set_unhealthy("timestamp", e.to_string());
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    self.shared
+                        .set_unhealthy(Component::Timestamp, e.to_string());
+                    backoff.wait().await;
                 }
             }
         }
@@ -511,7 +594,7 @@ impl Sealer {
 
     fn halt(&self, reason: impl std::fmt::Display) {
         self.shared
-            .set_unhealthy("sealing", format!("stopped: {reason}"));
+            .set_unhealthy(Component::Sealing, format!("stopped: {reason}"));
     }
 }
 
@@ -669,6 +752,7 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), SealError> {
     sealer
         .replicate_sealed(ObjectKind::Batch, root, &s.batch_bytes)
         .await?;
+    failpoint(Stage::AfterBatchReplication);
     sealer
         .replicate_sealed(ObjectKind::Block, s.block_hash, &s.block.encode())
         .await?;
@@ -718,12 +802,17 @@ async fn store_one(sealer: &Sealer, s: &SealedBlock) -> Result<(), SealError> {
         &s.tx_ids,
     );
     sealer.shared.metrics.seal.observe(s.started.elapsed());
+    failpoint(Stage::BeforeRetire);
     let retirer = sealer.retirer.clone();
     let end = s.wal_end;
     match tokio::task::spawn_blocking(move || retirer.retire(end)).await {
-        Ok(Ok(())) => sealer.shared.set_healthy("wal-retire"),
-        Ok(Err(e)) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),
-        Err(e) => sealer.shared.set_unhealthy("wal-retire", e.to_string()),
+        Ok(Ok(())) => sealer.shared.set_healthy(Component::WalRetire),
+        Ok(Err(e)) => sealer
+            .shared
+            .set_unhealthy(Component::WalRetire, e.to_string()),
+        Err(e) => sealer
+            .shared
+            .set_unhealthy(Component::WalRetire, e.to_string()),
     }
     tracing::debug!(block = %s.block_hash, k = sequenced.k, txs = s.tx_ids.len(), "block final");
     Ok(())

@@ -17,6 +17,7 @@ use verifier_core::trust::TrustDescriptor;
 
 use crate::WriterError;
 use crate::fsio;
+use crate::health::Component;
 use crate::journal::{Mirror, load_snapshot_dir};
 use crate::pipeline::{Sealer, make_y, random_uuid};
 use crate::services::{SequencerService, TimestampService, now_ms};
@@ -496,7 +497,7 @@ pub async fn recover(sealer: &Sealer) -> Result<Recovered, WriterError> {
     };
     if !audit.equivocations.is_empty() {
         sealer.shared.set_unhealthy(
-            "audit",
+            Component::Audit,
             format!("the sequencer equivocated: {:?}", audit.equivocations),
         );
     }

@@ -154,7 +154,7 @@ impl Writer {
                 config.batch_wait,
             )),
             (Some(reason), _) => {
-                shared.set_unhealthy("sealing", format!("stopped: {reason}"));
+                shared.set_unhealthy(Component::Sealing, format!("stopped: {reason}"));
                 None
             }
             (None, None) => None,

@@ -1,8 +1,8 @@
 //! What the writer knows, shared by the HTTP handlers and the pipeline: its own main chain,
 //! the transactions final on it and those still pending, the health reasons, the metrics.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -17,6 +17,7 @@ use verifier_core::trust::TrustDescriptor;
 use verifier_core::tlog::tree::{self, LogTree};
 
 use crate::checkpoints::Checkpoints;
+use crate::health::{Component, HealthBoard};
 use crate::journal::Mirror;
 use crate::metrics::Metrics;
 use crate::witness_push::Witnesses;
@@ -62,11 +63,12 @@ pub struct Ledger {
 /// (`Shared::restore`, once, with what recovery proved), the appender
 /// ([`Shared::add_pending`]; startup too, for the re-queued records, before the appender
 /// runs) and StoreIt ([`Shared::finalize`]); the HTTP handlers only read it. The health
-/// map goes through [`Shared::set_unhealthy`] and [`Shared::set_healthy`], by component:
-/// `wal` the appender; `wal-retire` StoreIt; `stores`, `sequencer`, `timestamp` the
-/// [`Sealer`](crate::pipeline::Sealer)'s calls (the sealing stages, and recovery before
-/// they start); `sealing` the stage that halts, or startup; `audit` recovery. The
-/// metrics are atomics, each counted where its event happens.
+/// board goes through [`Shared::set_unhealthy`] and [`Shared::set_healthy`], by
+/// [`Component`]: `wal` the appender; `wal-retire` StoreIt; `mirror`, `stores`,
+/// `sequencer`, `timestamp` the [`Sealer`](crate::pipeline::Sealer)'s calls (the sealing
+/// stages, and recovery before they start); `sealing` the stage that halts, or startup;
+/// `audit` recovery; `checkpoints` the checkpoint signer. The metrics are atomics, each
+/// counted where its event happens.
 #[derive(Debug)]
 pub struct Shared {
     /// The trust descriptor (`chain.json`).
@@ -81,8 +83,8 @@ pub struct Shared {
     pub finalized: tokio::sync::Notify,
     /// The writer's chain and transactions.
     ledger: RwLock<Ledger>,
-    /// Why the writer is not sealing, by component (empty when healthy).
-    health: Mutex<BTreeMap<&'static str, String>>,
+    /// What fails, by component (no reason when healthy), and how often it failed.
+    pub health: HealthBoard,
     /// The metrics.
     pub metrics: Metrics,
     /// The witnesses checkpoints are pushed to (`--witness`) and what is known of each.
@@ -165,7 +167,7 @@ impl Shared {
             checkpoints,
             finalized: tokio::sync::Notify::new(),
             ledger: RwLock::new(ledger),
-            health: Mutex::new(BTreeMap::new()),
+            health: HealthBoard::default(),
             metrics,
             witnesses,
             parts: Mutex::new(PartsCache::default()),
@@ -182,27 +184,19 @@ impl Shared {
         self.metrics.queue_depth.store(queued, Ordering::Relaxed);
     }
 
-    /// Records that `component` is failing, and why (logged when it changes).
-    pub fn set_unhealthy(&self, component: &'static str, reason: String) {
-        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if health.get(component) != Some(&reason) {
-            tracing::error!(component, %reason, "writer unhealthy");
-            health.insert(component, reason);
-        }
+    /// Records a failed attempt of `component`, and why ([`HealthBoard::set_unhealthy`]).
+    pub fn set_unhealthy(&self, component: Component, reason: String) {
+        self.health.set_unhealthy(component, reason);
     }
 
     /// Records that `component` works again.
-    pub fn set_healthy(&self, component: &'static str) {
-        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if health.remove(component).is_some() {
-            tracing::info!(component, "recovered");
-        }
+    pub fn set_healthy(&self, component: Component) {
+        self.health.set_healthy(component);
     }
 
     /// The reasons the writer is unhealthy, as `component: reason`.
     pub fn health_reasons(&self) -> Vec<String> {
-        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        health.iter().map(|(c, r)| format!("{c}: {r}")).collect()
+        self.health.reasons()
     }
 
     /// The writer's health: the reasons it is not sealing, and those it is degraded for
@@ -216,11 +210,12 @@ impl Shared {
         }
     }
 
-    /// The Prometheus text of every metric: the counters, the checkpoints', the
-    /// witnesses'.
+    /// The Prometheus text of every metric: the counters, the faults', the checkpoints',
+    /// the witnesses'.
     pub fn metrics_text(&self) -> String {
         let height = self.tip().map_or(0, |b| b.height);
         let mut text = self.metrics.render(height);
+        self.health.render(&mut text);
         let latest = self.checkpoints.latest_signed();
         crate::metrics::render_checkpoints(
             &mut text,

@@ -86,6 +86,8 @@ pub struct Wal {
     next: u64,
     buf: Vec<u8>,
     retirer: WalRetirer,
+    /// A failed append left bytes past `len` that could not be cut off yet.
+    torn: bool,
 }
 
 impl Wal {
@@ -151,6 +153,7 @@ impl Wal {
                 len,
                 next,
                 buf: Vec::with_capacity(1 << 16),
+                torn: false,
                 retirer: WalRetirer {
                     inner: Arc::new(Retired {
                         dir: dir.to_path_buf(),
@@ -176,10 +179,19 @@ impl Wal {
     /// Appends `datas` as consecutive records with one write and one `fdatasync`, and
     /// returns the index of the first. Nothing is acknowledged unless this returns `Ok`.
     ///
+    /// A failed append leaves the log as it was: whatever part of the group reached the
+    /// file is cut off again, so that the next group follows the last good record. (A
+    /// full disk writes part of a group; left there, it would be a torn record in the
+    /// middle of the segment, and at the next start the records after it, acknowledged,
+    /// would be dropped with it.) Until that cut succeeds, appends fail.
+    ///
     /// # Errors
-    /// [`WalError::Io`] when the write or the sync fails; the records may or may not be
-    /// on disk, and are not acknowledged.
+    /// [`WalError::Io`] when the write or the sync fails, or a torn tail cannot be cut
+    /// off; nothing of the group is acknowledged.
     pub fn append<'a>(&mut self, datas: impl Iterator<Item = &'a [u8]>) -> Result<u64, WalError> {
+        if self.torn {
+            self.cut_torn_tail()?;
+        }
         if self.len >= SEGMENT_BYTES {
             self.rotate()?;
         }
@@ -194,23 +206,43 @@ impl Wal {
             self.buf.extend_from_slice(data);
             count += 1;
         }
-        self.file
+        if let Err(e) = self
+            .file
             .write_all(&self.buf)
             .and_then(|()| self.file.sync_data())
-            .map_err(|e| io(&self.path, &e))?;
+        {
+            self.torn = true;
+            if let Err(cut) = self.cut_torn_tail() {
+                tracing::error!(%cut, "a failed append could not be cut off; appends wait for it");
+            }
+            return Err(io(&self.path, &e));
+        }
         self.len += self.buf.len() as u64;
         self.next += count;
         Ok(first)
     }
 
+    /// Truncates the segment back to its last good record (`len`) after a failed append,
+    /// and syncs that.
+    fn cut_torn_tail(&mut self) -> Result<(), WalError> {
+        self.file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| io(&self.path, &e))?;
+        self.torn = false;
+        Ok(())
+    }
+
     fn rotate(&mut self) -> Result<(), WalError> {
         let path = segment_path(&self.dir, self.next);
-        self.file = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| io(&path, &e))?;
         fsio::sync_dir(&self.dir).map_err(|e| io(&self.dir, &e))?;
+        // Only now: a failure above leaves the log appending to the old segment.
+        self.file = file;
         self.path = path;
         self.len = 0;
         Ok(())

@@ -644,6 +644,7 @@ async fn push(
         Answer::Conflict(held) => return Err(PushError::Conflict { held }),
         Answer::Cosigned(lines) => lines,
     };
+    crate::failpoint::failpoint(crate::failpoint::Stage::AfterWitnessCosigned);
     // C2SP tlog-witness: "the client MAY concatenate it to the checkpoint, and use a note
     // verification function configured with the witness keys it trusts".
     let note = format!("{}{lines}", signed.note);

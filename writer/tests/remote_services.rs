@@ -6,40 +6,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use common::*;
-use services::http::{SequencerState, now_millis, sequencer_app, tsa_app};
-use services::tsa::{DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN, TimestampAuthority};
+use services::tsa::{DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN};
 use verifier_core::chain::Auditor;
-
-/// Serves `app` on a fresh loopback port until the test ends; returns its base URL.
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-/// A `zipchain-sequencer` (new key, counter from 0) whose test CA lives in `ca_dir`.
-async fn sequencer(ca_dir: &Path) -> (String, String) {
-    let state = SequencerState::open(ca_dir, [0x5a; 48], now_millis().unwrap()).unwrap();
-    let key = hex::encode(state.public_key());
-    (serve(sequencer_app(Arc::new(state))).await, key)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_services_then_an_enclave_restart_then_a_successor_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let tsa = TimestampAuthority::load_or_create(
-        &tmp.path().join("tsa"),
-        DEFAULT_ISSUER,
-        DEFAULT_USERNAME_DOMAIN,
-    )
-    .unwrap();
-    let tsa_url = serve(tsa_app(Arc::new(tsa))).await;
+    let tsa_url = tsa(&tmp.path().join("tsa")).await;
     let ca_dir = tmp.path().join("ca");
     let (seq_url, seq_key) = sequencer(&ca_dir).await;
     let client = client();

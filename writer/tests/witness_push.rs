@@ -328,40 +328,9 @@ async fn write_final(
     txs
 }
 
-/// The reasons of a `/healthz` answer, joined.
-fn reasons(v: &serde_json::Value) -> String {
-    v["reasons"]
-        .as_array()
-        .map(|r| {
-            r.iter()
-                .filter_map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// How a `/healthz` reason names the witness at `url`.
 fn named(url: &str) -> String {
     format!("witness {url}: ")
-}
-
-/// The value of the metric sample `name{labels}` (`labels` as written, `""` for none).
-async fn metric(
-    client: &reqwest::Client,
-    daemon: &Daemon,
-    name: &str,
-    labels: &str,
-) -> Option<f64> {
-    let text = get_text(client, &daemon.url("/metrics")).await;
-    let sample = if labels.is_empty() {
-        format!("{name} ")
-    } else {
-        format!("{name}{{{labels}}} ")
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix(sample.as_str()))
-        .and_then(|v| v.parse().ok())
 }
 
 /// The lag metric of the witness at `url`.
@@ -707,5 +676,59 @@ fn a_witness_restored_to_an_older_size_or_ahead_and_a_restarted_writer() {
         .await;
         assert_eq!(conflicts, Some(1.0));
         daemon.stop();
+    });
+}
+
+/// SIGKILL right after a witness answered with its cosignature, before the writer kept
+/// it (failpoint `after-witness-cosigned`, Stage::AfterWitnessCosigned): restarted, the
+/// writer learns that the witness holds that checkpoint (409), goes on from there, and
+/// every acknowledged write becomes final exactly once with a certificate v2.
+#[test]
+fn killed_after_a_witness_cosigned_the_writer_goes_on_from_what_it_holds() {
+    use zipchain_writer::failpoint::{ENV, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w");
+    let a = witness_key("a.example", 1);
+    rt().block_on(async {
+        let client = client();
+        let made = genesis(&data, &[&a], "1").await;
+        let auditor = Auditor::new(&made).unwrap();
+        let wa = TestWitness::start(&made, a.clone(), Mode::Honest).await;
+        // The genesis checkpoint cosigned first, so that the next start pushes nothing
+        // new before a write.
+        let daemon = writer_with(&data, &[&wa.url]);
+        let mut acked = write_final(&client, &daemon, "first", 3).await;
+        settled(&client, &daemon, &wa).await;
+        assert!(daemon.stop().success());
+
+        let armed = [(ENV, Stage::AfterWitnessCosigned.name())];
+        let args = ["--witness", wa.url.as_str()];
+        let daemon = Daemon::start_with(&data, &armed, &args);
+        let mut died = false;
+        for round in 0..100 {
+            match post(&client, &daemon.base, format!("armed {round}").into_bytes()).await {
+                Some(tx) => acked.push(tx),
+                None => {
+                    died = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(died, "the failpoint was never reached");
+        assert!(!daemon.wait_exit().success());
+        let held = wa.cosigned_size();
+
+        let daemon = writer_with(&data, &[&wa.url]);
+        acked.extend(write_final(&client, &daemon, "after", 3).await);
+        wait_final(&client, &daemon.base, &acked).await;
+        let size = settled(&client, &daemon, &wa).await;
+        assert!(size > held, "held {held}, now {size}");
+        for tx in &acked {
+            wait_v2(&client, &daemon, &auditor, tx).await;
+        }
+        let stores = replication::Stores::local(&data.join("stores")).unwrap();
+        assert_final_exactly_once(&stores, &auditor, &acked).await;
+        assert!(daemon.stop().success());
     });
 }

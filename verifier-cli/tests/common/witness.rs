@@ -110,6 +110,22 @@ impl Witness {
         log_dir: &Path,
         extra: &[&str],
     ) -> Self {
+        let w = Self::launch(chain_json, urls, key, state, log_dir, extra, &[]);
+        w.wait_healthy();
+        w
+    }
+
+    /// As [`Witness::spawn`], with `envs` in its environment, and without waiting for
+    /// its first round: it returns as soon as the daemon says where it listens.
+    pub(crate) fn launch(
+        chain_json: &Path,
+        urls: &[String],
+        key: &Path,
+        state: &Path,
+        log_dir: &Path,
+        extra: &[&str],
+        envs: &[(String, String)],
+    ) -> Self {
         let log = log_dir.join(format!(
             "witness-{}.log",
             std::time::SystemTime::now()
@@ -137,6 +153,7 @@ impl Witness {
             cmd.args(["--store", url]);
         }
         cmd.args(extra)
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -153,13 +170,11 @@ impl Witness {
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         };
-        let w = Self {
+        Self {
             url: url.to_owned(),
             child,
             log,
-        };
-        w.wait_healthy();
-        w
+        }
     }
 
     pub(crate) fn post(&self, body: &str) -> Reply {

@@ -11,6 +11,7 @@ use object_store::ObjectStore;
 use verifier_core::certificate::check_certificate;
 use verifier_core::chain::{Audit, Auditor};
 use verifier_core::hash::Hash32;
+use verifier_core::snapshot::Snapshot;
 use verifier_core::trust::TrustDescriptor;
 
 /// Generous: debug builds on a loaded 2-core machine.
@@ -138,20 +139,10 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     )
 }
 
-/// POSTs one transaction; `Some(tx hex)` on 202, `None` when the connection died.
+/// POSTs one transaction; `Some(tx hex)` on 202, `None` otherwise (the connection died,
+/// say).
 pub async fn post(client: &reqwest::Client, base: &str, data: Vec<u8>) -> Option<String> {
-    let r = client
-        .post(format!("{base}/v1/transactions"))
-        .header("content-type", "application/octet-stream")
-        .body(data)
-        .send()
-        .await
-        .ok()?;
-    if r.status().as_u16() != 202 {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
-    Some(v["tx"].as_str()?.to_string())
+    write(client, base, data).await.ok()
 }
 
 /// Waits until every tx is final; returns their heights.
@@ -220,6 +211,14 @@ pub async fn pull_and_audit(dir: &Path, auditor: &Auditor) -> Audit {
 /// Pulls `stores` into a fresh snapshot directory, as `zipchain pull` does, and audits it
 /// as `zipchain audit` does.
 pub async fn pull_and_audit_stores(stores: &replication::Stores, auditor: &Auditor) -> Audit {
+    pull_and_audit_snapshot(stores, auditor).await.0
+}
+
+/// [`pull_and_audit_stores`], with the snapshot pulled.
+pub async fn pull_and_audit_snapshot(
+    stores: &replication::Stores,
+    auditor: &Auditor,
+) -> (Audit, Snapshot) {
     let out = tempfile::tempdir().unwrap();
     let report = replication::pull(stores, out.path(), Default::default(), &|_| {})
         .await
@@ -233,7 +232,55 @@ pub async fn pull_and_audit_stores(stores: &replication::Stores, auditor: &Audit
         audit.invalid_objects
     );
     assert!(audit.equivocations.is_empty());
+    (audit, snapshot)
+}
+
+/// Pulls and audits `stores`, and checks the writer's promise (issue #18): every tx of
+/// `acked` is final exactly once on the main chain, and no transaction is on it twice.
+pub async fn assert_final_exactly_once(
+    stores: &replication::Stores,
+    auditor: &Auditor,
+    acked: &[String],
+) -> Audit {
+    let (audit, snapshot) = pull_and_audit_snapshot(stores, auditor).await;
+    let ids = acked.iter().map(|tx| Hash32::from_hex(tx).unwrap());
+    let finality = zipchain_testkit::exactly_once::check(&audit, &snapshot, ids).unwrap();
+    assert!(
+        finality.holds(),
+        "lost {:?}, duplicated {:?}",
+        finality.lost,
+        finality.duplicated
+    );
+    eprintln!(
+        "exactly once: {} acknowledged, {} final, height {}",
+        finality.acknowledged, finality.final_count, finality.height
+    );
     audit
+}
+
+/// Serves `app` on a fresh loopback port until the test ends; returns its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A `zipchain-sequencer` (new key, counter from 0) whose test CA lives in `ca_dir`,
+/// served on loopback: its URL and its key, hex.
+pub async fn sequencer(ca_dir: &Path) -> (String, String) {
+    use services::http::{SequencerState, now_millis, sequencer_app};
+    let state = SequencerState::open(ca_dir, [0x5a; 48], now_millis().unwrap()).unwrap();
+    let key = hex::encode(state.public_key());
+    (serve(sequencer_app(Arc::new(state))).await, key)
+}
+
+/// A `zipchain-tsa` whose key lives in `dir`, served on loopback: its URL.
+pub async fn tsa(dir: &Path) -> String {
+    use services::tsa::{DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN, TimestampAuthority};
+    let tsa =
+        TimestampAuthority::load_or_create(dir, DEFAULT_ISSUER, DEFAULT_USERNAME_DOMAIN).unwrap();
+    serve(services::http::tsa_app(Arc::new(tsa))).await
 }
 
 /// A Tokio runtime with two workers.
@@ -382,4 +429,85 @@ pub async fn wait_health(
         assert!(Instant::now() < deadline, "{what}: {status} {body}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The reasons of a `/healthz` answer, joined.
+pub fn reasons(v: &serde_json::Value) -> String {
+    v["reasons"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// The value of the metric sample `name{labels}` (`labels` as written, `""` for none).
+pub async fn metric(
+    client: &reqwest::Client,
+    daemon: &Daemon,
+    name: &str,
+    labels: &str,
+) -> Option<f64> {
+    let text = get_text(client, &daemon.url("/metrics")).await;
+    let sample = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample.as_str()))
+        .and_then(|v| v.parse().ok())
+}
+
+/// A write that was not acknowledged: its status (0 when no answer came), `Retry-After`
+/// and body (or the client's error).
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// POSTs one transaction: `Ok(tx hex)` on 202, else what the writer answered.
+pub async fn write(client: &reqwest::Client, base: &str, data: Vec<u8>) -> Result<String, Refused> {
+    let lost = |e: reqwest::Error| Refused {
+        status: 0,
+        retry_after: None,
+        body: e.to_string(),
+    };
+    let r = client
+        .post(format!("{base}/v1/transactions"))
+        .header("content-type", "application/octet-stream")
+        .body(data)
+        .send()
+        .await
+        .map_err(lost)?;
+    let status = r.status().as_u16();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = r.text().await.map_err(lost)?;
+    let tx = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["tx"].as_str().map(str::to_owned));
+    match tx {
+        Some(tx) if status == 202 => Ok(tx),
+        _ => Err(Refused {
+            status,
+            retry_after,
+            body,
+        }),
+    }
+}
+
+/// SIGKILL and wait: a crash, no destructor, no flush.
+pub fn kill(daemon: Daemon) {
+    let mut daemon = daemon;
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
 }

@@ -97,6 +97,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<Outcome, InputError> {
         key,
         held: tokio::sync::Mutex::new(held),
         held_path,
+        persist_failure: std::sync::Mutex::new(None),
         rounds: Arc::clone(&rounds),
         metrics: Arc::clone(&metrics),
         catch_up_wait: args.catch_up_wait,

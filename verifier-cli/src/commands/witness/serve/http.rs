@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST /add-checkpoint` | `200` the cosignature line; `400` malformed; `403` not signed by the log key; `404` unknown origin; `409` the held size (`text/x.tlog.size`); `422` unconfirmed; `503` with `Retry-After` |
+//! | `POST /add-checkpoint` | `200` the cosignature line; `400` malformed; `403` not signed by the log key; `404` unknown origin; `409` the held size (`text/x.tlog.size`); `422` unconfirmed; `503` with `Retry-After` (stores unreachable, pull or audit failing, behind, or the checkpoint could not be kept) |
 //! | `GET /healthz` | `200 {"status":"ok",…}` or `503 {"status":"unhealthy","reasons":[…]}` |
 //! | `GET /metrics` | Prometheus text |
 //!
@@ -61,6 +61,9 @@ pub(super) struct Witness {
     pub(super) held: Mutex<Option<Checkpoint>>,
     /// Where it is kept.
     pub(super) held_path: PathBuf,
+    /// The latest failure to keep a checkpoint, and when: `/healthz` shows it until a
+    /// round that started after it has finished (the round writes the same disk).
+    pub(super) persist_failure: std::sync::Mutex<Option<(Instant, String)>>,
     /// The pull-and-audit rounds.
     pub(super) rounds: Arc<Rounds>,
     /// The metrics.
@@ -106,7 +109,7 @@ enum Answer {
         why: String,
         retry_after: Duration,
     },
-    /// `500`: the checkpoint could not be persisted (nothing was cosigned).
+    /// `503`: the checkpoint could not be persisted (nothing was cosigned).
     Failed(String),
 }
 
@@ -116,8 +119,7 @@ impl Answer {
             Self::Cosigned { .. } => 200,
             Self::Unreadable(_) => 400,
             Self::Refused(r) => r.status(),
-            Self::Unavailable { .. } => 503,
-            Self::Failed(_) => 500,
+            Self::Unavailable { .. } | Self::Failed(_) => 503,
         }
     }
 
@@ -155,19 +157,28 @@ impl IntoResponse for Answer {
                     .into_response(),
                 None => text(format!("{r}\n")),
             },
-            Self::Unreadable(why) | Self::Failed(why) => text(format!("{why}\n")),
+            Self::Unreadable(why) => text(format!("{why}\n")),
             Self::Unavailable {
                 why, retry_after, ..
-            } => {
-                let mut response = text(format!("{why}\n"));
-                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
-            }
+            } => retry_later(text(format!("{why}\n")), retry_after),
+            Self::Failed(why) => retry_later(
+                text(format!("the checkpoint could not be kept: {why}\n")),
+                RETRY_PERSIST,
+            ),
         }
     }
+}
+
+/// The `Retry-After` of a checkpoint that could not be kept.
+const RETRY_PERSIST: Duration = Duration::from_secs(5);
+
+/// `response` with `Retry-After: <after, in whole seconds, at least 1>`.
+fn retry_later(mut response: Response, after: Duration) -> Response {
+    let secs = after.as_secs_f64().ceil().max(1.0) as u64;
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 async fn post_add_checkpoint(
@@ -305,10 +316,24 @@ impl Witness {
             let (path, checkpoint) = (self.held_path.clone(), request.checkpoint.clone());
             let written =
                 tokio::task::spawn_blocking(move || cosigned::write(&path, &checkpoint)).await;
-            match written {
-                Ok(Ok(())) => *held = Some(request.checkpoint.clone()),
-                Ok(Err(e)) => return Ok(Answer::Failed(e.to_string())),
-                Err(e) => return Ok(Answer::Failed(e.to_string())),
+            let failed = match written {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(e) => Some(e.to_string()),
+            };
+            let mut failure = self
+                .persist_failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match failed {
+                None => {
+                    *failure = None;
+                    *held = Some(request.checkpoint.clone());
+                }
+                Some(why) => {
+                    *failure = Some((Instant::now(), why.clone()));
+                    return Ok(Answer::Failed(why));
+                }
             }
         }
         Ok(Answer::Cosigned {
@@ -342,6 +367,17 @@ async fn healthz(State(witness): State<Arc<Witness>>) -> Response {
     }
     if status.started.is_none() {
         reasons.push("starting: no audit has finished yet".to_owned());
+    }
+    let persist = witness
+        .persist_failure
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some((at, why)) = persist.filter(|(at, _)| status.started.is_none_or(|s| s < *at)) {
+        reasons.push(format!(
+            "state not writable: the last checkpoint to cosign could not be kept {} s ago: {why}",
+            at.elapsed().as_secs()
+        ));
     }
     let healthy = reasons.is_empty();
     let body = json!({
