@@ -34,9 +34,12 @@ use serde::Serialize;
 use crate::batch::{Batch, BatchBudget};
 use crate::block::Block;
 use crate::certificate::ObjectSource;
+use crate::crypto::CryptoBackend;
 use crate::hash::Hash32;
 use crate::nsm::{NsmVerifier, VerifyAt};
-use crate::sequence::{SequencerKey, check};
+use crate::sequence::{
+    CheckError, SequenceVerifier, SequencerKey, VerifiedAttestation, check_with,
+};
 use crate::snapshot::{ObjectKind, Snapshot};
 use crate::time::{UnixMillis, UnixSeconds};
 use crate::timestamp::TimestampVerifier;
