@@ -166,3 +166,28 @@ impl SignatureKey for SmallOrderEd25519 {
         Err(BadSignature)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    /// The list is exactly the canonical encodings of the eight points of small order.
+    #[test]
+    fn small_order_encodings_are_the_8_torsion() {
+        let mut derived: Vec<[u8; 32]> = EIGHT_TORSION
+            .iter()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        let mut listed = SMALL_ORDER_ENCODINGS.to_vec();
+        derived.sort_unstable();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(listed, derived);
+        for encoding in SMALL_ORDER_ENCODINGS {
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&encoding).unwrap();
+            assert!(key.is_weak());
+        }
+    }
+}

@@ -14,7 +14,19 @@ use super::*;
 /// # Errors
 /// The first failed check, as a [`TimestampError`].
 pub fn verify_rs256_jws(token: &str, jwks: &Jwks) -> Result<Vec<u8>, TimestampError> {
-    let keys = jwks.prepare(default_backend())?;
+    verify_rs256_jws_with(token, jwks, default_backend())
+}
+
+/// [`verify_rs256_jws`] with the signature checked by `backend`.
+///
+/// # Errors
+/// The first failed check, as a [`TimestampError`].
+pub fn verify_rs256_jws_with(
+    token: &str,
+    jwks: &Jwks,
+    backend: &'static dyn CryptoBackend,
+) -> Result<Vec<u8>, TimestampError> {
+    let keys = jwks.prepare(backend)?;
     verify_jws(token, jwks, &keys, KidRule::SoleKeyIfAbsent).map(|(_, payload)| payload)
 }
 
