@@ -317,6 +317,18 @@ pub fn check_with(
     a: &[u8],
     at: VerifyAt,
 ) -> Result<VerifiedAttestation, CheckError> {
+    check_hashed(verifier, nsm, a, at, || Hash32::digest(a))
+}
+
+/// [`check_with`] where the caller may already know `H(a)` (an audit checks every
+/// object's name against its hash first): `hash` gives it, called on success only.
+pub(crate) fn check_hashed(
+    verifier: &SequenceVerifier,
+    nsm: &NsmVerifier,
+    a: &[u8],
+    at: VerifyAt,
+    hash: impl FnOnce() -> Hash32,
+) -> Result<VerifiedAttestation, CheckError> {
     let key = verifier.key();
     let document = nsm.verify(a, at).map_err(CheckError::Nsm)?;
     let fields = document.document();
@@ -341,7 +353,7 @@ pub fn check_with(
     Ok(VerifiedAttestation {
         sequence,
         document,
-        hash: Hash32::digest(a),
+        hash: hash(),
     })
 }
 

@@ -227,7 +227,15 @@ impl Auditor {
                 }
             }
             ObjectKind::Attestation => {
-                match self.check_attestation(bytes, VerifyAt::DocumentTimestamp) {
+                // The name was checked to be H(a) above: no second hash of the document.
+                let checked = crate::sequence::check_hashed(
+                    &self.sequencer,
+                    &self.nsm,
+                    bytes,
+                    VerifyAt::DocumentTimestamp,
+                    || named,
+                );
+                match checked {
                     Ok(a) => Examined::Attestation {
                         key: named,
                         y: a.sequence().y,
