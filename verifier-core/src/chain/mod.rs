@@ -23,7 +23,6 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::Hash;
 
 use std::hash::BuildHasher;
 
