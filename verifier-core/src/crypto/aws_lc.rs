@@ -75,12 +75,6 @@ impl CryptoBackend for AwsLc {
 /// against the modulus; ES384 takes the fixed `r || s`, both in `1..n`).
 struct Parsed(ParsedPublicKey);
 
-impl core::fmt::Debug for Parsed {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("aws-lc-rs").field(&self.0).finish()
-    }
-}
-
 impl SignatureKey for Parsed {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
         self.0
@@ -139,12 +133,6 @@ const fn hex32(text: &[u8; 64]) -> [u8; 32] {
 /// `verify_strict`'s refusal of a small-order `R`.
 struct StrictEd25519(ParsedPublicKey);
 
-impl core::fmt::Debug for StrictEd25519 {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("aws-lc-rs").field(&self.0).finish()
-    }
-}
-
 impl SignatureKey for StrictEd25519 {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
         let r = signature.get(..32).ok_or(BadSignature)?;
@@ -158,7 +146,6 @@ impl SignatureKey for StrictEd25519 {
 }
 
 /// A small-order Ed25519 key: `verify_strict` verifies nothing under it.
-#[derive(Debug)]
 struct SmallOrderEd25519;
 
 impl SignatureKey for SmallOrderEd25519 {

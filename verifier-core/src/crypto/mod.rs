@@ -69,14 +69,22 @@ pub trait CryptoBackend: fmt::Debug + Send + Sync + sealed::Sealed {
     fn ed25519(&self, key: &Ed25519Key) -> Result<Box<dyn SignatureKey>, KeyRejected>;
 }
 
-/// A public key prepared by a [`CryptoBackend`] for one algorithm.
-pub trait SignatureKey: fmt::Debug + Send + Sync {
+/// A public key prepared by a [`CryptoBackend`] for one algorithm. Not `Debug` itself
+/// (a backend's key types would bring their formatting code into the wasm module through
+/// the vtable); `dyn SignatureKey` prints as a placeholder.
+pub trait SignatureKey: Send + Sync {
     /// Verifies `signature` over `message` (hashed here, with the algorithm's hash).
     ///
     /// # Errors
     /// [`BadSignature`] when it does not verify, whatever the reason (a signature of the
     /// wrong length included).
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), BadSignature>;
+}
+
+impl fmt::Debug for dyn SignatureKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SignatureKey")
+    }
 }
 
 mod sealed {
