@@ -33,10 +33,7 @@ pub(super) fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     const DONE: usize = usize::MAX;
     for start in 0..order.len() {
         let mut j = start;
-        loop {
-            let Some(from) = order.get_mut(j).map(|slot| core::mem::replace(slot, DONE)) else {
-                break;
-            };
+        while let Some(from) = order.get_mut(j).map(|slot| core::mem::replace(slot, DONE)) {
             if from == DONE || from == start || from >= items.len() {
                 break;
             }
