@@ -9,7 +9,7 @@ use std::path::Path;
 
 use snapshot_fs::dir::DirSnapshot;
 use verifier_core::certificate::ObjectSource;
-use verifier_core::chain::AuditSource;
+use verifier_core::chain::{AuditSource, Listing};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, Snapshot};
 
@@ -43,7 +43,7 @@ impl SnapshotInput {
 impl AuditSource for SnapshotInput {
     type Error = InputError;
 
-    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, InputError> {
+    fn names(&self, kind: ObjectKind) -> Result<Listing, InputError> {
         match self {
             Self::Dir(d) => Ok(d.names(kind)?),
             Self::Tar(s) => Ok(s.names(kind).unwrap_or_else(|never| match never {})),

@@ -7,6 +7,8 @@
 //! and the writer are thin adapters over this crate.
 //!
 //! Modules, one concern each:
+//! - [`crypto`]: the crypto seam, RS256, ES384 and Ed25519 behind one trait, with a pure-Rust
+//!   backend (the default) and, natively with the `aws-lc` feature, aws-lc-rs.
 //! - [`hash`]: SHA3-256 and the 32-byte [`hash::Hash32`] used for every object key.
 //! - [`time`]: [`time::UnixMillis`] and [`time::UnixSeconds`]; time is always an argument.
 //! - [`nsm`]: AWS Nitro NSM attestation documents (SPEC §1.5).
@@ -28,6 +30,7 @@ pub mod block;
 mod cbor;
 pub mod certificate;
 pub mod chain;
+pub mod crypto;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod hash;

@@ -8,8 +8,7 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signature, VerifyingKey};
-
+use crate::crypto::{CryptoBackend, Ed25519Key, SignatureKey};
 use crate::hash::Hash32;
 use crate::nsm::{NsmError, NsmVerifier, VerifiedNsmDocument, VerifyAt};
 use crate::time::UnixMillis;
@@ -92,14 +91,25 @@ impl SequenceAttestation {
     }
 
     /// Verifies `g` under the sequencer key with Ed25519 `verify_strict` (RFC 8032 with
-    /// canonical encodings and no small-order keys or `R`).
+    /// canonical encodings and no small-order keys or `R`), on the default backend.
     ///
     /// # Errors
     /// [`SequenceError::Signature`] when `g` does not verify.
     pub fn verify(&self, key: &SequencerKey) -> Result<(), SequenceError> {
-        let signature = Signature::from_bytes(&self.g);
-        key.0
-            .verify_strict(&Self::signed_message(&self.y, self.k), &signature)
+        self.verify_with(&SequenceVerifier::new(
+            *key,
+            crate::crypto::default_backend(),
+        )?)
+    }
+
+    /// [`SequenceAttestation::verify`] under a key prepared by a backend.
+    ///
+    /// # Errors
+    /// [`SequenceError::Signature`] when `g` does not verify.
+    pub fn verify_with(&self, verifier: &SequenceVerifier) -> Result<(), SequenceError> {
+        verifier
+            .prepared
+            .verify(&Self::signed_message(&self.y, self.k), &self.g)
             .map_err(|_| SequenceError::Signature { k: self.k })
     }
 
@@ -120,7 +130,7 @@ impl SequenceAttestation {
 
 /// The sequencer's Ed25519 public key `K_S+` (32 bytes), checked to be a valid point.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SequencerKey(VerifyingKey);
+pub struct SequencerKey(Ed25519Key);
 
 impl SequencerKey {
     /// Makes a key from its 32-byte encoding.
@@ -128,12 +138,17 @@ impl SequencerKey {
     /// # Errors
     /// [`SequenceError::Key`] when the bytes are not a valid Ed25519 point encoding.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, SequenceError> {
-        VerifyingKey::from_bytes(&bytes)
+        Ed25519Key::from_bytes(&bytes)
             .map(Self)
             .map_err(|_| SequenceError::Key {
                 got: hex::encode(bytes),
                 reason: "not a valid Ed25519 public key",
             })
+    }
+
+    /// The key as the crypto seam takes it.
+    pub fn ed25519(&self) -> &Ed25519Key {
+        &self.0
     }
 
     /// Parses 64 hex digits.
@@ -151,7 +166,7 @@ impl SequencerKey {
 
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        *self.0.as_bytes()
     }
 
     /// The 32-byte encoding as a slice.
@@ -162,6 +177,34 @@ impl SequencerKey {
     /// Lowercase hex of the 32 bytes.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.as_bytes())
+    }
+}
+
+/// The sequencer key prepared by a [`CryptoBackend`] to verify sequence attestations:
+/// build it once, verify many ([`SequenceAttestation::verify_with`], [`check_with`]).
+#[derive(Debug)]
+pub struct SequenceVerifier {
+    key: SequencerKey,
+    prepared: Box<dyn SignatureKey>,
+}
+
+impl SequenceVerifier {
+    /// Prepares `key` with `backend`.
+    ///
+    /// # Errors
+    /// [`SequenceError::Key`] if the backend cannot use the key (none that
+    /// [`SequencerKey::from_bytes`] accepts).
+    pub fn new(key: SequencerKey, backend: &dyn CryptoBackend) -> Result<Self, SequenceError> {
+        let prepared = backend.ed25519(&key.0).map_err(|_| SequenceError::Key {
+            got: key.to_hex(),
+            reason: "the crypto backend cannot use it",
+        })?;
+        Ok(Self { key, prepared })
+    }
+
+    /// The sequencer key.
+    pub fn key(&self) -> &SequencerKey {
+        &self.key
     }
 }
 
@@ -260,6 +303,33 @@ pub fn check(
     a: &[u8],
     at: VerifyAt,
 ) -> Result<VerifiedAttestation, CheckError> {
+    let verifier = SequenceVerifier::new(*key, nsm.backend()).map_err(CheckError::Sequence)?;
+    check_with(&verifier, nsm, a, at)
+}
+
+/// [`check`] with the sequencer key already prepared (an audit prepares it once).
+///
+/// # Errors
+/// The first failed step, as a [`CheckError`].
+pub fn check_with(
+    verifier: &SequenceVerifier,
+    nsm: &NsmVerifier,
+    a: &[u8],
+    at: VerifyAt,
+) -> Result<VerifiedAttestation, CheckError> {
+    check_hashed(verifier, nsm, a, at, || Hash32::digest(a))
+}
+
+/// [`check_with`] where the caller may already know `H(a)` (an audit checks every
+/// object's name against its hash first): `hash` gives it, called on success only.
+pub(crate) fn check_hashed(
+    verifier: &SequenceVerifier,
+    nsm: &NsmVerifier,
+    a: &[u8],
+    at: VerifyAt,
+    hash: impl FnOnce() -> Hash32,
+) -> Result<VerifiedAttestation, CheckError> {
+    let key = verifier.key();
     let document = nsm.verify(a, at).map_err(CheckError::Nsm)?;
     let fields = document.document();
     let public_key = fields
@@ -277,11 +347,13 @@ pub fn check(
         .as_deref()
         .ok_or(CheckError::UserDataMissing)?;
     let sequence = SequenceAttestation::decode(user_data).map_err(CheckError::Sequence)?;
-    sequence.verify(key).map_err(CheckError::Sequence)?;
+    sequence
+        .verify_with(verifier)
+        .map_err(CheckError::Sequence)?;
     Ok(VerifiedAttestation {
         sequence,
         document,
-        hash: Hash32::digest(a),
+        hash: hash(),
     })
 }
 
@@ -427,9 +499,11 @@ mod tests {
         .unwrap()
         .try_into()
         .unwrap();
-        let signature = Signature::from_bytes(&sig);
-        assert!(key.0.verify_strict(b"", &signature).is_ok());
-        assert!(key.0.verify_strict(b"x", &signature).is_err());
+        for backend in crate::crypto::backends() {
+            let prepared = backend.ed25519(key.ed25519()).unwrap();
+            assert!(prepared.verify(b"", &sig).is_ok(), "{}", backend.name());
+            assert!(prepared.verify(b"x", &sig).is_err(), "{}", backend.name());
+        }
         let seed: [u8; 32] =
             hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
                 .unwrap()

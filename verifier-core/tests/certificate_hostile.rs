@@ -47,9 +47,10 @@ mod vectors {
         "time_bounds",
     ];
 
-    fn auditor() -> Auditor {
+    /// An auditor on each crypto backend: the tests that take them run on every one (#19).
+    fn auditors() -> Vec<Auditor> {
         let trust = TrustDescriptor::from_json(vector_str!("chain/chain.json")).unwrap();
-        Auditor::new(&trust).unwrap()
+        crate::common::auditors(&trust).unwrap().0
     }
 
     fn snapshot() -> Snapshot {
@@ -109,76 +110,80 @@ mod vectors {
 
     #[test]
     fn a_clean_snapshot_keeps_its_check_list() {
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &s);
-        assert!(v.valid, "{:?}", v.first_failure());
-        let mut want = CHECKS.to_vec();
-        want.extend(["main_chain", "first_occurrence"]);
-        assert_eq!(names(&v), want);
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &s);
+            assert!(v.valid, "{:?}", v.first_failure());
+            let mut want = CHECKS.to_vec();
+            want.extend(["main_chain", "first_occurrence"]);
+            assert_eq!(names(&v), want);
+        }
     }
 
     #[test]
     fn a_certificate_at_height_0_fails_one_main_chain_check() {
         // The genesis block certifies nothing; with or without the snapshot the verdict
         // has exactly one `main_chain` check, failed, saying so.
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        let at_zero = tampered(TX_2D, |v| v["height"] = 0.into());
-        for v in [
-            check_certificate(&at_zero, &auditor, None),
-            check_certificate_with_snapshot(&at_zero, &auditor, &audit, &s),
-        ] {
-            assert!(!v.valid);
-            let main: Vec<_> = v.checks.iter().filter(|c| c.name == "main_chain").collect();
-            assert_eq!(main.len(), 1, "{:?}", names(&v));
-            assert!(!main[0].ok);
-            assert!(main[0].detail.contains("genesis"), "{}", main[0].detail);
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            let at_zero = tampered(TX_2D, |v| v["height"] = 0.into());
+            for v in [
+                check_certificate(&at_zero, &auditor, None),
+                check_certificate_with_snapshot(&at_zero, &auditor, &audit, &s),
+            ] {
+                assert!(!v.valid);
+                let main: Vec<_> = v.checks.iter().filter(|c| c.name == "main_chain").collect();
+                assert_eq!(main.len(), 1, "{:?}", names(&v));
+                assert!(!main[0].ok);
+                assert!(main[0].detail.contains("genesis"), "{}", main[0].detail);
+            }
         }
     }
 
     #[test]
     fn equivocation_fails_every_certificate_checked_with_the_snapshot() {
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = equivocating(&auditor.audit(&s, &mut |_, _| {}));
-        for text in [
-            vector_str!("chain/certificates/tx-1a.json"),
-            TX_2D,
-            vector_str!("chain/certificates/tx-5b.json"),
-        ] {
-            for v in [
-                check_certificate_with_snapshot(text, &auditor, &audit, &s),
-                check_certificate(text, &auditor, Some(&audit)),
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = equivocating(&auditor.audit(&s, &mut |_, _| {}));
+            for text in [
+                vector_str!("chain/certificates/tx-1a.json"),
+                TX_2D,
+                vector_str!("chain/certificates/tx-5b.json"),
             ] {
-                assert!(!v.valid);
-                assert_eq!(failed(&v), ["equivocation"]);
-                assert_eq!(v.checks.last().unwrap().name, "equivocation");
-                let d = detail(&v, "equivocation");
-                assert!(d.contains("sequence number 2 "), "{d}");
-                assert!(d.contains(&label("b2", "attestation").to_hex()), "{d}");
+                for v in [
+                    check_certificate_with_snapshot(text, &auditor, &audit, &s),
+                    check_certificate(text, &auditor, Some(&audit)),
+                ] {
+                    assert!(!v.valid);
+                    assert_eq!(failed(&v), ["equivocation"]);
+                    assert_eq!(v.checks.last().unwrap().name, "equivocation");
+                    let d = detail(&v, "equivocation");
+                    assert!(d.contains("sequence number 2 "), "{d}");
+                    assert!(d.contains(&label("b2", "attestation").to_hex()), "{d}");
+                }
+                // Alone, the certificate cannot know: it stays valid, main chain unchecked.
+                let alone = check_certificate(text, &auditor, None);
+                assert!(alone.valid);
+                assert!(!alone.main_chain_checked);
+                assert!(!names(&alone).contains(&"equivocation"));
             }
-            // Alone, the certificate cannot know: it stays valid, main chain unchecked.
-            let alone = check_certificate(text, &auditor, None);
-            assert!(alone.valid);
-            assert!(!alone.main_chain_checked);
-            assert!(!names(&alone).contains(&"equivocation"));
         }
     }
 
     #[test]
     fn make_certificate_refuses_when_the_sequencer_equivocated() {
-        let (s, auditor) = (snapshot(), auditor());
-        let clean = auditor.audit(&s, &mut |_, _| {});
-        assert!(make_certificate(&auditor, &clean, &s, &tx_of("tx-2d")).is_ok());
-        let audit = equivocating(&clean);
-        for tx in ["tx-2d", "tx-1a", "not a transaction"] {
-            let err = make_certificate(&auditor, &audit, &s, &tx_of(tx)).unwrap_err();
-            assert_eq!(
-                err,
-                MakeCertificateError::Equivocation { sequences: vec![2] }
-            );
-            assert!(err.is_verdict());
-            assert!(err.to_string().contains("sequence number 2 "), "{err}");
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let clean = auditor.audit(&s, &mut |_, _| {});
+            assert!(make_certificate(&auditor, &clean, &s, &tx_of("tx-2d")).is_ok());
+            let audit = equivocating(&clean);
+            for tx in ["tx-2d", "tx-1a", "not a transaction"] {
+                let err = make_certificate(&auditor, &audit, &s, &tx_of(tx)).unwrap_err();
+                assert_eq!(
+                    err,
+                    MakeCertificateError::Equivocation { sequences: vec![2] }
+                );
+                assert!(err.is_verdict());
+                assert!(err.to_string().contains("sequence number 2 "), "{err}");
+            }
         }
     }
 
@@ -224,147 +229,152 @@ mod vectors {
 
     #[test]
     fn a_forged_position_fails_inclusion_against_the_batch() {
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        // tx-2d is leaf 3 of 5; the same path also "proves" another position.
-        let (index, size) = forged_position(TX_2D);
-        let forged = tampered(TX_2D, |v| {
-            v["inclusion"]["leaf_index"] = index.into();
-            v["inclusion"]["tree_size"] = size.into();
-        });
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            // tx-2d is leaf 3 of 5; the same path also "proves" another position.
+            let (index, size) = forged_position(TX_2D);
+            let forged = tampered(TX_2D, |v| {
+                v["inclusion"]["leaf_index"] = index.into();
+                v["inclusion"]["tree_size"] = size.into();
+            });
 
-        // Alone the forgery passes, and the verdict says the position is unproven.
-        let alone = check_certificate(&forged, &auditor, None);
-        assert!(alone.valid, "{:?}", alone.first_failure());
-        assert!(!alone.position_checked);
-        let d = detail(&alone, "inclusion");
-        assert!(
-            d.contains("position within the block is NOT proven without the snapshot"),
-            "{d}"
-        );
+            // Alone the forgery passes, and the verdict says the position is unproven.
+            let alone = check_certificate(&forged, &auditor, None);
+            assert!(alone.valid, "{:?}", alone.first_failure());
+            assert!(!alone.position_checked);
+            let d = detail(&alone, "inclusion");
+            assert!(
+                d.contains("position within the block is NOT proven without the snapshot"),
+                "{d}"
+            );
 
-        // With the snapshot's batch at hand it fails, naming the batch's position.
-        let v = check_certificate_with_snapshot(&forged, &auditor, &audit, &s);
-        assert!(!v.valid);
-        assert!(v.position_checked);
-        assert_eq!(failed(&v), ["inclusion"]);
-        let d = detail(&v, "inclusion");
-        assert!(
-            d.contains("first at leaf 3 of 5")
-                && d.contains(&format!("not at leaf {index} of {size}")),
-            "{d}"
-        );
+            // With the snapshot's batch at hand it fails, naming the batch's position.
+            let v = check_certificate_with_snapshot(&forged, &auditor, &audit, &s);
+            assert!(!v.valid);
+            assert!(v.position_checked);
+            assert_eq!(failed(&v), ["inclusion"]);
+            let d = detail(&v, "inclusion");
+            assert!(
+                d.contains("first at leaf 3 of 5")
+                    && d.contains(&format!("not at leaf {index} of {size}")),
+                "{d}"
+            );
 
-        // The honest certificate: position proven.
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &s);
-        assert!(v.valid, "{:?}", v.first_failure());
-        assert!(v.position_checked);
-        assert!(detail(&v, "inclusion").contains("position proven"));
-        let alone = check_certificate(TX_2D, &auditor, None);
-        assert!(!alone.position_checked);
-        assert!(detail(&alone, "inclusion").contains("NOT proven"));
+            // The honest certificate: position proven.
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &s);
+            assert!(v.valid, "{:?}", v.first_failure());
+            assert!(v.position_checked);
+            assert!(detail(&v, "inclusion").contains("position proven"));
+            let alone = check_certificate(TX_2D, &auditor, None);
+            assert!(!alone.position_checked);
+            assert!(detail(&alone, "inclusion").contains("NOT proven"));
+        }
     }
 
     #[test]
     fn a_repeated_transaction_is_positioned_at_its_first_leaf() {
         // tx-2c is in b2 (and again in b3): its certificate names its first leaf of b2.
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        let cert = make_certificate(&auditor, &audit, &s, &tx_of("tx-2c"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (cert.inclusion.leaf_index, cert.inclusion.tree_size),
-            (2, 5)
-        );
-        let text = serde_json::to_string(&cert).unwrap();
-        let v = check_certificate_with_snapshot(&text, &auditor, &audit, &s);
-        assert!(v.valid, "{:?}", v.first_failure());
-        assert!(v.position_checked);
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            let cert = make_certificate(&auditor, &audit, &s, &tx_of("tx-2c"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (cert.inclusion.leaf_index, cert.inclusion.tree_size),
+                (2, 5)
+            );
+            let text = serde_json::to_string(&cert).unwrap();
+            let v = check_certificate_with_snapshot(&text, &auditor, &audit, &s);
+            assert!(v.valid, "{:?}", v.first_failure());
+            assert!(v.position_checked);
+        }
     }
 
     #[test]
     fn a_snapshot_without_the_batch_cannot_prove_the_position() {
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        let batch = audit.at_height(2).unwrap().batch_root;
-        let mut without = s.clone();
-        without.remove(ObjectKind::Batch, &batch);
-        // The audit saw the batch; the snapshot no longer holds it. `inclusion` says the
-        // position is unproven, and `first_occurrence` fails: it needs the batch too.
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &without);
-        assert!(!v.valid);
-        assert!(!v.position_checked);
-        assert_eq!(failed(&v), ["first_occurrence"]);
-        let d = detail(&v, "inclusion");
-        assert!(
-            d.contains("position within the block is NOT proven")
-                && d.contains("does not hold the block's batch"),
-            "{d}"
-        );
-        assert!(detail(&v, "first_occurrence").contains("does not hold the block's batch"));
-        // Audited without it as well: the block's transactions are not final.
-        let audit = auditor.audit(&without, &mut |_, _| {});
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &without);
-        assert_eq!(failed(&v), ["first_occurrence"]);
-        // An empty snapshot: the first failure is still `main_chain` (as npm's test pins).
-        let empty = Snapshot::default();
-        let audit = auditor.audit(&empty, &mut |_, _| {});
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &empty);
-        assert_eq!(v.first_failure().unwrap().name, "main_chain");
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            let batch = audit.at_height(2).unwrap().batch_root;
+            let mut without = s.clone();
+            without.remove(ObjectKind::Batch, &batch);
+            // The audit saw the batch; the snapshot no longer holds it. `inclusion` says the
+            // position is unproven, and `first_occurrence` fails: it needs the batch too.
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &without);
+            assert!(!v.valid);
+            assert!(!v.position_checked);
+            assert_eq!(failed(&v), ["first_occurrence"]);
+            let d = detail(&v, "inclusion");
+            assert!(
+                d.contains("position within the block is NOT proven")
+                    && d.contains("does not hold the block's batch"),
+                "{d}"
+            );
+            assert!(detail(&v, "first_occurrence").contains("does not hold the block's batch"));
+            // Audited without it as well: the block's transactions are not final.
+            let audit = auditor.audit(&without, &mut |_, _| {});
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &without);
+            assert_eq!(failed(&v), ["first_occurrence"]);
+            // An empty snapshot: the first failure is still `main_chain` (as npm's test pins).
+            let empty = Snapshot::default();
+            let audit = auditor.audit(&empty, &mut |_, _| {});
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &empty);
+            assert_eq!(v.first_failure().unwrap().name, "main_chain");
+        }
     }
 
     // ------------------------------------------------------------ 3. strictness
 
     #[test]
     fn upper_case_hex_is_a_format_failure_naming_the_field() {
-        let auditor = auditor();
-        // The field's hex in upper case, at a JSON pointer.
-        let upper = |pointer: &str| {
-            tampered(TX_2D, |v| {
-                let slot = v.pointer_mut(pointer).unwrap();
-                *slot = slot.as_str().unwrap().to_uppercase().into();
-            })
-        };
-        let cases = [
-            ("tx", upper("/tx")),
-            ("block", upper("/block")),
-            ("chain.genesis", upper("/chain/genesis")),
-            ("chain.sequencer_key", upper("/chain/sequencer_key")),
-            ("inclusion.path[1]", upper("/inclusion/path/1")),
-        ];
-        for (field, text) in cases {
-            let v = check_certificate(&text, &auditor, None);
-            assert!(!v.valid, "{field}");
-            assert_eq!(names(&v), ["format"], "{field}");
-            let d = detail(&v, "format");
-            assert!(
-                d.starts_with(&format!("{field}: upper-case hex")),
-                "{field}: {d}"
+        for auditor in auditors() {
+            // The field's hex in upper case, at a JSON pointer.
+            let upper = |pointer: &str| {
+                tampered(TX_2D, |v| {
+                    let slot = v.pointer_mut(pointer).unwrap();
+                    *slot = slot.as_str().unwrap().to_uppercase().into();
+                })
+            };
+            let cases = [
+                ("tx", upper("/tx")),
+                ("block", upper("/block")),
+                ("chain.genesis", upper("/chain/genesis")),
+                ("chain.sequencer_key", upper("/chain/sequencer_key")),
+                ("inclusion.path[1]", upper("/inclusion/path/1")),
+            ];
+            for (field, text) in cases {
+                let v = check_certificate(&text, &auditor, None);
+                assert!(!v.valid, "{field}");
+                assert_eq!(names(&v), ["format"], "{field}");
+                let d = detail(&v, "format");
+                assert!(
+                    d.starts_with(&format!("{field}: upper-case hex")),
+                    "{field}: {d}"
+                );
+            }
+            // Not hex at all is a format failure too, named.
+            let v = check_certificate(
+                &tampered(TX_2D, |v| v["chain"]["genesis"] = "zz".repeat(32).into()),
+                &auditor,
+                None,
             );
+            assert_eq!(failed(&v), ["format"]);
+            assert!(detail(&v, "format").starts_with("chain.genesis: "));
         }
-        // Not hex at all is a format failure too, named.
-        let v = check_certificate(
-            &tampered(TX_2D, |v| v["chain"]["genesis"] = "zz".repeat(32).into()),
-            &auditor,
-            None,
-        );
-        assert_eq!(failed(&v), ["format"]);
-        assert!(detail(&v, "format").starts_with("chain.genesis: "));
     }
 
     #[test]
     fn not_before_after_not_after_fails_time_bounds_saying_so() {
-        let auditor = auditor();
-        let cert: Value = serde_json::from_str(TX_2D).unwrap();
-        let swapped = tampered(TX_2D, |v| {
-            v["not_before"] = cert["not_after"].clone();
-            v["not_after"] = cert["not_before"].clone();
-        });
-        let v = check_certificate(&swapped, &auditor, None);
-        assert_eq!(failed(&v), ["time_bounds"]);
-        let d = detail(&v, "time_bounds");
-        assert!(d.contains("is after not_after"), "{d}");
+        for auditor in auditors() {
+            let cert: Value = serde_json::from_str(TX_2D).unwrap();
+            let swapped = tampered(TX_2D, |v| {
+                v["not_before"] = cert["not_after"].clone();
+                v["not_after"] = cert["not_before"].clone();
+            });
+            let v = check_certificate(&swapped, &auditor, None);
+            assert_eq!(failed(&v), ["time_bounds"]);
+            let d = detail(&v, "time_bounds");
+            assert!(d.contains("is after not_after"), "{d}");
+        }
     }
 
     // ------------------------------------------------------------ 4. objects re-read
@@ -389,67 +399,68 @@ mod vectors {
 
     #[test]
     fn an_object_swapped_after_the_audit_is_never_certified() {
-        let (s, auditor) = (snapshot(), auditor());
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        let at = |h: u64| audit.at_height(h).unwrap().clone();
-        let (b2, b3) = (at(2), at(3));
-        let get = |kind, key: &Hash32| s.get(kind, key).unwrap().to_vec();
-        // Each of the five objects of tx-2c's certificate (b2, b1's timestamp), replaced by
-        // a valid object of the same kind from elsewhere in the chain.
-        let swaps = [
-            (
-                ObjectKind::Block,
-                b2.block,
-                get(ObjectKind::Block, &b3.block),
-            ),
-            (
-                ObjectKind::Timestamp,
-                b2.timestamp,
-                get(ObjectKind::Timestamp, &b3.timestamp),
-            ),
-            (
-                ObjectKind::Timestamp,
-                at(1).timestamp,
-                get(ObjectKind::Timestamp, &b3.timestamp),
-            ),
-            (
-                ObjectKind::Attestation,
-                b2.attestation,
-                get(ObjectKind::Attestation, &b3.attestation),
-            ),
-            // b3's batch holds tx-2c too: a certificate from it would carry a wrong proof.
-            (
-                ObjectKind::Batch,
-                b2.batch_root,
-                get(ObjectKind::Batch, &b3.batch_root),
-            ),
-        ];
-        for (kind, key, bytes) in swaps {
+        for (s, auditor) in auditors().into_iter().map(|a| (snapshot(), a)) {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            let at = |h: u64| audit.at_height(h).unwrap().clone();
+            let (b2, b3) = (at(2), at(3));
+            let get = |kind, key: &Hash32| s.get(kind, key).unwrap().to_vec();
+            // Each of the five objects of tx-2c's certificate (b2, b1's timestamp), replaced by
+            // a valid object of the same kind from elsewhere in the chain.
+            let swaps = [
+                (
+                    ObjectKind::Block,
+                    b2.block,
+                    get(ObjectKind::Block, &b3.block),
+                ),
+                (
+                    ObjectKind::Timestamp,
+                    b2.timestamp,
+                    get(ObjectKind::Timestamp, &b3.timestamp),
+                ),
+                (
+                    ObjectKind::Timestamp,
+                    at(1).timestamp,
+                    get(ObjectKind::Timestamp, &b3.timestamp),
+                ),
+                (
+                    ObjectKind::Attestation,
+                    b2.attestation,
+                    get(ObjectKind::Attestation, &b3.attestation),
+                ),
+                // b3's batch holds tx-2c too: a certificate from it would carry a wrong proof.
+                (
+                    ObjectKind::Batch,
+                    b2.batch_root,
+                    get(ObjectKind::Batch, &b3.batch_root),
+                ),
+            ];
+            for (kind, key, bytes) in swaps {
+                let source = Swapped {
+                    inner: &s,
+                    kind,
+                    key,
+                    bytes,
+                };
+                let err = make_certificate(&auditor, &audit, &source, &tx_of("tx-2c")).unwrap_err();
+                assert!(
+                    matches!(err, MakeCertificateError::Mismatch { kind: k, key: n, .. } if k == kind && n == key),
+                    "{kind} {key}: {err}"
+                );
+                assert!(!err.is_verdict());
+                assert!(err.to_string().contains("changed since the audit"), "{err}");
+            }
+            // The check reads the batch again too, and hashes it: a swapped batch is refused.
             let source = Swapped {
                 inner: &s,
-                kind,
-                key,
-                bytes,
+                kind: ObjectKind::Batch,
+                key: b2.batch_root,
+                bytes: get(ObjectKind::Batch, &b3.batch_root),
             };
-            let err = make_certificate(&auditor, &audit, &source, &tx_of("tx-2c")).unwrap_err();
-            assert!(
-                matches!(err, MakeCertificateError::Mismatch { kind: k, key: n, .. } if k == kind && n == key),
-                "{kind} {key}: {err}"
-            );
-            assert!(!err.is_verdict());
-            assert!(err.to_string().contains("changed since the audit"), "{err}");
+            let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &source);
+            assert!(!v.valid);
+            assert!(!v.position_checked);
+            assert_eq!(failed(&v), ["inclusion"]);
+            assert!(detail(&v, "inclusion").contains("changed since the audit"));
         }
-        // The check reads the batch again too, and hashes it: a swapped batch is refused.
-        let source = Swapped {
-            inner: &s,
-            kind: ObjectKind::Batch,
-            key: b2.batch_root,
-            bytes: get(ObjectKind::Batch, &b3.batch_root),
-        };
-        let v = check_certificate_with_snapshot(TX_2D, &auditor, &audit, &source);
-        assert!(!v.valid);
-        assert!(!v.position_checked);
-        assert_eq!(failed(&v), ["inclusion"]);
-        assert!(detail(&v, "inclusion").contains("changed since the audit"));
     }
 }

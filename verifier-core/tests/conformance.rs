@@ -36,9 +36,10 @@ mod vectors {
         serde_json::from_str(vector_str!("chain/expected.json")).unwrap()
     }
 
-    fn auditor() -> Auditor {
+    /// An auditor on each crypto backend: the tests that take them run on every one (#19).
+    fn auditors() -> Vec<Auditor> {
         let trust = TrustDescriptor::from_json(vector_str!("chain/chain.json")).unwrap();
-        Auditor::new(&trust).unwrap()
+        crate::common::auditors(&trust).unwrap().0
     }
 
     fn snapshot() -> Snapshot {
@@ -51,8 +52,12 @@ mod vectors {
         s
     }
 
+    /// The audit of `s`, the same on every backend.
     fn audit(s: &Snapshot) -> Audit {
-        auditor().audit(s, &mut |_, _| {})
+        let trust = TrustDescriptor::from_json(vector_str!("chain/chain.json")).unwrap();
+        crate::common::auditors(&trust)
+            .unwrap()
+            .same(|a| a.audit(s, &mut |_, _| {}))
     }
 
     fn hex_list(v: &Value) -> Vec<String> {
@@ -196,62 +201,64 @@ mod vectors {
     #[test]
     fn make_certificate_reproduces_the_conformance_certificates() {
         let s = snapshot();
-        let auditor = auditor();
-        let a = auditor.audit(&s, &mut |_, _| {});
-        for (label, text) in certificate_files() {
-            let expected: Certificate = serde_json::from_str(text).unwrap();
-            let made = make_certificate(&auditor, &a, &s, &tx_of(label))
+        for auditor in auditors() {
+            let a = auditor.audit(&s, &mut |_, _| {});
+            for (label, text) in certificate_files() {
+                let expected: Certificate = serde_json::from_str(text).unwrap();
+                let made = make_certificate(&auditor, &a, &s, &tx_of(label))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(made, expected, "certificate of {label}");
+            }
+            // Not final: no certificate.
+            for label in ["fork-2", "fork-3", "orphan-g", "not a transaction"] {
+                assert_eq!(
+                    make_certificate(&auditor, &a, &s, &tx_of(label)).unwrap(),
+                    None
+                );
+            }
+            // tx-2c is in b2 and again in b3: its certificate is for its first occurrence.
+            let c = make_certificate(&auditor, &a, &s, &tx_of("tx-2c"))
                 .unwrap()
                 .unwrap();
-            assert_eq!(made, expected, "certificate of {label}");
+            assert_eq!(c.height, 2);
         }
-        // Not final: no certificate.
-        for label in ["fork-2", "fork-3", "orphan-g", "not a transaction"] {
-            assert_eq!(
-                make_certificate(&auditor, &a, &s, &tx_of(label)).unwrap(),
-                None
-            );
-        }
-        // tx-2c is in b2 and again in b3: its certificate is for its first occurrence.
-        let c = make_certificate(&auditor, &a, &s, &tx_of("tx-2c"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(c.height, 2);
     }
 
     #[test]
     fn conformance_certificates_check_with_and_without_snapshot() {
         let s = snapshot();
-        let auditor = auditor();
-        let a = auditor.audit(&s, &mut |_, _| {});
-        for (label, text) in certificate_files() {
-            let v = check_certificate(text, &auditor, None);
-            assert!(v.valid, "{label}: {:?}", v.first_failure());
-            assert!(!v.main_chain_checked);
-            let v = check_certificate(text, &auditor, Some(&a));
-            assert!(v.valid, "{label}: {:?}", v.first_failure());
-            assert!(v.main_chain_checked);
-            assert!(v.checks.iter().any(|c| c.name == "main_chain" && c.ok));
-            assert!(
-                v.checks
-                    .iter()
-                    .any(|c| c.name == "first_occurrence" && c.ok)
+        for auditor in auditors() {
+            let a = auditor.audit(&s, &mut |_, _| {});
+            for (label, text) in certificate_files() {
+                let v = check_certificate(text, &auditor, None);
+                assert!(v.valid, "{label}: {:?}", v.first_failure());
+                assert!(!v.main_chain_checked);
+                let v = check_certificate(text, &auditor, Some(&a));
+                assert!(v.valid, "{label}: {:?}", v.first_failure());
+                assert!(v.main_chain_checked);
+                assert!(v.checks.iter().any(|c| c.name == "main_chain" && c.ok));
+                assert!(
+                    v.checks
+                        .iter()
+                        .any(|c| c.name == "first_occurrence" && c.ok)
+                );
+            }
+            // In the gap variant tx-5b is not final: its certificate holds alone, not on the chain.
+            let mut gap = s.clone();
+            gap.remove(
+                ObjectKind::Attestation,
+                &Hash32::from_hex(GAP_ATTESTATION).unwrap(),
             );
+            let ga = auditor.audit(&gap, &mut |_, _| {});
+            let v = check_certificate(
+                vector_str!("chain/certificates/tx-5b.json"),
+                &auditor,
+                Some(&ga),
+            );
+            assert!(!v.valid);
+            assert_eq!(v.first_failure().unwrap().name, "main_chain");
         }
-        // In the gap variant tx-5b is not final: its certificate holds alone, not on the chain.
-        let mut gap = s.clone();
-        gap.remove(
-            ObjectKind::Attestation,
-            &Hash32::from_hex(GAP_ATTESTATION).unwrap(),
-        );
-        let ga = auditor.audit(&gap, &mut |_, _| {});
-        let v = check_certificate(
-            vector_str!("chain/certificates/tx-5b.json"),
-            &auditor,
-            Some(&ga),
-        );
-        assert!(!v.valid);
-        assert_eq!(v.first_failure().unwrap().name, "main_chain");
     }
 
     /// A certificate with one field changed, re-serialised.
@@ -263,89 +270,90 @@ mod vectors {
 
     #[test]
     fn tampered_certificates_name_the_failed_check() {
-        let auditor = auditor();
-        let text = vector_str!("chain/certificates/tx-2d.json");
-        let cert: Certificate = serde_json::from_str(text).unwrap();
-        let other: Certificate =
-            serde_json::from_str(vector_str!("chain/certificates/tx-5b.json")).unwrap();
-        let cases: Vec<(&str, String)> = vec![
-            (
-                "format",
-                tampered(text, |v| v["zipchain_certificate"] = 2.into()),
-            ),
-            ("format", tampered(text, |v| v["extra"] = 1.into())),
-            ("format", "{}".to_owned()),
-            (
-                "chain",
-                tampered(text, |v| v["chain"]["genesis"] = "00".repeat(32).into()),
-            ),
-            (
-                "inclusion",
-                tampered(text, |v| v["tx"] = tx_of("tx-2a").to_hex().into()),
-            ),
-            (
-                "inclusion",
-                tampered(text, |v| v["inclusion"]["leaf_index"] = 2.into()),
-            ),
-            (
-                "inclusion",
-                tampered(text, |v| v["inclusion"]["path"][0] = "11".repeat(32).into()),
-            ),
-            (
-                "time_bounds",
-                tampered(text, |v| v["not_after"] = (cert.not_after + 1).into()),
-            ),
-            (
-                "time_bounds",
-                tampered(text, |v| v["not_before"] = (cert.not_before - 1).into()),
-            ),
-            (
-                "attestation_binds_block",
-                tampered(text, |v| v["sequence"] = 3.into()),
-            ),
-            (
-                "upper_timestamp",
-                tampered(text, |v| {
-                    let mut up = cert.upper.clone().into_bytes();
-                    let i = up.len() - 5;
-                    up[i] = if up[i] == b'A' { b'B' } else { b'A' };
-                    v["upper"] = String::from_utf8(up).unwrap().into();
-                }),
-            ),
-            (
-                "upper_attests_block",
-                tampered(text, |v| v["upper"] = other.upper.clone().into()),
-            ),
-            (
-                "block_links_lower",
-                tampered(text, |v| v["lower"] = other.lower.clone().into()),
-            ),
-            (
-                "attestation_binds_block",
-                tampered(text, |v| {
-                    v["attestation"] = other.attestation.clone().into()
-                }),
-            ),
-            (
-                "attestation",
-                tampered(text, |v| {
-                    use base64::Engine as _;
-                    let b64 = base64::engine::general_purpose::STANDARD;
-                    let mut a = b64.decode(&cert.attestation).unwrap();
-                    let i = a.len() - 10; // inside the COSE signature
-                    a[i] ^= 1;
-                    v["attestation"] = b64.encode(a).into();
-                }),
-            ),
-        ];
-        for (check, text) in cases {
-            let v = check_certificate(&text, &auditor, None);
-            assert!(!v.valid, "tampered ({check}) must not be valid");
-            assert!(
-                v.checks.iter().any(|c| c.name == check && !c.ok),
-                "expected failed check {check}, got {:?}",
-                v.checks
-            );
+        for auditor in auditors() {
+            let text = vector_str!("chain/certificates/tx-2d.json");
+            let cert: Certificate = serde_json::from_str(text).unwrap();
+            let other: Certificate =
+                serde_json::from_str(vector_str!("chain/certificates/tx-5b.json")).unwrap();
+            let cases: Vec<(&str, String)> = vec![
+                (
+                    "format",
+                    tampered(text, |v| v["zipchain_certificate"] = 2.into()),
+                ),
+                ("format", tampered(text, |v| v["extra"] = 1.into())),
+                ("format", "{}".to_owned()),
+                (
+                    "chain",
+                    tampered(text, |v| v["chain"]["genesis"] = "00".repeat(32).into()),
+                ),
+                (
+                    "inclusion",
+                    tampered(text, |v| v["tx"] = tx_of("tx-2a").to_hex().into()),
+                ),
+                (
+                    "inclusion",
+                    tampered(text, |v| v["inclusion"]["leaf_index"] = 2.into()),
+                ),
+                (
+                    "inclusion",
+                    tampered(text, |v| v["inclusion"]["path"][0] = "11".repeat(32).into()),
+                ),
+                (
+                    "time_bounds",
+                    tampered(text, |v| v["not_after"] = (cert.not_after + 1).into()),
+                ),
+                (
+                    "time_bounds",
+                    tampered(text, |v| v["not_before"] = (cert.not_before - 1).into()),
+                ),
+                (
+                    "attestation_binds_block",
+                    tampered(text, |v| v["sequence"] = 3.into()),
+                ),
+                (
+                    "upper_timestamp",
+                    tampered(text, |v| {
+                        let mut up = cert.upper.clone().into_bytes();
+                        let i = up.len() - 5;
+                        up[i] = if up[i] == b'A' { b'B' } else { b'A' };
+                        v["upper"] = String::from_utf8(up).unwrap().into();
+                    }),
+                ),
+                (
+                    "upper_attests_block",
+                    tampered(text, |v| v["upper"] = other.upper.clone().into()),
+                ),
+                (
+                    "block_links_lower",
+                    tampered(text, |v| v["lower"] = other.lower.clone().into()),
+                ),
+                (
+                    "attestation_binds_block",
+                    tampered(text, |v| {
+                        v["attestation"] = other.attestation.clone().into()
+                    }),
+                ),
+                (
+                    "attestation",
+                    tampered(text, |v| {
+                        use base64::Engine as _;
+                        let b64 = base64::engine::general_purpose::STANDARD;
+                        let mut a = b64.decode(&cert.attestation).unwrap();
+                        let i = a.len() - 10; // inside the COSE signature
+                        a[i] ^= 1;
+                        v["attestation"] = b64.encode(a).into();
+                    }),
+                ),
+            ];
+            for (check, text) in cases {
+                let v = check_certificate(&text, &auditor, None);
+                assert!(!v.valid, "tampered ({check}) must not be valid");
+                assert!(
+                    v.checks.iter().any(|c| c.name == check && !c.ok),
+                    "expected failed check {check}, got {:?}",
+                    v.checks
+                );
+            }
         }
     }
 
@@ -360,57 +368,59 @@ mod vectors {
         use zipchain_verifier_core::triple::{TripleError, bind};
 
         let s = snapshot();
-        let auditor = auditor();
-        let audit = auditor.audit(&s, &mut |_, _| {});
-        assert!(audit.main_chain.len() >= 3);
-        let parts = |i: usize| {
-            let b = &audit.main_chain[i];
-            let block = Block::decode(s.get(ObjectKind::Block, &b.block).unwrap()).unwrap();
-            let token =
-                std::str::from_utf8(s.get(ObjectKind::Timestamp, &b.timestamp).unwrap()).unwrap();
-            let t = auditor.timestamp_verifier().validate(token).unwrap();
-            let a = check(
-                auditor.sequencer_key(),
-                auditor.nsm_verifier(),
-                s.get(ObjectKind::Attestation, &b.attestation).unwrap(),
-                VerifyAt::DocumentTimestamp,
-            )
-            .unwrap();
-            (block, t, a)
-        };
-        for (i, b) in audit.main_chain.iter().enumerate() {
-            let (block, t, a) = parts(i);
-            let bound = bind(&block, &t, &a).unwrap();
-            assert_eq!(
-                (
-                    bound.block(),
-                    bound.timestamp(),
-                    bound.attestation(),
-                    bound.k(),
-                    bound.iat(),
-                    bound.batch_root()
-                ),
-                (
-                    b.block,
-                    b.timestamp,
-                    b.attestation,
-                    b.sequence,
-                    b.iat,
-                    b.batch_root
+        for auditor in auditors() {
+            let audit = auditor.audit(&s, &mut |_, _| {});
+            assert!(audit.main_chain.len() >= 3);
+            let parts = |i: usize| {
+                let b = &audit.main_chain[i];
+                let block = Block::decode(s.get(ObjectKind::Block, &b.block).unwrap()).unwrap();
+                let token =
+                    std::str::from_utf8(s.get(ObjectKind::Timestamp, &b.timestamp).unwrap())
+                        .unwrap();
+                let t = auditor.timestamp_verifier().validate(token).unwrap();
+                let a = check(
+                    auditor.sequencer_key(),
+                    auditor.nsm_verifier(),
+                    s.get(ObjectKind::Attestation, &b.attestation).unwrap(),
+                    VerifyAt::DocumentTimestamp,
                 )
+                .unwrap();
+                (block, t, a)
+            };
+            for (i, b) in audit.main_chain.iter().enumerate() {
+                let (block, t, a) = parts(i);
+                let bound = bind(&block, &t, &a).unwrap();
+                assert_eq!(
+                    (
+                        bound.block(),
+                        bound.timestamp(),
+                        bound.attestation(),
+                        bound.k(),
+                        bound.iat(),
+                        bound.batch_root()
+                    ),
+                    (
+                        b.block,
+                        b.timestamp,
+                        b.attestation,
+                        b.sequence,
+                        b.iat,
+                        b.batch_root
+                    )
+                );
+                assert_eq!(bound.parent(), block.parent_timestamp);
+            }
+            let (block, t, a) = parts(1);
+            let (_, other_t, other_a) = parts(2);
+            assert!(matches!(
+                bind(&block, &other_t, &a),
+                Err(TripleError::TimestampOfOtherBlock { .. })
+            ));
+            let err = bind(&block, &t, &other_a).unwrap_err();
+            assert!(
+                matches!(err, TripleError::AttestationOfOtherBytes { .. }),
+                "{err}"
             );
-            assert_eq!(bound.parent(), block.parent_timestamp);
         }
-        let (block, t, a) = parts(1);
-        let (_, other_t, other_a) = parts(2);
-        assert!(matches!(
-            bind(&block, &other_t, &a),
-            Err(TripleError::TimestampOfOtherBlock { .. })
-        ));
-        let err = bind(&block, &t, &other_a).unwrap_err();
-        assert!(
-            matches!(err, TripleError::AttestationOfOtherBytes { .. }),
-            "{err}"
-        );
     }
 }

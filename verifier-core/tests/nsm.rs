@@ -31,6 +31,8 @@ mod vectors {
         CborIssue, CborPart, CertPosition, NsmDocument, NsmError, NsmLimits, NsmPolicy,
         NsmVerifier, VerifyAt,
     };
+    // Every verifier below is one per crypto backend, each call checked on all (#19).
+    use super::common::{Every, aws_nsm_verifiers, nsm_verifiers};
     use zipchain_verifier_core::time::{UnixMillis, UnixSeconds};
 
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -188,8 +190,8 @@ mod vectors {
             .collect()
     }
 
-    fn debug_verifier() -> NsmVerifier {
-        NsmVerifier::new(NsmPolicy {
+    fn debug_verifier() -> Every<NsmVerifier> {
+        nsm_verifiers(NsmPolicy {
             allow_debug: true,
             ..NsmPolicy::default()
         })
@@ -202,7 +204,7 @@ mod vectors {
 
     #[test]
     fn every_document_gets_its_manifest_verdict() {
-        let aws = NsmVerifier::aws();
+        let aws = aws_nsm_verifiers();
         let debug = debug_verifier();
         let (mut production, mut debug_docs) = (0, 0);
         for e in entries() {
@@ -343,7 +345,7 @@ mod vectors {
 
     #[test]
     fn every_document_is_rejected_under_another_root() {
-        let other = NsmVerifier::new(NsmPolicy {
+        let other = nsm_verifiers(NsmPolicy {
             root_der: conformance_root_der(),
             allow_debug: true,
             ..NsmPolicy::default()
@@ -376,7 +378,7 @@ mod vectors {
                 )
             })
             .collect();
-        let verifier = NsmVerifier::new(NsmPolicy {
+        let verifier = nsm_verifiers(NsmPolicy {
             root_der: conformance_root_der(),
             pcrs,
             ..NsmPolicy::default()
@@ -416,7 +418,7 @@ mod vectors {
             assert_eq!(v.document().public_key.as_ref().map(Vec::len), Some(32));
             assert_eq!(v.document().user_data.as_ref().map(Vec::len), Some(121));
             // ... and not under the AWS root.
-            let err = NsmVerifier::aws()
+            let err = aws_nsm_verifiers()
                 .verify(doc, VerifyAt::DocumentTimestamp)
                 .unwrap_err();
             assert!(matches!(err, NsmError::RootMismatch { .. }), "{err:?}");
@@ -427,7 +429,7 @@ mod vectors {
     fn pcr_allow_list() {
         let pcr0 = hex::decode("e72a46ca80a260fb044a125442f0c7e331813bcbaf9724d9f3857758992766f2d65710a27aa94ae3949dd54e7c9fe86a").unwrap();
         let policy = |pcrs: BTreeMap<u8, Vec<u8>>| {
-            NsmVerifier::new(NsmPolicy {
+            nsm_verifiers(NsmPolicy {
                 pcrs,
                 ..NsmPolicy::default()
             })
@@ -463,14 +465,14 @@ mod vectors {
         let sign1 = CoseSign1::from_slice(doc).unwrap();
         let sig = p384::ecdsa::Signature::from_slice(&sign1.signature).unwrap();
         assert!(bool::from(sig.s().is_high()));
-        NsmVerifier::aws()
+        aws_nsm_verifiers()
             .verify(doc, VerifyAt::DocumentTimestamp)
             .unwrap();
     }
 
     #[test]
     fn blocky_document_fields() {
-        let v = NsmVerifier::aws()
+        let v = aws_nsm_verifiers()
             .verify(BLOCKY, VerifyAt::DocumentTimestamp)
             .unwrap();
         assert_eq!(v.checked_at(), UnixSeconds(1_725_719_859));
@@ -491,7 +493,7 @@ mod vectors {
     // ---- mutations of the Blocky production document ----
 
     fn verify(doc: &[u8]) -> Result<(), NsmError> {
-        NsmVerifier::aws()
+        aws_nsm_verifiers()
             .verify(doc, VerifyAt::DocumentTimestamp)
             .map(|_| ())
     }
@@ -765,7 +767,7 @@ mod vectors {
             NsmDocument::parse_unverified(TKHQ, &NsmLimits::default())
         );
         assert_eq!(
-            NsmVerifier::aws().verify(&rewrapped, VerifyAt::DocumentTimestamp),
+            aws_nsm_verifiers().verify(&rewrapped, VerifyAt::DocumentTimestamp),
             Err(NsmError::Signature)
         );
         // A missing break, a break where a value belongs, and a nested tag in the
@@ -1039,7 +1041,7 @@ mod vectors {
         // Not a COSE_Sign1 at all.
         assert!(matches!(verify(&[0x80]), Err(NsmError::Cose { .. })));
         // Too deep.
-        let deep = NsmVerifier::new(NsmPolicy {
+        let deep = nsm_verifiers(NsmPolicy {
             limits: NsmLimits {
                 max_cbor_depth: 2,
                 ..NsmLimits::default()

@@ -20,11 +20,13 @@ use ca_kit::{Role, TestChain};
 use zipchain_verifier_core::nsm::{
     CertPosition, NsmDocument, NsmError, NsmLimits, NsmPolicy, NsmVerifier, VerifyAt,
 };
+// One verifier per crypto backend, each call checked on all (#19).
+use common::{Every, aws_nsm_verifiers, nsm_verifiers};
 
 const AT_MS: u64 = ca_kit::AT_SECS * 1000;
 
-fn verifier_for(chain: &TestChain) -> NsmVerifier {
-    NsmVerifier::new(NsmPolicy {
+fn verifier_for(chain: &TestChain) -> Every<NsmVerifier> {
+    nsm_verifiers(NsmPolicy {
         root_der: chain.root.clone(),
         ..NsmPolicy::default()
     })
@@ -156,7 +158,7 @@ mod vectors {
             vector!("nitro/docs-current/tkhq_rust_sdk_lib_ce1e1c6e.cbor"),
             vector!("nitro/docs-current/worldcoin_world_chain_real_attestation_13a44c64.cbor"),
         ] {
-            let verified = NsmVerifier::new(NsmPolicy {
+            let verified = nsm_verifiers(NsmPolicy {
                 allow_debug: true,
                 ..NsmPolicy::default()
             })
@@ -181,7 +183,7 @@ mod vectors {
                 &ca_kit::key_from_seed(1),
                 blocky.timestamp.0,
             );
-            NsmVerifier::aws()
+            aws_nsm_verifiers()
                 .verify(&doc, VerifyAt::DocumentTimestamp)
                 .unwrap_err()
         };

@@ -25,9 +25,9 @@ mod walk {
     use std::path::{Path, PathBuf};
 
     use serde_json::Value as Json;
-    use zipchain_verifier_core::nsm::{
-        NsmDocument, NsmError, NsmLimits, NsmPolicy, NsmVerifier, VerifyAt,
-    };
+    use zipchain_verifier_core::nsm::{NsmDocument, NsmError, NsmLimits, NsmPolicy, VerifyAt};
+    // One verifier per crypto backend, each call checked on all (#19).
+    use super::common::{aws_nsm_verifiers, nsm_verifiers};
     use zipchain_verifier_core::time::{UnixMillis, UnixSeconds};
 
     fn nitro() -> PathBuf {
@@ -82,8 +82,8 @@ mod walk {
 
     #[test]
     fn every_real_document_gets_its_manifest_verdict() {
-        let aws = NsmVerifier::aws();
-        let debug = NsmVerifier::new(NsmPolicy {
+        let aws = aws_nsm_verifiers();
+        let debug = nsm_verifiers(NsmPolicy {
             allow_debug: true,
             ..NsmPolicy::default()
         })

@@ -23,8 +23,15 @@ use serde_json::{Value, json};
 use zipchain_verifier_core::hash::Hash32;
 use zipchain_verifier_core::time::UnixSeconds;
 use zipchain_verifier_core::timestamp::{
-    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, verify_rs256_jws,
+    Jwks, TimestampError, TimestampPolicy, TimestampVerifier, TokenUse, verify_rs256_jws_with,
 };
+// Every verifier below is one per crypto backend, each call checked on all (#19).
+use common::{Every, timestamp_verifiers};
+
+/// `verify_rs256_jws` on every crypto backend: the same result on each, returned.
+fn verify_rs256_jws(token: &str, jwks: &Jwks) -> Result<Vec<u8>, TimestampError> {
+    Every::new(|backend| backend).same(|backend| verify_rs256_jws_with(token, jwks, *backend))
+}
 
 /// A 2048-bit RSA key made for these tests only (`openssl genpkey -algorithm RSA`).
 const TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCtunZuNZlFO7Si\n27+yEZGoW3IDjSv1ra2iGC0HtIsqR6Z4lnAlFro0iCn5QntBQSLhlBO8qHobSyJk\nFObsqLR/iquE8+nI8YrVYBqlN8j8P6qw4WZz/bMO36rZuKLBFm3JjYDb0k6oQuXC\nU+aEiKXk/9itk2/4t6m+Eyl1ozlmqn2nRz0IiSxH0cv/54p+REFnHG4JBGT6xCSP\n37vWwVyioFowR/HUC+WW1s64P/UKfQRfCvVNTprHbaAeTJiMLdpHrd/zkAOvRMLj\nre4FkbJ83RVZ5WyEtp0+HqellKEORURjmwshrvi6SL+nZHOpMvFPZD0mqxU+T3kh\nXmTzKSzVAgMBAAECggEAGvCbDGCR5b9KNeX7Pj8EthWGIuBZpIWb8xKqKvN3kCUf\nvrvfZJT3Z42E6sMBL3+NC+uFOwBqPQDD8r6eB61qnguQKPQU+QThyVBXmW7C40Dx\nNHAjjdGV2nTbPttnm6che7uOc6gTa/rBu8Z8bOluxknZXSNLngdHEnNQvs4CqPV+\nRIaQCx/EeApS4G+/lS3ujiU9+/Z0alR1G1W4yM3Q3c2poaO9DBNMwQwLucDDQF3y\n2sRL6z4NhiBlFVScRW74nqQmgRIZEBC6GPglZxXt3GmHwBY6+Af8oRKsLfiyWVj+\nQW8c4qfcOrnOmJ4GfEPRzfkIKuYjViYGfA6AYjfGeQKBgQDboLck7yJ7hHe513kC\noUXa088pWCgQiPDvxi14YYvsqrxmJDlZG2nzkEtCgYgfTvswIv+/2OzyfkqmvBAb\n3SY1EO7F6GwRy1aMj9jGaYFr9LystWQgrvydMzSMIDzMdzy0H879BrRtCWhxDjVE\nnw+g1n+kBDCf4Z3Br3oHAGkdXQKBgQDKf86IPZQrMqJPzdHvt5+8p3JE6zCRgryu\nfhFNcFHAwykiEWaMlZWjWS4EPJmrcp1gA9DZ9qPMt/MZ/I7hjlvMMU4QaLgDy93i\njZZVgZ5HhKWVmPmNUoaAW/F2gos3YLvoXM0v2NLPsHJx95MY8M07YX0/Cbiw11Q9\nQ86nmS7d2QKBgEbAJz+GqZ0Qt2DuwNTQDyjHQt0WwRFSjAsx1EQLaH/9IGPnF3JV\nGnST7yqlf6xWTSTcoXaz8uDLPlEoFChlvYEqy0CF9wpkbqUpUbPZGRAl7wHUDUVa\nGZaqgCsD15Imdy+vb4ajOkxF05dX9GD+vJIbh1LW5rMagy95z92hjDshAoGAQ4za\n8qvID5j2eDSqgZL5oE8jWUYzj3bTRkobr392Zh00TX8MfH0xy6nmJdepU34KbYsY\nUn1qKtJ6MAMGDswUZ0tTRToJmIqbXAXrTl7M1AK10e+T38bVw1/obqYhlrmYNW0v\nrXRg7pNnugjicwFxFQvyYeL2T1elbEKAX3xEHBECgYApPdtM2wiQBzeEQd5m93vp\ngIg6B2I+/qz5eZaUUXv9YbgVXEWBQSKk5vMmltcpOdYiKXis9Db8ZaSA2Lp2kFeN\nukWdF8qtraYdic8m9WNCrXBb7WzBJhp7V4sRaaTqFHi1TvxpeYmy3oxW2QCb6Zfu\ncWjTIRiSEDjplo93tHbRcQ==\n-----END PRIVATE KEY-----";
@@ -65,8 +72,8 @@ impl TestSigner {
         format!("{input}.{}", B64.encode(signature))
     }
 
-    fn verifier(&self, domain: Option<&str>) -> TimestampVerifier {
-        TimestampVerifier::new(TimestampPolicy {
+    fn verifier(&self, domain: Option<&str>) -> Every<TimestampVerifier> {
+        timestamp_verifiers(TimestampPolicy {
             issuer: TEST_ISSUER.to_string(),
             token_use: TokenUse::Id,
             username_domain: domain.map(str::to_string),
@@ -466,7 +473,7 @@ fn hostile_input_makes_short_errors() {
         assert_short(what, &err);
     }
     let long_kid = Jwks::from_value(&json!({ "keys": [with_member("kid", &long)] })).unwrap();
-    let v = TimestampVerifier::new(TimestampPolicy {
+    let v = timestamp_verifiers(TimestampPolicy {
         issuer: TEST_ISSUER.into(),
         token_use: TokenUse::Id,
         username_domain: None,
@@ -484,7 +491,7 @@ fn hostile_input_makes_short_errors() {
     let forged = format!("{input}.{signature}");
     assert_short("signature", &v.validate(&forged).unwrap_err());
     // A policy's unusable domain.
-    let err = TimestampVerifier::new(TimestampPolicy {
+    let err = timestamp_verifiers(TimestampPolicy {
         issuer: TEST_ISSUER.into(),
         token_use: TokenUse::Id,
         username_domain: Some(format!("@{long}")),
@@ -596,7 +603,7 @@ fn jwks_parsing_rejects_unusable_keys() {
     assert!(Jwks::from_value(&json!({})).is_err());
     assert!(Jwks::from_json(r#"{"keys":[],"keys":[]}"#).is_err());
     let empty = Jwks::from_json(r#"{"keys":[]}"#).unwrap();
-    let err = TimestampVerifier::new(TimestampPolicy {
+    let err = timestamp_verifiers(TimestampPolicy {
         issuer: TEST_ISSUER.into(),
         token_use: TokenUse::Id,
         username_domain: None,
@@ -624,8 +631,8 @@ mod vectors {
         Jwks::from_json(vector_str!("jwt/cognito-us-east-1_PDsy6i0Bf/jwks.json")).unwrap()
     }
 
-    fn verifier(issuer: &str, token_use: TokenUse, jwks: Jwks) -> TimestampVerifier {
-        TimestampVerifier::new(TimestampPolicy {
+    fn verifier(issuer: &str, token_use: TokenUse, jwks: Jwks) -> Every<TimestampVerifier> {
+        timestamp_verifiers(TimestampPolicy {
             issuer: issuer.to_string(),
             token_use,
             username_domain: None,
@@ -738,7 +745,7 @@ mod vectors {
         // A username domain the real tokens do not have.
         let mut with_domain = verifier(POOL_A, TokenUse::Id, pool_a()).policy().clone();
         with_domain.username_domain = Some("bky.sh".into());
-        let err = TimestampVerifier::new(with_domain)
+        let err = timestamp_verifiers(with_domain)
             .unwrap()
             .validate(A_ID)
             .unwrap_err();
@@ -873,7 +880,7 @@ mod vectors {
             b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
         );
         // validate() requires a kid, which A.2 does not have.
-        let v = TimestampVerifier::new(TimestampPolicy {
+        let v = timestamp_verifiers(TimestampPolicy {
             issuer: "joe".into(),
             token_use: TokenUse::Id,
             username_domain: None,
@@ -918,7 +925,7 @@ mod vectors {
     fn conformance_chain_timestamps_validate_under_chain_json() {
         use zipchain_verifier_core::trust::TrustDescriptor;
         let descriptor = TrustDescriptor::from_json(vector_str!("chain/chain.json")).unwrap();
-        let v = descriptor.timestamp_verifier().unwrap();
+        let v = timestamp_verifiers(descriptor.timestamp_policy()).unwrap();
         // Signed by a key that is not in the JWKS, under the JWKS's kid (chain/README.md).
         const FOREIGN: &str = "73786e429a3026717d32d2d9f03ef622ab98293ffa3cdc7049d1b2e22eaf0ba8";
         let files = chain_timestamps![

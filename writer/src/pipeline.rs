@@ -521,13 +521,10 @@ impl Sealer {
                     continue;
                 }
             };
-            let verified = verifier_core::sequence::check(
-                self.auditor.sequencer_key(),
-                self.auditor.nsm_verifier(),
-                &document,
-                VerifyAt::DocumentTimestamp,
-            )
-            .map_err(SealError::Document)?;
+            let verified = self
+                .auditor
+                .check_attestation(&document, VerifyAt::DocumentTimestamp)
+                .map_err(SealError::Document)?;
             match verifier_core::triple::check_sequenced(uuid, timestamp, iat, &verified) {
                 Ok(()) => {}
                 Err(TripleError::AttestationOfOtherBytes { expected, got }) => {

@@ -223,7 +223,7 @@ pub fn archive_chain(
         }
     }
     fsio::sync_dir(&layout.dir).map_err(|e| io(&layout.dir, &e))?;
-    let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+    let auditor = Auditor::with_backend(&trust, crate::CRYPTO).map_err(|e| WriterError::Chain {
         reason: e.to_string(),
     })?;
     let snapshot = load_snapshot_dir(&archive.join("objects"))?;
@@ -295,7 +295,7 @@ pub async fn create_genesis(
         .map_err(|e| WriterError::Chain {
             reason: e.to_string(),
         })?;
-    let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
+    let auditor = Auditor::with_backend(&trust, crate::CRYPTO).map_err(|e| WriterError::Chain {
         reason: e.to_string(),
     })?;
     let token = timestamps.timestamp(genesis).await?;
@@ -319,15 +319,11 @@ pub async fn create_genesis(
         stores.put_object(*kind, *key, bytes).await?;
     }
     let document = sequencer.sequence(make_y(&block.uuid, &token_hash)).await?;
-    let verified = verifier_core::sequence::check(
-        auditor.sequencer_key(),
-        auditor.nsm_verifier(),
-        &document,
-        VerifyAt::DocumentTimestamp,
-    )
-    .map_err(|e| WriterError::Chain {
-        reason: format!("the genesis attestation does not check: {e}"),
-    })?;
+    let verified = auditor
+        .check_attestation(&document, VerifyAt::DocumentTimestamp)
+        .map_err(|e| WriterError::Chain {
+            reason: format!("the genesis attestation does not check: {e}"),
+        })?;
     if verified.sequence().k != 0 {
         return Err(WriterError::Chain {
             reason: format!(

@@ -323,13 +323,14 @@ impl HttpTimestamp {
             jwks,
         };
         // The service must pass the very checks an auditor will run.
-        let verifier = TimestampVerifier::new(TimestampPolicy {
+        let policy = TimestampPolicy {
             issuer: trust.issuer.clone(),
             token_use,
             username_domain: Some(trust.username_domain.clone()),
             jwks: Jwks::from_value(&trust.jwks).map_err(ts_failure)?,
-        })
-        .map_err(ts_failure)?;
+        };
+        let verifier =
+            TimestampVerifier::with_backend(policy, crate::CRYPTO).map_err(ts_failure)?;
         let verified = verifier.validate(&token).map_err(ts_failure)?;
         if verified.attested() != Some(probe.as_bytes().as_slice()) {
             return Err(ts_failure("the probe token attests other bytes than asked"));

@@ -55,9 +55,10 @@ impl Writer {
         };
         let (trust, log_key) =
             recover::checkpoint_trust(&layout, trust, config.witnesses.as_ref())?;
-        let auditor = Auditor::new(&trust).map_err(|e| WriterError::Chain {
-            reason: e.to_string(),
-        })?;
+        let auditor =
+            Auditor::with_backend(&trust, crate::CRYPTO).map_err(|e| WriterError::Chain {
+                reason: e.to_string(),
+            })?;
         let mirror = Mirror::open(&layout.objects())?;
         let checkpoints = crate::checkpoints::Checkpoints::open(
             log_key,

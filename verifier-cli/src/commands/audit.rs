@@ -12,7 +12,7 @@ use verifier_core::trust::TrustDescriptor;
 use verifier_core::verdict::audit::{KeyCase, SpecFields};
 
 use crate::Outcome;
-use crate::args::AuditArgs;
+use crate::args::{AuditArgs, CryptoArg};
 use crate::input::{InputError, read_text};
 use crate::report::{print_json, print_text, rfc3339_seconds};
 use crate::snapshot::SnapshotInput;
@@ -20,7 +20,7 @@ use snapshot_fs::atomic::write_atomic;
 use verifier_core::tlog::log;
 
 pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
-    let auditor = load_auditor(&args.chain)?;
+    let auditor = load_auditor(&args.chain, args.output.crypto)?;
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let kept;
     let full;
@@ -58,7 +58,10 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
             case: KeyCase::Snake,
         });
     } else {
-        print_text(&format!("{}{checkpoint_line}", summary(audit, args.strict)));
+        print_text(&format!(
+            "{}{checkpoint_line}",
+            summary(audit, args.strict, auditor.backend().name())
+        ));
     }
     Ok(if failed {
         Outcome::Invalid
@@ -67,12 +70,14 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     })
 }
 
-/// Reads and prepares the trust descriptor (`chain.json`).
-pub(crate) fn load_auditor(path: &Path) -> Result<Auditor, InputError> {
+/// Reads and prepares the trust descriptor (`chain.json`), its signatures to be checked
+/// by the `--crypto` backend.
+pub(crate) fn load_auditor(path: &Path, crypto: CryptoArg) -> Result<Auditor, InputError> {
     let text = read_text(path)?;
     let trust = TrustDescriptor::from_json(&text)
         .map_err(|e| InputError::malformed(path.display().to_string(), e))?;
-    Auditor::new(&trust).map_err(|e| InputError::malformed(path.display().to_string(), e))
+    Auditor::with_backend(&trust, crypto.backend())
+        .map_err(|e| InputError::malformed(path.display().to_string(), e))
 }
 
 /// Resumes the audit kept in the state directory `dir` (or starts one: the first run, or
@@ -159,7 +164,7 @@ fn short(h: &impl ToString) -> String {
 
 /// The human summary: height and tip, time range, transactions, objects, findings,
 /// and a small drawing of every fork.
-fn summary(audit: &Audit, strict: bool) -> String {
+fn summary(audit: &Audit, strict: bool, crypto: &str) -> String {
     let r = audit.report();
     let mut t = String::new();
     match audit.tip() {
@@ -283,5 +288,6 @@ fn summary(audit: &Audit, strict: bool) -> String {
             t.push_str(&format!("  {} {}: {}\n", o.kind.dir(), o.key, o.reason));
         }
     }
+    t.push_str(&format!("Signatures checked with: {crypto}\n"));
     t
 }

@@ -19,7 +19,7 @@ pub(crate) fn run(args: CheckArgs) -> Result<Outcome, InputError> {
     // valid certificate is a verdict (exit 1).
     serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| InputError::malformed(args.certificate.display().to_string(), e))?;
-    let auditor = load_auditor(&args.chain)?;
+    let auditor = load_auditor(&args.chain, args.output.crypto)?;
     let verdict = match &args.snapshot {
         Some(path) => {
             let snapshot = SnapshotInput::open(path)?;

@@ -28,7 +28,7 @@ use crate::snapshot::SnapshotInput;
 
 pub(crate) fn run(args: CosignArgs) -> Result<Outcome, InputError> {
     let note = read_text(&args.note)?;
-    let auditor = load_auditor(&args.chain)?;
+    let auditor = load_auditor(&args.chain, args.output.crypto)?;
     let key = SignerKey::parse(&read_text(&args.key)?, ALG_COSIGNATURE_V1)
         .map_err(|e| InputError::malformed(args.key.display().to_string(), e))?;
     let state = cosigned::read(&args.state)?;

@@ -15,7 +15,7 @@ pub(crate) fn verify(args: JwtVerifyArgs) -> Result<Outcome, InputError> {
     let jwks_text = read_text(&args.jwks)?;
     let jwks = Jwks::from_json(&jwks_text)
         .map_err(|e| InputError::malformed(args.jwks.display().to_string(), e))?;
-    let verifier = TimestampVerifier::new(TimestampPolicy {
+    let policy = TimestampPolicy {
         issuer: args.issuer.clone(),
         token_use: match args.token_use {
             TokenUseArg::Id => TokenUse::Id,
@@ -23,8 +23,9 @@ pub(crate) fn verify(args: JwtVerifyArgs) -> Result<Outcome, InputError> {
         },
         username_domain: args.username_domain.clone(),
         jwks,
-    })
-    .map_err(|e| InputError::malformed(args.jwks.display().to_string(), e))?;
+    };
+    let verifier = TimestampVerifier::with_backend(policy, args.output.crypto.backend())
+        .map_err(|e| InputError::malformed(args.jwks.display().to_string(), e))?;
     let result = verifier.validate(token);
     let outcome = if result.is_ok() {
         Outcome::Valid

@@ -22,8 +22,8 @@ pub(crate) fn verify(args: NsmVerifyArgs) -> Result<Outcome, InputError> {
         policy.root_der = decode_pem_certificate(&pem)
             .map_err(|e| InputError::malformed(root.display().to_string(), e))?;
     }
-    let verifier =
-        NsmVerifier::new(policy).map_err(|e| InputError::malformed("trusted root", e))?;
+    let verifier = NsmVerifier::with_backend(policy, args.output.crypto.backend())
+        .map_err(|e| InputError::malformed("trusted root", e))?;
     let at = match args.at {
         Some(ms) => VerifyAt::Millis(UnixMillis(ms)),
         None => VerifyAt::DocumentTimestamp,

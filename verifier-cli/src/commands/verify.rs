@@ -31,7 +31,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Outcome, InputError> {
         (None, Some(path)) => Hash32::digest(&read_bytes(path)?),
         (None, None) => return Err(InputError::malformed("arguments", "give --tx or --data")),
     };
-    let auditor = load_auditor(&args.chain)?;
+    let auditor = load_auditor(&args.chain, args.output.crypto)?;
     let checkpoint = args.checkpoint.as_deref().map(read_note).transpose()?;
     let snapshot = SnapshotInput::open(&args.snapshot)?;
     let audit = run_audit(&auditor, &snapshot)?;

@@ -52,19 +52,42 @@ impl AuditBuilder {
 
     /// Forms the valid triples, runs [`omc`] and gathers the findings. The batches of
     /// the main chain's blocks are read again from `batches` (the objects the builder
-    /// was given), checked against their roots once more, and their transaction ids
-    /// counted as final; a batch that cannot be read again, or whose bytes changed,
-    /// counts as missing. No other batch is read or held.
-    pub fn finish(mut self, batches: &dyn ObjectSource) -> Audit {
-        let (triples, links) = self.triples();
-        let (choice, coverage) = omc_with(self.genesis, &triples, self.seed);
+    /// was given; on all cores with the `parallel` feature), checked against their roots
+    /// once more, and their transaction ids counted as final; a batch that cannot be
+    /// read again, or whose bytes changed, counts as missing. No other batch is read or
+    /// held.
+    ///
+    /// Memory (issue #19): the facts are sorted in place and joined by merging, with no
+    /// hash index of them; they are dropped as soon as the triples are formed, the
+    /// triples and their indices as soon as the findings are, and only then are the
+    /// batches read.
+    pub fn finish(mut self, batches: &(dyn ObjectSource + Sync)) -> Audit {
+        let equivocations = self.equivocations();
+        let Formed {
+            triples,
+            loose_links,
+            unsequenced,
+        } = self.form();
+        let AuditBuilder {
+            genesis,
+            counts,
+            blocks,
+            timestamps,
+            attestations,
+            batches: mut roots,
+            mut invalid,
+            seed,
+        } = self;
+        drop((blocks, timestamps, attestations));
+
+        let (choice, coverage) = omc_with(genesis, &triples, seed);
         let main_chain: Vec<MainChainBlock> = choice
             .chain
             .iter()
             .enumerate()
-            .map(|(height, &i)| {
-                let t = &triples[i];
-                MainChainBlock {
+            .filter_map(|(height, &i)| {
+                let t = triples.get(i)?;
+                Some(MainChainBlock {
                     height: height as u64,
                     block: t.block,
                     timestamp: t.timestamp,
@@ -72,28 +95,39 @@ impl AuditBuilder {
                     sequence: t.k,
                     iat: t.iat,
                     batch_root: t.batch_root,
-                }
+                })
             })
             .collect();
+        let end = choice.end;
+        drop(choice);
 
         // Children of every timestamp, for pending blocks and fork drawings.
-        let seed = self.seed;
-        let children = GroupIndex::new(triples.len(), seed, |i| triples[i].parent);
-        let mut on_main: FastSet<Hash32> = fast_set(main_chain.len(), seed);
-        on_main.extend(main_chain.iter().map(|b| b.block));
-        let mut valid_blocks: FastSet<Hash32> = fast_set(triples.len(), seed);
-        valid_blocks.extend(triples.iter().map(|t| t.block));
+        let children = GroupIndex::new(triples.len(), |i| {
+            triples.get(i).map_or(Hash32::ZERO, |t| t.parent)
+        });
+        let on_main = SortedSet::new(main_chain.iter().map(|b| b.block).collect());
+        let valid_blocks = SortedSet::new(triples.iter().map(|t| t.block).collect());
         // Pending: sequenced blocks beyond the tip, reached from it through timestamped
-        // blocks whether or not those are sequenced yet (a withheld attestation).
+        // blocks whether or not those are sequenced yet (a withheld attestation): the
+        // triples' links and the links no triple joins.
         let pending: FastSet<Hash32> = match main_chain.last() {
             Some(tip) => {
-                let link_children = GroupIndex::new(links.len(), seed, |i| links[i].0);
+                let loose_children = GroupIndex::new(loose_links.len(), |i| {
+                    loose_links.get(i).map_or(Hash32::ZERO, |l| l.0)
+                });
                 let mut reached = fast_set(0, seed);
                 let mut stack = vec![tip.timestamp];
                 let mut out = fast_set(0, seed);
                 while let Some(t) = stack.pop() {
-                    for &i in link_children.get(&t) {
-                        let (_, child_t, block) = links[i];
+                    let via_triples = children
+                        .get(&t)
+                        .iter()
+                        .filter_map(|&i| triples.get(i).map(|x| (x.timestamp, x.block)));
+                    let via_loose = loose_children
+                        .get(&t)
+                        .iter()
+                        .filter_map(|&i| loose_links.get(i).map(|l| (l.1, l.2)));
+                    for (child_t, block) in via_triples.chain(via_loose) {
                         if reached.insert(child_t) {
                             stack.push(child_t);
                             if valid_blocks.contains(&block) && !on_main.contains(&block) {
@@ -106,81 +140,43 @@ impl AuditBuilder {
             }
             None => fast_set(0, seed),
         };
+        drop(loose_links);
         let mut pending_blocks: Vec<Hash32> = pending.iter().copied().collect();
         sort_items(&mut pending_blocks, &Hash32::cmp);
-        let mut orphaned: Vec<Hash32> = valid_blocks
+        let orphaned: Vec<Hash32> = valid_blocks
             .iter()
             .filter(|b| !on_main.contains(b) && !pending.contains(b))
             .copied()
             .collect();
-        sort_items(&mut orphaned, &Hash32::cmp);
-        let mut unsequenced: Vec<Hash32> = self
-            .blocks
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !valid_blocks.contains(k))
-            .collect();
-        sort_items(&mut unsequenced, &Hash32::cmp);
-        unsequenced.dedup();
+        drop(valid_blocks);
 
-        let forks = forks(&main_chain, &triples, &children, &on_main);
+        let forks = forks(&main_chain, &triples, &children, &|b| on_main.contains(b));
+        drop((children, on_main, triples));
 
-        let sequence_gap_at = match choice.end {
+        let sequence_gap_at = match end {
             ChainEnd::Gap { at } => Some(at),
             ChainEnd::NoChild => coverage.first_missing_above_chain(),
             ChainEnd::NoGenesis => None,
         };
 
-        let mut verified: FastSet<Hash32> = fast_set(self.batches.len(), seed);
-        verified.extend(self.batches.drain(..));
-        let tx_ids_of = |root: &Hash32| -> Option<Vec<Hash32>> {
-            if !verified.contains(root) {
-                return None;
-            }
-            let bytes = batches.object(ObjectKind::Batch, root).ok().flatten()?;
-            let ids = Batch::tx_ids_of(&bytes, &BatchBudget::DEFAULT).ok()?;
-            (crate::merkle::root(&ids) == *root).then_some(ids)
-        };
-        let mut final_transactions: TxHeights = fast_map(main_chain.len(), seed);
-        let mut missing_batches = Vec::new();
-        for b in main_chain.iter().skip(1) {
-            // Past a missing batch no transaction's FIRST main-chain occurrence can be
-            // proven, so none is reported final (or certified) from there on, and no
-            // later batch needs reading.
-            if !missing_batches.is_empty() {
-                if !verified.contains(&b.batch_root) {
-                    missing_batches.push(b.block);
-                }
-                continue;
-            }
-            match tx_ids_of(&b.batch_root) {
-                Some(txs) => {
-                    for tx in txs {
-                        final_transactions.entry(tx).or_insert(b.height);
-                    }
-                }
-                None => missing_batches.push(b.block),
-            }
-        }
-        if let Some(b0) = main_chain.first() {
-            if !verified.contains(&b0.batch_root) {
-                missing_batches.insert(0, b0.block);
-            }
-        }
+        sort_items(&mut roots, &Hash32::cmp);
+        roots.dedup();
+        let verified = |root: &Hash32| roots.binary_search(root).is_ok();
+        let (final_transactions, missing_batches) =
+            final_transactions(&main_chain, &verified, batches);
 
-        sort_items(&mut self.invalid, &|a, b| {
+        sort_items(&mut invalid, &|a, b| {
             (a.kind, &a.key).cmp(&(b.kind, &b.key))
         });
-        let equivocations = self.equivocations();
         Audit {
-            counts: self.counts,
+            counts,
             equivocations,
             main_chain,
-            end: choice.end,
+            end,
             orphaned_blocks: orphaned,
             pending_blocks,
             unsequenced_blocks: unsequenced,
-            invalid_objects: self.invalid,
+            invalid_objects: invalid,
             sequence_gap_at,
             forks,
             missing_batches,
@@ -192,26 +188,41 @@ impl AuditBuilder {
     /// no earlier than five minutes before `t.iat` (SPEC §5). Blocks, timestamps and
     /// attestations were each validated on their own by [`Auditor::examine`].
     ///
+    /// Sorts the facts in place (blocks by hash, each once; timestamps by the block they
+    /// attest; attestations by `y`) and joins them by merging: no index beside them.
     /// Also returns every link `(b.t^H, H(t), H(b))` of a well-formed block and a valid
-    /// timestamp of it, sequenced or not: the paths along which a block can still
-    /// extend the main chain once a missing attestation appears.
-    pub(super) fn triples(&self) -> (Vec<ValidTriple>, Vec<(Hash32, Hash32, Hash32)>) {
-        let seed = self.seed;
-        let by_attested = GroupIndex::new(self.timestamps.len(), seed, |i| self.timestamps[i].1);
-        let by_y = GroupIndex::new(self.attestations.len(), seed, |i| self.attestations[i].1);
+    /// timestamp of it that no valid triple joins (the paths along which a block can
+    /// still extend the main chain once a missing attestation appears; a triple is such
+    /// a link too), and the blocks without a valid triple.
+    pub(super) fn form(&mut self) -> Formed {
+        sort_items(&mut self.blocks, &|a, b| a.0.cmp(&b.0));
+        self.blocks.dedup_by(|a, b| a.0 == b.0);
+        sort_items(&mut self.timestamps, &|a, b| a.1.cmp(&b.1));
+        sort_items(&mut self.attestations, &|a, b| a.1.cmp(&b.1));
+        let (stamps, attestations) = (&self.timestamps, &self.attestations);
         let mut triples = Vec::with_capacity(self.blocks.len());
-        let mut links = Vec::with_capacity(self.blocks.len());
-        let mut seen_blocks: FastSet<Hash32> = fast_set(self.blocks.len(), seed);
+        let mut loose_links = Vec::new();
+        let mut unsequenced = Vec::new();
+        let mut next_stamp = 0;
         for (b_key, block) in &self.blocks {
-            if !seen_blocks.insert(*b_key) {
-                continue;
-            }
-            for &ti in by_attested.get(b_key) {
-                let (t_key, _, iat) = self.timestamps[ti];
-                links.push((block.parent_timestamp, t_key, *b_key));
+            // The timestamps attesting this block: a run of the sorted timestamps.
+            let rest = stamps.get(next_stamp..).unwrap_or_default();
+            let start = next_stamp + rest.partition_point(|t| t.1 < *b_key);
+            let run = stamps
+                .get(start..)
+                .map_or(0, |rest| rest.partition_point(|t| t.1 == *b_key));
+            next_stamp = start + run;
+            let mut sequenced = false;
+            for &(t_key, _, iat) in stamps.get(start..start + run).unwrap_or_default() {
                 let y = crate::triple::y(&block.uuid, &t_key);
-                for &ai in by_y.get(&y) {
-                    let (a_key, _, k, doc_time) = self.attestations[ai];
+                let first = attestations.partition_point(|a| a.1 < y);
+                let mut joined = false;
+                for &(a_key, _, k, doc_time) in attestations
+                    .get(first..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|a| a.1 == y)
+                {
                     if crate::triple::in_time(doc_time, iat) {
                         triples.push(ValidTriple {
                             block: *b_key,
@@ -222,42 +233,163 @@ impl AuditBuilder {
                             iat,
                             batch_root: block.batch_root,
                         });
+                        joined = true;
                     }
                 }
+                if !joined {
+                    loose_links.push((block.parent_timestamp, t_key, *b_key));
+                }
+                sequenced |= joined;
+            }
+            if !sequenced {
+                unsequenced.push(*b_key);
             }
         }
-        (triples, links)
+        Formed {
+            triples,
+            loose_links,
+            unsequenced,
+        }
     }
 
     /// Valid attestations (each passed `check` on its own) sharing a sequence number
-    /// with different `y`.
-    pub(super) fn equivocations(&self) -> Vec<Equivocation> {
-        // Sorted by (k, y, key): each k's attestations are one run, and a run with
-        // more than one distinct y is an equivocation. Strings only for the findings.
-        let mut by_k: Vec<(u64, [u8; 48], Hash32)> = self
-            .attestations
-            .iter()
-            .map(|(key, y, k, _)| (*k, *y, *key))
-            .collect();
-        sort_items(&mut by_k, &|a, b| a.cmp(b));
-        by_k.chunk_by(|a, b| a.0 == b.0)
+    /// with different `y`. Sorts the attestations by `(k, y, H(a))` in place.
+    pub(super) fn equivocations(&mut self) -> Vec<Equivocation> {
+        // Each k's attestations are one run, and a run with more than one distinct y is
+        // an equivocation. Strings only for the findings.
+        sort_items(&mut self.attestations, &|a, b| {
+            (a.2, &a.1, &a.0).cmp(&(b.2, &b.1, &b.0))
+        });
+        self.attestations
+            .chunk_by(|a, b| a.2 == b.2)
             .filter(|run| run.iter().any(|a| a.1 != run[0].1))
             .map(|run| {
                 let mut ys: Vec<String> = run.iter().map(|a| hex::encode(a.1)).collect();
                 ys.dedup();
                 // Sorted as hashes: lowercase hex keeps the byte order.
-                let mut keys: Vec<Hash32> = run.iter().map(|a| a.2).collect();
+                let mut keys: Vec<Hash32> = run.iter().map(|a| a.0).collect();
                 sort_items(&mut keys, &Hash32::cmp);
                 keys.dedup();
                 let attestations: Vec<String> = keys.iter().map(Hash32::to_hex).collect();
                 Equivocation {
-                    sequence: run[0].0,
+                    sequence: run[0].2,
                     attestations,
                     ys,
                 }
             })
             .collect()
     }
+}
+
+/// The valid triples of an audit, the links no triple joins, and the blocks without a
+/// valid triple (sorted, each once): what [`AuditBuilder::form`] finds.
+pub(super) struct Formed {
+    pub(super) triples: Vec<ValidTriple>,
+    /// `(b.t^H, H(t), H(b))`.
+    pub(super) loose_links: Vec<(Hash32, Hash32, Hash32)>,
+    pub(super) unsequenced: Vec<Hash32>,
+}
+
+/// A set of hashes as a sorted vector (32 bytes an item; a hash set took about 70).
+pub(super) struct SortedSet(Vec<Hash32>);
+
+impl SortedSet {
+    /// The set of `items`.
+    pub(super) fn new(mut items: Vec<Hash32>) -> Self {
+        sort_items(&mut items, &Hash32::cmp);
+        items.dedup();
+        Self(items)
+    }
+
+    /// Whether `h` is in it.
+    pub(super) fn contains(&self, h: &Hash32) -> bool {
+        self.0.binary_search(h).is_ok()
+    }
+
+    /// The items, ascending.
+    pub(super) fn iter(&self) -> core::slice::Iter<'_, Hash32> {
+        self.0.iter()
+    }
+}
+
+/// Main-chain batches read at a time: with the `parallel` feature, read on all cores.
+const BATCH_READS: usize = 256;
+
+/// The final transactions of `main_chain`, and its blocks whose batch is missing:
+/// [`read_main_batches`] from height 1.
+pub(super) fn final_transactions(
+    main_chain: &[MainChainBlock],
+    verified: &(dyn Fn(&Hash32) -> bool + Sync),
+    batches: &(dyn ObjectSource + Sync),
+) -> (TxHeights, Vec<Hash32>) {
+    let mut finals = TxHeightsBuilder::default();
+    let missing = read_main_batches(main_chain, 1, verified, batches, &mut |h, ids| {
+        finals.push(h, ids);
+    });
+    (finals.finish(), missing)
+}
+
+/// Reads the batches of the main-chain blocks from height `from` on, in height order (a
+/// chunk at a time, on all cores with the `parallel` feature), each checked against its
+/// root, and hands each one's transaction ids to `found`; stops at the first that is
+/// missing or unreadable, since past it no transaction's first main-chain occurrence
+/// can be proven (none is reported final, or certified, from there on). Returns the
+/// main-chain blocks whose batch is missing: `b0` when its batch is not a verified one,
+/// the first failing block, and every later one whose batch is not verified.
+pub(super) fn read_main_batches(
+    main_chain: &[MainChainBlock],
+    from: u64,
+    verified: &(dyn Fn(&Hash32) -> bool + Sync),
+    batches: &(dyn ObjectSource + Sync),
+    found: &mut dyn FnMut(u64, Vec<Hash32>),
+) -> Vec<Hash32> {
+    let tx_ids_of = |root: &Hash32| -> Option<Vec<Hash32>> {
+        if !verified(root) {
+            return None;
+        }
+        let bytes = batches.object(ObjectKind::Batch, root).ok().flatten()?;
+        let ids = Batch::tx_ids_of(&bytes, &BatchBudget::DEFAULT).ok()?;
+        (crate::merkle::root(&ids) == *root).then_some(ids)
+    };
+    let from = usize::try_from(from.max(1)).unwrap_or(usize::MAX);
+    let mut first_missing = None;
+    'chunks: for chunk in main_chain
+        .get(from..)
+        .unwrap_or_default()
+        .chunks(BATCH_READS)
+    {
+        #[cfg(feature = "parallel")]
+        let read: Vec<Option<Vec<Hash32>>> = {
+            use rayon::prelude::*;
+            chunk.par_iter().map(|b| tx_ids_of(&b.batch_root)).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let read: Vec<Option<Vec<Hash32>>> =
+            chunk.iter().map(|b| tx_ids_of(&b.batch_root)).collect();
+        for (b, ids) in chunk.iter().zip(read) {
+            match ids {
+                Some(ids) => found(b.height, ids),
+                None => {
+                    first_missing = Some(b.height);
+                    break 'chunks;
+                }
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    if let Some(b0) = main_chain.first() {
+        if !verified(&b0.batch_root) {
+            missing.push(b0.block);
+        }
+    }
+    if let Some(first) = first_missing {
+        for b in main_chain.iter().filter(|b| b.height >= first) {
+            if b.height == first || !verified(&b.batch_root) {
+                missing.push(b.block);
+            }
+        }
+    }
+    missing
 }
 
 /// Indices of every triple reachable from the timestamp `from` through child links.
@@ -291,7 +423,7 @@ pub(super) fn forks(
     main_chain: &[MainChainBlock],
     triples: &[ValidTriple],
     children: &GroupIndex<Hash32>,
-    on_main: &FastSet<Hash32>,
+    on_main: &dyn Fn(&Hash32) -> bool,
 ) -> Vec<Fork> {
     let mut out = Vec::new();
     // Children of the tip are pending (not final yet), not forks: skip the tip.
@@ -301,7 +433,7 @@ pub(super) fn forks(
             .get(&parent.timestamp)
             .iter()
             .filter_map(|&i| triples.get(i))
-            .filter(|t| !on_main.contains(&t.block))
+            .filter(|t| !on_main(&t.block))
             .collect();
         if losing.is_empty() {
             continue;

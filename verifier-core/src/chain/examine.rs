@@ -69,29 +69,45 @@ pub struct InvalidObject {
     pub reason: String,
 }
 
-/// Validates objects against one trust descriptor. Build it once per audit.
+/// Validates objects against one trust descriptor, the signatures checked by one
+/// [`CryptoBackend`] (the verdicts never depend on which). Build it once per audit.
 #[derive(Debug)]
 pub struct Auditor {
     pub(super) genesis: Hash32,
     timestamps: TimestampVerifier,
     nsm: NsmVerifier,
-    sequencer: SequencerKey,
+    sequencer: SequenceVerifier,
     pub(super) seed: HashSeed,
     /// The writer's log key and the witness policy of a descriptor v2 (SPEC §9.4).
     checkpoints: (Option<VerifierKey>, Option<WitnessPolicy>),
 }
 
 impl Auditor {
-    /// Prepares the verifiers the descriptor names (JWKS keys, NSM root, `K_S+`).
+    /// Prepares the verifiers the descriptor names (JWKS keys, NSM root, `K_S+`) on the
+    /// [default backend](crate::crypto::default_backend).
     ///
     /// # Errors
     /// [`TrustError`] when the descriptor's keys or root cannot be used.
     pub fn new(trust: &TrustDescriptor) -> Result<Self, TrustError> {
+        Self::with_backend(trust, crate::crypto::default_backend())
+    }
+
+    /// [`Auditor::new`] with every signature checked by `backend`.
+    ///
+    /// # Errors
+    /// [`TrustError`] when the descriptor's keys or root cannot be used.
+    pub fn with_backend(
+        trust: &TrustDescriptor,
+        backend: &'static dyn CryptoBackend,
+    ) -> Result<Self, TrustError> {
         Ok(Self {
             genesis: trust.genesis(),
-            timestamps: trust.timestamp_verifier()?,
-            nsm: NsmVerifier::new(trust.nsm_policy()?).map_err(TrustError::Nitro)?,
-            sequencer: trust.sequencer_key(),
+            timestamps: TimestampVerifier::with_backend(trust.timestamp_policy(), backend)
+                .map_err(TrustError::Timestamp)?,
+            nsm: NsmVerifier::with_backend(trust.nsm_policy()?, backend)
+                .map_err(TrustError::Nitro)?,
+            sequencer: SequenceVerifier::new(trust.sequencer_key(), backend)
+                .map_err(TrustError::SequencerKey)?,
             seed: HashSeed::random(),
             checkpoints: (trust.log_key().cloned(), trust.witnesses().cloned()),
         })
@@ -102,7 +118,7 @@ impl Auditor {
     pub fn fingerprint(&self) -> [u8; 32] {
         crate::trust::audit_fingerprint(
             &self.genesis,
-            &self.sequencer,
+            self.sequencer.key(),
             self.timestamps.policy(),
             self.nsm.policy(),
         )
@@ -141,7 +157,29 @@ impl Auditor {
 
     /// The sequencer key `K_S+` the descriptor pins.
     pub fn sequencer_key(&self) -> &SequencerKey {
+        self.sequencer.key()
+    }
+
+    /// The sequencer key prepared by the auditor's backend.
+    pub fn sequence_verifier(&self) -> &SequenceVerifier {
         &self.sequencer
+    }
+
+    /// The backend that checks the signatures.
+    pub fn backend(&self) -> &'static dyn CryptoBackend {
+        self.nsm.backend()
+    }
+
+    /// `check(K_S+, a)` (SPEC §1.5) with the auditor's verifiers, at `at`.
+    ///
+    /// # Errors
+    /// The first failed step, as a [`CheckError`].
+    pub fn check_attestation(
+        &self,
+        a: &[u8],
+        at: VerifyAt,
+    ) -> Result<VerifiedAttestation, CheckError> {
+        check_with(&self.sequencer, &self.nsm, a, at)
     }
 
     /// Checks one object of kind `kind` stored under the file name `name`.
@@ -191,12 +229,15 @@ impl Auditor {
                 }
             }
             ObjectKind::Attestation => {
-                match check(
+                // The name was checked to be H(a) above: no second hash of the document.
+                let checked = crate::sequence::check_hashed(
                     &self.sequencer,
                     &self.nsm,
                     bytes,
                     VerifyAt::DocumentTimestamp,
-                ) {
+                    || named,
+                );
+                match checked {
                     Ok(a) => Examined::Attestation {
                         key: named,
                         y: a.sequence().y,

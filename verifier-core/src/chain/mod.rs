@@ -23,7 +23,6 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::Hash;
 
 use std::hash::BuildHasher;
 
@@ -34,9 +33,12 @@ use serde::Serialize;
 use crate::batch::{Batch, BatchBudget};
 use crate::block::Block;
 use crate::certificate::ObjectSource;
+use crate::crypto::CryptoBackend;
 use crate::hash::Hash32;
 use crate::nsm::{NsmVerifier, VerifyAt};
-use crate::sequence::{SequencerKey, check};
+use crate::sequence::{
+    CheckError, SequenceVerifier, SequencerKey, VerifiedAttestation, check_with,
+};
 use crate::snapshot::{ObjectKind, Snapshot};
 use crate::time::{UnixMillis, UnixSeconds};
 use crate::timestamp::TimestampVerifier;

@@ -147,8 +147,8 @@ pub struct ResumableAudit {
 #[derive(Debug, Default)]
 pub struct ListingDiff {
     /// Names not seen before.
-    pub new: Vec<String>,
-    /// Names seen before that are gone.
+    pub new: Listing,
+    /// Names seen before that are gone, ascending (hashes as lowercase hex).
     pub removed: Vec<String>,
 }
 
@@ -165,7 +165,7 @@ impl ResumableAudit {
             genesis,
             fingerprint,
             seed,
-            audit: Audit::empty(seed),
+            audit: Audit::empty(),
             main_facts: Vec::new(),
             genesis_parent: Hash32::ZERO,
             active: ActiveFacts::default(),
@@ -190,23 +190,10 @@ impl ResumableAudit {
 
     /// Splits the names a snapshot now lists for `kind` into the ones not seen before
     /// and the ones seen before that are gone.
-    pub fn diff(&self, kind: ObjectKind, listed: &[String]) -> ListingDiff {
-        // Names are compared as canonical (lowercase) hex where they are, in sorted order
-        // (a merge of the two sorted lists: no hashing of every name); anything else is
-        // compared as text.
-        let mut listed_keys: Vec<Hash32> = Vec::with_capacity(listed.len());
-        let mut odd: BTreeSet<&str> = BTreeSet::new();
-        for name in listed {
-            match canonical(name) {
-                Some(h) => listed_keys.push(h),
-                None => {
-                    odd.insert(name);
-                }
-            }
-        }
-        if !listed_keys.is_sorted() {
-            listed_keys.sort_unstable();
-        }
+    pub fn diff(&self, kind: ObjectKind, listed: &Listing) -> ListingDiff {
+        // Hashes are compared in sorted order (a merge of the two sorted lists: no
+        // hashing of every name); any other name as text.
+        let mut odd: BTreeSet<&str> = listed.other.iter().map(String::as_str).collect();
         let mut known: Vec<Hash32> = match kind {
             ObjectKind::Block => (self.audit.main_chain.iter().map(|m| m.block))
                 .chain(self.active.blocks.iter().map(|(k, _)| *k))
@@ -230,33 +217,34 @@ impl ResumableAudit {
                 }
             }
         }
-        known.sort_unstable();
-        let mut new: Vec<String> = Vec::new();
-        let (mut a, mut b) = (listed_keys.iter().peekable(), known.iter().peekable());
+        sort_items(&mut known, &Hash32::cmp);
+        let mut new = Listing::default();
+        let (mut a, mut b) = (listed.keys.iter().peekable(), known.iter().peekable());
         loop {
             match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => match x.cmp(y) {
-                    Ordering::Less => new.extend(a.next().map(Hash32::to_hex)),
+                    Ordering::Less => new.keys.extend(a.next()),
                     Ordering::Greater => removed.extend(b.next().map(Hash32::to_hex)),
                     Ordering::Equal => {
                         a.next();
                         b.next();
                     }
                 },
-                (Some(_), None) => new.extend(a.next().map(Hash32::to_hex)),
+                (Some(_), None) => new.keys.extend(a.next()),
                 (None, Some(_)) => removed.extend(b.next().map(Hash32::to_hex)),
                 (None, None) => break,
             }
         }
-        new.extend(odd.into_iter().map(str::to_owned));
-        new.sort_unstable();
+        new.other.extend(odd.into_iter().map(str::to_owned));
+        new.sort();
+        removed.sort_unstable();
         ListingDiff { new, removed }
     }
 
     /// Takes in one run's changes and recomputes the audit: incrementally when only new
     /// objects joined and no equivocation is known, from every kept fact otherwise.
     /// The batches of new main-chain blocks are read from `batches`.
-    pub fn update(&mut self, changes: Changes, batches: &dyn ObjectSource) -> &Audit {
+    pub fn update(&mut self, changes: Changes, batches: &(dyn ObjectSource + Sync)) -> &Audit {
         let Changes {
             new,
             removed,
@@ -305,7 +293,7 @@ impl ResumableAudit {
         &mut self,
         new: NewFacts,
         counts: BTreeMap<ObjectKind, usize>,
-        src: &dyn ObjectSource,
+        src: &(dyn ObjectSource + Sync),
     ) {
         let seed = self.seed;
         self.audit.counts = counts;
@@ -491,8 +479,7 @@ impl ResumableAudit {
     /// Resumes `omc` at the tip (or looks for `b0` when there is no chain yet) over the
     /// active triples; appended ones are marked and their facts leave the active set.
     fn walk(&mut self, triples: &mut [ActiveTriple]) -> ChainEnd {
-        let seed = self.seed;
-        let children = GroupIndex::new(triples.len(), seed, |i| {
+        let children = GroupIndex::new(triples.len(), |i| {
             triples.get(i).map_or(Hash32::ZERO, |t| t.triple.parent)
         });
         let least = |ts: &[ActiveTriple], among: &mut dyn Iterator<Item = usize>| {
@@ -659,7 +646,7 @@ impl ResumableAudit {
         unsequenced.dedup();
 
         // Forks: losing children of main-chain timestamps below the tip.
-        let children = GroupIndex::new(triples.len(), seed, |i| {
+        let children = GroupIndex::new(triples.len(), |i| {
             triples.get(i).map_or(Hash32::ZERO, |t| t.parent)
         });
         let mut losing_parents: FastSet<Hash32> = fast_set(0, seed);
@@ -720,44 +707,22 @@ impl ResumableAudit {
     /// Reads the batches of main-chain blocks above `final_through` until one is missing
     /// or unreadable (their transactions become final), and lists the missing ones as
     /// [`AuditBuilder::finish`] does.
-    fn extend_final_transactions(&mut self, src: &dyn ObjectSource) {
-        let verified = |root: &Hash32| self.batches.binary_search(root).is_ok();
-        let main = &self.audit.main_chain;
-        let mut missing = Vec::new();
-        if let Some(b0) = main.first() {
-            if !verified(&b0.batch_root) {
-                missing.push(b0.block);
-            }
-        }
-        let start = self.final_through;
-        let mut through = start;
-        let mut failed = None;
-        for b in main.iter().skip(1).filter(|b| b.height > start) {
-            let ids = verified(&b.batch_root)
-                .then(|| src.object(ObjectKind::Batch, &b.batch_root).ok().flatten())
-                .flatten()
-                .and_then(|bytes| Batch::tx_ids_of(&bytes, &BatchBudget::DEFAULT).ok())
-                .filter(|ids| crate::merkle::root(ids) == b.batch_root);
-            match ids {
-                Some(ids) => {
-                    for tx in ids {
-                        self.audit.final_transactions.entry(tx).or_insert(b.height);
-                    }
-                    through = b.height;
-                }
-                None => {
-                    failed = Some(b.height);
-                    break;
-                }
-            }
-        }
-        if let Some(first) = failed {
-            for b in main.iter().filter(|b| b.height >= first) {
-                if b.height == first || !verified(&b.batch_root) {
-                    missing.push(b.block);
-                }
-            }
-        }
+    fn extend_final_transactions(&mut self, src: &(dyn ObjectSource + Sync)) {
+        let batches = &self.batches;
+        let verified = |root: &Hash32| batches.binary_search(root).is_ok();
+        let mut fresh = TxHeightsBuilder::default();
+        let mut through = self.final_through;
+        let missing = read_main_batches(
+            &self.audit.main_chain,
+            self.final_through.saturating_add(1),
+            &verified,
+            src,
+            &mut |height, ids| {
+                fresh.push(height, ids);
+                through = height;
+            },
+        );
+        self.audit.final_transactions.append(fresh.finish());
         self.final_through = through;
         self.audit.missing_batches = missing;
     }
@@ -770,7 +735,7 @@ impl ResumableAudit {
         new: NewFacts,
         removed: &[(ObjectKind, String)],
         counts: BTreeMap<ObjectKind, usize>,
-        src: &dyn ObjectSource,
+        src: &(dyn ObjectSource + Sync),
     ) {
         let seed = self.seed;
         let mut facts = self.all_facts();
@@ -822,12 +787,10 @@ impl ResumableAudit {
         for i in &facts.invalid {
             builder.add(i.kind, Examined::Invalid(i.clone()));
         }
-        let (triples, _) = builder.triples();
         let mut coverage = KeptCoverage::default();
-        for t in &triples {
+        for t in &builder.form().triples {
             coverage.add(t.k);
         }
-        drop(triples);
         let mut audit = builder.finish(src);
         audit.counts = counts;
 
@@ -1006,7 +969,7 @@ pub(super) fn canonical(name: &str) -> Option<Hash32> {
 
 impl Audit {
     /// The audit of nothing (before the first update of a [`ResumableAudit`]).
-    pub(super) fn empty(seed: HashSeed) -> Self {
+    pub(super) fn empty() -> Self {
         Self {
             counts: BTreeMap::new(),
             main_chain: Vec::new(),
@@ -1019,7 +982,7 @@ impl Audit {
             equivocations: Vec::new(),
             forks: Vec::new(),
             missing_batches: Vec::new(),
-            final_transactions: fast_map(0, seed),
+            final_transactions: TxHeights::new(),
         }
     }
 }
@@ -1059,46 +1022,58 @@ impl Auditor {
         }
         let aside = source.set_aside();
         let mut changes = Changes::default();
-        let mut to_examine: Vec<(ObjectKind, String)> = Vec::new();
+        let mut to_examine: Vec<(ObjectKind, Listing)> = Vec::new();
         for kind in ObjectKind::ALL {
-            let mut names = source.names(kind).map_err(ResumeError::Source)?;
-            let oversized: BTreeMap<String, (Hash32, u64)> = aside
+            let mut listing = source.names(kind).map_err(ResumeError::Source)?;
+            let oversized: BTreeMap<Hash32, u64> = aside
                 .iter()
                 .filter(|(k, _, _)| *k == kind)
-                .map(|(_, key, size)| (key.to_hex(), (*key, *size)))
+                .map(|(_, key, size)| (*key, *size))
                 .collect();
-            names.extend(oversized.keys().cloned());
-            if !names.is_empty() {
-                changes.counts.insert(kind, names.len());
+            listing.keys.extend(oversized.keys());
+            listing.sort();
+            if !listing.is_empty() {
+                changes.counts.insert(kind, listing.len());
             }
-            let diff = state.diff(kind, &names);
-            drop(names);
+            let mut diff = state.diff(kind, &listing);
+            drop(listing);
             changes
                 .removed
                 .extend(diff.removed.into_iter().map(|name| (kind, name)));
-            for name in diff.new {
-                match oversized.get(&name) {
-                    Some((key, size)) => changes
+            diff.new.keys.retain(|key| match oversized.get(key) {
+                Some(size) => {
+                    changes
                         .new
-                        .push((kind, Examined::oversized(kind, key, *size))),
-                    None => to_examine.push((kind, name)),
+                        .push((kind, Examined::oversized(kind, key, *size)));
+                    false
                 }
-            }
+                None => true,
+            });
+            to_examine.push((kind, diff.new));
         }
-        let objects: Vec<(ObjectKind, &str)> =
-            to_examine.iter().map(|(k, n)| (*k, n.as_str())).collect();
-        let total = objects.len();
+        let total = to_examine.iter().map(|(_, l)| l.len()).sum();
         let mut done = 0;
         progress(done, total);
-        for chunk in objects.chunks(CHUNK) {
-            let examined = self.examine_chunk(source, chunk);
-            changes
-                .new
-                .extend(chunk.iter().map(|(kind, _)| *kind).zip(examined));
-            done += chunk.len();
-            progress(done, total);
+        for (kind, listing) in &mut to_examine {
+            let Listing { keys, other } = core::mem::take(listing);
+            for chunk in keys.chunks(CHUNK) {
+                let names: Vec<HexName> = chunk.iter().map(HexName::new).collect();
+                let objects: Vec<(ObjectKind, &str)> =
+                    names.iter().map(|n| (*kind, n.as_str())).collect();
+                let examined = self.examine_chunk(source, &objects);
+                changes.new.extend(examined.into_iter().map(|e| (*kind, e)));
+                done += chunk.len();
+                progress(done, total);
+            }
+            let objects: Vec<(ObjectKind, &str)> =
+                other.iter().map(|n| (*kind, n.as_str())).collect();
+            for chunk in objects.chunks(CHUNK) {
+                let examined = self.examine_chunk(source, chunk);
+                changes.new.extend(examined.into_iter().map(|e| (*kind, e)));
+                done += chunk.len();
+                progress(done, total);
+            }
         }
-        drop(objects);
         drop(to_examine);
         state.update(changes, source);
         Ok(())

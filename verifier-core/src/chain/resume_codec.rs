@@ -99,25 +99,16 @@ impl ResumableAudit {
         }
         // Final transactions in height order (then id), so that a state written in
         // pieces reads back as one written whole.
-        let written_finals = if self.written.is_some() {
-            self.audit
-                .final_transactions
-                .values()
-                .filter(|&&h| h <= finals_through)
-                .count()
+        // The final transactions are held in that order already.
+        let finals_all = &self.audit.final_transactions;
+        let (written_finals, fresh) = if self.written.is_some() {
+            let fresh = finals_all.above(finals_through);
+            (finals_all.len() - fresh.len(), fresh)
         } else {
-            0
+            (0, finals_all.above(0))
         };
-        let mut fresh: Vec<(u64, Hash32)> = self
-            .audit
-            .final_transactions
-            .iter()
-            .filter(|(_, h)| self.written.is_none() || **h > finals_through)
-            .map(|(tx, h)| (*h, *tx))
-            .collect();
-        fresh.sort_unstable();
         let mut finals = Vec::with_capacity(fresh.len() * FINAL_RECORD);
-        for (h, tx) in &fresh {
+        for (tx, h) in fresh {
             finals.extend_from_slice(tx.as_bytes());
             finals.extend_from_slice(&h.to_le_bytes());
         }
@@ -379,20 +370,20 @@ impl ResumableAudit {
                     .is_some_and(|b| b <= finals.len())
             })
             .ok_or(StateError::Truncated { part: "finals" })?;
-        let mut final_transactions: TxHeights = fast_map(finals_count, seed);
+        let mut entries: Vec<(Hash32, u64)> = Vec::with_capacity(finals_count);
         let mut f = Reader {
             bytes: finals,
             part: "finals",
         };
         for _ in 0..finals_count {
             let (tx, height) = (f.hash()?, f.u64()?);
-            if height == 0
-                || height > final_through
-                || final_transactions.insert(tx, height).is_some()
-            {
+            if height == 0 || height > final_through {
                 return Err(StateError::Inconsistent("final transactions"));
             }
+            entries.push((tx, height));
         }
+        let final_transactions =
+            TxHeights::from_entries(entries).map_err(StateError::Inconsistent)?;
 
         let mut state = ResumableAudit::empty(genesis, fingerprint, seed);
         state.audit.counts = counts;

@@ -364,7 +364,7 @@ fn a_resumed_audit_equals_the_full_audit_after_every_increment() {
                     .filter(|(k, _)| *k == kind)
                     .map(|(_, e)| name_of(e))
                     .collect();
-                let diff = st.diff(kind, &names);
+                let diff = st.diff(kind, &Listing::from_names(names));
                 assert!(
                     diff.new.is_empty() && diff.removed.is_empty(),
                     "case {case}: {kind:?} {diff:?}"
@@ -429,10 +429,9 @@ fn the_listing_diff_names_new_and_removed_objects() {
     listed.push("ABC".to_owned());
     // An uppercase spelling of a known name is another name.
     listed.push(blocks[0].to_uppercase());
-    let diff = st.diff(ObjectKind::Block, &listed);
-    let mut new = vec![fresh, "ABC".to_owned(), blocks[0].to_uppercase()];
-    new.sort_unstable();
-    assert_eq!(diff.new, new);
+    let diff = st.diff(ObjectKind::Block, &Listing::from_names(listed));
+    let new = vec![fresh, "ABC".to_owned(), blocks[0].to_uppercase()];
+    assert_eq!(diff.new, Listing::from_names(new));
     assert_eq!(diff.removed, vec![blocks[0].clone()]);
 }
 

@@ -14,13 +14,11 @@ pub trait AuditSource: ObjectSource + Sync {
     /// Why the source cannot be listed at all (the audit stops with it).
     type Error: Send;
 
-    /// The file names of the objects of `kind` (SPEC §2.1), in ascending order (the
-    /// order objects are examined and progress is reported in). Names that are not
-    /// 64 hex digits may be included: the audit reports them as invalid.
+    /// The objects of `kind` (SPEC §2.1): their names, as a [`Listing`].
     ///
     /// # Errors
     /// The source cannot be listed.
-    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, Self::Error>;
+    fn names(&self, kind: ObjectKind) -> Result<Listing, Self::Error>;
 
     /// Reads the object of `kind` named `name` (`buf` is the caller's buffer, reused
     /// between calls; the source may grow or replace it) and passes its bytes to `f`.
@@ -43,11 +41,77 @@ pub trait AuditSource: ObjectSource + Sync {
     }
 }
 
+/// The names of one kind of object a snapshot holds, 32 bytes each where they are
+/// hashes (a `String` took about 100): the names that are 64 lowercase hex digits as
+/// hashes, ascending, and any other name as text (the audit reports those as invalid),
+/// ascending. Objects are examined, and progress reported, in that order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The names that are hashes (SPEC §2.1), ascending.
+    pub keys: Vec<Hash32>,
+    /// Every other name, ascending.
+    pub other: Vec<String>,
+}
+
+impl Listing {
+    /// The listing of `names`, in any order.
+    pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
+        let mut listing = Self::default();
+        for name in names {
+            match Hash32::from_lower_hex(name.as_bytes()) {
+                Some(key) => listing.keys.push(key),
+                None => listing.other.push(name),
+            }
+        }
+        listing.sort();
+        listing
+    }
+
+    /// Both lists ascending.
+    pub fn sort(&mut self) {
+        if !self.keys.is_sorted() {
+            sort_items(&mut self.keys, &Hash32::cmp);
+        }
+        if !self.other.is_sorted() {
+            sort_items(&mut self.other, &String::cmp);
+        }
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.keys.len() + self.other.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A hash as the 64 lowercase hex digits of its file name, without allocating.
+pub(super) struct HexName([u8; 64]);
+
+impl HexName {
+    pub(super) fn new(key: &Hash32) -> Self {
+        let mut out = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(key.as_bytes(), &mut out);
+        Self(out)
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 impl AuditSource for Snapshot {
     type Error = core::convert::Infallible;
 
-    fn names(&self, kind: ObjectKind) -> Result<Vec<String>, Self::Error> {
-        Ok(self.objects(kind).map(|(key, _)| key.to_hex()).collect())
+    fn names(&self, kind: ObjectKind) -> Result<Listing, Self::Error> {
+        Ok(Listing {
+            keys: self.objects(kind).map(|(key, _)| *key).collect(),
+            other: Vec::new(),
+        })
     }
 
     fn with_object(
@@ -89,25 +153,37 @@ impl Auditor {
         source: &S,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Audit, S::Error> {
-        let listed = list_kinds(source)?;
-        let objects: Vec<(ObjectKind, &str)> = listed
-            .iter()
-            .flat_map(|(kind, names)| names.iter().map(move |name| (*kind, name.as_str())))
-            .collect();
-        let total = objects.len();
+        let mut listed = list_kinds(source)?;
+        let total = listed.iter().map(|(_, l)| l.len()).sum();
         let mut builder = AuditBuilder::new(self.genesis).with_hash_seed(self.seed);
         let mut done = 0;
-        for chunk in objects.chunks(CHUNK) {
-            for (examined, (kind, _)) in self.examine_chunk(source, chunk).into_iter().zip(chunk) {
-                builder.add(*kind, examined);
+        // Kind by kind, each listing dropped once its objects are examined.
+        for (kind, listing) in &mut listed {
+            let Listing { keys, other } = core::mem::take(listing);
+            for chunk in keys.chunks(CHUNK) {
+                let names: Vec<HexName> = chunk.iter().map(HexName::new).collect();
+                let objects: Vec<(ObjectKind, &str)> =
+                    names.iter().map(|n| (*kind, n.as_str())).collect();
+                for examined in self.examine_chunk(source, &objects) {
+                    builder.add(*kind, examined);
+                }
+                done += chunk.len();
+                progress(done, total);
             }
-            done += chunk.len();
-            progress(done, total);
+            drop(keys);
+            let objects: Vec<(ObjectKind, &str)> =
+                other.iter().map(|n| (*kind, n.as_str())).collect();
+            for chunk in objects.chunks(CHUNK) {
+                for examined in self.examine_chunk(source, chunk) {
+                    builder.add(*kind, examined);
+                }
+                done += chunk.len();
+                progress(done, total);
+            }
         }
         for (kind, key, size) in source.set_aside() {
             builder.add(kind, Examined::oversized(kind, &key, size));
         }
-        drop(objects);
         drop(listed);
         Ok(builder.finish(source))
     }
@@ -173,9 +249,14 @@ impl Auditor {
     }
 }
 
-/// Every kind's names (the four listings in parallel with `parallel`).
-fn list_kinds<S: AuditSource>(source: &S) -> Result<Vec<(ObjectKind, Vec<String>)>, S::Error> {
-    let list = |kind: ObjectKind| source.names(kind).map(|names| (kind, names));
+/// Every kind's names (the four listings in parallel with `parallel`), each ascending.
+fn list_kinds<S: AuditSource>(source: &S) -> Result<Vec<(ObjectKind, Listing)>, S::Error> {
+    let list = |kind: ObjectKind| {
+        source.names(kind).map(|mut listing| {
+            listing.sort();
+            (kind, listing)
+        })
+    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;

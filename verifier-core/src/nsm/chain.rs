@@ -3,7 +3,7 @@
 //!
 //! Path validation (names, signatures, validity of the non-root certificates,
 //! basicConstraints) is rustls-webpki's, with ECDSA P-384 / SHA-384 from the
-//! pure-Rust `p384` crate. webpki does not check keyUsage, the root's own
+//! verifier's [`CryptoBackend`]. webpki does not check keyUsage, the root's own
 //! validity, nor that the bundle is exactly the path in AWS order, so those are
 //! checked here on the fields [`x509`](super::x509) reads; each certificate is
 //! parsed once by each.
@@ -18,14 +18,13 @@
 //! signature checks ran out (issue #13).
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::NsmError;
 use super::x509::{self, Certificate};
+use crate::crypto::{CryptoBackend, P384Key, SignatureKey, es384_signature_from_der};
 use crate::text::bounded_reason;
 use crate::time::{UnixSeconds, ValidityWindow};
-use p384::ecdsa::signature::Verifier;
-use p384::ecdsa::{DerSignature, VerifyingKey};
 use rustls_pki_types::{
     AlgorithmIdentifier, CertificateDer, InvalidSignature, SignatureVerificationAlgorithm,
     TrustAnchor, UnixTime, alg_id,
@@ -56,8 +55,10 @@ impl fmt::Display for CertPosition {
 }
 
 /// ECDSA over P-384 with SHA-384 (`ecdsa-with-SHA384`, DER signature) for
-/// rustls-webpki, backed by the pure-Rust `p384` crate (so it builds for wasm32).
-/// The only algorithm AWS Nitro chains use (research `nitro-FINDINGS.md` §1.3).
+/// rustls-webpki, through the verifier's [`CryptoBackend`]: the key decoded by the core
+/// ([`P384Key`]), the DER signature turned into `r || s` by the core, the arithmetic
+/// the backend's. The only algorithm AWS Nitro chains use (research
+/// `nitro-FINDINGS.md` §1.3).
 ///
 /// Certificate signatures that verified are remembered in the verifier's
 /// [`SignatureCache`]: the documents of one enclave share their CA certificates
@@ -67,6 +68,7 @@ impl fmt::Display for CertPosition {
 #[derive(Debug)]
 pub(crate) struct EcdsaP384Sha384<'a> {
     pub(crate) cache: &'a SignatureCache,
+    pub(crate) backend: &'static dyn CryptoBackend,
 }
 
 impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
@@ -82,9 +84,12 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
         }
         #[cfg(test)]
         tests::VERIFICATIONS.with(|n| n.set(n.get() + 1));
-        let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
-        let signature = DerSignature::from_bytes(signature).map_err(|_| InvalidSignature)?;
-        key.verify(message, &signature)
+        let key = P384Key::from_sec1(public_key).map_err(|_| InvalidSignature)?;
+        let signature = es384_signature_from_der(signature).map_err(|_| InvalidSignature)?;
+        self.backend
+            .es384(&key)
+            .map_err(|_| InvalidSignature)?
+            .verify(message, &signature)
             .map_err(|_| InvalidSignature)?;
         self.cache.insert(id);
         Ok(())
@@ -186,7 +191,8 @@ impl Root {
 /// What a successful chain check hands to the signature check.
 #[derive(Clone, Debug)]
 pub(crate) struct CheckedChain {
-    pub(crate) leaf_key: VerifyingKey,
+    /// The leaf's P-384 key, prepared by the verifier's backend.
+    pub(crate) leaf_key: Arc<dyn SignatureKey>,
     pub(crate) window: ValidityWindow,
 }
 
@@ -250,11 +256,18 @@ impl ChainCache {
     }
 }
 
+/// What the chain check uses: the trusted root, the backend, and the verifier's caches.
+#[derive(Clone, Copy)]
+pub(crate) struct ChainContext<'a> {
+    pub(crate) root: &'a Root,
+    pub(crate) backend: &'static dyn CryptoBackend,
+    pub(crate) signatures: &'a SignatureCache,
+}
+
 /// Checks `root <- cabundle[1..] <- leaf` at `at` (SPEC §1.5), or finds the same chain
 /// already checked in `chains` with `at` inside its validity window.
 pub(crate) fn check(
-    root: &Root,
-    signatures: &SignatureCache,
+    context: ChainContext<'_>,
     chains: &ChainCache,
     certificate: &[u8],
     cabundle: &[Vec<u8>],
@@ -263,19 +276,23 @@ pub(crate) fn check(
     if let Some(checked) = chains.get(certificate, cabundle, at) {
         return Ok(checked);
     }
-    let checked = check_uncached(root, signatures, certificate, cabundle, at)?;
+    let checked = check_uncached(context, certificate, cabundle, at)?;
     chains.insert(certificate, cabundle, &checked);
     Ok(checked)
 }
 
 /// [`check`] without the chain cache: every check, in order.
 fn check_uncached(
-    root: &Root,
-    cache: &SignatureCache,
+    context: ChainContext<'_>,
     certificate: &[u8],
     cabundle: &[Vec<u8>],
     at: UnixSeconds,
 ) -> Result<CheckedChain, NsmError> {
+    let ChainContext {
+        root,
+        backend,
+        signatures: cache,
+    } = context;
     let Some((first, intermediates)) = cabundle.split_first() else {
         return Err(NsmError::CabundleCount { count: 0, max: 0 });
     };
@@ -344,6 +361,12 @@ fn check_uncached(
     };
 
     let leaf_key = leaf_key(&leaf)?;
+    let leaf_key: Arc<dyn SignatureKey> = backend
+        .es384(&leaf_key)
+        .map_err(|e| NsmError::LeafKey {
+            reason: e.to_string(),
+        })?
+        .into();
 
     // One path, root first, on names and key identifiers: no signature yet.
     check_shape(root, &parsed, &leaf)?;
@@ -361,7 +384,7 @@ fn check_uncached(
         .collect();
     let path = end_entity
         .verify_for_usage(
-            &[&EcdsaP384Sha384 { cache }],
+            &[&EcdsaP384Sha384 { cache, backend }],
             core::slice::from_ref(&root.anchor),
             &intermediate_ders,
             UnixTime::since_unix_epoch(core::time::Duration::from_secs(at.0)),
@@ -551,7 +574,7 @@ fn check_leaf_profile(cert: &Certificate<'_>) -> Result<(), NsmError> {
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_SECP384R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 
-fn leaf_key(leaf: &Certificate<'_>) -> Result<VerifyingKey, NsmError> {
+fn leaf_key(leaf: &Certificate<'_>) -> Result<P384Key, NsmError> {
     // The parameters must be exactly the OID secp384r1 (tag 6, its contents).
     let is_p384 = leaf.key_algorithm.as_bytes() == OID_EC_PUBLIC_KEY
         && leaf.key_parameters == Some((0x06, OID_SECP384R1));
@@ -560,7 +583,7 @@ fn leaf_key(leaf: &Certificate<'_>) -> Result<VerifyingKey, NsmError> {
             reason: format!("algorithm {}; expected EC P-384", leaf.key_algorithm),
         });
     }
-    VerifyingKey::from_sec1_bytes(leaf.public_key).map_err(|_| NsmError::LeafKey {
+    P384Key::from_sec1(leaf.public_key).map_err(|_| NsmError::LeafKey {
         reason: "not a valid P-384 point".into(),
     })
 }
@@ -629,14 +652,21 @@ mod tests {
             "docs-current/worldcoin_world_chain_real_attestation_13a44c64.cbor",
         ];
         let root = Root::new(crate::nsm::AWS_NITRO_ROOT_G1_DER.to_vec()).unwrap();
-        for (path, bytes) in docs {
-            let doc = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).unwrap();
-            let cache = SignatureCache::default();
-            let at = doc.timestamp.to_seconds();
-            let (result, n) =
-                counted(|| check_uncached(&root, &cache, &doc.certificate, &doc.cabundle, at));
-            assert!(result.is_ok(), "{path}: {result:?}");
-            assert_eq!(n, doc.cabundle.len(), "{path}");
+        for backend in crate::crypto::backends() {
+            for (path, bytes) in docs {
+                let doc = NsmDocument::parse_unverified(bytes, &NsmLimits::default()).unwrap();
+                let cache = SignatureCache::default();
+                let context = ChainContext {
+                    root: &root,
+                    backend: *backend,
+                    signatures: &cache,
+                };
+                let at = doc.timestamp.to_seconds();
+                let (result, n) =
+                    counted(|| check_uncached(context, &doc.certificate, &doc.cabundle, at));
+                assert!(result.is_ok(), "{path} on {}: {result:?}", backend.name());
+                assert_eq!(n, doc.cabundle.len(), "{path}");
+            }
         }
     }
 
@@ -645,14 +675,29 @@ mod tests {
         use super::super::ca_kit::{self, Role, TestChain};
         use super::*;
 
+        /// Checks the chain on every backend: the same verdict and the same number of
+        /// signatures on each, which it returns.
         fn check_chain(
             root: &[u8],
             leaf: &[u8],
             cabundle: &[Vec<u8>],
         ) -> (Result<CheckedChain, NsmError>, usize) {
             let root = Root::new(root.to_vec()).unwrap();
-            let cache = SignatureCache::default();
-            counted(|| check_uncached(&root, &cache, leaf, cabundle, UnixSeconds(ca_kit::AT_SECS)))
+            let mut outcomes = crate::crypto::backends().iter().map(|backend| {
+                let cache = SignatureCache::default();
+                let context = ChainContext {
+                    root: &root,
+                    backend: *backend,
+                    signatures: &cache,
+                };
+                counted(|| check_uncached(context, leaf, cabundle, UnixSeconds(ca_kit::AT_SECS)))
+            });
+            let first = outcomes.next().unwrap();
+            for other in outcomes {
+                assert_eq!(other.0.as_ref().err(), first.0.as_ref().err());
+                assert_eq!(other.1, first.1);
+            }
+            first
         }
 
         #[test]

@@ -30,9 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use p384::ecdsa::Signature;
-use p384::ecdsa::signature::Verifier;
-
+use crate::crypto::{CryptoBackend, default_backend};
 use crate::time::{UnixMillis, UnixSeconds, ValidityWindow};
 
 pub(crate) mod cbor;
@@ -136,37 +134,51 @@ impl Default for NsmPolicy {
 }
 
 /// Verifies NSM attestation documents under one [`NsmPolicy`], with the trusted
-/// root parsed once. Holds no clock; its only state is two bounded caches, of the
-/// certificate signatures and of the whole certificate chains it has verified
-/// (documents of one enclave share their CA certificates, and for hours their leaf),
-/// which change no verdict. `Send + Sync`: share it.
+/// root parsed once and its P-384 signatures checked by one [`CryptoBackend`]. Holds no
+/// clock; its only state is two bounded caches, of the certificate signatures and of
+/// the whole certificate chains it has verified (documents of one enclave share their
+/// CA certificates, and for hours their leaf), which change no verdict. `Send + Sync`:
+/// share it.
 #[derive(Debug)]
 pub struct NsmVerifier {
     policy: NsmPolicy,
     root: chain::Root,
+    backend: &'static dyn CryptoBackend,
     cache: chain::SignatureCache,
     chains: chain::ChainCache,
 }
 
 impl NsmVerifier {
-    /// Prepares a verifier: parses the policy's root and checks that it is a CA
-    /// certificate (critical basicConstraints CA=true, keyCertSign) usable as a
-    /// trust anchor.
+    /// Prepares a verifier on the [default backend](default_backend): parses the
+    /// policy's root and checks that it is a CA certificate (critical basicConstraints
+    /// CA=true, keyCertSign) usable as a trust anchor.
     ///
     /// # Errors
     /// [`NsmError::BadRoot`] when it is not.
     pub fn new(policy: NsmPolicy) -> Result<Self, NsmError> {
+        Self::with_backend(policy, default_backend())
+    }
+
+    /// [`NsmVerifier::new`] with the signatures checked by `backend`.
+    ///
+    /// # Errors
+    /// [`NsmError::BadRoot`] when the root is unusable.
+    pub fn with_backend(
+        policy: NsmPolicy,
+        backend: &'static dyn CryptoBackend,
+    ) -> Result<Self, NsmError> {
         let root = chain::Root::new(policy.root_der.clone())?;
         Ok(Self {
             policy,
             root,
+            backend,
             cache: chain::SignatureCache::default(),
             chains: chain::ChainCache::default(),
         })
     }
 
     /// The verifier of SPEC §1.5's default: the AWS Nitro Enclaves Root-G1, debug
-    /// documents rejected, no PCR allow-list, default limits.
+    /// documents rejected, no PCR allow-list, default limits, the default backend.
     pub fn aws() -> Self {
         let root = match chain::Root::new(AWS_NITRO_ROOT_G1_DER.to_vec()) {
             Ok(root) => root,
@@ -176,6 +188,7 @@ impl NsmVerifier {
         Self {
             policy: NsmPolicy::default(),
             root,
+            backend: default_backend(),
             cache: chain::SignatureCache::default(),
             chains: chain::ChainCache::default(),
         }
@@ -184,6 +197,11 @@ impl NsmVerifier {
     /// The policy this verifier applies.
     pub fn policy(&self) -> &NsmPolicy {
         &self.policy
+    }
+
+    /// The backend that checks the signatures.
+    pub fn backend(&self) -> &'static dyn CryptoBackend {
+        self.backend
     }
 
     /// Verifies one document, given as the raw bytes `/dev/nsm` returned, with the
@@ -201,9 +219,13 @@ impl NsmVerifier {
             VerifyAt::DocumentTimestamp => parsed.timestamp.to_seconds(),
             VerifyAt::Millis(ms) => ms.to_seconds(),
         };
+        let context = chain::ChainContext {
+            root: &self.root,
+            backend: self.backend,
+            signatures: &self.cache,
+        };
         let chain = chain::check(
-            &self.root,
-            &self.cache,
+            context,
             &self.chains,
             &parsed.certificate,
             &parsed.cabundle,
@@ -211,10 +233,9 @@ impl NsmVerifier {
         )?;
 
         let signed = cbor::sig_structure(sign1.protected, sign1.payload.unwrap_or_default());
-        let sig = Signature::from_slice(sign1.signature).map_err(|_| NsmError::Signature)?;
         chain
             .leaf_key
-            .verify(&signed, &sig)
+            .verify(&signed, sign1.signature)
             .map_err(|_| NsmError::Signature)?;
 
         let debug = parsed.is_debug();

@@ -11,8 +11,8 @@ pub(super) struct Jwk {
     /// SHA-256 of the key's DER SubjectPublicKeyInfo, which Cognito's kids are the
     /// base64 of ([`Jwks::check_cognito_kids`]).
     spki_sha256: [u8; 32],
-    /// The PKCS#1 v1.5 SHA-256 verifier over the key.
-    pub(super) verifier: VerifyingKey<Sha256>,
+    /// The key, checked; a [`TimestampVerifier`] prepares it with its backend.
+    pub(super) key: RsaKey,
 }
 
 /// A set of trusted RS256 verification keys (RFC 7517 §5 JWK Set), parsed once.
@@ -138,50 +138,29 @@ impl Jwks {
         Ok(checked)
     }
 
-    /// The key named by `kid`, exactly (no normalisation).
-    pub(super) fn by_kid(&self, kid: &str) -> Option<&Jwk> {
-        self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
+    /// The index of the key named by `kid`, exactly (no normalisation).
+    pub(super) fn by_kid(&self, kid: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k.kid.as_deref() == Some(kid))
     }
-}
 
-/// The DER SubjectPublicKeyInfo (RFC 5280 §4.1, RFC 8017 A.1.1) of the RSA key with
-/// big-endian modulus `n` and exponent `e` (leading zeros already stripped), as
-/// `openssl`, the `rsa` crate and Cognito write it: rsaEncryption with NULL
-/// parameters, then the BIT STRING of `RSAPublicKey { n, e }`. Written here rather
-/// than through `der`'s encoders, which the wasm module would carry for this alone
-/// (6 KB); `tests` compare it with the `rsa` crate's encoding.
-pub(super) fn rsa_spki_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-    const RSA_ENCRYPTION: [u8; 15] = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    pub(super) fn tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
-        out.push(tag);
-        let len = content.len();
-        match len {
-            0..=0x7f => out.push(len as u8),
-            0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
-            _ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
-        }
-        out.extend_from_slice(content);
+    /// Every key prepared by `backend`, in set order.
+    ///
+    /// # Errors
+    /// [`TimestampError::Jwks`] when the backend cannot use a key (none that the set
+    /// accepts, as the differential tests check).
+    pub(super) fn prepare(
+        &self,
+        backend: &'static dyn CryptoBackend,
+    ) -> Result<Vec<Box<dyn SignatureKey>>, TimestampError> {
+        self.keys
+            .iter()
+            .map(|k| {
+                backend
+                    .rs256(&k.key)
+                    .map_err(|e| jwks_error(k.kid.as_ref(), e))
+            })
+            .collect()
     }
-    pub(super) fn integer(out: &mut Vec<u8>, magnitude: &[u8]) {
-        let mut content = Vec::with_capacity(magnitude.len() + 1);
-        if magnitude.first().is_none_or(|b| b & 0x80 != 0) {
-            content.push(0);
-        }
-        content.extend_from_slice(magnitude);
-        tlv(out, 0x02, &content);
-    }
-    let mut key = Vec::with_capacity(n.len() + e.len() + 8);
-    integer(&mut key, n);
-    integer(&mut key, e);
-    let mut bits = vec![0u8];
-    tlv(&mut bits, 0x30, &key);
-    let mut info = RSA_ENCRYPTION.to_vec();
-    tlv(&mut info, 0x03, &bits);
-    let mut out = Vec::with_capacity(info.len() + 4);
-    tlv(&mut out, 0x30, &info);
-    out
 }
 
 /// Standard base64 with padding (RFC 4648 §4), for the kid a key should have in
@@ -284,41 +263,10 @@ pub(super) fn parse_jwk(value: &Value) -> Result<Jwk, TimestampError> {
     let e = URL_SAFE_NO_PAD
         .decode(e)
         .map_err(|err| jwks_error(kid_ref, format!("e is not base64url: {err}")))?;
-    let public = rsa_public_key(kid_ref, &n, &e)?;
-    let spki = rsa_spki_der(strip_leading_zeros(&n), strip_leading_zeros(&e));
+    let key = RsaKey::new(&n, &e).map_err(|err| jwks_error(kid_ref, err.reason))?;
     Ok(Jwk {
         kid,
-        verifier: VerifyingKey::<Sha256>::new(public),
-        spki_sha256: Sha256::digest(spki).into(),
+        spki_sha256: Sha256::digest(key.spki_der()).into(),
+        key,
     })
-}
-
-pub(super) fn rsa_public_key(
-    kid: Option<&String>,
-    n: &[u8],
-    e: &[u8],
-) -> Result<RsaPublicKey, TimestampError> {
-    // RFC 7518 §6.3.1 asks for the minimal octets; tolerate leading zeros, but do not let
-    // them change the key's size.
-    let n = strip_leading_zeros(n);
-    let e = strip_leading_zeros(e);
-    if n.len() > MAX_RSA_BITS / 8 || e.len() > 8 {
-        return Err(jwks_error(kid, "n or e is too long"));
-    }
-    let n = BoxedUint::from_be_slice_vartime(n);
-    let e = BoxedUint::from_be_slice_vartime(e);
-    let bits = n.bit_width_vartime();
-    RsaPublicKey::new_with_size_limits(n, e, MIN_RSA_BITS..=MAX_RSA_BITS).map_err(|err| {
-        jwks_error(
-            kid,
-            format!(
-                "not a usable RSA key ({bits}-bit modulus, {MIN_RSA_BITS}..={MAX_RSA_BITS} accepted): {err}"
-            ),
-        )
-    })
-}
-
-pub(super) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    bytes.get(start..).unwrap_or_default()
 }

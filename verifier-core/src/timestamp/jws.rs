@@ -14,7 +14,20 @@ use super::*;
 /// # Errors
 /// The first failed check, as a [`TimestampError`].
 pub fn verify_rs256_jws(token: &str, jwks: &Jwks) -> Result<Vec<u8>, TimestampError> {
-    verify_jws(token, jwks, KidRule::SoleKeyIfAbsent).map(|(_, payload)| payload)
+    verify_rs256_jws_with(token, jwks, default_backend())
+}
+
+/// [`verify_rs256_jws`] with the signature checked by `backend`.
+///
+/// # Errors
+/// The first failed check, as a [`TimestampError`].
+pub fn verify_rs256_jws_with(
+    token: &str,
+    jwks: &Jwks,
+    backend: &'static dyn CryptoBackend,
+) -> Result<Vec<u8>, TimestampError> {
+    let keys = jwks.prepare(backend)?;
+    verify_jws(token, jwks, &keys, KidRule::SoleKeyIfAbsent).map(|(_, payload)| payload)
 }
 
 /// Whether a header must name its key.
@@ -26,11 +39,13 @@ pub(super) enum KidRule {
     SoleKeyIfAbsent,
 }
 
-/// The segments, header and signature checks shared by both entry points; returns the
-/// header and the decoded payload.
+/// The segments, header and signature checks shared by both entry points, with `keys`
+/// the set's keys prepared by a backend ([`Jwks::prepare`]); returns the header and the
+/// decoded payload.
 pub(super) fn verify_jws(
     token: &str,
     jwks: &Jwks,
+    keys: &[Box<dyn SignatureKey>],
     kid_rule: KidRule,
 ) -> Result<(Map<String, Value>, Vec<u8>), TimestampError> {
     let segments: Vec<&str> = token.split('.').collect();
@@ -67,7 +82,7 @@ pub(super) fn verify_jws(
             });
         }
         None => match (kid_rule, jwks.keys.as_slice()) {
-            (KidRule::SoleKeyIfAbsent, [only]) => only,
+            (KidRule::SoleKeyIfAbsent, [_]) => 0,
             (KidRule::SoleKeyIfAbsent, keys) => {
                 return Err(TimestampError::KeyAmbiguous { keys: keys.len() });
             }
@@ -81,15 +96,17 @@ pub(super) fn verify_jws(
     let signing_input = token
         .get(..header_b64.len() + 1 + payload_b64.len())
         .ok_or(TimestampError::SegmentCount { got: 3 })?;
-    let signature =
-        Signature::try_from(signature.as_slice()).map_err(|_| TimestampError::Signature {
-            kid: key.kid.as_deref().map(bounded),
-        })?;
-    key.verifier
+    let bad_signature = || TimestampError::Signature {
+        kid: jwks
+            .keys
+            .get(key)
+            .and_then(|k| k.kid.as_deref())
+            .map(bounded),
+    };
+    keys.get(key)
+        .ok_or_else(bad_signature)?
         .verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| TimestampError::Signature {
-            kid: key.kid.as_deref().map(bounded),
-        })?;
+        .map_err(|_| bad_signature())?;
     Ok((header, payload))
 }
 

@@ -37,13 +37,11 @@ use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier as _;
-use rsa::{BoxedUint, PublicKey as RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use crate::crypto::{CryptoBackend, RsaKey, SignatureKey, default_backend};
 use crate::json::{parse_object, parse_strict_json};
 use crate::text::{bounded, bounded_reason};
 
@@ -54,10 +52,10 @@ use crate::time::UnixSeconds;
 pub const ALG_RS256: &str = "RS256";
 
 /// The smallest RSA modulus accepted in a JWK, in bits (Cognito's keys are 2048-bit).
-pub const MIN_RSA_BITS: usize = 2048;
+pub const MIN_RSA_BITS: usize = RsaKey::MIN_BITS;
 
 /// The largest RSA modulus accepted in a JWK, in bits (bounds the work per signature).
-pub const MAX_RSA_BITS: usize = 8192;
+pub const MAX_RSA_BITS: usize = RsaKey::MAX_BITS;
 
 /// The longest token lifetime accepted, `exp - iat`, in seconds: one day, the most a
 /// Cognito app client allows for ID and access tokens (jwt-FINDINGS §1.3; the default

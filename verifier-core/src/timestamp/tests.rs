@@ -16,14 +16,14 @@ fn spki_and_base64_match_the_crates_they_replace() {
         }
         *n.last_mut().unwrap() |= 1;
         let e_bytes = e.to_be_bytes();
-        let e_bytes = strip_leading_zeros(&e_bytes);
-        let key = RsaPublicKey::new_unchecked(
-            BoxedUint::from_be_slice_vartime(&n),
-            BoxedUint::from_be_slice_vartime(e_bytes),
+        let e_bytes = crate::crypto::strip_leading_zeros(&e_bytes);
+        let key = rsa::PublicKey::new_unchecked(
+            rsa::BoxedUint::from_be_slice_vartime(&n),
+            rsa::BoxedUint::from_be_slice_vartime(e_bytes),
         );
         let expected = key.to_public_key_der().unwrap();
         assert_eq!(
-            rsa_spki_der(&n, e_bytes),
+            crate::crypto::rsa_spki_der(&n, e_bytes),
             expected.as_bytes(),
             "{bits} bits"
         );

@@ -16,22 +16,38 @@ pub struct TimestampPolicy {
     pub jwks: Jwks,
 }
 
-/// Validates timestamp JWTs against one [`TimestampPolicy`]; keys are parsed once, so an
-/// audit that checks one JWT per block pays for the JWKS only once.
+/// Validates timestamp JWTs against one [`TimestampPolicy`], the RS256 signatures
+/// checked by one [`CryptoBackend`]; keys are parsed and prepared once, so an audit that
+/// checks one JWT per block pays for the JWKS only once.
 #[derive(Clone, Debug)]
 pub struct TimestampVerifier {
     policy: TimestampPolicy,
     /// `"@" + domain`, precomputed.
     username_suffix: Option<String>,
+    backend: &'static dyn CryptoBackend,
+    /// The policy's keys prepared by `backend`, in set order (shared by clones).
+    keys: std::sync::Arc<[Box<dyn SignatureKey>]>,
 }
 
 impl TimestampVerifier {
-    /// Makes a verifier for `policy`.
+    /// Makes a verifier for `policy` on the [default backend](default_backend).
     ///
     /// # Errors
     /// [`TimestampError::Policy`] when the issuer is empty, the JWKS holds no key, or the
     /// username domain is empty or contains `@`.
     pub fn new(policy: TimestampPolicy) -> Result<Self, TimestampError> {
+        Self::with_backend(policy, default_backend())
+    }
+
+    /// [`TimestampVerifier::new`] with the signatures checked by `backend`.
+    ///
+    /// # Errors
+    /// As for [`TimestampVerifier::new`], and [`TimestampError::Jwks`] if the backend
+    /// cannot use a key of the set (none that the set accepts).
+    pub fn with_backend(
+        policy: TimestampPolicy,
+        backend: &'static dyn CryptoBackend,
+    ) -> Result<Self, TimestampError> {
         if policy.issuer.is_empty() {
             return Err(TimestampError::Policy {
                 reason: "the issuer is empty".to_string(),
@@ -53,10 +69,18 @@ impl TimestampVerifier {
             }
         }
         let username_suffix = policy.username_domain.as_ref().map(|d| format!("@{d}"));
+        let keys = policy.jwks.prepare(backend)?.into();
         Ok(Self {
             policy,
             username_suffix,
+            backend,
+            keys,
         })
+    }
+
+    /// The backend that checks the signatures.
+    pub fn backend(&self) -> &'static dyn CryptoBackend {
+        self.backend
     }
 
     /// The policy this verifier enforces.
@@ -74,7 +98,8 @@ impl TimestampVerifier {
     /// # Errors
     /// The first failed check, as a [`TimestampError`] (see [`TimestampError::check`]).
     pub fn validate(&self, token: &str) -> Result<VerifiedTimestamp, TimestampError> {
-        let (header, payload) = verify_jws(token, &self.policy.jwks, KidRule::Required)?;
+        let (header, payload) =
+            verify_jws(token, &self.policy.jwks, &self.keys, KidRule::Required)?;
         let claims =
             parse_object(&payload).map_err(|reason| TimestampError::ClaimsJson { reason })?;
 

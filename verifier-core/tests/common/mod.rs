@@ -87,3 +87,111 @@ pub fn conformance_snapshot() -> zipchain_verifier_core::snapshot::Snapshot {
     }
     s
 }
+
+/// One verifier per crypto backend compiled in (`rustcrypto`, and `aws-lc-rs` with the
+/// `aws-lc` feature), so that the same tests run on every backend: each call is made on
+/// every verifier and must give the same result, which it returns (issue #19).
+#[derive(Debug)]
+pub struct Every<V>(pub Vec<V>);
+
+impl<V> Every<V> {
+    /// A verifier for each backend.
+    pub fn new(
+        make: impl Fn(&'static dyn zipchain_verifier_core::crypto::CryptoBackend) -> V,
+    ) -> Self {
+        Self(
+            zipchain_verifier_core::crypto::backends()
+                .iter()
+                .map(|b| make(*b))
+                .collect(),
+        )
+    }
+
+    /// A verifier for each backend, or the error every backend gives alike.
+    pub fn try_new<E: core::fmt::Debug + PartialEq>(
+        make: impl Fn(&'static dyn zipchain_verifier_core::crypto::CryptoBackend) -> Result<V, E>,
+    ) -> Result<Self, E> {
+        let made: Vec<Result<V, E>> = zipchain_verifier_core::crypto::backends()
+            .iter()
+            .map(|b| make(*b))
+            .collect();
+        let errors: Vec<Option<&E>> = made.iter().map(|r| r.as_ref().err()).collect();
+        assert!(
+            errors.iter().all(|e| *e == errors[0]),
+            "the backends disagree: {errors:?}"
+        );
+        made.into_iter().collect::<Result<Vec<V>, E>>().map(Self)
+    }
+
+    /// `f` on every backend's verifier: the same result on each, returned.
+    pub fn same<T: core::fmt::Debug + PartialEq>(&self, f: impl Fn(&V) -> T) -> T {
+        let mut all = self.0.iter().map(&f);
+        let first = all.next().expect("at least one backend");
+        for other in all {
+            assert_eq!(other, first, "the backends disagree");
+        }
+        first
+    }
+
+    /// The default backend's verifier (for what does not verify anything).
+    pub fn first(&self) -> &V {
+        &self.0[0]
+    }
+}
+
+use zipchain_verifier_core::nsm::{
+    NsmError, NsmPolicy, NsmVerifier, VerifiedNsmDocument, VerifyAt,
+};
+
+/// NSM verifiers for `policy` on every backend.
+pub fn nsm_verifiers(policy: NsmPolicy) -> Result<Every<NsmVerifier>, NsmError> {
+    Every::try_new(|b| NsmVerifier::with_backend(policy.clone(), b))
+}
+
+/// [`NsmVerifier::aws`] on every backend.
+pub fn aws_nsm_verifiers() -> Every<NsmVerifier> {
+    nsm_verifiers(NsmPolicy::default()).expect("the AWS root is usable")
+}
+
+impl Every<NsmVerifier> {
+    /// [`NsmVerifier::verify`] on every backend.
+    pub fn verify(&self, document: &[u8], at: VerifyAt) -> Result<VerifiedNsmDocument, NsmError> {
+        self.same(|v| v.verify(document, at))
+    }
+
+    /// [`NsmVerifier::policy`].
+    pub fn policy(&self) -> &NsmPolicy {
+        self.first().policy()
+    }
+}
+
+use zipchain_verifier_core::timestamp::{
+    TimestampError, TimestampPolicy, TimestampVerifier, VerifiedTimestamp,
+};
+
+/// Timestamp verifiers for `policy` on every backend.
+pub fn timestamp_verifiers(
+    policy: TimestampPolicy,
+) -> Result<Every<TimestampVerifier>, TimestampError> {
+    Every::try_new(|b| TimestampVerifier::with_backend(policy.clone(), b))
+}
+
+impl Every<TimestampVerifier> {
+    /// [`TimestampVerifier::validate`] on every backend.
+    pub fn validate(&self, token: &str) -> Result<VerifiedTimestamp, TimestampError> {
+        self.same(|v| v.validate(token))
+    }
+
+    /// [`TimestampVerifier::policy`].
+    pub fn policy(&self) -> &TimestampPolicy {
+        self.first().policy()
+    }
+}
+
+use zipchain_verifier_core::chain::Auditor;
+use zipchain_verifier_core::trust::{TrustDescriptor, TrustError};
+
+/// Auditors for `trust` on every backend.
+pub fn auditors(trust: &TrustDescriptor) -> Result<Every<Auditor>, TrustError> {
+    Every::try_new(|b| Auditor::with_backend(trust, b))
+}

@@ -51,7 +51,7 @@ const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) fn run(args: ServeArgs) -> Result<Outcome, InputError> {
     services::http::init_logging();
-    let auditor = load_auditor(&args.chain)?;
+    let auditor = load_auditor(&args.chain, args.output.crypto)?;
     let key = SignerKey::parse(&read_text(&args.key)?, ALG_COSIGNATURE_V1)
         .map_err(|e| InputError::malformed(args.key.display().to_string(), e))?;
     let stores = open_stores(&args.stores, args.anonymous)?;
