@@ -24,7 +24,7 @@ use super::{
     BadSignature, CryptoBackend, Ed25519Key, KeyRejected, P384Key, RsaKey, SignatureKey, sealed,
 };
 
-/// The aws-lc-rs backend (see the [module](self)).
+/// The aws-lc-rs backend: AWS-LC's P-384, Ed25519 and RSA (see [`super`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AwsLc;
 

@@ -205,7 +205,7 @@ impl RsaKey {
         &self.key
     }
 
-    /// The DER SubjectPublicKeyInfo of the key ([`rsa_spki_der`]).
+    /// The DER SubjectPublicKeyInfo of the key (`rsa_spki_der`).
     pub fn spki_der(&self) -> Vec<u8> {
         rsa_spki_der(&self.n, &self.e)
     }

@@ -10,7 +10,7 @@ use super::{
     BadSignature, CryptoBackend, Ed25519Key, KeyRejected, P384Key, RsaKey, SignatureKey, sealed,
 };
 
-/// The pure-Rust backend (see the [module](self) and [`super`]).
+/// The pure-Rust backend: `rsa`, `p384` and `ed25519-dalek` (see [`super`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RustCrypto;
 
