@@ -949,8 +949,10 @@ fn its_stores_on_a_killed_azurite_give_503_until_it_is_back() {
         &key,
         &chain.path("w"),
         chain.dir.path(),
-        // Longer than a round with stores that do not answer (a 5 s listing timeout).
-        &["--catch-up-wait", "8s"],
+        // Longer than two rounds with stores that do not answer (a 5 s listing timeout
+        // each): the request may come during a round and wait for the next. 8 s was too
+        // short for CI's loaded machine; the answer comes as soon as a round ends.
+        &["--catch-up-wait", "30s"],
         &env,
     );
     w.wait_healthy();
