@@ -13,6 +13,7 @@ use crate::merkle::{InclusionProof, RootHash};
 use crate::nsm::VerifyAt;
 use crate::sequence::{SequencerKey, check as check_attestation};
 use crate::snapshot::{ObjectKind, Snapshot};
+use crate::text::bounded_reason;
 
 /// The certificate file `cert.json`, field for field as SPEC §3 writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1117,7 +1118,8 @@ fn parse(json: &str) -> Result<Parsed, String> {
     let cert: Certificate =
         // from_slice: the reader the JWT and trust-descriptor parsers use, so the wasm
         // module holds one instance of serde_json's deserializer (issue #5).
-        serde_json::from_slice(json.as_bytes()).map_err(|e| format!("not a certificate: {e}"))?;
+        serde_json::from_slice(json.as_bytes())
+            .map_err(|e| format!("not a certificate: {}", bounded_reason(&e.to_string())))?;
     match (cert.zipchain_certificate, &cert.main_chain) {
         (1, None) | (2, Some(_)) => {}
         (1, Some(_)) => {

@@ -106,6 +106,21 @@ mod vectors {
         a
     }
 
+    /// Found by the long run of the `certificate` fuzz target (docs/FUZZING.md): the name
+    /// of an unknown field was quoted whole in the `format` detail, so a crafted
+    /// certificate got a message as long as itself.
+    #[test]
+    fn an_unknown_field_is_quoted_within_bounds() {
+        let json = format!("{{\"{}\": 1}}", "x".repeat(4000));
+        for auditor in auditors() {
+            let v = check_certificate(&json, &auditor, None);
+            assert!(!v.valid);
+            let d = detail(&v, "format");
+            assert!(d.len() < 1024, "{} bytes: {d}", d.len());
+            assert!(d.contains("unknown field"), "{d}");
+        }
+    }
+
     // ------------------------------------------------------------ 1. equivocation
 
     #[test]
