@@ -425,39 +425,50 @@ pub(super) fn forks(
     children: &GroupIndex<Hash32>,
     on_main: &dyn Fn(&Hash32) -> bool,
 ) -> Vec<Fork> {
-    let mut out = Vec::new();
     // Children of the tip are pending (not final yet), not forks: skip the tip.
     let below_tip = main_chain.len().saturating_sub(1);
-    for (h, parent) in main_chain.iter().enumerate().take(below_tip) {
-        let losing: Vec<&ValidTriple> = children
-            .get(&parent.timestamp)
-            .iter()
-            .filter_map(|&i| triples.get(i))
-            .filter(|t| !on_main(&t.block))
-            .collect();
-        if losing.is_empty() {
-            continue;
-        }
-        // The winner's branch is the rest of the main chain (cheap to count; walking
-        // it at every fork would make the audit quadratic).
-        let winner = main_chain.get(h + 1).map(|next| Branch {
-            block: next.block,
-            sequence: next.sequence,
-            blocks: (main_chain.len() - h - 1) as u64,
-        });
-        out.push(Fork {
-            parent_height: h as u64,
-            parent_block: parent.block,
-            winner,
-            losers: losing_branches(&losing, &|t| {
-                descendants(triples, children, t)
-                    .into_iter()
-                    .filter_map(|j| triples.get(j).map(|d| d.block))
-                    .collect()
-            }),
-        });
+    (0..below_tip)
+        .filter_map(|h| fork_at(main_chain, h, triples, children, on_main))
+        .collect()
+}
+
+/// The fork at main-chain height `h`, if the block there has a valid child that is not
+/// the next main-chain block (see [`forks`]).
+pub(super) fn fork_at(
+    main_chain: &[MainChainBlock],
+    h: usize,
+    triples: &[ValidTriple],
+    children: &GroupIndex<Hash32>,
+    on_main: &dyn Fn(&Hash32) -> bool,
+) -> Option<Fork> {
+    let parent = main_chain.get(h)?;
+    let losing: Vec<&ValidTriple> = children
+        .get(&parent.timestamp)
+        .iter()
+        .filter_map(|&i| triples.get(i))
+        .filter(|t| !on_main(&t.block))
+        .collect();
+    if losing.is_empty() {
+        return None;
     }
-    out
+    // The winner's branch is the rest of the main chain (cheap to count; walking it at
+    // every fork would make the audit quadratic).
+    let winner = main_chain.get(h + 1).map(|next| Branch {
+        block: next.block,
+        sequence: next.sequence,
+        blocks: (main_chain.len() - h - 1) as u64,
+    });
+    Some(Fork {
+        parent_height: h as u64,
+        parent_block: parent.block,
+        winner,
+        losers: losing_branches(&losing, &|t| {
+            descendants(triples, children, t)
+                .into_iter()
+                .filter_map(|j| triples.get(j).map(|d| d.block))
+                .collect()
+        }),
+    })
 }
 
 /// The losing branches of one fork from its losing child triples (none on the main

@@ -656,40 +656,18 @@ impl ResumableAudit {
                 .filter(|t| !on_main(&t.block))
                 .map(|t| t.parent),
         );
-        let mut forks = Vec::new();
-        if !losing_parents.is_empty() {
-            let main = &self.audit.main_chain;
-            for (h, parent) in main.iter().enumerate().take(main_len.saturating_sub(1)) {
-                if !losing_parents.contains(&parent.timestamp) {
-                    continue;
-                }
-                let losing: Vec<&ValidTriple> = children
-                    .get(&parent.timestamp)
-                    .iter()
-                    .filter_map(|&i| triples.get(i))
-                    .filter(|t| !on_main(&t.block))
-                    .collect();
-                if losing.is_empty() {
-                    continue;
-                }
-                let winner = main.get(h + 1).map(|next| Branch {
-                    block: next.block,
-                    sequence: next.sequence,
-                    blocks: (main_len - h - 1) as u64,
-                });
-                forks.push(Fork {
-                    parent_height: h as u64,
-                    parent_block: parent.block,
-                    winner,
-                    losers: losing_branches(&losing, &|t| {
-                        descendants(triples, &children, t)
-                            .into_iter()
-                            .filter_map(|j| triples.get(j).map(|d| d.block))
-                            .collect()
-                    }),
-                });
-            }
-        }
+        let main = &self.audit.main_chain;
+        let forks: Vec<Fork> = if losing_parents.is_empty() {
+            Vec::new()
+        } else {
+            (0..main_len.saturating_sub(1))
+                .filter(|&h| {
+                    main.get(h)
+                        .is_some_and(|p| losing_parents.contains(&p.timestamp))
+                })
+                .filter_map(|h| fork_at(main, h, triples, &children, on_main))
+                .collect()
+        };
 
         let coverage = self.coverage.view();
         self.audit.sequence_gap_at = match end {
