@@ -226,7 +226,7 @@ impl Shard {
         let mut out = Vec::with_capacity(HEADER_LEN + self.payload.len());
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
-        out.push(kind_byte(self.kind));
+        out.push(self.kind.code());
         out.push(self.index);
         out.push(DATA_SHARDS as u8);
         out.push(PARITY_SHARDS as u8);
@@ -262,7 +262,7 @@ impl Shard {
             });
         }
         let [kind] = r.array();
-        let kind = kind_from_byte(kind).ok_or(ShardError::UnknownKind { got: kind })?;
+        let kind = ObjectKind::from_code(kind).ok_or(ShardError::UnknownKind { got: kind })?;
         let [index, data, parity] = r.array();
         if usize::from(data) != DATA_SHARDS || usize::from(parity) != PARITY_SHARDS {
             return Err(ShardError::BadGeometry { data, parity });
@@ -482,25 +482,6 @@ fn codec() -> ReedSolomon {
 /// `max(1, ⌈n/3⌉)`: the payload length of every shard of an `n`-byte object.
 fn payload_len(original_len: u64) -> u64 {
     original_len.div_ceil(DATA_SHARDS as u64).max(1)
-}
-
-fn kind_byte(kind: ObjectKind) -> u8 {
-    match kind {
-        ObjectKind::Block => 0,
-        ObjectKind::Timestamp => 1,
-        ObjectKind::Attestation => 2,
-        ObjectKind::Batch => 3,
-    }
-}
-
-fn kind_from_byte(byte: u8) -> Option<ObjectKind> {
-    match byte {
-        0 => Some(ObjectKind::Block),
-        1 => Some(ObjectKind::Timestamp),
-        2 => Some(ObjectKind::Attestation),
-        3 => Some(ObjectKind::Batch),
-        _ => None,
-    }
 }
 
 /// Reads fixed-size fields off the front of a header already known to be long enough.

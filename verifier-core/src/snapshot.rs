@@ -71,6 +71,22 @@ impl ObjectKind {
         }
     }
 
+    /// The kind's one-byte code in zipchain's binary formats (a shard's header, a resumed
+    /// audit's state): its place in [`ObjectKind::ALL`], 0 to 3.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Block => 0,
+            Self::Timestamp => 1,
+            Self::Attestation => 2,
+            Self::Batch => 3,
+        }
+    }
+
+    /// The kind whose [`ObjectKind::code`] is `code`, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+
     /// The kind stored in directory `dir`, if any.
     pub fn from_dir(dir: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.dir() == dir)

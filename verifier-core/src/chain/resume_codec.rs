@@ -157,7 +157,7 @@ impl ResumableAudit {
         }
         w.len(self.audit.invalid_objects.len());
         for i in &self.audit.invalid_objects {
-            w.u8(kind_byte(i.kind));
+            w.u8(i.kind.code());
             w.text(&i.key);
             w.text(&i.reason);
         }
@@ -402,20 +402,8 @@ impl ResumableAudit {
     }
 }
 
-fn kind_byte(kind: ObjectKind) -> u8 {
-    match kind {
-        ObjectKind::Block => 0,
-        ObjectKind::Timestamp => 1,
-        ObjectKind::Attestation => 2,
-        ObjectKind::Batch => 3,
-    }
-}
-
 fn kind_of(byte: u8) -> Result<ObjectKind, StateError> {
-    ObjectKind::ALL
-        .into_iter()
-        .find(|k| kind_byte(*k) == byte)
-        .ok_or(StateError::Inconsistent("object kind"))
+    ObjectKind::from_code(byte).ok_or(StateError::Inconsistent("object kind"))
 }
 
 /// Appends the encoding's values.
