@@ -1119,7 +1119,7 @@ fn parse(json: &str) -> Result<Parsed, String> {
         // from_slice: the reader the JWT and trust-descriptor parsers use, so the wasm
         // module holds one instance of serde_json's deserializer (issue #5).
         serde_json::from_slice(json.as_bytes())
-            .map_err(|e| format!("not a certificate: {}", bounded_reason(&e.to_string())))?;
+            .map_err(|e| bounded_reason(&format!("not a certificate: {e}")))?;
     match (cert.zipchain_certificate, &cert.main_chain) {
         (1, None) | (2, Some(_)) => {}
         (1, Some(_)) => {

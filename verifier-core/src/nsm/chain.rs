@@ -107,8 +107,15 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384<'_> {
 /// Certificate signatures already verified, bounded: cleared when full. A sorted
 /// `Vec` (binary search; inserts are one per newly verified signature) rather than a
 /// `BTreeSet`, whose code the wasm module would carry for this one key type.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct SignatureCache(Mutex<Vec<[u8; 32]>>);
+
+/// By name only: the derived form would bring `Mutex`'s formatting into the wasm module.
+impl fmt::Debug for SignatureCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SignatureCache")
+    }
+}
 
 impl SignatureCache {
     /// The most entries kept (a few KiB per hundred enclaves' chains).
@@ -205,10 +212,16 @@ pub(crate) struct CheckedChain {
 /// the time. A document whose chain is byte-identical and whose time lies in that
 /// window passes them all again; any other goes through the whole of [`check`], which
 /// also names what failed.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct ChainCache(Mutex<Vec<CachedChain>>);
 
-#[derive(Debug)]
+/// By name only, as [`SignatureCache`].
+impl fmt::Debug for ChainCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChainCache")
+    }
+}
+
 struct CachedChain {
     certificate: Vec<u8>,
     cabundle: Vec<Vec<u8>>,
