@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::tree::LogHash;
 use crate::hash::Hash32;
+use crate::text::bounded;
 
 /// The origin line of the chain whose genesis block hash is `genesis`.
 pub fn origin(genesis: &Hash32) -> String {
@@ -33,10 +34,12 @@ pub enum CheckpointError {
         /// How many lines there were.
         lines: usize,
     },
-    /// The size is not a decimal number without leading zeros.
+    /// The size is not a decimal number without leading zeros (its line, shortened when
+    /// long).
     #[error("the size {0:?} is not a decimal number without leading zeros")]
     Size(String),
-    /// The root is not the standard padded base64 of 32 bytes.
+    /// The root is not the standard padded base64 of 32 bytes (its line, shortened when
+    /// long).
     #[error("the root {0:?} is not the standard base64 of 32 bytes")]
     Root(String),
     /// The origin is empty.
@@ -72,12 +75,12 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(CheckpointError::Origin);
         }
-        let size_value = parse_size(size).ok_or_else(|| CheckpointError::Size(size.to_owned()))?;
+        let size_value = parse_size(size).ok_or_else(|| CheckpointError::Size(bounded(size)))?;
         let root_value: LogHash = STANDARD
             .decode(root)
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| CheckpointError::Root(root.to_owned()))?;
+            .ok_or_else(|| CheckpointError::Root(bounded(root)))?;
         Ok(Self {
             origin: origin.to_owned(),
             size: size_value,
@@ -99,6 +102,19 @@ pub fn parse_size(text: &str) -> Option<u64> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// Found by the long run of the `checkpoint` fuzz target (docs/FUZZING.md): a long
+    /// size or root line came back whole in the message (escaped, up to eight times its
+    /// length).
+    #[test]
+    fn a_long_bad_line_is_quoted_within_bounds() {
+        let long = "\u{1b}".repeat(4000);
+        let root = STANDARD.encode([7u8; 32]);
+        for body in [format!("o\n17\n{long}\n"), format!("o\n{long}\n{root}\n")] {
+            let message = Checkpoint::parse(&body).unwrap_err().to_string();
+            assert!(message.len() < 512, "{} bytes: {message}", message.len());
+        }
+    }
 
     #[test]
     fn a_body_round_trips_and_bad_bodies_are_named() {

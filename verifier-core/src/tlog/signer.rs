@@ -73,7 +73,7 @@ impl SignerKey {
     /// [`SignerKeyError::Algorithm`] for another algorithm.
     pub fn new(name: &str, algorithm: u8, seed: [u8; 32]) -> Result<Self, SignerKeyError> {
         if !is_valid_name(name) {
-            return Err(SignerKeyError::Name(name.to_owned()));
+            return Err(SignerKeyError::Name(crate::text::bounded(name)));
         }
         if algorithm != ALG_ED25519 && algorithm != ALG_COSIGNATURE_V1 {
             return Err(SignerKeyError::Algorithm {
