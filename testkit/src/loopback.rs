@@ -2,10 +2,12 @@
 //! until its port accepts connections, report why not when it does not, and kill it when
 //! dropped (shared by [`crate::azurite`], [`crate::gcs_emulator`] and [`crate::moto`]).
 
+use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Whether the environment variable `skip` is set to `1`; if so, says on stderr that the
@@ -62,14 +64,26 @@ pub(crate) fn existing(binary: PathBuf) -> Result<PathBuf, String> {
     }
 }
 
-/// A loopback port nobody listens on right now.
+/// The ports [`free_port`] has handed out in this process.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// A loopback port nobody listens on right now, and never handed out before in this
+/// process: tests that run in parallel each start their own server, and two of them given
+/// the same port would share one server (the second cannot bind, and its test would talk
+/// to the first's server until that one is killed: what a CI run once showed).
 ///
 /// # Errors
 /// When no port can be bound.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port();
+        if handed_out.insert(port) {
+            return Ok(port);
+        }
+    }
 }
 
 /// [`free_port`], its error in words.
@@ -93,21 +107,27 @@ impl Drop for Server {
 /// full pipe never stalls it.
 ///
 /// # Errors
-/// The reason, in words: it could not be run, it exited (with its output), or it did not
-/// listen in time (it is then killed).
+/// The reason, in words: another process already listens on `port` (so a connection
+/// there would not prove that this server started), it could not be run, it exited (with
+/// its output), or it did not listen in time (it is then killed).
 pub(crate) fn spawn_and_wait(
     mut command: Command,
     what: &str,
     port: u16,
     startup: Duration,
 ) -> Result<Server, String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        return Err(format!(
+            "another process already listens on {addr}, so {what} cannot be started there"
+        ));
+    }
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {what}: {e}"))?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = Instant::now() + startup;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -151,4 +171,27 @@ pub(crate) fn spawn_and_wait(
         });
     }
     Ok(Server(child))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_is_handed_out_once() {
+        let mut seen = BTreeSet::new();
+        for _ in 0..300 {
+            let port = free_port().unwrap();
+            assert!(seen.insert(port), "port {port} handed out twice");
+        }
+    }
+
+    #[test]
+    fn a_port_another_process_listens_on_is_refused() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let error = spawn_and_wait(Command::new("true"), "true", port, Duration::from_secs(5))
+            .unwrap_err();
+        assert!(error.contains("already listens"), "{error}");
+    }
 }
