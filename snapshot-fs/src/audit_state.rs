@@ -1,7 +1,7 @@
 //! The directory where a resumed audit keeps its state between runs (issue #17:
 //! `zipchain audit --state DIR`, the witness daemon's `--state DIR`).
 //!
-//! The core encodes a [`ResumableAudit`] as three parts ([`StateBytes`]); this module
+//! The core encodes a [`ResumableAudit`] as three parts ([`StateParts`]); this module
 //! stores them so that a crash at any point leaves the last complete state readable:
 //!
 //! - `main-<g>.bin` and `finals-<g>.bin`: the two parts that only grow, appended to (and
@@ -17,10 +17,12 @@
 //! exclusive lock while the directory is open, so two processes never write one state.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{self, BufReader, BufWriter, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
-use verifier_core::chain::{Auditor, ResumableAudit, StateBytes, StateError};
+use verifier_core::chain::{
+    Auditor, FINAL_RECORD, MAIN_RECORD, ResumableAudit, StateError, StateParts,
+};
 
 use crate::atomic::{self, sync_dir};
 
@@ -189,14 +191,45 @@ impl StateDir {
             crc: u32_of(take(4)?),
         };
         let rest = r;
-        let main_bytes = self.read_covered(&self.part_path("main", generation), main)?;
-        let finals_bytes = self.read_covered(&self.part_path("finals", generation), finals)?;
-        let state = ResumableAudit::decode(auditor, &main_bytes, &finals_bytes, rest).map_err(
-            |source| StateDirError::State {
-                path: self.path.clone(),
-                source,
+        let mut decoder =
+            ResumableAudit::decoder(auditor, rest, main.len, finals.len).map_err(|source| {
+                StateDirError::State {
+                    path: self.path.clone(),
+                    source,
+                }
+            })?;
+        // Records past those the rest part counts (appended by a run that stopped before
+        // it replaced `state.bin`) are not the state's: they are not fed.
+        let (mut fed, count) = (0, decoder.main_count());
+        self.read_covered(
+            &self.part_path("main", generation),
+            main,
+            MAIN_RECORD,
+            &mut |r| {
+                fed += 1;
+                match fed <= count {
+                    true => decoder.push_main(r),
+                    false => Ok(()),
+                }
             },
         )?;
+        let (mut fed, count) = (0, decoder.finals_count());
+        self.read_covered(
+            &self.part_path("finals", generation),
+            finals,
+            FINAL_RECORD,
+            &mut |r| {
+                fed += 1;
+                match fed <= count {
+                    true => decoder.push_final(r),
+                    false => Ok(()),
+                }
+            },
+        )?;
+        let state = decoder.finish().map_err(|source| StateDirError::State {
+            path: self.path.clone(),
+            source,
+        })?;
         self.generation = generation;
         self.main = main;
         self.finals = finals;
@@ -204,8 +237,16 @@ impl StateDir {
         Ok(Some(state))
     }
 
-    /// The first `covered.len` bytes of `path`, checked against their CRC.
-    fn read_covered(&self, path: &Path, covered: Covered) -> Result<Vec<u8>, StateDirError> {
+    /// Streams the first `covered.len` bytes of `path` to `record` in records of
+    /// `size` bytes, and checks them against their CRC; a record the state cannot be made
+    /// of is reported once the bytes are known to be those the state recorded.
+    fn read_covered(
+        &self,
+        path: &Path,
+        covered: Covered,
+        size: usize,
+        record: &mut dyn FnMut(&[u8]) -> Result<(), StateError>,
+    ) -> Result<(), StateDirError> {
         let io = |source| StateDirError::Io {
             path: path.to_path_buf(),
             source,
@@ -214,22 +255,41 @@ impl StateDir {
             path: path.to_path_buf(),
             what,
         };
-        let len = usize::try_from(covered.len).map_err(|_| damaged("length"))?;
-        let mut bytes = Vec::new();
-        match File::open(path) {
-            Ok(f) => {
-                f.take(covered.len).read_to_end(&mut bytes).map_err(io)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound && len == 0 => {}
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && covered.len == 0 => return Ok(()),
             Err(e) => return Err(io(e)),
+        };
+        let mut reader = BufReader::with_capacity(1 << 16, file.take(covered.len));
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buffer = vec![0u8; size.max(1)];
+        let mut read = 0u64;
+        let mut refused = None;
+        while read < covered.len {
+            let want = usize::try_from((covered.len - read).min(size as u64)).unwrap_or(size);
+            let chunk = buffer.get_mut(..want).unwrap_or_default();
+            reader.read_exact(chunk).map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => damaged("shorter than the state records"),
+                _ => io(e),
+            })?;
+            hasher.update(chunk);
+            read += want as u64;
+            if refused.is_none() && want == size {
+                if let Err(e) = record(chunk) {
+                    refused = Some(e);
+                }
+            }
         }
-        if bytes.len() != len {
-            return Err(damaged("shorter than the state records"));
-        }
-        if crc32fast::hash(&bytes) != covered.crc {
+        if hasher.finalize() != covered.crc {
             return Err(damaged("checksum"));
         }
-        Ok(bytes)
+        match refused {
+            Some(source) => Err(StateDirError::State {
+                path: self.path.clone(),
+                source,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Stores `state` durably (what changed since its last save, then `state.bin`) and
@@ -238,10 +298,10 @@ impl StateDir {
     /// # Errors
     /// The first I/O error; the previous state stays readable.
     pub fn save(&mut self, state: &mut ResumableAudit) -> Result<(), StateDirError> {
-        let bytes: StateBytes = state.encode();
+        let parts: StateParts = state.encode_parts();
         // A state that does not continue the files (written whole again) goes to a new
         // generation, so that the files the current state.bin names are never cut.
-        let rewrite = bytes.main_offset != self.main.len || bytes.finals_offset != self.finals.len;
+        let rewrite = parts.main_offset != self.main.len || parts.finals_offset != self.finals.len;
         let (generation, main, finals) = if rewrite {
             (
                 self.generation.wrapping_add(1),
@@ -254,14 +314,14 @@ impl StateDir {
         let main = self.append(
             &self.part_path("main", generation),
             main,
-            bytes.main_offset,
-            &bytes.main,
+            parts.main_offset,
+            parts.main_records(),
         )?;
         let finals = self.append(
             &self.part_path("finals", generation),
             finals,
-            bytes.finals_offset,
-            &bytes.finals,
+            parts.finals_offset,
+            parts.final_records(),
         )?;
         if generation != self.generation || self.stale.is_some() {
             sync_dir(&self.path).map_err(|source| StateDirError::Io {
@@ -269,14 +329,15 @@ impl StateDir {
                 source,
             })?;
         }
-        let mut file = Vec::with_capacity(bytes.rest.len() + 64);
+        let rest = parts.rest;
+        let mut file = Vec::with_capacity(rest.len() + 64);
         file.extend_from_slice(MAGIC);
         file.extend_from_slice(&generation.to_le_bytes());
         file.extend_from_slice(&main.len.to_le_bytes());
         file.extend_from_slice(&main.crc.to_le_bytes());
         file.extend_from_slice(&finals.len.to_le_bytes());
         file.extend_from_slice(&finals.crc.to_le_bytes());
-        file.extend_from_slice(&bytes.rest);
+        file.extend_from_slice(&rest);
         let crc = crc32fast::hash(&file);
         file.extend_from_slice(&crc.to_le_bytes());
         let state_path = self.path.join("state.bin");
@@ -301,15 +362,16 @@ impl StateDir {
         Ok(())
     }
 
-    /// Writes `bytes` at `offset` of the appended file `path` whose first `covered`
+    /// Writes `records` at `offset` of the appended file `path` whose first `covered`
     /// bytes belong to the state (`offset` is `covered.len`, or 0 in a new generation),
-    /// cutting what a crash left beyond, and fsyncs it.
-    fn append(
+    /// cutting what a crash left beyond, and fsyncs it; the records are streamed, never
+    /// all in memory.
+    fn append<const N: usize>(
         &self,
         path: &Path,
         covered: Covered,
         offset: u64,
-        bytes: &[u8],
+        records: impl Iterator<Item = [u8; N]>,
     ) -> Result<Covered, StateDirError> {
         let io = |source| StateDirError::Io {
             path: path.to_path_buf(),
@@ -329,12 +391,19 @@ impl StateDir {
             .map_err(io)?;
         f.set_len(offset).map_err(io)?;
         f.seek(SeekFrom::Start(offset)).map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
         let mut hasher = crc32fast::Hasher::new_with_initial(covered.crc);
-        hasher.update(bytes);
+        let mut written = 0u64;
+        let mut out = BufWriter::with_capacity(1 << 16, &mut f);
+        for record in records {
+            out.write_all(&record).map_err(io)?;
+            hasher.update(&record);
+            written += N as u64;
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        f.sync_all().map_err(io)?;
         Ok(Covered {
-            len: offset + bytes.len() as u64,
+            len: offset + written,
             crc: hasher.finalize(),
         })
     }

@@ -190,8 +190,8 @@ mod tests {
     fn a_port_another_process_listens_on_is_refused() {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let error = spawn_and_wait(Command::new("true"), "true", port, Duration::from_secs(5))
-            .unwrap_err();
+        let error =
+            spawn_and_wait(Command::new("true"), "true", port, Duration::from_secs(5)).unwrap_err();
         assert!(error.contains("already listens"), "{error}");
     }
 }

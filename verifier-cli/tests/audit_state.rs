@@ -212,3 +212,49 @@ fn damaged_foreign_and_busy_state_directories_are_clear_errors() {
         .code(2)
         .stderr_has("another process is using this state directory");
 }
+
+/// The state's appended file whose name starts with `part` (`main-` or `finals-`).
+fn part_file(state: &Path, part: &str) -> PathBuf {
+    std::fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(part))
+        .unwrap_or_else(|| panic!("no {part}* in {}", state.display()))
+}
+
+#[test]
+fn records_appended_by_a_run_that_stopped_are_ignored_and_a_cut_part_is_damage() {
+    let (_dir, snap, state, _kit, _) = snapshot_of(5);
+    let first = same_as_full(&snap, &state, &[]);
+    let chain = snap.join("chain.json");
+    let audit = || {
+        zipchain([
+            "audit".to_string(),
+            snap.display().to_string(),
+            "--chain".into(),
+            chain.display().to_string(),
+            "--json".into(),
+            "--state".into(),
+            state.display().to_string(),
+        ])
+        .run()
+    };
+    // A run that appended records and stopped before it replaced state.bin: whatever it
+    // appended (here records that cannot be) is not the state's.
+    for (part, record) in [("main-", 168), ("finals-", 40)] {
+        let path = part_file(&state, part);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::iter::repeat_n(0xA5, 2 * record + 7));
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    let again = audit();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout, first.stdout);
+    // The covered bytes of a part cut short: damage, and a rebuild mends it.
+    let main = part_file(&state, "main-");
+    let bytes = std::fs::read(&main).unwrap();
+    std::fs::write(&main, &bytes[..bytes.len() / 2]).unwrap();
+    let cut = audit();
+    assert_eq!(cut.code, 2);
+    assert!(cut.stderr.contains("damaged"), "{}", cut.stderr);
+}

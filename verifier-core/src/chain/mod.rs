@@ -69,5 +69,7 @@ pub use examine::*;
 pub use omc::*;
 pub use report::*;
 pub use resume::{Changes, ListingDiff, ResumableAudit, ResumeError};
-pub use resume_codec::{FINAL_RECORD, MAIN_RECORD, STATE_VERSION, StateBytes, StateError};
+pub use resume_codec::{
+    FINAL_RECORD, MAIN_RECORD, STATE_VERSION, StateBytes, StateDecoder, StateError, StateParts,
+};
 pub use source::*;

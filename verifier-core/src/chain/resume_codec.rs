@@ -74,44 +74,113 @@ pub struct StateBytes {
     pub rest: Vec<u8>,
 }
 
-impl ResumableAudit {
-    /// The state as bytes: what changed in the two appended parts since the last
-    /// [`ResumableAudit::mark_written`] (or all of it), and the whole rest part.
-    pub fn encode(&self) -> StateBytes {
-        let (main_from, finals_through) = self.written.unwrap_or((0, 0));
-        let main_from = main_from.min(self.audit.main_chain.len());
-        let mut main = Vec::with_capacity((self.audit.main_chain.len() - main_from) * MAIN_RECORD);
-        for (m, f) in self
+/// A state's parts as [`ResumableAudit::encode_parts`] gives them: the rest part whole,
+/// and the records of the two appended parts one by one, so that a caller writes a state
+/// of a million blocks without holding its hundreds of megabytes in memory at once.
+#[derive(Debug)]
+pub struct StateParts<'a> {
+    /// Where the main records go in the main part: its byte offset (the part is cut
+    /// there first; 0 rewrites it whole).
+    pub main_offset: u64,
+    /// Where the final-transaction records go in the finals part (cut there first).
+    pub finals_offset: u64,
+    /// The whole rest part.
+    pub rest: Vec<u8>,
+    state: &'a ResumableAudit,
+    main_from: usize,
+    fresh_finals: &'a [(Hash32, u64)],
+}
+
+impl StateParts<'_> {
+    /// How many main records [`StateParts::main_records`] gives.
+    pub fn main_count(&self) -> usize {
+        self.state.audit.main_chain.len() - self.main_from
+    }
+
+    /// How many final-transaction records [`StateParts::final_records`] gives.
+    pub fn finals_count(&self) -> usize {
+        self.fresh_finals.len()
+    }
+
+    /// The main-chain records from `main_offset` on, in height order.
+    pub fn main_records(&self) -> impl Iterator<Item = [u8; MAIN_RECORD]> + '_ {
+        let state = self.state;
+        state
             .audit
             .main_chain
             .iter()
-            .zip(&self.main_facts)
-            .skip(main_from)
-        {
-            main.extend_from_slice(m.block.as_bytes());
-            main.extend_from_slice(m.timestamp.as_bytes());
-            main.extend_from_slice(m.attestation.as_bytes());
-            main.extend_from_slice(m.batch_root.as_bytes());
-            main.extend_from_slice(&f.uuid);
-            main.extend_from_slice(&m.sequence.to_le_bytes());
-            main.extend_from_slice(&m.iat.0.to_le_bytes());
-            main.extend_from_slice(&f.document_time.0.to_le_bytes());
+            .zip(&state.main_facts)
+            .skip(self.main_from)
+            .map(|(m, f)| {
+                let mut record = [0u8; MAIN_RECORD];
+                let fields: [&[u8]; 8] = [
+                    m.block.as_bytes(),
+                    m.timestamp.as_bytes(),
+                    m.attestation.as_bytes(),
+                    m.batch_root.as_bytes(),
+                    &f.uuid,
+                    &m.sequence.to_le_bytes(),
+                    &m.iat.0.to_le_bytes(),
+                    &f.document_time.0.to_le_bytes(),
+                ];
+                let mut at = 0;
+                for field in fields {
+                    if let Some(slot) = record.get_mut(at..at + field.len()) {
+                        slot.copy_from_slice(field);
+                    }
+                    at += field.len();
+                }
+                record
+            })
+    }
+
+    /// The final-transaction records from `finals_offset` on: by height, then id, so
+    /// that a state written in pieces reads back as one written whole.
+    pub fn final_records(&self) -> impl Iterator<Item = [u8; FINAL_RECORD]> + '_ {
+        self.fresh_finals.iter().map(|(tx, h)| {
+            let mut record = [0u8; FINAL_RECORD];
+            let (id, height) = record.split_at_mut(32);
+            id.copy_from_slice(tx.as_bytes());
+            height.copy_from_slice(&h.to_le_bytes());
+            record
+        })
+    }
+}
+
+impl From<StateParts<'_>> for StateBytes {
+    fn from(parts: StateParts<'_>) -> Self {
+        let main = parts.main_records().flatten().collect();
+        let finals = parts.final_records().flatten().collect();
+        StateBytes {
+            main_offset: parts.main_offset,
+            main,
+            finals_offset: parts.finals_offset,
+            finals,
+            rest: parts.rest,
         }
-        // Final transactions in height order (then id), so that a state written in
-        // pieces reads back as one written whole.
-        // The final transactions are held in that order already.
+    }
+}
+
+impl ResumableAudit {
+    /// The state as bytes: what changed in the two appended parts since the last
+    /// [`ResumableAudit::mark_written`] (or all of it), and the whole rest part.
+    /// [`ResumableAudit::encode_parts`] gives the same without collecting the records.
+    pub fn encode(&self) -> StateBytes {
+        self.encode_parts().into()
+    }
+
+    /// [`ResumableAudit::encode`], its appended parts as iterators of records.
+    pub fn encode_parts(&self) -> StateParts<'_> {
+        let (main_from, finals_through) = self.written.unwrap_or((0, 0));
+        let main_from = main_from.min(self.audit.main_chain.len());
+        // The final transactions are held by height then id already.
         let finals_all = &self.audit.final_transactions;
-        let (written_finals, fresh) = if self.written.is_some() {
+        let (written_finals, fresh_finals) = if self.written.is_some() {
             let fresh = finals_all.above(finals_through);
             (finals_all.len() - fresh.len(), fresh)
         } else {
             (0, finals_all.above(0))
         };
-        let mut finals = Vec::with_capacity(fresh.len() * FINAL_RECORD);
-        for (tx, h) in fresh {
-            finals.extend_from_slice(tx.as_bytes());
-            finals.extend_from_slice(&h.to_le_bytes());
-        }
 
         let mut w = Writer::default();
         w.bytes(MAGIC);
@@ -173,12 +242,13 @@ impl ResumableAudit {
                 w.text(y);
             }
         }
-        StateBytes {
+        StateParts {
             main_offset: (main_from * MAIN_RECORD) as u64,
-            main,
             finals_offset: (written_finals * FINAL_RECORD) as u64,
-            finals,
             rest: w.0,
+            state: self,
+            main_from,
+            fresh_finals,
         }
     }
 
@@ -193,6 +263,7 @@ impl ResumableAudit {
     /// appending, before it replaced the rest) are ignored. Run
     /// [`Auditor::resume_source`] (or [`ResumableAudit::update`]) before reading its
     /// audit: the findings beside the main chain are recomputed there.
+    /// [`ResumableAudit::decoder`] reads the same from records fed one by one.
     ///
     /// # Errors
     /// [`StateError`] when the parts are not a state of this format, of this chain and
@@ -211,13 +282,67 @@ impl ResumableAudit {
         )
     }
 
+    /// A reader of the state whose rest part is `rest`, for the chain and descriptor of
+    /// `auditor`, when the main and finals parts hold `main_len` and `finals_len` bytes:
+    /// feed it the records it counts ([`StateDecoder::main_count`],
+    /// [`StateDecoder::finals_count`]), then [`StateDecoder::finish`]. What it holds
+    /// grows with the records fed, never beyond what the parts' lengths allow.
+    ///
+    /// # Errors
+    /// As [`ResumableAudit::decode`], for the rest part and the counts it declares.
+    pub fn decoder(
+        auditor: &Auditor,
+        rest: &[u8],
+        main_len: u64,
+        finals_len: u64,
+    ) -> Result<StateDecoder, StateError> {
+        StateDecoder::new(
+            (auditor.genesis(), auditor.fingerprint(), auditor.seed),
+            rest,
+            main_len,
+            finals_len,
+        )
+    }
+
     /// [`ResumableAudit::decode`] for the chain `genesis` under the descriptor with
     /// `fingerprint`.
     pub(super) fn decode_for(
-        (want_genesis, want_fingerprint, seed): (Hash32, [u8; 32], HashSeed),
+        want: (Hash32, [u8; 32], HashSeed),
         main: &[u8],
         finals: &[u8],
         rest: &[u8],
+    ) -> Result<Self, StateError> {
+        let mut decoder = StateDecoder::new(want, rest, main.len() as u64, finals.len() as u64)?;
+        let main_count = decoder.main_count();
+        for record in main.chunks_exact(MAIN_RECORD).take(main_count) {
+            decoder.push_main(record)?;
+        }
+        let finals_count = decoder.finals_count();
+        for record in finals.chunks_exact(FINAL_RECORD).take(finals_count) {
+            decoder.push_final(record)?;
+        }
+        decoder.finish()
+    }
+}
+
+/// Reads a kept audit back record by record ([`ResumableAudit::decoder`]): the rest part
+/// first, then the main-chain and final-transaction records the caller streams from
+/// where it keeps them, so that the parts' bytes are never all in memory beside the state
+/// they make.
+#[derive(Debug)]
+pub struct StateDecoder {
+    state: ResumableAudit,
+    main_count: usize,
+    finals_count: usize,
+    finals: Vec<(Hash32, u64)>,
+}
+
+impl StateDecoder {
+    fn new(
+        (want_genesis, want_fingerprint, seed): (Hash32, [u8; 32], HashSeed),
+        rest: &[u8],
+        main_len: u64,
+        finals_len: u64,
     ) -> Result<Self, StateError> {
         let mut r = Reader {
             bytes: rest,
@@ -320,84 +445,129 @@ impl ResumableAudit {
         if !r.bytes.is_empty() {
             return Err(StateError::Inconsistent("trailing bytes"));
         }
-
-        let main_count = usize::try_from(main_count)
-            .ok()
-            .filter(|n| n.checked_mul(MAIN_RECORD).is_some_and(|b| b <= main.len()))
-            .ok_or(StateError::Truncated { part: "main" })?;
-        let mut main_chain = Vec::with_capacity(main_count);
-        let mut main_facts = Vec::with_capacity(main_count);
-        let mut m = Reader {
-            bytes: main,
-            part: "main",
+        // The counts, checked against the bytes the parts hold before anything is sized
+        // by them.
+        let records = |count: u64, record: usize, len: u64, part| {
+            usize::try_from(count)
+                .ok()
+                .filter(|n| n.checked_mul(record).is_some_and(|b| b as u64 <= len))
+                .ok_or(StateError::Truncated { part })
         };
-        for height in 0..main_count {
-            main_chain.push(MainChainBlock {
-                height: height as u64,
-                block: m.hash()?,
-                timestamp: m.hash()?,
-                attestation: m.hash()?,
-                batch_root: m.hash()?,
-                sequence: 0,
-                iat: UnixSeconds(0),
-            });
-            let uuid = m.array()?;
-            let (sequence, iat, time) = (m.u64()?, m.u64()?, m.u64()?);
-            if let Some(last) = main_chain.last_mut() {
-                last.sequence = sequence;
-                last.iat = UnixSeconds(iat);
-            }
-            main_facts.push(MainFacts {
-                uuid,
-                document_time: UnixMillis(time),
-            });
-        }
-        if main_chain.first().is_some_and(|b0| b0.block != genesis)
-            || main_chain.iter().any(|b| b.sequence >= coverage.below)
-        {
-            return Err(StateError::Inconsistent("main chain"));
-        }
+        let main_count = records(main_count, MAIN_RECORD, main_len, "main")?;
+        let finals_count = records(finals_count, FINAL_RECORD, finals_len, "finals")?;
         if final_through > 0 && final_through >= main_count as u64 {
             return Err(StateError::Inconsistent(
                 "final transactions beyond the main chain",
             ));
         }
 
-        let finals_count = usize::try_from(finals_count)
-            .ok()
-            .filter(|n| {
-                n.checked_mul(FINAL_RECORD)
-                    .is_some_and(|b| b <= finals.len())
-            })
-            .ok_or(StateError::Truncated { part: "finals" })?;
-        let mut entries: Vec<(Hash32, u64)> = Vec::with_capacity(finals_count);
-        let mut f = Reader {
-            bytes: finals,
-            part: "finals",
-        };
-        for _ in 0..finals_count {
-            let (tx, height) = (f.hash()?, f.u64()?);
-            if height == 0 || height > final_through {
-                return Err(StateError::Inconsistent("final transactions"));
-            }
-            entries.push((tx, height));
-        }
-        let final_transactions =
-            TxHeights::from_entries(entries).map_err(StateError::Inconsistent)?;
-
         let mut state = ResumableAudit::empty(genesis, fingerprint, seed);
         state.audit.counts = counts;
-        state.audit.main_chain = main_chain;
+        state.audit.main_chain = Vec::with_capacity(main_count);
         state.audit.invalid_objects = invalid_objects;
         state.audit.equivocations = equivocations;
-        state.audit.final_transactions = final_transactions;
-        state.main_facts = main_facts;
+        state.main_facts = Vec::with_capacity(main_count);
         state.genesis_parent = genesis_parent;
         state.active = active;
         state.batches = batches;
         state.coverage = coverage;
         state.final_through = final_through;
         state.written = Some((main_count, final_through));
+        Ok(Self {
+            state,
+            main_count,
+            finals_count,
+            finals: Vec::with_capacity(finals_count),
+        })
+    }
+
+    /// How many main-chain records the state counts: feed exactly these.
+    pub fn main_count(&self) -> usize {
+        self.main_count
+    }
+
+    /// How many final-transaction records the state counts: feed exactly these, after
+    /// the main-chain records.
+    pub fn finals_count(&self) -> usize {
+        self.finals_count
+    }
+
+    /// The next main-chain record ([`MAIN_RECORD`] bytes), in height order.
+    ///
+    /// # Errors
+    /// A record of another size, one more than counted, or one that cannot be.
+    pub fn push_main(&mut self, record: &[u8]) -> Result<(), StateError> {
+        let main_chain = &mut self.state.audit.main_chain;
+        let height = main_chain.len();
+        if record.len() != MAIN_RECORD || height >= self.main_count {
+            return Err(StateError::Truncated { part: "main" });
+        }
+        let mut m = Reader {
+            bytes: record,
+            part: "main",
+        };
+        let block = MainChainBlock {
+            height: height as u64,
+            block: m.hash()?,
+            timestamp: m.hash()?,
+            attestation: m.hash()?,
+            batch_root: m.hash()?,
+            sequence: 0,
+            iat: UnixSeconds(0),
+        };
+        let uuid = m.array()?;
+        let (sequence, iat, time) = (m.u64()?, m.u64()?, m.u64()?);
+        if (height == 0 && block.block != self.state.genesis)
+            || sequence >= self.state.coverage.below
+        {
+            return Err(StateError::Inconsistent("main chain"));
+        }
+        main_chain.push(MainChainBlock {
+            sequence,
+            iat: UnixSeconds(iat),
+            ..block
+        });
+        self.state.main_facts.push(MainFacts {
+            uuid,
+            document_time: UnixMillis(time),
+        });
+        Ok(())
+    }
+
+    /// The next final-transaction record ([`FINAL_RECORD`] bytes), in the order written.
+    ///
+    /// # Errors
+    /// A record of another size, one more than counted, or one that cannot be.
+    pub fn push_final(&mut self, record: &[u8]) -> Result<(), StateError> {
+        if record.len() != FINAL_RECORD || self.finals.len() >= self.finals_count {
+            return Err(StateError::Truncated { part: "finals" });
+        }
+        let mut f = Reader {
+            bytes: record,
+            part: "finals",
+        };
+        let (tx, height) = (f.hash()?, f.u64()?);
+        if height == 0 || height > self.state.final_through {
+            return Err(StateError::Inconsistent("final transactions"));
+        }
+        self.finals.push((tx, height));
+        Ok(())
+    }
+
+    /// The state, once every counted record was fed.
+    ///
+    /// # Errors
+    /// Records missing, or final transactions out of order or repeated.
+    pub fn finish(self) -> Result<ResumableAudit, StateError> {
+        let mut state = self.state;
+        if state.audit.main_chain.len() != self.main_count {
+            return Err(StateError::Truncated { part: "main" });
+        }
+        if self.finals.len() != self.finals_count {
+            return Err(StateError::Truncated { part: "finals" });
+        }
+        state.audit.final_transactions =
+            TxHeights::from_entries(self.finals).map_err(StateError::Inconsistent)?;
         Ok(state)
     }
 }
