@@ -66,6 +66,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, bytes, Options::default()).map(|_| ())
 }
 
+/// [`write_atomic`] of the concatenation of `parts`, without copying them into one
+/// buffer first.
+///
+/// # Errors
+/// The first I/O error (the temporary file is removed).
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    place(path, parts, Options::default())?;
+    sync_dir(parent(path))
+}
+
 /// Writes `bytes` to `path` atomically, as `options` say: private or not, replacing or
 /// keeping an existing file, synced or not.
 ///
@@ -73,19 +83,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// The first I/O error (the temporary file is removed); an existing target with
 /// [`Existing::Keep`] is [`Written::AlreadyExists`], not an error.
 pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Result<Written> {
-    let written = place(path, bytes, options)?;
+    let written = place(path, &[bytes], options)?;
     if options.durability == Durability::Synced {
         sync_dir(parent(path))?;
     }
     Ok(written)
 }
 
-/// [`write_atomic_with`] without the fsync of the directory.
-fn place(path: &Path, bytes: &[u8], options: Options) -> io::Result<Written> {
+/// [`write_atomic_with`] of the concatenation of `parts`, without the fsync of the
+/// directory.
+fn place(path: &Path, parts: &[&[u8]], options: Options) -> io::Result<Written> {
     let temp = parent(path).join(temporary_name(path, std::process::id(), nonce()?));
     let mut file = open_new(&temp, options.private)?;
-    let filled = file
-        .write_all(bytes)
+    let filled = parts
+        .iter()
+        .try_for_each(|bytes| file.write_all(bytes))
         .and_then(|()| match options.durability {
             Durability::FileSynced | Durability::Synced => file.sync_all(),
             Durability::Unsynced => Ok(()),

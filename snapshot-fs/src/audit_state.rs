@@ -198,6 +198,8 @@ impl StateDir {
                     source,
                 }
             })?;
+        // The decoder holds what it read: the file's bytes go before the records come.
+        drop(bytes);
         // Records past those the rest part counts (appended by a run that stopped before
         // it replaced `state.bin`) are not the state's: they are not fed.
         let (mut fed, count) = (0, decoder.main_count());
@@ -329,22 +331,28 @@ impl StateDir {
                 source,
             })?;
         }
+        // state.bin: the header, the rest part and a CRC of both, written without a
+        // copy of the rest part (tens of megabytes at a million blocks).
         let rest = parts.rest;
-        let mut file = Vec::with_capacity(rest.len() + 64);
-        file.extend_from_slice(MAGIC);
-        file.extend_from_slice(&generation.to_le_bytes());
-        file.extend_from_slice(&main.len.to_le_bytes());
-        file.extend_from_slice(&main.crc.to_le_bytes());
-        file.extend_from_slice(&finals.len.to_le_bytes());
-        file.extend_from_slice(&finals.crc.to_le_bytes());
-        file.extend_from_slice(&rest);
-        let crc = crc32fast::hash(&file);
-        file.extend_from_slice(&crc.to_le_bytes());
+        let mut header = Vec::with_capacity(64);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&generation.to_le_bytes());
+        header.extend_from_slice(&main.len.to_le_bytes());
+        header.extend_from_slice(&main.crc.to_le_bytes());
+        header.extend_from_slice(&finals.len.to_le_bytes());
+        header.extend_from_slice(&finals.crc.to_le_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&header);
+        crc.update(&rest);
+        let crc = crc.finalize().to_le_bytes();
         let state_path = self.path.join("state.bin");
-        atomic::write_atomic(&state_path, &file).map_err(|source| StateDirError::Io {
-            path: state_path,
-            source,
+        atomic::write_atomic_parts(&state_path, &[&header, &rest, &crc]).map_err(|source| {
+            StateDirError::Io {
+                path: state_path,
+                source,
+            }
         })?;
+        drop(rest);
         // Generations no longer named: best effort.
         let old = [
             (generation != self.generation).then_some(self.generation),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use snapshot_fs::audit_state::StateDir;
-use verifier_core::chain::{Audit, Auditor, ChainEnd, ResumableAudit, ResumeError};
+use verifier_core::chain::{Audit, AuditReport, Auditor, ChainEnd, ResumableAudit, ResumeError};
 use verifier_core::trust::TrustDescriptor;
 use verifier_core::verdict::audit::{KeyCase, SpecFields};
 
@@ -34,7 +34,8 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
             &full
         }
     };
-    let report = audit.report();
+    // SPEC §6's fields and the summary's: not the main chain's list.
+    let report = audit.report_summary();
     let failed = audit.fails(args.strict);
     let mut checkpoint_line = String::new();
     if let Some(path) = &args.checkpoint_out {
@@ -60,7 +61,7 @@ pub(crate) fn run(args: AuditArgs) -> Result<Outcome, InputError> {
     } else {
         print_text(&format!(
             "{}{checkpoint_line}",
-            summary(audit, args.strict, auditor.backend().name())
+            summary(audit, &report, args.strict, auditor.backend().name())
         ));
     }
     Ok(if failed {
@@ -164,8 +165,7 @@ fn short(h: &impl ToString) -> String {
 
 /// The human summary: height and tip, time range, transactions, objects, findings,
 /// and a small drawing of every fork.
-fn summary(audit: &Audit, strict: bool, crypto: &str) -> String {
-    let r = audit.report();
+fn summary(audit: &Audit, r: &AuditReport, strict: bool, crypto: &str) -> String {
     let mut t = String::new();
     match audit.tip() {
         Some(tip) => {

@@ -70,6 +70,11 @@ impl TxHeights {
     /// [`TxHeightsBuilder`]): those not final yet become final at their height.
     /// Returns how many joined.
     pub(super) fn append(&mut self, fresh: TxHeights) -> usize {
+        if self.entries.is_empty() {
+            // A first run: the fresh index is the whole one (no copy of it).
+            *self = fresh;
+            return self.entries.len();
+        }
         let start = self.entries.len();
         let joined: Vec<(Hash32, u64)> = fresh
             .entries
@@ -126,11 +131,14 @@ impl TxHeights {
         if !entries.is_sorted_by(|a, b| (a.1, a.0) < (b.1, b.0)) {
             return Err("final transactions out of order");
         }
-        let mut out = Self {
-            entries,
-            by_id: Vec::new(),
+        // The index sorted at once, in place (no second index beside it as a merge needs).
+        let by_id = {
+            let id = |p: usize| entries.get(p).map(|(id, _)| id);
+            let mut by_id: Vec<usize> = (0..entries.len()).collect();
+            by_id.sort_unstable_by(|&a, &b| id(a).cmp(&id(b)));
+            by_id
         };
-        out.index_from(0);
+        let out = Self { entries, by_id };
         let entries = &out.entries;
         let id = |p: &usize| entries.get(*p).map(|(id, _)| id);
         if out.by_id.windows(2).any(|w| id(&w[0]) == id(&w[1])) {
@@ -344,6 +352,16 @@ impl Audit {
     /// The report of SPEC §6 (`zipchain audit --json`).
     pub fn report(&self) -> AuditReport {
         AuditReport {
+            main_chain: self.main_chain.iter().map(|b| b.block.to_hex()).collect(),
+            ..self.report_summary()
+        }
+    }
+
+    /// [`Audit::report`] without its `main_chain` list (left empty): every field of
+    /// SPEC §6's JSON and of the people's summary, without a hex string per main-chain
+    /// block (about 100 MB at a million blocks).
+    pub fn report_summary(&self) -> AuditReport {
+        AuditReport {
             main_chain_height: self.height(),
             main_chain_tip: self.tip().map(|b| b.block.to_hex()),
             blocks: self.count(ObjectKind::Block),
@@ -357,7 +375,7 @@ impl Audit {
             transactions_final: self.final_transactions.len() as u64,
             first_time: self.main_chain.first().map(|b| b.iat.0),
             last_time: self.tip().map(|b| b.iat.0),
-            main_chain: self.main_chain.iter().map(|b| b.block.to_hex()).collect(),
+            main_chain: Vec::new(),
             pending_blocks: hexes(&self.pending_blocks),
             unsequenced_blocks: hexes(&self.unsequenced_blocks),
             missing_batches: hexes(&self.missing_batches),

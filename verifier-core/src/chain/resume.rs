@@ -217,7 +217,8 @@ impl ResumableAudit {
                 }
             }
         }
-        sort_items(&mut known, &Hash32::cmp);
+        // In place: equal hashes are alike, so no index is needed to keep them stable.
+        known.sort_unstable();
         let mut new = Listing::default();
         let (mut a, mut b) = (listed.keys.iter().peekable(), known.iter().peekable());
         loop {
@@ -250,12 +251,22 @@ impl ResumableAudit {
             removed,
             counts,
         } = changes;
-        let new = NewFacts::split(new);
+        self.update_facts(NewFacts::split(new), &removed, counts, batches)
+    }
+
+    /// [`ResumableAudit::update`] with the new objects already filed by kind of fact.
+    fn update_facts(
+        &mut self,
+        new: NewFacts,
+        removed: &[(ObjectKind, String)],
+        counts: BTreeMap<ObjectKind, usize>,
+        batches: &(dyn ObjectSource + Sync),
+    ) -> &Audit {
         if !removed.is_empty()
             || !self.audit.equivocations.is_empty()
             || self.equivocates(&new.attestations)
         {
-            self.recompute(new, &removed, counts, batches);
+            self.recompute(new, removed, counts, batches);
         } else {
             self.advance(new, counts, batches);
         }
@@ -333,8 +344,10 @@ impl ResumableAudit {
             .filter(|t| !t.appended)
             .map(|t| t.triple)
             .collect();
-        let on_main = |b: &Hash32| on_main.contains(b);
-        self.derive(&triples, &on_main, end);
+        self.derive(&triples, &|b: &Hash32| on_main.contains(b), end);
+        // Before the batches are read: a first run's triples are the whole snapshot's.
+        drop(triples);
+        drop(on_main);
         self.extend_final_transactions(src);
     }
 
@@ -529,26 +542,40 @@ impl ResumableAudit {
     /// The facts of the triples this run appended leave the active set (in one pass:
     /// a first run may append every block of the snapshot).
     fn retire_appended(&mut self, triples: &mut [ActiveTriple]) {
-        let seed = self.seed;
-        let mut gone: FastSet<Hash32> = fast_set(0, seed);
-        for t in triples.iter().filter(|t| t.appended) {
-            gone.extend([t.triple.block, t.triple.timestamp, t.triple.attestation]);
-        }
-        if gone.is_empty() {
+        // One sorted list per kind at a time, searched: a first run retires every object
+        // of the snapshot, and a hash set of them all would be several times their size.
+        let gone_of = |triples: &[ActiveTriple], part: fn(&ValidTriple) -> Hash32| {
+            let mut gone: Vec<Hash32> = triples
+                .iter()
+                .filter(|t| t.appended)
+                .map(|t| part(&t.triple))
+                .collect();
+            gone.sort_unstable();
+            gone
+        };
+        let blocks = gone_of(triples, |t| t.block);
+        if blocks.is_empty() {
             return;
         }
+        let is_gone = |gone: &[Hash32], k: &Hash32| gone.binary_search(k).is_ok();
         // Other triples of an appended block are now triples of a main-chain block.
         for t in triples
             .iter_mut()
-            .filter(|t| gone.contains(&t.triple.block))
+            .filter(|t| is_gone(&blocks, &t.triple.block))
         {
             t.on_main = true;
         }
-        self.active.blocks.retain(|(k, _)| !gone.contains(k));
-        self.active.timestamps.retain(|(k, _, _)| !gone.contains(k));
+        self.active.blocks.retain(|(k, _)| !is_gone(&blocks, k));
+        drop(blocks);
+        let timestamps = gone_of(triples, |t| t.timestamp);
+        self.active
+            .timestamps
+            .retain(|(k, _, _)| !is_gone(&timestamps, k));
+        drop(timestamps);
+        let attestations = gone_of(triples, |t| t.attestation);
         self.active
             .attestations
-            .retain(|(k, _, _, _)| !gone.contains(k));
+            .retain(|(k, _, _, _)| !is_gone(&attestations, k));
     }
 
     /// Appends active triple `i` to the main chain.
@@ -890,22 +917,25 @@ impl NewFacts {
     fn split(examined: Vec<(ObjectKind, Examined)>) -> Self {
         let mut out = Self::default();
         for (_, e) in examined {
-            match e {
-                Examined::Block { key, block } => out.blocks.push((key, block)),
-                Examined::Timestamp { key, attests, iat } => {
-                    out.timestamps.push((key, attests, iat))
-                }
-                Examined::Attestation {
-                    key,
-                    y,
-                    k,
-                    document_time,
-                } => out.attestations.push((key, y, k, document_time)),
-                Examined::Batch { key } => out.batches.push(key),
-                Examined::Invalid(i) => out.invalid.push(i),
-            }
+            out.push(e);
         }
         out
+    }
+
+    /// Files one examined object under its kind of fact.
+    fn push(&mut self, e: Examined) {
+        match e {
+            Examined::Block { key, block } => self.blocks.push((key, block)),
+            Examined::Timestamp { key, attests, iat } => self.timestamps.push((key, attests, iat)),
+            Examined::Attestation {
+                key,
+                y,
+                k,
+                document_time,
+            } => self.attestations.push((key, y, k, document_time)),
+            Examined::Batch { key } => self.batches.push(key),
+            Examined::Invalid(i) => self.invalid.push(i),
+        }
     }
 
     fn extend(&mut self, other: Self) {
@@ -1029,6 +1059,12 @@ impl Auditor {
             });
             to_examine.push((kind, diff.new));
         }
+        // Filed by kind as they come (an examined object as such is several times the
+        // size of its fact, and a first run examines the whole snapshot).
+        let mut facts = NewFacts::default();
+        for (_, e) in core::mem::take(&mut changes.new) {
+            facts.push(e);
+        }
         let total = to_examine.iter().map(|(_, l)| l.len()).sum();
         let mut done = 0;
         progress(done, total);
@@ -1038,22 +1074,24 @@ impl Auditor {
                 let names: Vec<HexName> = chunk.iter().map(HexName::new).collect();
                 let objects: Vec<(ObjectKind, &str)> =
                     names.iter().map(|n| (*kind, n.as_str())).collect();
-                let examined = self.examine_chunk(source, &objects);
-                changes.new.extend(examined.into_iter().map(|e| (*kind, e)));
+                for e in self.examine_chunk(source, &objects) {
+                    facts.push(e);
+                }
                 done += chunk.len();
                 progress(done, total);
             }
             let objects: Vec<(ObjectKind, &str)> =
                 other.iter().map(|n| (*kind, n.as_str())).collect();
             for chunk in objects.chunks(CHUNK) {
-                let examined = self.examine_chunk(source, chunk);
-                changes.new.extend(examined.into_iter().map(|e| (*kind, e)));
+                for e in self.examine_chunk(source, chunk) {
+                    facts.push(e);
+                }
                 done += chunk.len();
                 progress(done, total);
             }
         }
         drop(to_examine);
-        state.update(changes, source);
+        state.update_facts(facts, &changes.removed, changes.counts, source);
         Ok(())
     }
 }
