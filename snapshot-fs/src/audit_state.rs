@@ -200,33 +200,17 @@ impl StateDir {
             })?;
         // The decoder holds what it read: the file's bytes go before the records come.
         drop(bytes);
-        // Records past those the rest part counts (appended by a run that stopped before
-        // it replaced `state.bin`) are not the state's: they are not fed.
-        let (mut fed, count) = (0, decoder.main_count());
+        let count = decoder.main_count();
         self.read_covered(
             &self.part_path("main", generation),
-            main,
-            MAIN_RECORD,
-            &mut |r| {
-                fed += 1;
-                match fed <= count {
-                    true => decoder.push_main(r),
-                    false => Ok(()),
-                }
-            },
+            (main, MAIN_RECORD, count),
+            &mut |r| decoder.push_main(r),
         )?;
-        let (mut fed, count) = (0, decoder.finals_count());
+        let count = decoder.finals_count();
         self.read_covered(
             &self.part_path("finals", generation),
-            finals,
-            FINAL_RECORD,
-            &mut |r| {
-                fed += 1;
-                match fed <= count {
-                    true => decoder.push_final(r),
-                    false => Ok(()),
-                }
-            },
+            (finals, FINAL_RECORD, count),
+            &mut |r| decoder.push_final(r),
         )?;
         let state = decoder.finish().map_err(|source| StateDirError::State {
             path: self.path.clone(),
@@ -239,14 +223,15 @@ impl StateDir {
         Ok(Some(state))
     }
 
-    /// Streams the first `covered.len` bytes of `path` to `record` in records of
-    /// `size` bytes, and checks them against their CRC; a record the state cannot be made
-    /// of is reported once the bytes are known to be those the state recorded.
+    /// Streams the first `count` records of `size` bytes of `path` to `record`, and
+    /// checks the first `covered.len` bytes against their CRC. Records past `count`
+    /// (appended by a run that stopped before it replaced `state.bin`) are not the
+    /// state's: they are not fed. A record the state cannot be made of is reported once
+    /// the bytes are known to be those the state recorded.
     fn read_covered(
         &self,
         path: &Path,
-        covered: Covered,
-        size: usize,
+        (covered, size, count): (Covered, usize, usize),
         record: &mut dyn FnMut(&[u8]) -> Result<(), StateError>,
     ) -> Result<(), StateDirError> {
         let io = |source| StateDirError::Io {
@@ -266,6 +251,7 @@ impl StateDir {
         let mut hasher = crc32fast::Hasher::new();
         let mut buffer = vec![0u8; size.max(1)];
         let mut read = 0u64;
+        let mut fed = 0;
         let mut refused = None;
         while read < covered.len {
             let want = usize::try_from((covered.len - read).min(size as u64)).unwrap_or(size);
@@ -276,7 +262,8 @@ impl StateDir {
             })?;
             hasher.update(chunk);
             read += want as u64;
-            if refused.is_none() && want == size {
+            if refused.is_none() && want == size && fed < count {
+                fed += 1;
                 if let Err(e) = record(chunk) {
                     refused = Some(e);
                 }

@@ -1,6 +1,7 @@
 //! [`AuditBuilder`]: the examined objects turned into triples, the main chain and
 //! the findings.
 
+use super::resume::NewFacts;
 use super::*;
 
 /// Gathers [`Examined`] objects and turns them into an [`Audit`].
@@ -8,13 +9,9 @@ use super::*;
 pub struct AuditBuilder {
     genesis: Hash32,
     counts: BTreeMap<ObjectKind, usize>,
-    blocks: Vec<(Hash32, Block)>,
-    timestamps: Vec<(Hash32, Hash32, UnixSeconds)>,
-    attestations: Vec<(Hash32, [u8; 48], u64, UnixMillis)>,
-    /// The roots of the well-formed batches (their transaction ids are read again
-    /// for the main chain only).
-    batches: Vec<Hash32>,
-    invalid: Vec<InvalidObject>,
+    /// The verdicts by kind; of a batch only its root (its transaction ids are read
+    /// again for the main chain only).
+    facts: NewFacts,
     seed: HashSeed,
 }
 
@@ -36,18 +33,7 @@ impl AuditBuilder {
     /// Adds the verdict on one object of kind `kind`.
     pub fn add(&mut self, kind: ObjectKind, examined: Examined) {
         *self.counts.entry(kind).or_insert(0) += 1;
-        match examined {
-            Examined::Block { key, block } => self.blocks.push((key, block)),
-            Examined::Timestamp { key, attests, iat } => self.timestamps.push((key, attests, iat)),
-            Examined::Attestation {
-                key,
-                y,
-                k,
-                document_time,
-            } => self.attestations.push((key, y, k, document_time)),
-            Examined::Batch { key } => self.batches.push(key),
-            Examined::Invalid(i) => self.invalid.push(i),
-        }
+        self.facts.push(examined);
     }
 
     /// Forms the valid triples, runs [`omc`] and gathers the findings. The batches of
@@ -71,11 +57,14 @@ impl AuditBuilder {
         let AuditBuilder {
             genesis,
             counts,
-            blocks,
-            timestamps,
-            attestations,
-            batches: mut roots,
-            mut invalid,
+            facts:
+                NewFacts {
+                    blocks,
+                    timestamps,
+                    attestations,
+                    batches: mut roots,
+                    mut invalid,
+                },
             seed,
         } = self;
         drop((blocks, timestamps, attestations));
@@ -195,16 +184,16 @@ impl AuditBuilder {
     /// still extend the main chain once a missing attestation appears; a triple is such
     /// a link too), and the blocks without a valid triple.
     pub(super) fn form(&mut self) -> Formed {
-        sort_items(&mut self.blocks, &|a, b| a.0.cmp(&b.0));
-        self.blocks.dedup_by(|a, b| a.0 == b.0);
-        sort_items(&mut self.timestamps, &|a, b| a.1.cmp(&b.1));
-        sort_items(&mut self.attestations, &|a, b| a.1.cmp(&b.1));
-        let (stamps, attestations) = (&self.timestamps, &self.attestations);
-        let mut triples = Vec::with_capacity(self.blocks.len());
+        sort_items(&mut self.facts.blocks, &|a, b| a.0.cmp(&b.0));
+        self.facts.blocks.dedup_by(|a, b| a.0 == b.0);
+        sort_items(&mut self.facts.timestamps, &|a, b| a.1.cmp(&b.1));
+        sort_items(&mut self.facts.attestations, &|a, b| a.1.cmp(&b.1));
+        let (stamps, attestations) = (&self.facts.timestamps, &self.facts.attestations);
+        let mut triples = Vec::with_capacity(self.facts.blocks.len());
         let mut loose_links = Vec::new();
         let mut unsequenced = Vec::new();
         let mut next_stamp = 0;
-        for (b_key, block) in &self.blocks {
+        for (b_key, block) in &self.facts.blocks {
             // The timestamps attesting this block: a run of the sorted timestamps.
             let rest = stamps.get(next_stamp..).unwrap_or_default();
             let start = next_stamp + rest.partition_point(|t| t.1 < *b_key);
@@ -257,10 +246,11 @@ impl AuditBuilder {
     pub(super) fn equivocations(&mut self) -> Vec<Equivocation> {
         // Each k's attestations are one run, and a run with more than one distinct y is
         // an equivocation. Strings only for the findings.
-        sort_items(&mut self.attestations, &|a, b| {
+        sort_items(&mut self.facts.attestations, &|a, b| {
             (a.2, &a.1, &a.0).cmp(&(b.2, &b.1, &b.0))
         });
-        self.attestations
+        self.facts
+            .attestations
             .chunk_by(|a, b| a.2 == b.2)
             .filter(|run| run.iter().any(|a| a.1 != run[0].1))
             .map(|run| {

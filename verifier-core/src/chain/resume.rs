@@ -923,7 +923,7 @@ impl NewFacts {
     }
 
     /// Files one examined object under its kind of fact.
-    fn push(&mut self, e: Examined) {
+    pub(super) fn push(&mut self, e: Examined) {
         match e {
             Examined::Block { key, block } => self.blocks.push((key, block)),
             Examined::Timestamp { key, attests, iat } => self.timestamps.push((key, attests, iat)),

@@ -274,12 +274,7 @@ impl ResumableAudit {
         finals: &[u8],
         rest: &[u8],
     ) -> Result<Self, StateError> {
-        Self::decode_for(
-            (auditor.genesis(), auditor.fingerprint(), auditor.seed),
-            main,
-            finals,
-            rest,
-        )
+        Self::decode_for(identity(auditor), main, finals, rest)
     }
 
     /// A reader of the state whose rest part is `rest`, for the chain and descriptor of
@@ -296,12 +291,7 @@ impl ResumableAudit {
         main_len: u64,
         finals_len: u64,
     ) -> Result<StateDecoder, StateError> {
-        StateDecoder::new(
-            (auditor.genesis(), auditor.fingerprint(), auditor.seed),
-            rest,
-            main_len,
-            finals_len,
-        )
+        StateDecoder::new(identity(auditor), rest, main_len, finals_len)
     }
 
     /// [`ResumableAudit::decode`] for the chain `genesis` under the descriptor with
@@ -570,6 +560,12 @@ impl StateDecoder {
             TxHeights::from_entries(self.finals).map_err(StateError::Inconsistent)?;
         Ok(state)
     }
+}
+
+/// What a state must have been made for: `auditor`'s chain (its genesis) and descriptor
+/// (its fingerprint), and the seed of the state's hash maps.
+fn identity(auditor: &Auditor) -> (Hash32, [u8; 32], HashSeed) {
+    (auditor.genesis(), auditor.fingerprint(), auditor.seed)
 }
 
 fn kind_of(byte: u8) -> Result<ObjectKind, StateError> {
