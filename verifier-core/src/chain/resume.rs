@@ -194,17 +194,29 @@ impl ResumableAudit {
         // Hashes are compared in sorted order (a merge of the two sorted lists: no
         // hashing of every name); any other name as text.
         let mut odd: BTreeSet<&str> = listed.other.iter().map(String::as_str).collect();
+        // The main chain's hashes of this kind by an index sorted on them (8 bytes a
+        // block, not a 32-byte copy of each), and the few other known ones sorted.
+        let main = &self.audit.main_chain;
+        let on_main: Option<fn(&MainChainBlock) -> &Hash32> = match kind {
+            ObjectKind::Block => Some(|m| &m.block),
+            ObjectKind::Timestamp => Some(|m| &m.timestamp),
+            ObjectKind::Attestation => Some(|m| &m.attestation),
+            ObjectKind::Batch => None,
+        };
+        let main_order = match on_main {
+            Some(hash) => {
+                let at = |i: usize| main.get(i).map(hash);
+                let mut order: Vec<usize> = (0..main.len()).collect();
+                order.sort_unstable_by(|&a, &b| at(a).cmp(&at(b)));
+                order
+            }
+            None => Vec::new(),
+        };
         let mut known: Vec<Hash32> = match kind {
-            ObjectKind::Block => (self.audit.main_chain.iter().map(|m| m.block))
-                .chain(self.active.blocks.iter().map(|(k, _)| *k))
-                .collect(),
-            ObjectKind::Timestamp => (self.audit.main_chain.iter().map(|m| m.timestamp))
-                .chain(self.active.timestamps.iter().map(|t| t.0))
-                .collect(),
-            ObjectKind::Attestation => (self.audit.main_chain.iter().map(|m| m.attestation))
-                .chain(self.active.attestations.iter().map(|a| a.0))
-                .collect(),
-            ObjectKind::Batch => self.batches.clone(),
+            ObjectKind::Block => self.active.blocks.iter().map(|(k, _)| *k).collect(),
+            ObjectKind::Timestamp => self.active.timestamps.iter().map(|t| t.0).collect(),
+            ObjectKind::Attestation => self.active.attestations.iter().map(|a| a.0).collect(),
+            ObjectKind::Batch => Vec::new(),
         };
         let mut removed = Vec::new();
         for invalid in self.audit.invalid_objects.iter().filter(|i| i.kind == kind) {
@@ -217,10 +229,17 @@ impl ResumableAudit {
                 }
             }
         }
-        // In place: equal hashes are alike, so no index is needed to keep them stable.
         known.sort_unstable();
+        let batches: &[Hash32] = match kind {
+            ObjectKind::Batch => &self.batches,
+            _ => &[],
+        };
+        let main_hashes = main_order
+            .iter()
+            .filter_map(|&i| main.get(i).zip(on_main).map(|(m, hash)| hash(m)));
+        let known = merge_sorted(merge_sorted(main_hashes, batches.iter()), known.iter());
         let mut new = Listing::default();
-        let (mut a, mut b) = (listed.keys.iter().peekable(), known.iter().peekable());
+        let (mut a, mut b) = (listed.keys.iter().peekable(), known.peekable());
         loop {
             match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => match x.cmp(y) {
@@ -960,6 +979,20 @@ struct ActiveTriple {
     on_main: bool,
     /// Whether this run appended it to the main chain.
     appended: bool,
+}
+
+/// The hashes of two ascending sequences, in one ascending sequence.
+fn merge_sorted<'a>(
+    a: impl Iterator<Item = &'a Hash32>,
+    b: impl Iterator<Item = &'a Hash32>,
+) -> impl Iterator<Item = &'a Hash32> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    core::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if x <= y => a.next(),
+        (Some(_), Some(_)) => b.next(),
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// The timestamp hash inside `y = b.u ++ H(t)`.
