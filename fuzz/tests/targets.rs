@@ -41,3 +41,41 @@ fn every_target_passes_its_seeds_and_their_mutations() {
         eprintln!("{}: {} seeds, {ran} mutations", target.name, seeds.len());
     }
 }
+
+/// Found by AFL++ (`writer_cosignatures`, 7 crashes, one bug): a checkpoint of another
+/// origin was refused with its origin quoted whole, so a request's 6 KB origin line came
+/// back in the writer's `400` (and the witness's and the certificate check's messages
+/// likewise). Each seed's origin made 6,000 bytes long must still pass the targets'
+/// bounds on messages.
+#[test]
+fn a_long_origin_is_quoted_within_bounds() {
+    let corpora = seeds::from_vectors();
+    let long = format!("zipchain{}", "A".repeat(6000));
+    let mut ran = 0;
+    for name in [
+        "writer_cosignatures",
+        "witness_add_checkpoint",
+        "certificate",
+    ] {
+        let target = TARGETS.iter().find(|t| t.name == name).unwrap();
+        for (_, seed) in &corpora[name] {
+            let Ok(text) = std::str::from_utf8(seed) else {
+                continue;
+            };
+            let Some(origin) = text
+                .lines()
+                .find(|l| l.starts_with("zipchain/") || l.contains("zipchain/"))
+            else {
+                continue;
+            };
+            let start = origin.find("zipchain/").unwrap();
+            let end = origin[start..]
+                .find(['"', '\\'])
+                .map_or(origin.len(), |e| start + e);
+            let mutated = text.replace(&origin[start..end], &long);
+            (target.run)(mutated.as_bytes());
+            ran += 1;
+        }
+    }
+    assert!(ran >= 3, "{ran} seeds had an origin");
+}

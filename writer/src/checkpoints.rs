@@ -289,7 +289,7 @@ impl Checkpoints {
         if checkpoint.origin != expected {
             return Err(format!(
                 "the checkpoint's origin is {:?}, not this chain's {expected:?}",
-                checkpoint.origin
+                checkpoint.origin_shown()
             ));
         }
         let mut known = policy.keys().to_vec();

@@ -285,7 +285,7 @@ pub fn check_add_checkpoint(
     } = request;
     if checkpoint.origin != view.origin {
         return Err(Refusal::UnknownOrigin {
-            origin: checkpoint.origin.clone(),
+            origin: checkpoint.origin_shown(),
         });
     }
     match check_log_signature(note, view) {

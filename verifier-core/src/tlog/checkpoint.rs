@@ -48,6 +48,12 @@ pub enum CheckpointError {
 }
 
 impl Checkpoint {
+    /// The origin line as a message quotes it: whole when short, otherwise shortened
+    /// with its length (an origin is any line a request sends).
+    pub fn origin_shown(&self) -> String {
+        crate::text::bounded(&self.origin)
+    }
+
     /// The body: three lines, each ending in `\n`.
     pub fn to_body(&self) -> String {
         format!(

@@ -146,7 +146,7 @@ pub fn check_cosigned(
     let checkpoint = Checkpoint::parse(&note.text).map_err(CosignedError::Body)?;
     if checkpoint.origin != origin {
         return Err(CosignedError::Origin {
-            got: checkpoint.origin,
+            got: checkpoint.origin_shown(),
             expected: origin.to_owned(),
         });
     }

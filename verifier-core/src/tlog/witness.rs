@@ -190,13 +190,13 @@ pub fn check_cosignable(
     let checkpoint = Checkpoint::parse(&note.text).map_err(CosignError::Body)?;
     if let Some(state) = state.filter(|s| s.origin != view.origin) {
         return Err(CosignError::StateOrigin {
-            got: state.origin.clone(),
+            got: crate::text::bounded(&state.origin),
             expected: view.origin.to_owned(),
         });
     }
     if checkpoint.origin != view.origin {
         return Err(CosignError::Origin {
-            got: checkpoint.origin,
+            got: checkpoint.origin_shown(),
             expected: view.origin.to_owned(),
         });
     }
