@@ -339,7 +339,6 @@ impl StateDir {
                 source,
             }
         })?;
-        drop(rest);
         // Generations no longer named: best effort.
         let old = [
             (generation != self.generation).then_some(self.generation),

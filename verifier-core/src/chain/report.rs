@@ -131,12 +131,10 @@ impl TxHeights {
         if !entries.is_sorted_by(|a, b| (a.1, a.0) < (b.1, b.0)) {
             return Err("final transactions out of order");
         }
-        // The index sorted at once, in place (no second index beside it as a merge needs).
+        // The index sorted at once (no second index beside it as a merge needs).
         let by_id = {
             let id = |p: usize| entries.get(p).map(|(id, _)| id);
-            let mut by_id: Vec<usize> = (0..entries.len()).collect();
-            by_id.sort_unstable_by(|&a, &b| id(a).cmp(&id(b)));
-            by_id
+            sorted_order(entries.len(), &|a, b| id(a).cmp(&id(b)))
         };
         let out = Self { entries, by_id };
         let entries = &out.entries;

@@ -204,12 +204,9 @@ impl ResumableAudit {
             ObjectKind::Batch => None,
         };
         let main_order = match on_main {
-            Some(hash) => {
-                let at = |i: usize| main.get(i).map(hash);
-                let mut order: Vec<usize> = (0..main.len()).collect();
-                order.sort_unstable_by(|&a, &b| at(a).cmp(&at(b)));
-                order
-            }
+            Some(hash) => sorted_order(main.len(), &|a, b| {
+                main.get(a).map(hash).cmp(&main.get(b).map(hash))
+            }),
             None => Vec::new(),
         };
         let mut known: Vec<Hash32> = match kind {
@@ -236,7 +233,7 @@ impl ResumableAudit {
         };
         let main_hashes = main_order
             .iter()
-            .filter_map(|&i| main.get(i).zip(on_main).map(|(m, hash)| hash(m)));
+            .filter_map(|&i| Some(on_main?(main.get(i)?)));
         let known = merge_sorted(merge_sorted(main_hashes, batches.iter()), known.iter());
         let mut new = Listing::default();
         let (mut a, mut b) = (listed.keys.iter().peekable(), known.peekable());

@@ -92,16 +92,6 @@ pub struct StateParts<'a> {
 }
 
 impl StateParts<'_> {
-    /// How many main records [`StateParts::main_records`] gives.
-    pub fn main_count(&self) -> usize {
-        self.state.audit.main_chain.len() - self.main_from
-    }
-
-    /// How many final-transaction records [`StateParts::final_records`] gives.
-    pub fn finals_count(&self) -> usize {
-        self.fresh_finals.len()
-    }
-
     /// The main-chain records from `main_offset` on, in height order.
     pub fn main_records(&self) -> impl Iterator<Item = [u8; MAIN_RECORD]> + '_ {
         let state = self.state;
