@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use verifier_core::certificate::ObjectSource;
-use verifier_core::chain::{AuditSource, Listing};
+use verifier_core::chain::{AuditSource, ListedName, Listing};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{CHAIN_JSON, ObjectKind, Snapshot, classify_path, object_name_key};
 
@@ -118,27 +118,38 @@ impl DirSnapshot {
     /// # Errors
     /// [`DirError::Read`] when the directory exists but cannot be listed or opened.
     pub fn list(&self, kind: ObjectKind) -> Result<KindDir, DirError> {
-        let path = self.root.join(kind.dir());
         let mut names = Vec::new();
+        let mut listing = self.list_each(kind, &mut |key| names.push(key))?;
+        names.sort_unstable();
+        listing.names = names;
+        Ok(listing)
+    }
+
+    /// Passes the objects of `kind` to `each` as the directory lists them (in no
+    /// order, none kept), and returns the kind's directory to read them by, its
+    /// `names` empty.
+    ///
+    /// # Errors
+    /// [`DirError::Read`] when the directory exists but cannot be listed or opened.
+    pub fn list_each(
+        &self,
+        kind: ObjectKind,
+        each: &mut dyn FnMut(Hash32),
+    ) -> Result<KindDir, DirError> {
+        let path = self.root.join(kind.dir());
         let exists = each_entry(&path, |name, entry| {
             if let Some(key) = object_name_key(name).filter(|_| is_file(entry)) {
-                names.push(key);
+                each(key);
             }
         })?;
-        if !exists {
-            return Ok(KindDir {
-                names,
-                kind,
-                handle: None,
-                path,
-            });
-        }
-        names.sort_unstable();
-        let handle = DirHandle::open(&path).map_err(|e| DirError::read(&path, &e))?;
+        let handle = match exists {
+            true => Some(DirHandle::open(&path).map_err(|e| DirError::read(&path, &e))?),
+            false => None,
+        };
         Ok(KindDir {
-            names,
+            names: Vec::new(),
             kind,
-            handle: Some(handle),
+            handle,
             path,
         })
     }
@@ -352,6 +363,16 @@ impl AuditSource for DirSnapshot {
             keys: names,
             other: Vec::new(),
         })
+    }
+
+    fn each_name(
+        &self,
+        kind: ObjectKind,
+        each: &mut dyn FnMut(ListedName<'_>),
+    ) -> Result<(), DirError> {
+        let listing = self.list_each(kind, &mut |key| each(ListedName::Key(key)))?;
+        let _ = self.listed[kind_index(kind)].set(listing);
+        Ok(())
     }
 
     fn with_object(

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use snapshot_fs::dir::DirSnapshot;
 use verifier_core::certificate::ObjectSource;
-use verifier_core::chain::{AuditSource, Listing};
+use verifier_core::chain::{AuditSource, ListedName, Listing};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, Snapshot};
 
@@ -47,6 +47,21 @@ impl AuditSource for SnapshotInput {
         match self {
             Self::Dir(d) => Ok(d.names(kind)?),
             Self::Tar(s) => Ok(s.names(kind).unwrap_or_else(|never| match never {})),
+        }
+    }
+
+    fn each_name(
+        &self,
+        kind: ObjectKind,
+        each: &mut dyn FnMut(ListedName<'_>),
+    ) -> Result<(), InputError> {
+        match self {
+            Self::Dir(d) => Ok(d.each_name(kind, each)?),
+            Self::Tar(s) => {
+                s.each_name(kind, each)
+                    .unwrap_or_else(|never| match never {});
+                Ok(())
+            }
         }
     }
 

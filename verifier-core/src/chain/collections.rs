@@ -9,16 +9,33 @@ use super::*;
 /// Every sort of this module goes through here: the standard library's sort is
 /// instantiated once per element type and comparison closure (several KB of wasm
 /// each), and this one instance over `usize` with a `dyn` comparison serves them all.
-pub(super) fn sorted_order(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+///
+/// With the `parallel` feature a large sort runs on every thread of the current rayon
+/// pool (in place, as the sequential one: no memory beside the index).
+pub(super) fn sorted_order(
+    len: usize,
+    cmp: &(dyn Fn(usize, usize) -> Ordering + Sync),
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
-    order.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    let by = |a: &usize, b: &usize| cmp(*a, *b).then(a.cmp(b));
+    #[cfg(feature = "parallel")]
+    if len >= PARALLEL_SORT {
+        use rayon::slice::ParallelSliceMut as _;
+        order.par_sort_unstable_by(by);
+        return order;
+    }
+    order.sort_unstable_by(by);
     order
 }
+
+/// The length from which [`sorted_order`] sorts in parallel.
+#[cfg(feature = "parallel")]
+const PARALLEL_SORT: usize = 1 << 15;
 
 /// Sorts `items` stably by `cmp` through [`sorted_order`]: the index order is
 /// computed once, then the items are moved into it in place ([`permute`]), so that
 /// sorting a large vector costs one index per item rather than a second copy of it.
-pub(super) fn sort_items<T>(items: &mut [T], cmp: &dyn Fn(&T, &T) -> Ordering) {
+pub(super) fn sort_items<T: Sync>(items: &mut [T], cmp: &(dyn Fn(&T, &T) -> Ordering + Sync)) {
     let order = sorted_order(items.len(), &|a, b| match (items.get(a), items.get(b)) {
         (Some(x), Some(y)) => cmp(x, y),
         _ => a.cmp(&b),
@@ -100,7 +117,7 @@ pub(super) struct GroupIndex<K> {
 
 impl<K: Copy + Ord> GroupIndex<K> {
     /// Groups `0..len` by `key`.
-    pub(super) fn new(len: usize, key: impl Fn(usize) -> K) -> Self {
+    pub(super) fn new(len: usize, key: impl Fn(usize) -> K + Sync) -> Self {
         let order = sorted_order(len, &|a, b| key(a).cmp(&key(b)));
         let keys = order.iter().map(|&i| key(i)).collect();
         Self { keys, order }

@@ -52,6 +52,7 @@ mod builder;
 mod collections;
 mod coverage;
 mod examine;
+mod known_names;
 mod omc;
 mod report;
 mod resume;

@@ -38,6 +38,7 @@
 
 use std::collections::BTreeSet;
 
+use super::known_names::NameDiff;
 use super::*;
 
 /// What a [`ResumableAudit`] keeps of a main-chain block beyond its [`MainChainBlock`]:
@@ -191,71 +192,16 @@ impl ResumableAudit {
     /// Splits the names a snapshot now lists for `kind` into the ones not seen before
     /// and the ones seen before that are gone.
     pub fn diff(&self, kind: ObjectKind, listed: &Listing) -> ListingDiff {
-        // Hashes are compared in sorted order (a merge of the two sorted lists: no
-        // hashing of every name); any other name as text.
-        let mut odd: BTreeSet<&str> = listed.other.iter().map(String::as_str).collect();
-        // The main chain's hashes of this kind by an index sorted on them (8 bytes a
-        // block, not a 32-byte copy of each), and the few other known ones sorted.
-        let main = &self.audit.main_chain;
-        let on_main: Option<fn(&MainChainBlock) -> &Hash32> = match kind {
-            ObjectKind::Block => Some(|m| &m.block),
-            ObjectKind::Timestamp => Some(|m| &m.timestamp),
-            ObjectKind::Attestation => Some(|m| &m.attestation),
-            ObjectKind::Batch => None,
-        };
-        let main_order = match on_main {
-            Some(hash) => sorted_order(main.len(), &|a, b| {
-                main.get(a).map(hash).cmp(&main.get(b).map(hash))
-            }),
-            None => Vec::new(),
-        };
-        let mut known: Vec<Hash32> = match kind {
-            ObjectKind::Block => self.active.blocks.iter().map(|(k, _)| *k).collect(),
-            ObjectKind::Timestamp => self.active.timestamps.iter().map(|t| t.0).collect(),
-            ObjectKind::Attestation => self.active.attestations.iter().map(|a| a.0).collect(),
-            ObjectKind::Batch => Vec::new(),
-        };
-        let mut removed = Vec::new();
-        for invalid in self.audit.invalid_objects.iter().filter(|i| i.kind == kind) {
-            match canonical(&invalid.key) {
-                Some(h) => known.push(h),
-                None => {
-                    if !odd.remove(invalid.key.as_str()) {
-                        removed.push(invalid.key.clone());
-                    }
-                }
-            }
-        }
-        known.sort_unstable();
-        let batches: &[Hash32] = match kind {
-            ObjectKind::Batch => &self.batches,
-            _ => &[],
-        };
-        let main_hashes = main_order
+        let mut names = NameDiff::new(self, kind);
+        listed
+            .keys
             .iter()
-            .filter_map(|&i| Some(on_main?(main.get(i)?)));
-        let known = merge_sorted(merge_sorted(main_hashes, batches.iter()), known.iter());
-        let mut new = Listing::default();
-        let (mut a, mut b) = (listed.keys.iter().peekable(), known.peekable());
-        loop {
-            match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => match x.cmp(y) {
-                    Ordering::Less => new.keys.extend(a.next()),
-                    Ordering::Greater => removed.extend(b.next().map(Hash32::to_hex)),
-                    Ordering::Equal => {
-                        a.next();
-                        b.next();
-                    }
-                },
-                (Some(_), None) => new.keys.extend(a.next()),
-                (None, Some(_)) => removed.extend(b.next().map(Hash32::to_hex)),
-                (None, None) => break,
-            }
-        }
-        new.other.extend(odd.into_iter().map(str::to_owned));
-        new.sort();
-        removed.sort_unstable();
-        ListingDiff { new, removed }
+            .for_each(|key| names.push(ListedName::Key(*key)));
+        listed
+            .other
+            .iter()
+            .for_each(|name| names.push(ListedName::Other(name)));
+        names.finish().0
     }
 
     /// Takes in one run's changes and recomputes the audit: incrementally when only new
@@ -978,20 +924,6 @@ struct ActiveTriple {
     appended: bool,
 }
 
-/// The hashes of two ascending sequences, in one ascending sequence.
-fn merge_sorted<'a>(
-    a: impl Iterator<Item = &'a Hash32>,
-    b: impl Iterator<Item = &'a Hash32>,
-) -> impl Iterator<Item = &'a Hash32> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    core::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if x <= y => a.next(),
-        (Some(_), Some(_)) => b.next(),
-        (Some(_), None) => a.next(),
-        (None, _) => b.next(),
-    })
-}
-
 /// The timestamp hash inside `y = b.u ++ H(t)`.
 fn y_timestamp(y: &[u8; 48]) -> Hash32 {
     let mut t = [0u8; 32];
@@ -1059,25 +991,21 @@ impl Auditor {
             return Err(ResumeError::ForeignState);
         }
         let aside = source.set_aside();
+        let listed = list_new(state, source, &aside)?;
         let mut changes = Changes::default();
         let mut to_examine: Vec<(ObjectKind, Listing)> = Vec::new();
-        for kind in ObjectKind::ALL {
-            let mut listing = source.names(kind).map_err(ResumeError::Source)?;
+        for (kind, mut diff, count) in listed {
+            if count > 0 {
+                changes.counts.insert(kind, count);
+            }
+            changes
+                .removed
+                .extend(diff.removed.into_iter().map(|name| (kind, name)));
             let oversized: BTreeMap<Hash32, u64> = aside
                 .iter()
                 .filter(|(k, _, _)| *k == kind)
                 .map(|(_, key, size)| (*key, *size))
                 .collect();
-            listing.keys.extend(oversized.keys());
-            listing.sort();
-            if !listing.is_empty() {
-                changes.counts.insert(kind, listing.len());
-            }
-            let mut diff = state.diff(kind, &listing);
-            drop(listing);
-            changes
-                .removed
-                .extend(diff.removed.into_iter().map(|name| (kind, name)));
             diff.new.keys.retain(|key| match oversized.get(key) {
                 Some(size) => {
                     changes
@@ -1124,4 +1052,42 @@ impl Auditor {
         state.update_facts(facts, &changes.removed, changes.counts, source);
         Ok(())
     }
+}
+
+/// One kind's listing split: `(kind, diff, names listed)`.
+type KindDiff = (ObjectKind, ListingDiff, usize);
+
+/// Each kind's listing split against what `state` has seen ([`NameDiff`]), with the
+/// objects `source` set aside counted as listed. The
+/// listings stream by (only new names are kept), two kinds at a time on two threads with
+/// the `parallel` feature: listing a directory is mostly the kernel's work, and two
+/// lookup tables at a time keep the memory of four.
+fn list_new<S: AuditSource>(
+    state: &ResumableAudit,
+    source: &S,
+    aside: &[(ObjectKind, Hash32, u64)],
+) -> Result<Vec<KindDiff>, ResumeError<S::Error>> {
+    let list = |kind: ObjectKind| -> Result<_, S::Error> {
+        let mut names = NameDiff::new(state, kind);
+        source.each_name(kind, &mut |name| names.push(name))?;
+        for (_, key, _) in aside.iter().filter(|(k, _, _)| *k == kind) {
+            names.push(ListedName::Key(*key));
+        }
+        let (diff, count) = names.finish();
+        Ok((kind, diff, count))
+    };
+    let mut out = Vec::new();
+    for pair in ObjectKind::ALL.chunks(2) {
+        #[cfg(feature = "parallel")]
+        let done: Vec<_> = {
+            use rayon::prelude::*;
+            pair.par_iter().map(|&kind| list(kind)).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let done: Vec<_> = pair.iter().map(|&kind| list(kind)).collect();
+        for one in done {
+            out.push(one.map_err(ResumeError::Source)?);
+        }
+    }
+    Ok(out)
 }

@@ -20,6 +20,24 @@ pub trait AuditSource: ObjectSource + Sync {
     /// The source cannot be listed.
     fn names(&self, kind: ObjectKind) -> Result<Listing, Self::Error>;
 
+    /// Passes each name [`AuditSource::names`] lists for `kind` to `each`, in any order,
+    /// so that a caller that keeps few of them (a resumed audit keeps the new ones)
+    /// never holds the whole listing. By default through `names`; a source that can
+    /// stream its listing overrides it.
+    ///
+    /// # Errors
+    /// The source cannot be listed.
+    fn each_name(
+        &self,
+        kind: ObjectKind,
+        each: &mut dyn FnMut(ListedName<'_>),
+    ) -> Result<(), Self::Error> {
+        let Listing { keys, other } = self.names(kind)?;
+        keys.into_iter().for_each(|key| each(ListedName::Key(key)));
+        other.iter().for_each(|name| each(ListedName::Other(name)));
+        Ok(())
+    }
+
     /// Reads the object of `kind` named `name` (`buf` is the caller's buffer, reused
     /// between calls; the source may grow or replace it) and passes its bytes to `f`.
     ///
@@ -86,6 +104,15 @@ impl Listing {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// One name of a listing ([`AuditSource::each_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListedName<'a> {
+    /// A name that is a hash (64 lowercase hex digits, SPEC §2.1).
+    Key(Hash32),
+    /// Any other name.
+    Other(&'a str),
 }
 
 /// A hash as the 64 lowercase hex digits of its file name, without allocating.
