@@ -18,7 +18,8 @@
 //! and its packed join), `coverage` (sequence gaps), `collections` (the one index
 //! sort, seeded hash maps, the group index), `report` ([`Audit`], [`AuditReport`]),
 //! `source` ([`AuditSource`] and the audit loop over it), `resume` ([`ResumableAudit`]:
-//! an audit kept between runs that verifies only new objects).
+//! an audit kept between runs that verifies only new objects), `known_names` (a kept
+//! audit's lookup of the names it has seen, that a listing streams past).
 //! The imports below serve them all (each file has `use super::*`).
 
 use std::cmp::Ordering;
