@@ -87,10 +87,17 @@ pub(super) struct NameDiff<'a> {
     known: KnownNames,
     /// Names of invalid objects that are not hashes, not listed again yet.
     odd_known: BTreeSet<&'a str>,
+    /// Listed hashes not looked up yet: looked up a batch at a time in ascending order,
+    /// so that consecutive lookups read neighbouring memory (a listing comes in the
+    /// directory's own order, random by hash).
+    pending: Vec<Hash32>,
     new_keys: Vec<Hash32>,
     new_other: BTreeSet<String>,
     listed: usize,
 }
+
+/// Listed hashes looked up together ([`NameDiff::pending`]): 512 KiB.
+const LOOKUP_BATCH: usize = 1 << 14;
 
 impl<'a> NameDiff<'a> {
     /// Ready to take the names `state` has for `kind`.
@@ -141,9 +148,20 @@ impl<'a> NameDiff<'a> {
         Self {
             known: KnownNames::new(known),
             odd_known,
+            pending: Vec::new(),
             new_keys: Vec::new(),
             new_other: BTreeSet::new(),
             listed: 0,
+        }
+    }
+
+    /// Looks the pending hashes up, in ascending order.
+    fn look_up(&mut self) {
+        self.pending.sort_unstable();
+        for key in self.pending.drain(..) {
+            if !self.known.mark(&key) {
+                self.new_keys.push(key);
+            }
         }
     }
 
@@ -152,8 +170,12 @@ impl<'a> NameDiff<'a> {
         self.listed += 1;
         match name {
             ListedName::Key(key) => {
-                if !self.known.mark(&key) {
-                    self.new_keys.push(key);
+                if self.pending.is_empty() {
+                    self.pending.reserve_exact(LOOKUP_BATCH);
+                }
+                self.pending.push(key);
+                if self.pending.len() >= LOOKUP_BATCH {
+                    self.look_up();
                 }
             }
             ListedName::Other(name) => {
@@ -166,7 +188,8 @@ impl<'a> NameDiff<'a> {
 
     /// The names not seen before (each list ascending), the seen ones not listed
     /// (ascending), and how many names were listed.
-    pub(super) fn finish(self) -> (ListingDiff, usize) {
+    pub(super) fn finish(mut self) -> (ListingDiff, usize) {
+        self.look_up();
         let mut new = Listing {
             keys: self.new_keys,
             other: self.new_other.into_iter().collect(),

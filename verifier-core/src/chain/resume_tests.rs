@@ -654,3 +654,36 @@ fn the_listing_diff_tells_apart_names_that_share_their_first_bytes() {
     assert_eq!(diff.new, Listing::from_names(new));
     assert_eq!(diff.removed, removed);
 }
+
+#[test]
+fn a_listing_longer_than_a_lookup_batch_is_diffed_whole() {
+    let mut rng = Rng(12);
+    let w = world(&mut rng);
+    let mut st = state(w.genesis, 3);
+    st.update(
+        Changes {
+            new: w.facts.clone(),
+            removed: Vec::new(),
+            counts: counts(&w.facts),
+        },
+        &w.batches,
+    );
+    let known: Vec<String> = w
+        .facts
+        .iter()
+        .filter(|(k, _)| *k == ObjectKind::Timestamp)
+        .map(|(_, e)| name_of(e))
+        .collect();
+    let fresh: Vec<String> = (0..40_000u32)
+        .map(|i| Hash32::digest(&i.to_be_bytes()).to_hex())
+        .collect();
+    // The known names last but one, after two batches' worth of new ones.
+    let mut listed = fresh.clone();
+    listed.extend(known.iter().skip(1).cloned());
+    let diff = st.diff(ObjectKind::Timestamp, &Listing::from_names(listed));
+    assert_eq!(diff.new, Listing::from_names(fresh));
+    assert_eq!(
+        diff.removed,
+        known.first().cloned().into_iter().collect::<Vec<_>>()
+    );
+}
