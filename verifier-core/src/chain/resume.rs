@@ -1067,26 +1067,39 @@ fn list_new<S: AuditSource>(
     source: &S,
     aside: &[(ObjectKind, Hash32, u64)],
 ) -> Result<Vec<KindDiff>, ResumeError<S::Error>> {
-    let list = |kind: ObjectKind| -> Result<_, S::Error> {
-        let mut names = NameDiff::new(state, kind);
+    let list = |kind: ObjectKind, names: &mut NameDiff<'_>| -> Result<(), S::Error> {
         source.each_name(kind, &mut |name| names.push(name))?;
         for (_, key, _) in aside.iter().filter(|(k, _, _)| *k == kind) {
             names.push(ListedName::Key(*key));
         }
-        let (diff, count) = names.finish();
-        Ok((kind, diff, count))
+        Ok(())
     };
     let mut out = Vec::new();
     for pair in ObjectKind::ALL.chunks(2) {
+        // The lookup tables are made on this thread, so that the next pair's take the
+        // memory this pair's give back (made on the two threads, the allocator kept
+        // about 20 MB more at 1M blocks: 476 MiB peak against 457 MiB).
+        let mut tables: Vec<(ObjectKind, NameDiff<'_>)> = pair
+            .iter()
+            .map(|&kind| (kind, NameDiff::new(state, kind)))
+            .collect();
         #[cfg(feature = "parallel")]
-        let done: Vec<_> = {
+        let listed: Vec<_> = {
             use rayon::prelude::*;
-            pair.par_iter().map(|&kind| list(kind)).collect()
+            tables
+                .par_iter_mut()
+                .map(|(kind, names)| list(*kind, names))
+                .collect()
         };
         #[cfg(not(feature = "parallel"))]
-        let done: Vec<_> = pair.iter().map(|&kind| list(kind)).collect();
-        for one in done {
-            out.push(one.map_err(ResumeError::Source)?);
+        let listed: Vec<_> = tables
+            .iter_mut()
+            .map(|(kind, names)| list(*kind, names))
+            .collect();
+        for (result, (kind, names)) in listed.into_iter().zip(tables) {
+            result.map_err(ResumeError::Source)?;
+            let (diff, count) = names.finish();
+            out.push((kind, diff, count));
         }
     }
     Ok(out)
