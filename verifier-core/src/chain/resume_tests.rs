@@ -404,25 +404,41 @@ fn objects_given_one_by_one_in_chain_order_equal_the_full_audit() {
     }
 }
 
-#[test]
-fn the_listing_diff_names_new_and_removed_objects() {
-    let mut rng = Rng(7);
-    let w = world(&mut rng);
-    let mut st = state(w.genesis, 1);
+/// A random world (from `seed`) whose facts, and `extra`, a new state (from
+/// `state_seed`) has taken in.
+fn audited_world(
+    seed: u64,
+    state_seed: u64,
+    extra: Vec<(ObjectKind, Examined)>,
+) -> (World, ResumableAudit) {
+    let w = world(&mut Rng(seed));
+    let mut st = state(w.genesis, state_seed);
+    let mut facts = w.facts.clone();
+    facts.extend(extra);
     st.update(
         Changes {
-            new: w.facts.clone(),
+            counts: counts(&facts),
+            new: facts,
             removed: Vec::new(),
-            counts: counts(&w.facts),
         },
         &w.batches,
     );
-    let blocks: Vec<String> = w
-        .facts
+    (w, st)
+}
+
+/// The names of the world's objects of `kind`.
+fn names_in(w: &World, kind: ObjectKind) -> Vec<String> {
+    w.facts
         .iter()
-        .filter(|(k, _)| *k == ObjectKind::Block)
+        .filter(|(k, _)| *k == kind)
         .map(|(_, e)| name_of(e))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_listing_diff_names_new_and_removed_objects() {
+    let (w, st) = audited_world(7, 1, Vec::new());
+    let blocks = names_in(&w, ObjectKind::Block);
     let mut listed = blocks[1..].to_vec();
     let fresh = Hash32::digest(b"fresh").to_hex();
     listed.push(fresh.clone());
@@ -605,36 +621,20 @@ fn damaged_state_bytes_are_an_error_never_a_panic() {
 fn the_listing_diff_tells_apart_names_that_share_their_first_bytes() {
     // Invalid objects' names are whatever files a snapshot holds: many may share the
     // eight bytes (and the 16 bits) the lookup sorts and buckets by.
-    let mut rng = Rng(11);
-    let w = world(&mut rng);
-    let mut st = state(w.genesis, 2);
     let named = |i: u16| {
         let mut h = [0xabu8; 32];
         h[30..].copy_from_slice(&i.to_be_bytes());
         Hash32(h)
     };
-    let mut facts = w.facts.clone();
-    for i in (0..600u16).step_by(2) {
-        let key = named(i);
-        facts.push((
-            ObjectKind::Block,
-            Examined::oversized(ObjectKind::Block, &key, 1 << 30),
-        ));
-    }
-    st.update(
-        Changes {
-            new: facts.clone(),
-            removed: Vec::new(),
-            counts: counts(&facts),
-        },
-        &w.batches,
-    );
-    let mut listed: Vec<String> = w
-        .facts
-        .iter()
-        .filter(|(k, _)| *k == ObjectKind::Block)
-        .map(|(_, e)| name_of(e))
+    let invalid = (0..600u16)
+        .step_by(2)
+        .map(|i| {
+            let e = Examined::oversized(ObjectKind::Block, &named(i), 1 << 30);
+            (ObjectKind::Block, e)
+        })
         .collect();
+    let (w, st) = audited_world(11, 2, invalid);
+    let mut listed = names_in(&w, ObjectKind::Block);
     // Every third of the known ones listed again, every odd one new.
     listed.extend(
         (0..600u16)
@@ -657,23 +657,8 @@ fn the_listing_diff_tells_apart_names_that_share_their_first_bytes() {
 
 #[test]
 fn a_listing_longer_than_a_lookup_batch_is_diffed_whole() {
-    let mut rng = Rng(12);
-    let w = world(&mut rng);
-    let mut st = state(w.genesis, 3);
-    st.update(
-        Changes {
-            new: w.facts.clone(),
-            removed: Vec::new(),
-            counts: counts(&w.facts),
-        },
-        &w.batches,
-    );
-    let known: Vec<String> = w
-        .facts
-        .iter()
-        .filter(|(k, _)| *k == ObjectKind::Timestamp)
-        .map(|(_, e)| name_of(e))
-        .collect();
+    let (w, st) = audited_world(12, 3, Vec::new());
+    let known = names_in(&w, ObjectKind::Timestamp);
     let fresh: Vec<String> = (0..40_000u32)
         .map(|i| Hash32::digest(&i.to_be_bytes()).to_hex())
         .collect();
