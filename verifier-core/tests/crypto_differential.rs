@@ -60,18 +60,13 @@ fn verdict(key: &Key, message: &[u8], signature: &[u8]) -> Result<(), BadSignatu
     first
 }
 
+#[path = "support/splitmix.rs"]
+mod splitmix;
+
 /// SplitMix64: the same random cases on every run.
-struct Random(u64);
+use splitmix::SplitMix64 as Random;
 
 impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
