@@ -1,6 +1,6 @@
 //! [`NameDiff`]: a listing of one kind split, name by name as it streams by, into the
 //! names a kept audit has not seen and the seen ones that are gone (issue #17). Only the
-//! new names are kept, never the whole listing, so the four kinds can be listed at once.
+//! new names are kept, never the whole listing, so that two kinds can be listed at once.
 
 use std::collections::BTreeSet;
 

@@ -193,14 +193,7 @@ impl ResumableAudit {
     /// and the ones seen before that are gone.
     pub fn diff(&self, kind: ObjectKind, listed: &Listing) -> ListingDiff {
         let mut names = NameDiff::new(self, kind);
-        listed
-            .keys
-            .iter()
-            .for_each(|key| names.push(ListedName::Key(*key)));
-        listed
-            .other
-            .iter()
-            .for_each(|name| names.push(ListedName::Other(name)));
+        listed.iter().for_each(|name| names.push(name));
         names.finish().0
     }
 

@@ -32,9 +32,7 @@ pub trait AuditSource: ObjectSource + Sync {
         kind: ObjectKind,
         each: &mut dyn FnMut(ListedName<'_>),
     ) -> Result<(), Self::Error> {
-        let Listing { keys, other } = self.names(kind)?;
-        keys.into_iter().for_each(|key| each(ListedName::Key(key)));
-        other.iter().for_each(|name| each(ListedName::Other(name)));
+        self.names(kind)?.iter().for_each(each);
         Ok(())
     }
 
@@ -93,6 +91,12 @@ impl Listing {
         if !self.other.is_sorted() {
             sort_items(&mut self.other, &String::cmp);
         }
+    }
+
+    /// Every name: the hashes, then the others.
+    pub fn iter(&self) -> impl Iterator<Item = ListedName<'_>> {
+        let keys = self.keys.iter().map(|key| ListedName::Key(*key));
+        keys.chain(self.other.iter().map(|name| ListedName::Other(name)))
     }
 
     /// How many names.

@@ -190,7 +190,7 @@ pub fn check_cosignable(
     let checkpoint = Checkpoint::parse(&note.text).map_err(CosignError::Body)?;
     if let Some(state) = state.filter(|s| s.origin != view.origin) {
         return Err(CosignError::StateOrigin {
-            got: crate::text::bounded(&state.origin),
+            got: state.origin_shown(),
             expected: view.origin.to_owned(),
         });
     }
