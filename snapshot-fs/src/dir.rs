@@ -235,7 +235,7 @@ impl KindDir {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         });
-        let len = read_capped(&mut file, self.kind.max_len(), buf).map_err(read_err)?;
+        let len = read_capped(&mut file, size, self.kind.max_len(), buf).map_err(read_err)?;
         let out = match buf.get(..len) {
             Some(bytes) => f(bytes),
             None => f(&[]),
@@ -253,10 +253,11 @@ pub const LARGE_OBJECT: u64 = 16 << 20;
 /// Held while a large object is read and examined.
 static LARGE_READS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Reads `file` to its end into `buf` (see [`read_whole`]), refusing one that turns out
-/// longer than `max` bytes (it grew after its size was read).
-fn read_capped(file: &mut File, max: u64, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let len = read_whole(&mut file.take(max.saturating_add(1)), buf)?;
+/// Reads `file`, whose size was `size` bytes a moment ago, to its end into `buf` (see
+/// [`read_whole`]), refusing one that turns out longer than `max` bytes (it grew after
+/// its size was read).
+fn read_capped(file: &mut File, size: u64, max: u64, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let len = read_whole(&mut file.take(max.saturating_add(1)), size, buf)?;
     if len as u64 > max {
         return Err(std::io::Error::other(format!(
             "the file grew past {max} bytes while it was read"
@@ -265,20 +266,39 @@ fn read_capped(file: &mut File, max: u64, buf: &mut Vec<u8>) -> std::io::Result<
     Ok(len)
 }
 
-/// Reads `file` to its end into `buf`: one `read` for a file that fits and one that
-/// returns 0, with no `statx`/`lseek` for a size hint and no allocation once `buf` is
-/// as large as the largest object (what `std::fs::read` spends on each of 400k files).
-fn read_whole(file: &mut impl std::io::Read, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+/// Reads `file` to its end into `buf`, with no `statx`/`lseek` for a size hint and no
+/// allocation once `buf` is as large as the largest object (what `std::fs::read` spends
+/// on each of 400k files). `size` is the file's size as its metadata gave it: each read
+/// asks for at least one byte more, so a read that returns fewer bytes than asked and
+/// ends exactly at `size` is the end of the file, and the `read` that would return 0 is
+/// not made (one system call of four per object). A file that grew meanwhile is read on
+/// to its new end.
+fn read_whole(
+    file: &mut impl std::io::Read,
+    size: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            let grown = buf.len().saturating_mul(2).max(64 * 1024);
+            let grown = buf
+                .len()
+                .saturating_mul(2)
+                .max(64 * 1024)
+                .max(size.saturating_add(1));
             buf.resize(grown, 0);
         }
         let spare = buf.get_mut(filled..).unwrap_or_default();
+        let asked = spare.len();
         match file.read(spare) {
             Ok(0) => return Ok(filled),
-            Ok(n) => filled += n,
+            Ok(n) => {
+                filled += n;
+                if filled == size && n < asked {
+                    return Ok(filled);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -345,7 +365,7 @@ impl ObjectSource for DirSnapshot {
             return Err(DirError::TooLarge { path, kind, size }.to_string());
         }
         let mut buf = Vec::new();
-        let len = read_capped(&mut file, kind.max_len(), &mut buf).map_err(cannot)?;
+        let len = read_capped(&mut file, size, kind.max_len(), &mut buf).map_err(cannot)?;
         buf.truncate(len);
         Ok(Some(buf))
     }
@@ -642,6 +662,51 @@ mod tests {
 
         // A kind without a directory has no objects.
         assert!(snapshot.list(ObjectKind::Batch).unwrap().names.is_empty());
+    }
+
+    /// A reader that gives at most `step` bytes a call and counts its calls.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+        calls: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = out.len().min(self.step).min(self.bytes.len());
+            let (head, rest) = self.bytes.split_at(n);
+            out[..n].copy_from_slice(head);
+            self.bytes = rest;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_file_is_read_whole_whatever_its_reads_return() {
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let read = |step: usize, size: u64, buf: &mut Vec<u8>| {
+            let mut reader = Trickle {
+                bytes: &content,
+                step,
+                calls: 0,
+            };
+            let len = read_whole(&mut reader, size, buf).unwrap();
+            assert_eq!(buf[..len], content[..], "step {step}, size {size}");
+            reader.calls
+        };
+        let mut buf = Vec::new();
+        // The size known and each read whole: one read, no read that returns 0.
+        assert_eq!(read(usize::MAX, content.len() as u64, &mut buf), 1);
+        // Short reads before the end: read on until the size is reached.
+        assert_eq!(read(7_000, content.len() as u64, &mut buf), 29);
+        // The file grew after its size was read, or its size was not known: read on
+        // until a read returns 0.
+        assert_eq!(read(usize::MAX, 1_000, &mut Vec::new()), 4);
+        assert_eq!(read(usize::MAX, 0, &mut Vec::new()), 4);
+        // A read that fills the buffer exactly is never taken for the end.
+        let mut exact = vec![0; content.len()];
+        assert_eq!(read(usize::MAX, content.len() as u64, &mut exact), 2);
     }
 
     #[test]
