@@ -47,7 +47,21 @@ impl AuditBuilder {
     /// hash index of them; they are dropped as soon as the triples are formed, the
     /// triples and their indices as soon as the findings are, and only then are the
     /// batches read.
-    pub fn finish(mut self, batches: &(dyn ObjectSource + Sync)) -> Audit {
+    pub fn finish(self, batches: &(dyn ObjectSource + Sync)) -> Audit {
+        self.finish_with(|stage| {
+            let roots = sorted_roots(core::mem::take(stage.roots));
+            let verified = |root: &Hash32| roots.binary_search(root).is_ok();
+            final_transactions(stage.main_chain, &verified, batches)
+        })
+    }
+
+    /// [`AuditBuilder::finish`] with its last stage, the final transactions and the
+    /// missing batches, given by `batches` once the main chain and every other finding
+    /// are settled ([`BatchStage`]: it can still examine batches).
+    pub(super) fn finish_with(
+        mut self,
+        batches: impl FnOnce(BatchStage<'_>) -> (TxHeights, Vec<Hash32>),
+    ) -> Audit {
         let equivocations = self.equivocations();
         let Formed {
             triples,
@@ -56,7 +70,7 @@ impl AuditBuilder {
         } = self.form();
         let AuditBuilder {
             genesis,
-            counts,
+            mut counts,
             facts:
                 NewFacts {
                     blocks,
@@ -148,11 +162,13 @@ impl AuditBuilder {
             ChainEnd::NoGenesis => None,
         };
 
-        sort_items(&mut roots, &Hash32::cmp);
-        roots.dedup();
-        let verified = |root: &Hash32| roots.binary_search(root).is_ok();
-        let (final_transactions, missing_batches) =
-            final_transactions(&main_chain, &verified, batches);
+        let (final_transactions, missing_batches) = batches(BatchStage {
+            main_chain: &main_chain,
+            roots: &mut roots,
+            counts: &mut counts,
+            invalid: &mut invalid,
+        });
+        drop(roots);
 
         sort_items(&mut invalid, &|a, b| {
             (a.kind, &a.key).cmp(&(b.kind, &b.key))
@@ -302,6 +318,93 @@ impl SortedSet {
     }
 }
 
+/// The last stage of [`AuditBuilder::finish_with`]: the settled main chain, and what the
+/// builder holds of the batches, which the stage may add to.
+pub(super) struct BatchStage<'a> {
+    /// The main chain, `b0` first.
+    pub(super) main_chain: &'a [MainChainBlock],
+    /// The roots of the valid batches so far, in no order.
+    pub(super) roots: &'a mut Vec<Hash32>,
+    /// The objects read, per kind.
+    pub(super) counts: &'a mut BTreeMap<ObjectKind, usize>,
+    /// The invalid objects so far, in no order.
+    pub(super) invalid: &'a mut Vec<InvalidObject>,
+}
+
+impl BatchStage<'_> {
+    /// Adds the verdict on one batch examined at this stage.
+    pub(super) fn add(&mut self, examined: Examined) {
+        *self.counts.entry(ObjectKind::Batch).or_insert(0) += 1;
+        match examined {
+            Examined::Batch { key } => self.roots.push(key),
+            Examined::Invalid(invalid) => self.invalid.push(invalid),
+            // Not a batch's verdict: never given.
+            _ => {}
+        }
+    }
+
+    /// The final transactions and the missing batches, given the transaction ids of
+    /// the main chain's batches as they were read when they were examined at this stage
+    /// ([`MainBatchIds`]): what [`AuditBuilder::finish`] finds by reading those batches
+    /// again, when they do not change in between.
+    pub(super) fn with_main_batches(self, found: MainBatchIds) -> (TxHeights, Vec<Hash32>) {
+        let roots = sorted_roots(core::mem::take(self.roots));
+        let verified = |root: &Hash32| roots.binary_search(root).is_ok();
+        let MainBatchIds { read, mut ids } = found;
+        // The first height from 1 whose batch was not read valid: no id from there on
+        // is final.
+        let first_missing = (1..self.main_chain.len())
+            .find(|&h| !read.get(h).copied().unwrap_or(false))
+            .map(|h| h as u64);
+        if let Some(first) = first_missing {
+            ids.retain(|(_, h)| *h < first);
+        }
+        drop(read);
+        sort_items(&mut ids, &|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        ids.dedup();
+        let missing = missing_batches(self.main_chain, first_missing, &verified);
+        (TxHeightsBuilder::from_entries(ids).finish(), missing)
+    }
+}
+
+/// The valid batch roots, ascending, each once.
+fn sorted_roots(mut roots: Vec<Hash32>) -> Vec<Hash32> {
+    sort_items(&mut roots, &Hash32::cmp);
+    roots.dedup();
+    roots
+}
+
+/// The transaction ids of the main chain's batches, gathered as the batches are
+/// examined, in any order: 40 bytes an id, as [`TxHeightsBuilder`] holds them.
+#[derive(Default)]
+pub(super) struct MainBatchIds {
+    /// By height: whether the block's batch was read and found valid.
+    read: Vec<bool>,
+    /// `(id, height)` for every transaction of those batches.
+    ids: Vec<(Hash32, u64)>,
+}
+
+impl MainBatchIds {
+    /// Room for a main chain of `len` blocks.
+    pub(super) fn new(len: usize) -> Self {
+        Self {
+            read: vec![false; len],
+            ids: Vec::new(),
+        }
+    }
+
+    /// The batch of the block at `height` was read valid, with these transaction ids.
+    pub(super) fn push(&mut self, height: u64, ids: &[Hash32]) {
+        if let Some(read) = usize::try_from(height)
+            .ok()
+            .and_then(|h| self.read.get_mut(h))
+        {
+            *read = true;
+            self.ids.extend(ids.iter().map(|id| (*id, height)));
+        }
+    }
+}
+
 /// Main-chain batches read at a time: with the `parallel` feature, read on all cores.
 const BATCH_READS: usize = 256;
 
@@ -366,6 +469,17 @@ pub(super) fn read_main_batches(
             }
         }
     }
+    missing_batches(main_chain, first_missing, verified)
+}
+
+/// The main-chain blocks whose batch is missing: `b0` when its batch is not a verified
+/// one, the block at `first_missing` (the first from height 1 whose batch could not be
+/// read), and every later one whose batch is not verified.
+fn missing_batches(
+    main_chain: &[MainChainBlock],
+    first_missing: Option<u64>,
+    verified: &dyn Fn(&Hash32) -> bool,
+) -> Vec<Hash32> {
     let mut missing = Vec::new();
     if let Some(b0) = main_chain.first() {
         if !verified(&b0.batch_root) {

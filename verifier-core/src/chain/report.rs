@@ -163,6 +163,12 @@ impl TxHeightsBuilder {
         self.entries.extend(ids.into_iter().map(|tx| (tx, height)));
     }
 
+    /// A builder holding `entries`: by height then id, each id once per height (what
+    /// [`TxHeightsBuilder::push`] in height order gives).
+    pub(super) fn from_entries(entries: Vec<(Hash32, u64)>) -> Self {
+        Self { entries }
+    }
+
     /// Each id at its first height, indexed.
     pub(super) fn finish(self) -> TxHeights {
         let mut entries = self.entries;
