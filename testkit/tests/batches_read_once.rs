@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use verifier_core::certificate::ObjectSource;
-use verifier_core::chain::{Audit, AuditBuilder, AuditSource, Examined, ListedName, Listing};
+use verifier_core::chain::{Audit, AuditBuilder, AuditSource, Examined, Listing};
 use verifier_core::hash::Hash32;
 use verifier_core::snapshot::{ObjectKind, Snapshot};
 use zipchain_testkit::ChainKit;
@@ -40,14 +40,6 @@ impl AuditSource for Counting<'_> {
 
     fn names(&self, kind: ObjectKind) -> Result<Listing, Infallible> {
         self.inner.names(kind)
-    }
-
-    fn each_name(
-        &self,
-        kind: ObjectKind,
-        each: &mut dyn FnMut(ListedName<'_>),
-    ) -> Result<(), Infallible> {
-        self.inner.each_name(kind, each)
     }
 
     fn with_object(

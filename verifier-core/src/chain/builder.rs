@@ -376,7 +376,6 @@ fn sorted_roots(mut roots: Vec<Hash32>) -> Vec<Hash32> {
 
 /// The transaction ids of the main chain's batches, gathered as the batches are
 /// examined, in any order: 40 bytes an id, as [`TxHeightsBuilder`] holds them.
-#[derive(Default)]
 pub(super) struct MainBatchIds {
     /// By height: whether the block's batch was read and found valid.
     read: Vec<bool>,

@@ -256,15 +256,18 @@ impl Auditor {
                     // Only a main-chain block's batch gives its ids: others are checked
                     // in O(log n) memory, whatever they hold (issue #13).
                     let main = Hash32::from_hex(name).is_ok_and(|key| !naming(&key).is_empty());
-                    let examine = |bytes: &[u8]| {
-                        if main {
-                            self.examine_batch_keeping_ids(name, bytes)
-                        } else {
-                            (self.examine(ObjectKind::Batch, name, bytes), None)
-                        }
-                    };
-                    read_object(source, ObjectKind::Batch, name, buf, examine)
-                        .unwrap_or_else(|e| (e, None))
+                    let mut ids = None;
+                    let examined =
+                        read_and_examine(source, ObjectKind::Batch, name, buf, |bytes| {
+                            if main {
+                                let (examined, kept) = self.examine_batch_keeping_ids(name, bytes);
+                                ids = kept;
+                                examined
+                            } else {
+                                self.examine(ObjectKind::Batch, name, bytes)
+                            }
+                        });
+                    (examined, ids)
                 });
                 for (examined, ids) in examined {
                     if let (Examined::Batch { key }, Some(ids)) = (&examined, ids) {
@@ -311,102 +314,54 @@ impl Auditor {
         (self.examine(kind, name, bytes), None)
     }
 
-    /// Reads and examines one object of `source`; one that cannot be read is invalid.
-    fn examine_from<S: AuditSource>(
-        &self,
-        source: &S,
-        kind: ObjectKind,
-        name: &str,
-        buf: &mut Vec<u8>,
-    ) -> Examined {
-        let mut examined = None;
-        let read = source.with_object(kind, name, buf, &mut |bytes| {
-            examined = Some(self.examine(kind, name, bytes));
-        });
-        match (read, examined) {
-            (Ok(()), Some(e)) => e,
-            (Err(reason), _) => Examined::Invalid(InvalidObject {
-                kind,
-                key: name.to_owned(),
-                reason,
-            }),
-            (Ok(()), None) => Examined::Invalid(InvalidObject {
-                kind,
-                key: name.to_owned(),
-                reason: "the source gave no bytes".to_owned(),
-            }),
-        }
-    }
-
-    #[cfg(feature = "parallel")]
+    /// Examines the objects of `chunk` (on all cores of the current rayon pool with
+    /// the `parallel` feature), in order; one that cannot be read is invalid.
     pub(super) fn examine_chunk<S: AuditSource>(
         &self,
         source: &S,
         chunk: &[(ObjectKind, &str)],
     ) -> Vec<Examined> {
-        use rayon::prelude::*;
-        thread_local! {
-            /// Each audit thread's buffer for the object it reads: grown once to the
-            /// largest object, then reused.
-            static BUFFER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
-        }
-        chunk
-            .par_iter()
-            .map(|&(kind, name)| {
-                BUFFER.with_borrow_mut(|buf| self.examine_from(source, kind, name, buf))
+        par_map(chunk, &|&(kind, name), buf| {
+            read_and_examine(source, kind, name, buf, |bytes| {
+                self.examine(kind, name, bytes)
             })
-            .collect()
-    }
-
-    #[cfg(not(feature = "parallel"))]
-    pub(super) fn examine_chunk<S: AuditSource>(
-        &self,
-        source: &S,
-        chunk: &[(ObjectKind, &str)],
-    ) -> Vec<Examined> {
-        let mut buf = Vec::new();
-        chunk
-            .iter()
-            .map(|&(kind, name)| self.examine_from(source, kind, name, &mut buf))
-            .collect()
+        })
     }
 }
 
 /// Reads the object of `kind` named `name` from `source` (into `buf`) and gives
-/// `check`'s verdict on its bytes, or the invalid object it is when it cannot be read.
-fn read_object<S: AuditSource, T>(
+/// `examine`'s verdict on its bytes; an object that cannot be read is invalid.
+fn read_and_examine<S: AuditSource>(
     source: &S,
     kind: ObjectKind,
     name: &str,
     buf: &mut Vec<u8>,
-    check: impl FnOnce(&[u8]) -> T,
-) -> Result<T, Examined> {
-    let mut check = Some(check);
-    let mut verdict = None;
+    mut examine: impl FnMut(&[u8]) -> Examined,
+) -> Examined {
+    let mut examined = None;
     let read = source.with_object(kind, name, buf, &mut |bytes| {
-        verdict = check.take().map(|check| check(bytes));
+        examined = Some(examine(bytes));
     });
-    match (read, verdict) {
-        (Ok(()), Some(verdict)) => Ok(verdict),
-        (read, _) => Err(unreadable(kind, name, read.err())),
+    match (read, examined) {
+        (Ok(()), Some(e)) => e,
+        (Err(reason), _) => Examined::Invalid(InvalidObject {
+            kind,
+            key: name.to_owned(),
+            reason,
+        }),
+        (Ok(()), None) => Examined::Invalid(InvalidObject {
+            kind,
+            key: name.to_owned(),
+            reason: "the source gave no bytes".to_owned(),
+        }),
     }
-}
-
-/// The verdict on an object that cannot be read: invalid, for `reason` (`None`: the
-/// source gave no bytes).
-fn unreadable(kind: ObjectKind, name: &str, reason: Option<String>) -> Examined {
-    Examined::Invalid(InvalidObject {
-        kind,
-        key: name.to_owned(),
-        reason: reason.unwrap_or_else(|| "the source gave no bytes".to_owned()),
-    })
 }
 
 /// `f` of every item, in order, each given a buffer for the object it reads: on all
 /// cores of the current rayon pool with the `parallel` feature (each thread's buffer
 /// grown once to the largest object, then reused).
 #[cfg(feature = "parallel")]
-fn par_map<I: Sync, T: Send>(items: &[I], f: &(dyn Fn(&I, &mut Vec<u8>) -> T + Sync)) -> Vec<T> {
+fn par_map<I: Sync, T: Send>(items: &[I], f: &(impl Fn(&I, &mut Vec<u8>) -> T + Sync)) -> Vec<T> {
     use rayon::prelude::*;
     thread_local! {
         static BUFFER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
@@ -419,7 +374,7 @@ fn par_map<I: Sync, T: Send>(items: &[I], f: &(dyn Fn(&I, &mut Vec<u8>) -> T + S
 
 /// `f` of every item, in order, with one buffer.
 #[cfg(not(feature = "parallel"))]
-fn par_map<I: Sync, T: Send>(items: &[I], f: &(dyn Fn(&I, &mut Vec<u8>) -> T + Sync)) -> Vec<T> {
+fn par_map<I: Sync, T: Send>(items: &[I], f: &(impl Fn(&I, &mut Vec<u8>) -> T + Sync)) -> Vec<T> {
     let mut buf = Vec::new();
     items.iter().map(|item| f(item, &mut buf)).collect()
 }
